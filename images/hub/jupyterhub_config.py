@@ -1,0 +1,153 @@
+# JupyterHub configuration of jupyterhub-zos.
+#
+# Environment in, traits out: this file reads only the environment variables the
+# Pulumi program sets on the hub container (see README, "Hub environment"), so it can
+# be run and tested outside Docker. Arrays are comma-separated.
+import os
+import sys
+
+c = get_config()  # noqa: F821
+
+
+def env_list(name):
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def env_int(name, default):
+    value = os.environ.get(name, "").strip()
+    return int(value) if value else default
+
+
+# --- The hub itself -------------------------------------------------------------------
+
+# HTTPS on 443 inside the container; the program publishes HUB_HTTPS_PORT to it. The
+# certificate and key are put in at runtime (never in an image layer).
+c.JupyterHub.port = 443
+c.JupyterHub.ssl_cert = os.environ["SSL_CERT"]
+c.JupyterHub.ssl_key = os.environ["SSL_KEY"]
+
+# Notebook containers reach the hub API over the Docker network, by the hub's alias.
+c.JupyterHub.hub_ip = "0.0.0.0"  # noqa: S104 - the container's own interfaces
+c.JupyterHub.hub_connect_ip = "jupyterhub"
+
+# State lives on the data volume, which survives the container and `pulumi destroy`.
+c.JupyterHub.db_url = "sqlite:////data/jupyterhub.sqlite"
+# A newer image upgrades the schema on start; JupyterHub backs the sqlite file up first.
+c.JupyterHub.upgrade_db = True
+# JPY_COOKIE_SECRET and CONFIGPROXY_AUTH_TOKEN are read from the environment by
+# JupyterHub itself; both are generated once per stack, so a replaced hub keeps sessions.
+
+# --- Who may log in ---------------------------------------------------------------------
+
+c.JupyterHub.authenticator_class = "ldapauthenticator.LDAPAuthenticator"
+c.LDAPAuthenticator.server_address = os.environ["LDAP_SERVER_HOST"]
+c.LDAPAuthenticator.server_port = env_int("LDAP_SERVER_PORT", 389)
+# Users bind as themselves; the user name is DN-escaped by the authenticator.
+c.LDAPAuthenticator.bind_dn_template = [os.environ["LDAP_BIND_DN"]]
+# starttls: upgrade before sending the password; ldaps: TLS from the first byte;
+# none: only for the dev directory on the private Docker network.
+c.LDAPAuthenticator.tls_strategy = {
+    "starttls": "before_bind",
+    "ldaps": "on_connect",
+    "none": "insecure",
+}[os.environ.get("LDAP_TLS", "starttls")]
+# ldap3 does not verify the server's certificate unless told to.
+_ldap_tls = {"validate": 2}  # ssl.CERT_REQUIRED
+if os.environ.get("LDAP_CA_CERT_FILE"):
+    _ldap_tls["ca_certs_file"] = os.environ["LDAP_CA_CERT_FILE"]
+c.LDAPAuthenticator.tls_kwargs = _ldap_tls
+c.LDAPAuthenticator.allowed_groups = env_list("LDAP_ALLOWED_GROUPS")
+
+# Nobody logs in unless named here or in an allowed group (JupyterHub 5 denies by
+# default). Config is the source of truth: a user removed here loses access even
+# though the database still knows them.
+c.Authenticator.admin_users = set(env_list("HUB_ADMIN_USERS"))
+c.Authenticator.allowed_users = set(env_list("HUB_ADMIN_USERS") + env_list("HUB_ALLOWED_USERS"))
+c.Authenticator.allow_existing_users = False
+
+# --- Notebook servers -----------------------------------------------------------------
+
+c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
+c.DockerSpawner.image = os.environ["DOCKER_NOTEBOOK_IMAGE"]
+c.DockerSpawner.network_name = os.environ["DOCKER_NETWORK_NAME"]
+c.DockerSpawner.use_internal_ip = True
+# Removed on stop, so a changed image or environment applies at the next start; the
+# user's files are on their own volume, which outlives the container.
+c.DockerSpawner.remove = True
+notebook_dir = "/home/jovyan/work"
+c.DockerSpawner.notebook_dir = notebook_dir
+PKI_DIR = "/etc/jupyterpki"
+c.DockerSpawner.volumes = {
+    "jupyterhub-user-{username}": notebook_dir,
+    # That user's client certificate, key and CA, written on the Docker host by the
+    # program; read-only for the notebook.
+    os.environ["JUPYTERPKI_HOST_DIR"] + "/{username}": {"bind": PKI_DIR, "mode": "ro"},
+}
+if os.environ.get("NOTEBOOK_MEM_LIMIT"):
+    c.DockerSpawner.mem_limit = os.environ["NOTEBOOK_MEM_LIMIT"]
+if os.environ.get("NOTEBOOK_CPU_LIMIT"):
+    c.DockerSpawner.cpu_limit = float(os.environ["NOTEBOOK_CPU_LIMIT"])
+
+# --- Kernels on the Kernel Gateway --------------------------------------------------------
+
+# jupyter_server's gateway client (the successor of nb2kg) sends every kernel to the
+# gateway over mutual TLS. DockerSpawner passes no hub environment on, so it is all here.
+c.DockerSpawner.environment = {
+    "JUPYTER_GATEWAY_URL": os.environ["KG_URL"],
+    "JUPYTER_GATEWAY_AUTH_TOKEN": os.environ["KG_AUTH_TOKEN"],
+    # The gateway client turns validation off only for the exact strings no/false.
+    "JUPYTER_GATEWAY_VALIDATE_CERT": (
+        "false" if os.environ.get("VALIDATE_KG_CERT", "true").lower() == "false" else "true"
+    ),
+    "JUPYTER_GATEWAY_CLIENT_CERT": f"{PKI_DIR}/{os.environ.get('CLIENT_CERT', 'cert.pem')}",
+    "JUPYTER_GATEWAY_CLIENT_KEY": f"{PKI_DIR}/{os.environ.get('CLIENT_KEY', 'key.pem')}",
+    "JUPYTER_GATEWAY_CA_CERTS": f"{PKI_DIR}/{os.environ.get('CLIENT_CA', 'cacert.pem')}",
+    # Fail a dead gateway in seconds, but give a kernel (z/OS ones are slow) time to start.
+    "JUPYTER_GATEWAY_CONNECT_TIMEOUT": "30",
+    "JUPYTER_GATEWAY_REQUEST_TIMEOUT": "120",
+    "KERNEL_LAUNCH_TIMEOUT": "118",
+    # Sent with each kernel start, so the gateway knows whose kernel it runs.
+    "KERNEL_USERNAME": lambda spawner: spawner.user.name,
+}
+
+USERS_WITH_CERTS = set(env_list("JUPYTERPKI_USERS"))
+
+
+def refuse_users_without_certificate(spawner):
+    """Without a client certificate every kernel would fail at the gateway; say so now."""
+    name = spawner.user.name
+    if name not in USERS_WITH_CERTS:
+        raise RuntimeError(
+            f"No Kernel Gateway client certificate is provisioned for user '{name}'. "
+            "Ask an administrator to add the user to HUB_ALLOWED_USERS (or, with z/OS, "
+            "to ZOS_USERS) and run `pulumi up`."
+        )
+
+
+c.DockerSpawner.pre_spawn_hook = refuse_users_without_certificate
+
+# --- Idle culler ----------------------------------------------------------------------------
+
+# Stops notebook servers idle for IDLE_CULL_TIMEOUT seconds (0 turns it off), so idle
+# users do not hold memory and kernels on the gateway.
+idle_timeout = env_int("IDLE_CULL_TIMEOUT", 3600)
+if idle_timeout > 0:
+    c.JupyterHub.services = [
+        {
+            "name": "jupyterhub-idle-culler",
+            "command": [
+                sys.executable,
+                "-m",
+                "jupyterhub_idle_culler",
+                f"--timeout={idle_timeout}",
+                f"--cull-every={max(60, min(600, idle_timeout // 5))}",
+            ],
+        }
+    ]
+    c.JupyterHub.load_roles = [
+        {
+            "name": "jupyterhub-idle-culler",
+            "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
+            "services": ["jupyterhub-idle-culler"],
+        }
+    ]
