@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 import pulumi
 from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
@@ -236,7 +237,7 @@ def _load_private_key(value: str):
             return loader(data, password=None)
         except TypeError:
             raise ValueError("is encrypted with a passphrase; give the key without one") from None
-        except (ValueError, serialization.UnsupportedAlgorithm):
+        except (ValueError, UnsupportedAlgorithm):
             continue
     raise ValueError("must be a PEM or OpenSSH private key")
 
@@ -255,7 +256,7 @@ def _ssh_host_key(value: str) -> str:
         raise ValueError("must be the server's public host key, e.g. 'ssh-ed25519 AAAA...'")
     try:
         serialization.load_ssh_public_key(f"{fields[0]} {fields[1]}".encode())
-    except (ValueError, serialization.UnsupportedAlgorithm):
+    except (ValueError, UnsupportedAlgorithm):
         raise ValueError(
             "must be the server's public host key, e.g. 'ssh-ed25519 AAAA...'"
         ) from None
@@ -330,7 +331,7 @@ class StackConfig(BaseModel):
         AfterValidator(_check(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}", "must be a Docker network name")),
     ] = "jupyterhub-network"
     LDAP_SERVER_HOST: ExternalHost | None = None
-    LDAP_SERVER_PORT: Port | None = None
+    LDAP_SERVER_PORT: Annotated[int, Field(ge=0, le=65535)] = 0  # 0: by LDAP_TLS
     LDAP_BIND_DN: Annotated[str, AfterValidator(_bind_dn)] | None = None
     LDAP_TLS: Literal["starttls", "ldaps", "none"] = "starttls"
     LDAP_CA_CERT: Annotated[str, AfterValidator(_pem_certs)] | None = None
@@ -570,7 +571,7 @@ def _check_together(v: dict[str, Any], bad: set[str]) -> list[Problem]:
     ldap_host = v.get("LDAP_SERVER_HOST")
     if ldap_host is None and "LDAP_SERVER_HOST" not in bad:
         for key in ("LDAP_BIND_DN", "LDAP_CA_CERT", "LDAP_SERVER_PORT"):
-            if v.get(key) is not None:
+            if v.get(key):
                 problems.append(
                     Problem(
                         key,
