@@ -3,6 +3,7 @@
 # Environment in, traits out: this file reads only the environment variables the
 # Pulumi program sets on the hub container (see README, "Hub environment"), so it can
 # be run and tested outside Docker. Arrays are comma-separated.
+import json
 import os
 import sys
 
@@ -11,6 +12,17 @@ c = get_config()  # noqa: F821
 
 def env_list(name):
     return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+def env_dn_list(name):
+    """A list of DNs: DNs contain commas, so this one is a JSON array (or a single DN)."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return []
+    items = json.loads(value) if value.startswith("[") else [value]
+    if not all(isinstance(item, str) and item.strip() for item in items):
+        raise ValueError(f"{name} must be a JSON array of DN strings")
+    return [item.strip() for item in items]
 
 
 def env_int(name, default):
@@ -32,10 +44,15 @@ c.JupyterHub.hub_connect_ip = "jupyterhub"
 
 # State lives on the data volume, which survives the container and `pulumi destroy`.
 c.JupyterHub.db_url = "sqlite:////data/jupyterhub.sqlite"
+# Used only if JPY_COOKIE_SECRET is missing (the program always sets it).
+c.JupyterHub.cookie_secret_file = "/data/jupyterhub_cookie_secret"  # noqa: S105 - a path
 # A newer image upgrades the schema on start; JupyterHub backs the sqlite file up first.
 c.JupyterHub.upgrade_db = True
 # JPY_COOKIE_SECRET and CONFIGPROXY_AUTH_TOKEN are read from the environment by
 # JupyterHub itself; both are generated once per stack, so a replaced hub keeps sessions.
+# A replaced hub (every `pulumi up` that changes it) leaves users' notebook containers
+# running; the new hub finds them in the database and routes to them again.
+c.JupyterHub.cleanup_servers = False
 
 # --- Who may log in ---------------------------------------------------------------------
 
@@ -56,7 +73,7 @@ _ldap_tls = {"validate": 2}  # ssl.CERT_REQUIRED
 if os.environ.get("LDAP_CA_CERT_FILE"):
     _ldap_tls["ca_certs_file"] = os.environ["LDAP_CA_CERT_FILE"]
 c.LDAPAuthenticator.tls_kwargs = _ldap_tls
-c.LDAPAuthenticator.allowed_groups = env_list("LDAP_ALLOWED_GROUPS")
+c.LDAPAuthenticator.allowed_groups = env_dn_list("LDAP_ALLOWED_GROUPS")
 
 # Nobody logs in unless named here or in an allowed group (JupyterHub 5 denies by
 # default). Config is the source of truth: a user removed here loses access even

@@ -1,0 +1,218 @@
+"""The dev directory's slapd config and seed LDIF: settings in, text out.
+
+The dev stack (LDAP_SERVER_HOST unset) runs a small Debian slapd container
+(images/ldap) so that `make up` gives a working login with no LDAP server of one's
+own. The program renders both files below and puts them into that container at
+runtime; the integration tests start a real slapd from the very same renderers.
+
+Passwords never reach slapd in clear text: the seed holds salted SHA-512 hashes
+({SSHA512}, slapd's pw-sha2 module), computed here from the generated passwords.
+The salt is derived from the password itself (HMAC), so the same password gives the
+same LDIF on every `pulumi up` (no perpetual diff, no needless container replacement)
+while two users, or two stacks, never share a salt.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from components.settings import DEV_DIRECTORY_BASE_DN, DEV_DIRECTORY_BIND_DN
+
+PEOPLE_OU = "people"
+GROUPS_OU = "groups"
+# The group every configured user is in: lets a dev stack try LDAP_ALLOWED_GROUPS.
+USERS_GROUP = "jupyterhub-users"
+USERS_GROUP_DN = f"cn={USERS_GROUP},ou={GROUPS_OU},{DEV_DIRECTORY_BASE_DN}"
+
+# What the image ships (images/ldap/Dockerfile); tests render with their own paths.
+IMAGE_CONFIG_DIR = "/etc/ldap/jupyterhub"
+
+
+@dataclass(frozen=True)
+class SlapdPaths:
+    """Where slapd finds its files. Defaults are the image's layout."""
+
+    data_dir: str = "/var/lib/ldap"
+    tls_cert: str = f"{IMAGE_CONFIG_DIR}/tls.crt"
+    tls_key: str = f"{IMAGE_CONFIG_DIR}/tls.key"
+    run_dir: str = "/run/slapd"
+    module_dir: str = "/usr/lib/ldap"
+    schema_dir: str = "/etc/ldap/schema"
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    name: str
+    password_hash: str  # "{SSHA512}...", never the password
+
+
+# Names end up in DNs and LDIF lines: allow only what JupyterHub user names may be
+# (settings enforce the same), so nothing here needs escaping.
+_NAME_RE = re.compile(r"[a-z][a-z0-9._-]{0,63}")
+_PATH_RE = re.compile(r"/[A-Za-z0-9._/-]*")
+
+
+def _name(value: str) -> str:
+    if not _NAME_RE.fullmatch(value):
+        raise ValueError(f"dev directory name {value!r}: use 1-64 of a-z 0-9 . _ -")
+    return value
+
+
+def user_dn(name: str) -> str:
+    return DEV_DIRECTORY_BIND_DN.format(username=_name(name))
+
+
+def group_dn(name: str) -> str:
+    return f"cn={_name(name)},ou={GROUPS_OU},{DEV_DIRECTORY_BASE_DN}"
+
+
+def password_salt(username: str, password: str) -> bytes:
+    """8 bytes, unpredictable without the password, the same for the same inputs."""
+    message = f"jupyterhub-zos dev directory salt:{username}".encode()
+    return hmac.new(password.encode(), message, hashlib.sha256).digest()[:8]
+
+
+def hash_password(password: str, salt: bytes) -> str:
+    """slapd's {SSHA512}: base64(SHA-512(password + salt) + salt)."""
+    if not password:
+        raise ValueError("a dev directory password must not be empty")
+    if len(salt) < 4:
+        raise ValueError("the salt must be at least 4 bytes")
+    digest = hashlib.sha512(password.encode() + salt).digest()
+    return "{SSHA512}" + base64.b64encode(digest + salt).decode()
+
+
+def directory_user(name: str, password: str) -> DirectoryUser:
+    return DirectoryUser(_name(name), hash_password(password, password_salt(name, password)))
+
+
+def render_slapd_conf(paths: SlapdPaths = SlapdPaths(), *, require_tls: bool = True) -> str:
+    """slapd.conf for the dev directory.
+
+    require_tls: refuse simple binds (passwords) on a connection without TLS, so a
+    password can only cross StartTLS or LDAPS. Off only for LDAP_TLS=none.
+    """
+    for value in vars(paths).values():
+        if not _PATH_RE.fullmatch(value):
+            raise ValueError(f"slapd path {value!r}: absolute, no spaces or quotes")
+    base = DEV_DIRECTORY_BASE_DN
+    lines = [
+        "# slapd.conf of the jupyterhub-zos dev directory.",
+        "# Rendered by components/dev_directory_render.py; do not edit by hand.",
+        f"include {paths.schema_dir}/core.schema",
+        f"include {paths.schema_dir}/cosine.schema",
+        f"include {paths.schema_dir}/inetorgperson.schema",
+        "# LDAPAuthenticator's group filter names memberUid and uniqueMember; ldap3 refuses",
+        "# a filter with an attribute the server's schema does not define.",
+        f"include {paths.schema_dir}/nis.schema",
+        f"modulepath {paths.module_dir}",
+        "moduleload back_mdb",
+        "# {SSHA512} password hashes",
+        "moduleload pw-sha2",
+        f"pidfile {paths.run_dir}/slapd.pid",
+        f"argsfile {paths.run_dir}/slapd.args",
+        "",
+        "# StartTLS (and LDAPS) with a certificate the program issues; TLS 1.2 or newer.",
+        f"TLSCertificateFile {paths.tls_cert}",
+        f"TLSCertificateKeyFile {paths.tls_key}",
+        "TLSProtocolMin 3.3",
+    ]
+    if require_tls:
+        lines += [
+            "# A password is only accepted over an encrypted connection.",
+            "security simple_bind=128",
+        ]
+    lines += [
+        "password-hash {SSHA512}",
+        "",
+        "database mdb",
+        f'suffix "{base}"',
+        f"directory {paths.data_dir}",
+        "maxsize 67108864",
+        "index objectClass eq",
+        "index uid eq",
+        "index member eq",
+        "",
+        "# Passwords: usable to log in, readable by nobody (not even their owner).",
+        "access to attrs=userPassword",
+        "  by anonymous auth",
+        "  by * none",
+        "# The rest (people, groups): readable by a logged-in user, which is how the",
+        "# hub's LDAPAuthenticator checks group membership after the user's bind.",
+        f'access to dn.subtree="{base}"',
+        "  by users read",
+        "  by * none",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def render_seed_ldif(
+    users: Sequence[DirectoryUser], groups: Mapping[str, Sequence[str]] | None = None
+) -> str:
+    """The directory's content: the base, ou=people with `users`, ou=groups.
+
+    groups: group name -> member user names; by default one group, USERS_GROUP, with
+    every user in it.
+    """
+    if not users:
+        raise ValueError("the dev directory needs at least one user")
+    names = [_name(u.name) for u in users]
+    if len(set(names)) != len(names):
+        raise ValueError("dev directory user names must be unique")
+    if groups is None:
+        groups = {USERS_GROUP: names}
+    dc = DEV_DIRECTORY_BASE_DN.split(",")[0].split("=")[1]
+    entries = [
+        [
+            f"dn: {DEV_DIRECTORY_BASE_DN}",
+            "objectClass: top",
+            "objectClass: dcObject",
+            "objectClass: organization",
+            f"dc: {dc}",
+            "o: jupyterhub-zos dev directory",
+        ],
+        [
+            f"dn: ou={PEOPLE_OU},{DEV_DIRECTORY_BASE_DN}",
+            "objectClass: organizationalUnit",
+            f"ou: {PEOPLE_OU}",
+        ],
+        [
+            f"dn: ou={GROUPS_OU},{DEV_DIRECTORY_BASE_DN}",
+            "objectClass: organizationalUnit",
+            f"ou: {GROUPS_OU}",
+        ],
+    ]
+    for user in users:
+        if not user.password_hash.startswith("{SSHA512}") or "\n" in user.password_hash:
+            raise ValueError(f"user {user.name!r}: password_hash must be an {{SSHA512}} hash")
+        entries.append(
+            [
+                f"dn: {user_dn(user.name)}",
+                "objectClass: inetOrgPerson",
+                f"uid: {user.name}",
+                f"cn: {user.name}",
+                f"sn: {user.name}",
+                f"userPassword: {user.password_hash}",
+            ]
+        )
+    for group, members in sorted(groups.items()):
+        unknown = sorted(set(members) - set(names))
+        if unknown:
+            raise ValueError(f"group {group!r}: members not in the directory: {unknown}")
+        if not members:
+            raise ValueError(f"group {group!r} needs at least one member (groupOfNames)")
+        entries.append(
+            [
+                f"dn: {group_dn(group)}",
+                "objectClass: groupOfNames",
+                f"cn: {group}",
+                *(f"member: {user_dn(m)}" for m in dict.fromkeys(members)),
+            ]
+        )
+    return "\n\n".join("\n".join(entry) for entry in entries) + "\n"

@@ -1,0 +1,92 @@
+"""The hub container's environment: settings and derived values in, env dict out.
+
+This is the one place that knows the contract between the program and
+images/hub/jupyterhub_config.py (names, formats, defaults); the config reads
+these variables and nothing else. Values are strings; arrays are comma-separated,
+except LDAP_ALLOWED_GROUPS, whose DNs contain commas: a JSON array.
+
+Pure: values that are Pulumi Outputs (image digest, gateway URL, secrets) are placed
+as given, so tests call it with plain strings and the hub component with Outputs.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.settings import GatewaySettings, HubSettings, LdapSettings
+
+# Where the hub container gets its runtime files (container uploads, never image layers).
+HUB_TLS_DIR = "/srv/jupyterhub/tls"
+SSL_CERT_PATH = f"{HUB_TLS_DIR}/hub.crt"
+SSL_KEY_PATH = f"{HUB_TLS_DIR}/hub.key"
+LDAP_CA_PATH = f"{HUB_TLS_DIR}/ldap-ca.pem"
+
+# Variables whose values are secrets: the hub component keeps them secret Outputs.
+SECRET_ENV = frozenset({"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"})
+
+
+@dataclass(frozen=True)
+class HubEnvInputs:
+    """What the environment needs beyond the settings; Outputs or plain strings."""
+
+    ldap_host: str  # LDAP_SERVER_HOST, or the dev directory's name on the network
+    ldap_ca: bool  # an LDAP CA certificate is uploaded to LDAP_CA_PATH
+    notebook_image: Any  # the image DockerSpawner runs: a digest, so a new image rolls the hub
+    kg_url: Any
+    kg_auth_token: Any  # secret
+    cookie_secret: Any  # secret, hex
+    proxy_auth_token: Any  # secret
+    pki_users: Sequence[str]  # users with a client certificate in <pki_dir>/<user>
+
+
+def _csv(items: Sequence[str]) -> str:
+    for item in items:
+        if "," in item:
+            raise ValueError(f"{item!r}: a comma-separated list item may not hold a comma")
+    return ",".join(items)
+
+
+def hub_environment(
+    hub: HubSettings, ldap: LdapSettings, gateway: GatewaySettings, derived: HubEnvInputs
+) -> dict[str, Any]:
+    """The hub container's environment, per the contract in images/hub/jupyterhub_config.py."""
+    env: dict[str, Any] = {
+        # LDAP login
+        "LDAP_SERVER_HOST": derived.ldap_host,
+        "LDAP_SERVER_PORT": str(ldap.port),
+        "LDAP_BIND_DN": ldap.bind_dn_template,
+        "LDAP_TLS": ldap.tls,
+        # Who may log in
+        "HUB_ADMIN_USERS": _csv(hub.admin_users),
+        "HUB_ALLOWED_USERS": _csv(hub.allowed_users),
+        # Kernel Gateway, for each notebook
+        "KG_URL": derived.kg_url,
+        "KG_AUTH_TOKEN": derived.kg_auth_token,
+        "VALIDATE_KG_CERT": "true" if gateway.validate_cert else "false",
+        "CLIENT_KEY": gateway.client_key,
+        "CLIENT_CERT": gateway.client_cert,
+        "CLIENT_CA": gateway.client_ca,
+        "JUPYTERPKI_HOST_DIR": hub.pki_dir,
+        "JUPYTERPKI_USERS": _csv(sorted(set(derived.pki_users))),
+        # Notebook containers
+        "DOCKER_NOTEBOOK_IMAGE": derived.notebook_image,
+        "DOCKER_NETWORK_NAME": hub.network_name,
+        "IDLE_CULL_TIMEOUT": str(hub.idle_cull_timeout),
+        # The hub's own HTTPS and state
+        "SSL_CERT": SSL_CERT_PATH,
+        "SSL_KEY": SSL_KEY_PATH,
+        "JPY_COOKIE_SECRET": derived.cookie_secret,
+        "CONFIGPROXY_AUTH_TOKEN": derived.proxy_auth_token,
+    }
+    if ldap.allowed_groups:
+        env["LDAP_ALLOWED_GROUPS"] = json.dumps(list(ldap.allowed_groups))
+    if derived.ldap_ca:
+        env["LDAP_CA_CERT_FILE"] = LDAP_CA_PATH
+    if hub.mem_limit:
+        env["NOTEBOOK_MEM_LIMIT"] = hub.mem_limit
+    if hub.cpu_limit:
+        env["NOTEBOOK_CPU_LIMIT"] = hub.cpu_limit
+    return env
