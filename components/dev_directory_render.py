@@ -29,8 +29,10 @@ GROUPS_OU = "groups"
 USERS_GROUP = "jupyterhub-users"
 USERS_GROUP_DN = f"cn={USERS_GROUP},ou={GROUPS_OU},{DEV_DIRECTORY_BASE_DN}"
 
-# What the image ships (images/ldap/Dockerfile); tests render with their own paths.
+# What the image expects (images/ldap/entrypoint.sh); tests render with their own paths.
 IMAGE_CONFIG_DIR = "/etc/ldap/jupyterhub"
+SLAPD_CONF_PATH = f"{IMAGE_CONFIG_DIR}/slapd.conf"
+SEED_LDIF_PATH = f"{IMAGE_CONFIG_DIR}/seed.ldif"
 
 
 @dataclass(frozen=True)

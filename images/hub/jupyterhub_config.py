@@ -2,7 +2,8 @@
 #
 # Environment in, traits out: this file reads only the environment variables the
 # Pulumi program sets on the hub container (see README, "Hub environment"), so it can
-# be run and tested outside Docker. Arrays are comma-separated.
+# be run and tested outside Docker. Arrays are comma-separated, except
+# LDAP_ALLOWED_GROUPS: DNs hold commas, so it is a JSON array.
 import json
 import os
 import sys
@@ -50,9 +51,10 @@ c.JupyterHub.cookie_secret_file = "/data/jupyterhub_cookie_secret"  # noqa: S105
 c.JupyterHub.upgrade_db = True
 # JPY_COOKIE_SECRET and CONFIGPROXY_AUTH_TOKEN are read from the environment by
 # JupyterHub itself; both are generated once per stack, so a replaced hub keeps sessions.
-# A replaced hub (every `pulumi up` that changes it) leaves users' notebook containers
-# running; the new hub finds them in the database and routes to them again.
-c.JupyterHub.cleanup_servers = False
+# Stopping the hub stops the notebook containers: a replaced hub (any `pulumi up` that
+# changes it) brings every user onto the new image and settings at their next start,
+# and `pulumi destroy` leaves no container on the network it removes.
+c.JupyterHub.cleanup_servers = True
 
 # --- Who may log in ---------------------------------------------------------------------
 

@@ -22,6 +22,7 @@ import requests
 
 from components.cert_params import ca_spec, server_spec
 from components.dev_directory_render import directory_user, group_dn, render_seed_ldif
+from components.hub import healthcheck_command
 from components.hub_env import HubEnvInputs, hub_environment
 from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSettings, LdapSettings
 from tests.hubconfig import HUB_CONFIG
@@ -230,6 +231,17 @@ def logged_in(response: requests.Response, session: requests.Session) -> bool:
 def test_hub_serves_https_health_with_the_program_certificate(hub):
     # What the container healthcheck asks; verified against the hub CA.
     assert requests.get(hub.url + "hub/health", verify=str(hub.ca), timeout=5).status_code == 200
+
+
+def test_container_healthcheck_command_passes_against_the_hub(hub):
+    command = healthcheck_command(hub.url + "hub/health")
+    assert command[0] == "python3"
+    ok = subprocess.run([sys.executable, *command[1:]], capture_output=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    # And fails when nothing answers, so an unhealthy hub is reported as such.
+    dead = healthcheck_command(f"https://127.0.0.1:{free_port()}/hub/health")
+    failed = subprocess.run([sys.executable, *dead[1:]], capture_output=True, timeout=30)
+    assert failed.returncode != 0
 
 
 def test_admin_logs_in_and_reaches_the_admin_page(hub):

@@ -179,3 +179,13 @@ def test_conf_is_accepted_by_slaptest(tmp_path, require_tls):
         [slaptest, "-u", "-f", str(conf)], capture_output=True, text=True, timeout=30
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_entrypoint_defaults_are_where_the_program_uploads():
+    from pathlib import Path
+
+    from components.dev_directory_render import SEED_LDIF_PATH, SLAPD_CONF_PATH
+
+    script = (Path(__file__).resolve().parents[2] / "images/ldap/entrypoint.sh").read_text()
+    assert f"CONF=${{SLAPD_CONF:-{SLAPD_CONF_PATH}}}" in script
+    assert f"SEED=${{SLAPD_SEED_LDIF:-{SEED_LDIF_PATH}}}" in script

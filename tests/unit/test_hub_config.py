@@ -176,7 +176,7 @@ def test_https_with_the_uploaded_certificate_and_state_on_the_data_volume():
     assert c.JupyterHub.db_url == "sqlite:////data/jupyterhub.sqlite"
     assert c.JupyterHub.cookie_secret_file == "/data/jupyterhub_cookie_secret"
     assert c.JupyterHub.upgrade_db is True
-    assert c.JupyterHub.cleanup_servers is False
+    assert c.JupyterHub.cleanup_servers is True
 
 
 def test_secrets_are_not_copied_into_traits():

@@ -1,0 +1,153 @@
+"""The `jupyterhub` container: HTTPS on HUB_HTTPS_PORT, LDAP login, DockerSpawner.
+
+- on the network with the alias `jupyterhub` (notebooks call the hub API by it);
+- the Docker socket mounted: DockerSpawner starts users' containers through it (this
+  is the only container that gets it);
+- the data volume at /data (sqlite database), restart unless-stopped, a healthcheck on
+  https /hub/health that `pulumi up` waits for;
+- the environment from components/hub_env.py, secrets kept secret Outputs;
+- the TLS certificate and key and the LDAP CA put in at creation as container uploads.
+
+Every input that matters is a container input, so a changed setting, secret, image or
+notebook image replaces the container on `pulumi up`: no manual restart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_docker as docker
+
+from components.hub_env import (
+    LDAP_CA_PATH,
+    SECRET_ENV,
+    SSL_CERT_PATH,
+    SSL_KEY_PATH,
+    HubEnvInputs,
+    hub_environment,
+)
+from components.settings import GatewaySettings, HubSettings, LdapSettings
+
+CONTAINER_NAME = "jupyterhub"
+HUB_ALIAS = "jupyterhub"  # jupyterhub_config.py: c.JupyterHub.hub_connect_ip
+DOCKER_SOCKET = "/var/run/docker.sock"
+DATA_DIR = "/data"
+HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.port)
+HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
+
+
+def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
+    """The probe run inside the container: liveness of the hub behind its proxy. The
+    certificate is not checked (it names the public host, not 127.0.0.1)."""
+    script = (
+        "import ssl,urllib.request as u;"
+        f"u.urlopen({url!r},context=ssl._create_unverified_context(),timeout=5)"
+    )
+    return ["python3", "-c", script]
+
+
+def container_envs(env: Mapping[str, Any]) -> list[pulumi.Input[str]]:
+    """Container.envs ("K=V" strings), sorted; secret variables stay secret Outputs."""
+    result: list[pulumi.Input[str]] = []
+    for key in sorted(env):
+        value = env[key]
+        if key in SECRET_ENV:
+            result.append(pulumi.Output.secret(pulumi.Output.concat(key, "=", value)))
+        elif isinstance(value, pulumi.Output):
+            result.append(pulumi.Output.concat(key, "=", value))
+        else:
+            result.append(f"{key}={value}")
+    return result
+
+
+@dataclass(frozen=True)
+class HubArgs:
+    hub: HubSettings
+    ldap: LdapSettings
+    gateway: GatewaySettings
+    image: pulumi.Input[str]  # the hub image's digest
+    notebook_image: pulumi.Input[str]  # what DockerSpawner runs (a digest)
+    network_name: pulumi.Input[str]
+    data_volume_name: pulumi.Input[str]
+    tls_cert_pem: pulumi.Input[str]
+    tls_key_pem: pulumi.Output[str]  # secret
+    ldap_host: str  # LDAP_SERVER_HOST, or the dev directory's name on the network
+    ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
+    kg_url: pulumi.Input[str]
+    kg_auth_token: pulumi.Output[str]  # secret
+    cookie_secret: pulumi.Output[str]  # secret
+    proxy_auth_token: pulumi.Output[str]  # secret
+    pki_users: Sequence[str]  # users whose client certificates are in hub.pki_dir
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
+
+
+class Hub(pulumi.ComponentResource):
+    container_name: pulumi.Output[str]
+    url: str
+
+    def __init__(self, name: str, args: HubArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("jupyterhub-zos:hub:Hub", name, None, opts)
+        env = hub_environment(
+            args.hub,
+            args.ldap,
+            args.gateway,
+            HubEnvInputs(
+                ldap_host=args.ldap_host,
+                ldap_ca=args.ldap_ca_pem is not None,
+                notebook_image=args.notebook_image,
+                kg_url=args.kg_url,
+                kg_auth_token=args.kg_auth_token,
+                cookie_secret=args.cookie_secret,
+                proxy_auth_token=args.proxy_auth_token,
+                pki_users=tuple(args.pki_users),
+            ),
+        )
+        uploads = [
+            docker.ContainerUploadArgs(file=SSL_CERT_PATH, content=args.tls_cert_pem),
+            docker.ContainerUploadArgs(
+                file=SSL_KEY_PATH,
+                content=pulumi.Output.secret(args.tls_key_pem),
+                permissions="0600",
+            ),
+        ]
+        if args.ldap_ca_pem is not None:
+            uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
+
+        self.container = docker.Container(
+            f"{name}-container",
+            name=CONTAINER_NAME,
+            image=args.image,
+            envs=container_envs(env),
+            uploads=uploads,
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[HUB_ALIAS])
+            ],
+            ports=[docker.ContainerPortArgs(internal=HTTPS_PORT, external=args.hub.https_port)],
+            volumes=[
+                docker.ContainerVolumeArgs(host_path=DOCKER_SOCKET, container_path=DOCKER_SOCKET),
+                docker.ContainerVolumeArgs(
+                    volume_name=args.data_volume_name, container_path=DATA_DIR
+                ),
+            ],
+            restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", *healthcheck_command()],
+                interval="30s",
+                timeout="10s",
+                start_period="30s",
+                retries=3,
+            ),
+            # `pulumi up` reports a hub that does not come up, instead of "created".
+            wait=True,
+            wait_timeout=180,
+            # On stop the hub stops users' notebook containers (cleanup_servers) first.
+            destroy_grace_seconds=60,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+        )
+        self.container_name = self.container.name
+        port = "" if args.hub.https_port == 443 else f":{args.hub.https_port}"
+        self.url = f"https://{args.hub.hostname}{port}/"
+        self.register_outputs({"container_name": self.container_name, "url": self.url})
