@@ -37,6 +37,18 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 DATA_DIR = "/data"
 HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.port)
 HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
+NOTEBOOK_PREFIX = "jupyter"  # DockerSpawner's default prefix
+
+_DNS_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def notebook_container_name(user: str) -> str:
+    """The container DockerSpawner runs a user's notebook in: `jupyter-<user>`, the
+    name escaped as DockerSpawner does (each other character as -<hex of its bytes>)."""
+    escaped = "".join(
+        ch if ch in _DNS_SAFE else "".join(f"-{b:02x}" for b in ch.encode()) for ch in user
+    )
+    return f"{NOTEBOOK_PREFIX}-{escaped.lower()}"
 
 
 def healthcheck_command(url: str = HEALTH_URL) -> list[str]:

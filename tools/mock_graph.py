@@ -30,7 +30,7 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
-from pulumi.runtime.settings import SETTINGS, get_root_resource
+from pulumi.runtime.settings import SETTINGS, get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
@@ -346,6 +346,9 @@ def run_program(
     try:
         with _environment(env), _cwd(program.parent):
             set_all_config(values, sorted(secret_keys))
+            # set_mocks keeps an existing root stack: without this, one run's stack
+            # outputs would show up in the next run's.
+            set_root_resource(None)
             pulumi.runtime.set_mocks(
                 monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
             )
