@@ -398,3 +398,11 @@ def test_first_up_of_the_dev_stack_creates(dev):
             (CONTAINER, "jupyterhub-container"),
         ]
     )
+
+
+def test_hub_certificate_for_an_ip_address_hostname():
+    graph = run_program("dev", config={"HUB_HOSTNAME": "192.0.2.10"})
+    csr = graph.one("tls:index/certRequest:CertRequest", "jupyterhub-tls-server-csr")
+    assert csr.inputs["dnsNames"] == ["localhost"]
+    assert csr.inputs["ipAddresses"] == ["192.0.2.10", "127.0.0.1"]
+    assert graph.outputs["hub_url"] == "https://192.0.2.10:8443/"
