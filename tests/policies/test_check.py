@@ -1,13 +1,12 @@
-"""tools/policy_check.py on synthetic graphs shaped like the mock harness's Recorded
-(type, name, urn, inputs, secret_paths, parent, dependencies, custom, options), so the
-tool's plumbing is tested apart from the program: secret marks, options, policy config,
-levels, output and exit codes. tests/policies/test_graph.py runs it on the real graph."""
+"""tools/policy_check.py on synthetic graphs of the mock harness's own Recorded records,
+so the tool's plumbing is tested apart from the program: secret marks, options, policy
+config, levels, output and exit codes. tests/policies/test_graph.py runs it on graphs the
+harness records."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 import pytest
 
@@ -15,33 +14,22 @@ from components import cert_params
 from components.settings import Problem, SettingsError
 from policies import rules
 from tools import policy_check
+from tools.mock_graph import Recorded
 
 PREFIX = "urn:pulumi:{stack}::jupyterhub-zos::"
 DIGEST = "b" * 64
 
 
-@dataclass(frozen=True)
-class Recorded:
-    """The harness's record of one registration (same fields and option keys)."""
-
-    type: str
-    name: str
-    urn: str
-    inputs: dict[str, Any]
-    secret_paths: frozenset[str] = frozenset()
-    parent: str = ""
-    dependencies: frozenset[str] = frozenset()
-    custom: bool = True
-    options: dict[str, Any] = field(default_factory=dict)
-
-
 def res(stack: str, type_: str, name: str, inputs: dict, secret=(), **options) -> Recorded:
     return Recorded(
-        type_,
-        name,
-        f"{PREFIX.format(stack=stack)}{type_}::{name}",
-        inputs,
-        frozenset(secret),
+        type=type_,
+        name=name,
+        urn=f"{PREFIX.format(stack=stack)}{type_}::{name}",
+        inputs=inputs,
+        secret_paths=frozenset(secret),
+        parent="",
+        dependencies=frozenset(),
+        custom=True,
         options={"protect": None, "retainOnDelete": None, **options},
     )
 
