@@ -94,8 +94,16 @@ def test_preview_workflow_comments_a_policy_checked_diff_per_stack():
     assert job["env"]["PULUMI_BACKEND_URL"] == "${{ secrets.PULUMI_BACKEND_URL }}"
     assert job["env"]["PULUMI_CONFIG_PASSPHRASE"] == "${{ secrets.PULUMI_CONFIG_PASSPHRASE }}"
     runs = [step.get("run", "") for step in job["steps"]]
-    assert "make venv" in runs
-    (pulumi,) = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert any("make venv/.installed" in run for run in runs)
+    assert any("venv/bin/pip install -q -r policies/requirements.txt" in run for run in runs)
+    # The stack is prepared as `make preview` prepares it, before the action previews it.
+    (prepare,) = [s for s in job["steps"] if s.get("run", "").startswith("tools/pulumi.sh ")]
+    assert prepare["env"]["STACK"] == "${{ matrix.stack }}"
+    install, pulumi = [s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@")]
+    assert "command" not in install["with"]
+    assert job["steps"].index(install) < job["steps"].index(prepare) < job["steps"].index(pulumi)
+    assert install["uses"] == pulumi["uses"]
+    assert install["with"]["pulumi-version"] == pulumi["with"]["pulumi-version"]
     options = pulumi["with"]
     assert options["command"] == "preview"
     assert options["stack-name"] == "${{ matrix.stack }}"
@@ -107,6 +115,17 @@ def test_preview_workflow_comments_a_policy_checked_diff_per_stack():
     assert str(options["pulumi-version"]) == pinned[1]
     # The passphrase never appears in a command line.
     assert all("PASSPHRASE }}" not in run for run in runs)
+
+
+@pytest.mark.parametrize("name", ["test.yml", "preview.yml"])
+def test_make_targets_the_workflows_use_exist(name):
+    makefile = (ROOT / "Makefile").read_text()
+    variables = dict(re.findall(r"^(\w+)\s*[:?]?=\s*(\S+)\s*$", makefile, re.M))
+    makefile = re.sub(r"\$\((\w+)\)", lambda m: variables.get(m[1], m[0]), makefile)
+    declared = set(re.findall(r"^([A-Za-z][\w./-]*)\s*:(?!=)", makefile, re.M))
+    for step in steps(load(name)):
+        for target in re.findall(r"\bmake ([A-Za-z][\w./-]*)", step.get("run", "")):
+            assert target in declared, f"{name}: `make {target}`: no such target in the Makefile"
 
 
 @pytest.mark.parametrize("name", ["test.yml", "preview.yml"])
