@@ -565,17 +565,35 @@ KEYS_DESCRIPTIONS = {
 }
 
 
+BASE64_RUN_RE = re.compile(r"[A-Za-z0-9+/]{40,}={0,2}")
+
+
+def decoded_blobs(script: str) -> Iterator[str]:
+    """Text hidden in base64 runs of a script (`echo <b64> | base64 -d > file`)."""
+    for run in BASE64_RUN_RE.findall(script):
+        try:
+            decoded = base64.b64decode(run + "=" * (-len(run) % 4)).decode("utf-8")
+        except (binascii.Error, UnicodeDecodeError):
+            continue
+        if decoded.isprintable() or "\n" in decoded:
+            yield decoded
+
+
 def _script_texts(args: ResourceValidationArgs) -> Iterator[tuple[str, str]]:
-    """The shell text a command resource runs or ships: create/update/delete, stdin, and
-    a CopyToRemote's StringAsset."""
+    """The shell text a command resource runs or ships: create/update/delete, stdin, a
+    CopyToRemote's StringAsset, and text base64-encoded in any of them."""
+    found: list[tuple[str, str]] = []
     if args.resource_type in COMMANDS:
         for field in (*COMMAND_TEXT_FIELDS, "stdin"):
             value = text(get(args.props, field))
             if value:
-                yield field, value
+                found.append((field, value))
     elif args.resource_type == COPY_TO_REMOTE:
-        for path, value in walk_strings(get(args.props, "source"), "source"):
-            yield path, value
+        found.extend(walk_strings(get(args.props, "source"), "source"))
+    for field, value in found:
+        yield field, value
+        for decoded in decoded_blobs(value):
+            yield f"{field}, base64-decoded", decoded
 
 
 def _joined_lines(script: str) -> list[str]:

@@ -410,6 +410,13 @@ def test_racf_gencert_weak_sizes_are_flagged(script, needle):
     assert len(found) == 1 and needle in found[0]
 
 
+def test_racf_script_shipped_base64_encoded_is_checked_too():
+    weak = "tsocmd \"RACDCERT GENCERT CERTAUTH WITHLABEL('CA') SIZE(1024)\"\n"
+    script = f"echo {base64.b64encode(weak.encode()).decode()} | base64 -d | sh"
+    found = violations(KEYS, rules.REMOTE_COMMAND, {"create": script})
+    assert len(found) == 1 and "1024-bit" in found[0]
+
+
 def test_racf_size_config():
     cfg = {"minRacfRsaSize": 4096}
     assert violations(KEYS, rules.REMOTE_COMMAND, {"create": RACF_GOOD}, config=cfg)
@@ -753,6 +760,18 @@ def test_attls_policies_letting_old_protocols_in_are_flagged(policy_text, needle
     found = violations(ATTLS, rules.REMOTE_COMMAND, {"stdin": policy_text}, name="attls")
     assert any(needle in f for f in found), found
     assert all("TLSv1 Off" in f for f in found)
+
+
+def test_attls_policy_shipped_base64_encoded_is_checked_too():
+    for policy_text, expected in (
+        (SEED_ATTLS, 0),
+        (SEED_ATTLS.replace("TLSv1 Off", "TLSv1 On"), 1),
+    ):
+        blob = base64.b64encode(policy_text.encode()).decode()
+        script = f"echo {blob} | base64 -d | iconv -t IBM-1047 > /etc/pagent/jkg.policy"
+        found = violations(ATTLS, rules.REMOTE_COMMAND, {"create": script})
+        assert len(found) == expected
+        assert all("create, base64-decoded" in f for f in found)
 
 
 def test_attls_missing_or_unknown_props_pass():
