@@ -277,7 +277,10 @@ def main(argv: list[str] | None = None, run_program: Any = None) -> int:
             stack=args.stack, config=_key_values(args.set, "--set"), secrets=secrets
         )
     except (SettingsError, ValueError) as exc:
-        print(f"policy-check: the program did not run: {exc}", file=sys.stderr)
+        hint = ""
+        if not isinstance(exc, SettingsError) and "encrypted" in str(exc):
+            hint = "\nGive each encrypted key with --secret KEY (value from the environment)."
+        print(f"policy-check: the program did not run: {exc}{hint}", file=sys.stderr)
         return 2
     violations = check(graph.resources, settings)
     if args.json:

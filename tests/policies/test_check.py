@@ -260,6 +260,9 @@ def test_main_reports_bad_stack_or_policy_config(tmp_path, capsys):
     assert policy_check.main(["--stack", "prod"], run_program=FakeHarness(error=error)) == 2
     err = capsys.readouterr().err
     assert "the program did not run" in err and "HUB_ADMIN_USERS: is required" in err
+    encrypted = ValueError("Pulumi.prod.yaml holds encrypted values (KG_AUTH_TOKEN)")
+    assert policy_check.main(["--stack", "prod"], run_program=FakeHarness(error=encrypted)) == 2
+    assert "--secret KEY" in capsys.readouterr().err
     bad = tmp_path / "bad.json"
     bad.write_text('{"nope": "advisory"}')
     assert policy_check.main(["--policy-config", str(bad)], run_program=FakeHarness()) == 2
