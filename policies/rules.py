@@ -261,13 +261,9 @@ def stack_of(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> str | None
     return match[1] if match else None
 
 
-def container_names(args: ResourceValidationArgs) -> set[str]:
-    """The Docker name of a container and its Pulumi resource name."""
-    names = {args.name} if args.name else set()
-    docker_name = text(get(args.props, "name"))
-    if docker_name:
-        names.add(docker_name)
-    return names
+def docker_name(args: ResourceValidationArgs) -> str:
+    """A container's or volume's Docker name; its Pulumi name when that is not known."""
+    return text(get(args.props, "name")) or args.name or ""
 
 
 def _schema(defaults: Mapping[str, Any], descriptions: Mapping[str, str]) -> PolicyConfigSchema:
@@ -316,12 +312,13 @@ class Rule:
 
 HUB_DEFAULTS = {"hubContainers": ["jupyterhub"]}
 HUB_DESCRIPTIONS = {
-    "hubContainers": "Docker names (or Pulumi resource names) of the hub container(s).",
+    "hubContainers": "Docker names of the hub container(s) (the Pulumi name when the "
+    "Docker name is not set).",
 }
 
 
 def is_hub(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> bool:
-    return bool(container_names(args) & set(cfg["hubContainers"]))
+    return docker_name(args) in cfg["hubContainers"]
 
 
 # 1. no privileged containers --------------------------------------------------------------
@@ -773,8 +770,8 @@ VOLUME_DEFAULTS = {
     "retainLabel": "jupyterhub-zos.retain-on-delete",
 }
 VOLUME_DESCRIPTIONS = {
-    "dataVolumePattern": "Regular expression for the Docker (or Pulumi) names of volumes "
-    "that must outlive `pulumi destroy`.",
+    "dataVolumePattern": "Regular expression for the Docker names of volumes that must "
+    "outlive `pulumi destroy` (the Pulumi name when the Docker name is not set).",
     "retainLabel": "Volume label (value 'true') that declares retain_on_delete, which the "
     "engine does not show to policies.",
 }
@@ -784,8 +781,7 @@ def validate_data_volume_kept(args: ResourceValidationArgs, report: ReportViolat
     if args.resource_type != VOLUME:
         return
     cfg = config(args, VOLUME_DEFAULTS)
-    names = container_names(args)
-    if not any(re.search(cfg["dataVolumePattern"], n) for n in names):
+    if not re.search(cfg["dataVolumePattern"], docker_name(args)):
         return
     labels = {
         text(get(label, "label")): text(get(label, "value"))

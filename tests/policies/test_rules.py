@@ -184,6 +184,14 @@ def test_other_mounts_and_missing_or_unknown_props_pass():
     assert violations(SOCK, CONTAINER, {"volumes": [{"hostPath": UNKNOWN_STRING}]}) == []
 
 
+def test_the_docker_name_decides_which_container_is_the_hub():
+    # A container named jupyterhub in Pulumi but not in Docker is not the hub ...
+    assert violations(SOCK, CONTAINER, {**SOCKET_VOLUME, "name": "dev-ldap"}, name="jupyterhub")
+    # ... and without a Docker name, the Pulumi name stands in for it.
+    assert violations(SOCK, CONTAINER, SOCKET_VOLUME, name="jupyterhub") == []
+    assert violations(SOCK, CONTAINER, SOCKET_VOLUME, name="ldap")
+
+
 def test_socket_config_names_the_hub():
     cfg = {"hubContainers": ["hub-prod"]}
     assert violations(SOCK, CONTAINER, {**SOCKET_VOLUME, "name": "hub-prod"}, config=cfg) == []
