@@ -1,0 +1,294 @@
+"""`make policy-check`: every policy of the pack against the program's resource graph.
+
+No Pulumi CLI, no cloud, no Docker: the program runs under the mock harness
+(tools/mock_graph.py) for one stack and config, and each recorded resource is handed
+to each policy the way the served pack would get it from the engine: inputs in
+camelCase, secret inputs marked secret, the resource options. Violations are printed;
+the exit status is 1 if any is mandatory (2 for a bad stack or policy config).
+
+    python -m tools.policy_check --stack dev
+    python -m tools.policy_check --stack prod --set ZOS_HOST=zos.example.com \\
+        --secret ZOS_SSH_PRIVATE_KEY --policy-config policy-config.json
+
+Two things differ from a real `pulumi preview --policy-pack policies`, both in the
+direction of showing more: the harness runs without unknowns (every value is known),
+and it shows policies `retain_on_delete`, which the engine does not pass to them.
+Secret marks are per top-level input (the harness records which inputs hold a secret),
+so a list with one secret element counts as all secret here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import inspect
+import json
+import os
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyCustomTimeouts,
+    PolicyResourceOptions,
+    ResourceValidationArgs,
+)
+from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
+
+from policies import rules
+
+LEVELS = {level.value: level for level in EnforcementLevel}
+JSON_TYPES = {
+    "string": str,
+    "integer": int,
+    "boolean": bool,
+    "array": list,
+    "object": dict,
+    "number": (int, float),
+}
+
+
+class PolicyConfigError(ValueError):
+    """A policy config that the Pulumi CLI would refuse too."""
+
+
+@dataclass(frozen=True)
+class Violation:
+    policy: str
+    level: str  # "mandatory" or "advisory"
+    type: str
+    name: str
+    urn: str
+    message: str
+
+
+@dataclass(frozen=True)
+class PolicySetting:
+    level: EnforcementLevel
+    properties: dict[str, Any]
+
+
+# --- policy config, as --policy-pack-config takes it --------------------------------------
+
+
+def parse_policy_config(raw: Mapping[str, Any]) -> dict[str, PolicySetting]:
+    """{"all": level|{...}, "<policy>": level|{"enforcementLevel": level, prop: value}}
+    -> each policy's level and properties. Refuses unknown policies, properties, levels
+    and values of the wrong JSON type, naming them."""
+    known = {p.name: p for p in rules.POLICIES}
+    problems: list[str] = []
+
+    def split(key: str, value: Any) -> tuple[EnforcementLevel | None, dict[str, Any]]:
+        if isinstance(value, str):
+            value = {"enforcementLevel": value}
+        if not isinstance(value, Mapping):
+            problems.append(f"{key}: must be an enforcement level or an object")
+            return None, {}
+        props = dict(value)
+        level_name = props.pop("enforcementLevel", None)
+        level = None
+        if level_name is not None:
+            level = LEVELS.get(str(level_name).lower())
+            if level is None:
+                problems.append(
+                    f"{key}: enforcementLevel {level_name!r} is not one of {', '.join(LEVELS)}"
+                )
+        return level, props
+
+    default_level, all_props = split("all", raw.get("all", {}))
+    if all_props:
+        problems.append("all: only enforcementLevel may be set for all policies")
+    settings: dict[str, PolicySetting] = {}
+    for key in raw:
+        if key != "all" and key not in known:
+            problems.append(f"{key}: no such policy (known: {', '.join(sorted(known))})")
+    for name, policy in known.items():
+        level, props = split(name, raw.get(name, {}))
+        schema = policy.config_schema.properties if policy.config_schema else {}
+        for prop, value in props.items():
+            if prop not in schema:
+                hint = f"; it takes {', '.join(sorted(schema))}" if schema else ""
+                problems.append(f"{name}: unknown property {prop!r}{hint}")
+                continue
+            expected = JSON_TYPES[schema[prop]["type"]]
+            wrong_bool = isinstance(value, bool) and schema[prop]["type"] != "boolean"
+            if not isinstance(value, expected) or wrong_bool:
+                problems.append(f"{name}.{prop}: must be of type {schema[prop]['type']}")
+        settings[name] = PolicySetting(
+            level or default_level or policy.enforcement_level or EnforcementLevel.ADVISORY,
+            props,
+        )
+    if problems:
+        raise PolicyConfigError("policy config: " + "; ".join(problems))
+    return settings
+
+
+# --- a recorded resource, as the engine would show it to the pack -------------------------
+
+
+def policy_options(options: Mapping[str, Any], parent: str | None) -> PolicyResourceOptions:
+    """PolicyResourceOptions from the harness's recorded options (camelCase), plus
+    retain_on_delete, which only this tool can show."""
+    opts = PolicyResourceOptions(
+        protect=bool(options.get("protect")),
+        ignore_changes=list(options.get("ignoreChanges") or []),
+        delete_before_replace=options.get("deleteBeforeReplace"),
+        aliases=[],
+        custom_timeouts=PolicyCustomTimeouts(0, 0, 0),
+        additional_secret_outputs=list(options.get("additionalSecretOutputs") or []),
+        parent=parent or None,
+    )
+    opts.retain_on_delete = bool(options.get("retainOnDelete"))
+    return opts
+
+
+def policy_props(inputs: Mapping[str, Any], secret_paths: Iterable[str]) -> Mapping[str, Any]:
+    """The inputs with every string of a secret input marked, behind pulumi-policy's
+    unknown-checking proxy (as the pack's Analyze builds them)."""
+    secret = set(secret_paths)
+    marked = {k: rules.mark_secret(v) if k in secret else v for k, v in inputs.items()}
+    return unknown_checking_proxy(marked)
+
+
+def validation_args(resource: Any, properties: Mapping[str, Any]) -> ResourceValidationArgs:
+    return ResourceValidationArgs(
+        resource.type,
+        policy_props(resource.inputs, resource.secret_paths),
+        resource.urn,
+        resource.name,
+        policy_options(getattr(resource, "options", None) or {}, resource.parent),
+        None,
+        dict(properties),
+    )
+
+
+def _reporter(found: list[Violation], policy: Any, level: str, resource: Any):
+    """report_violation as the served pack builds it: description, then the message."""
+
+    def report(message: str, urn: str | None = None) -> None:
+        text = f"{policy.description}\n{message}" if message else policy.description
+        found.append(
+            Violation(policy.name, level, resource.type, resource.name, resource.urn, text)
+        )
+
+    return report
+
+
+def check(
+    resources: Iterable[Any], settings: Mapping[str, PolicySetting] | None = None
+) -> list[Violation]:
+    """Every enabled policy against every resource (anything with the harness's
+    Recorded fields: type, name, urn, inputs, secret_paths, parent, options)."""
+    settings = settings or parse_policy_config({})
+    found: list[Violation] = []
+    for resource in resources:
+        for policy in rules.POLICIES:
+            setting = settings[policy.name]
+            if setting.level == EnforcementLevel.DISABLED:
+                continue
+            # A remediation would run first; still violating, it is reported as mandatory.
+            level = "advisory" if setting.level == EnforcementLevel.ADVISORY else "mandatory"
+            report = _reporter(found, policy, level, resource)
+            try:
+                result = policy.validate(validation_args(resource, setting.properties), report)
+                if inspect.isawaitable(result):  # none of ours is; the SDK allows it
+                    asyncio.run(result)
+            except UnknownValueError as exc:
+                # The served pack reports these as advisory diagnostics, and so do we.
+                _reporter(found, policy, "advisory", resource)(
+                    f"can't run policy '{policy.name}' during preview: {exc.message}"
+                )
+    return found
+
+
+# --- command line -------------------------------------------------------------------------
+
+
+def format_report(stack: str, resources: int, violations: list[Violation]) -> str:
+    lines = [
+        f"policy-check: stack '{stack}', {resources} resources, {len(rules.POLICIES)} policies"
+    ]
+    for v in sorted(violations, key=lambda v: (v.level != "mandatory", v.policy, v.urn)):
+        lines.append(f"{v.level.upper():<10} {v.policy}  {v.type}::{v.name}")
+        lines.extend(f"    {line}" for line in v.message.splitlines())
+    mandatory = sum(v.level == "mandatory" for v in violations)
+    lines.append(
+        f"policy-check: {mandatory} mandatory, {len(violations) - mandatory} advisory "
+        f"violation(s){' - fix the mandatory ones before `pulumi up`' if mandatory else ''}"
+    )
+    return "\n".join(lines)
+
+
+def _key_values(pairs: list[str], flag_name: str) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, eq, value = pair.partition("=")
+        if not eq or not key:
+            raise SystemExit(f"policy-check: {flag_name} takes KEY=VALUE, got {pair!r}")
+        values[key] = value
+    return values
+
+
+def main(argv: list[str] | None = None, run_program: Any = None) -> int:
+    """The command line; `run_program` defaults to the mock harness's."""
+    parser = argparse.ArgumentParser(
+        prog="policy-check",
+        description="Run the policy pack against the program's mock resource graph.",
+    )
+    parser.add_argument("--stack", default=os.environ.get("STACK") or "dev")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key"
+    )
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a secret config key, its value read from the environment variable KEY",
+    )
+    parser.add_argument("--policy-config", type=Path, help="a --policy-pack-config JSON file")
+    parser.add_argument("--json", action="store_true", help="print violations as JSON")
+    args = parser.parse_args(argv)
+
+    try:
+        raw = json.loads(args.policy_config.read_text()) if args.policy_config else {}
+        settings = parse_policy_config(raw)
+    except (OSError, json.JSONDecodeError, PolicyConfigError) as exc:
+        print(f"policy-check: {exc}", file=sys.stderr)
+        return 2
+    secrets = {}
+    for key in args.secret:
+        if key not in os.environ:
+            print(
+                f"policy-check: --secret {key}: set the environment variable {key}", file=sys.stderr
+            )
+            return 2
+        secrets[key] = os.environ[key]
+
+    from components.settings import SettingsError
+
+    if run_program is None:
+        from tools.mock_graph import run_program
+    try:
+        graph = run_program(
+            stack=args.stack, config=_key_values(args.set, "--set"), secrets=secrets
+        )
+    except (SettingsError, ValueError) as exc:
+        hint = ""
+        if not isinstance(exc, SettingsError) and "encrypted" in str(exc):
+            hint = "\nGive each encrypted key with --secret KEY (value from the environment)."
+        print(f"policy-check: the program did not run: {exc}{hint}", file=sys.stderr)
+        return 2
+    violations = check(graph.resources, settings)
+    if args.json:
+        print(json.dumps([asdict(v) for v in violations], indent=2))
+    else:
+        print(format_report(args.stack, len(graph.resources), violations))
+    return 1 if any(v.level == "mandatory" for v in violations) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
