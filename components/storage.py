@@ -22,6 +22,9 @@ import pulumi
 import pulumi_docker as docker
 
 DATA_VOLUME = "jupyterhub-data"
+# The engine does not show retain_on_delete to policy packs; this label declares it, so
+# the hub-data-volume-kept policy can check it in a real `pulumi preview` (policies/rules.py).
+RETAIN_LABEL = "jupyterhub-zos.retain-on-delete"
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,7 @@ class Storage(pulumi.ComponentResource):
             f"{name}-data",
             name=args.data_volume_name,
             driver="local",
+            labels=[docker.VolumeLabelArgs(label=RETAIN_LABEL, value="true")],
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.data_volume_name = self.data_volume.name
