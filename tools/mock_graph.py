@@ -113,6 +113,9 @@ class Recorded:
     dependencies: frozenset[str]  # URNs this resource waits for
     custom: bool  # False for ComponentResources
     options: dict[str, Any] = field(default_factory=dict)
+    # Exactly which values are secret, as paths of keys and list indexes, e.g.
+    # ("envs",) when the whole list is one secret, ("uploads", 0, "content") otherwise.
+    secret_leaves: frozenset[tuple] = frozenset()
 
     def is_secret(self, input_name: str) -> bool:
         return input_name in self.secret_paths
@@ -253,6 +256,16 @@ def _unwrap(value: Any) -> tuple[Any, bool]:
     return value, False
 
 
+def _secret_leaves(value: Any, path: tuple = ()) -> set[tuple]:
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG:
+            return {path}
+        return set().union(set(), *(_secret_leaves(v, (*path, k)) for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(set(), *(_secret_leaves(v, (*path, i)) for i, v in enumerate(value)))
+    return set()
+
+
 def _mark_secret_outputs(state, names) -> None:
     """As the engine does: outputs named in additionalSecretOutputs come back secret
     (pulumi-tls private keys, pulumi-random results, ...)."""
@@ -275,7 +288,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             return response
         _mark_secret_outputs(response.object, request.additionalSecretOutputs)
         raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
-        secret_paths = {key for key, value in raw.items() if _unwrap(value)[1]}
+        leaves = _secret_leaves(raw)
+        secret_paths = {leaf[0] for leaf in leaves}
         inputs, _ = _unwrap(rpc.deserialize_properties(request.object))
         self.recorded.append(
             Recorded(
@@ -287,6 +301,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=request.parent,
                 dependencies=frozenset(request.dependencies),
                 custom=bool(request.custom),
+                secret_leaves=frozenset(leaves),
                 options={
                     "protect": request.protect if request.HasField("protect") else None,
                     "retainOnDelete": request.retainOnDelete
@@ -332,10 +347,13 @@ def run_program(
     config: Mapping[str, Any] | None = None,
     secrets: Mapping[str, Any] | None = None,
     program: Path = PROGRAM,
+    root: Path | None = None,
 ) -> Graph:
     """Run the program once, in a fresh event loop, and return what it registered.
-    A bad config raises the program's SettingsError (and nothing is registered)."""
-    values, secret_keys = stack_config(stack, config, secrets, root=program.parent)
+    A bad config raises the program's SettingsError (and nothing is registered).
+    `root` (default: the program's directory) holds Pulumi.yaml and the stack files."""
+    root = root or program.parent
+    values, secret_keys = stack_config(stack, config, secrets, root=root)
     env = {
         "PULUMI_CONFIG": json.dumps(values),
         "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys)),
@@ -344,7 +362,7 @@ def run_program(
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
-        with _environment(env), _cwd(program.parent):
+        with _environment(env), _cwd(root):
             set_all_config(values, sorted(secret_keys))
             # set_mocks keeps an existing root stack: without this, one run's stack
             # outputs would show up in the next run's.

@@ -13,8 +13,8 @@ the exit status is 1 if any is mandatory (2 for a bad stack or policy config).
 Two things differ from a real `pulumi preview --policy-pack policies`, both in the
 direction of showing more: the harness runs without unknowns (every value is known),
 and it shows policies `retain_on_delete`, which the engine does not pass to them.
-Secret marks are per top-level input (the harness records which inputs hold a secret),
-so a list with one secret element counts as all secret here.
+Secret marks are exactly where the engine would put them (the harness records each
+secret value's path).
 """
 
 from __future__ import annotations
@@ -145,18 +145,34 @@ def policy_options(options: Mapping[str, Any], parent: str | None) -> PolicyReso
     return opts
 
 
-def policy_props(inputs: Mapping[str, Any], secret_paths: Iterable[str]) -> Mapping[str, Any]:
-    """The inputs with every string of a secret input marked, behind pulumi-policy's
+def _mark_at(value: Any, path: tuple) -> Any:
+    """A copy of `value` with the node at `path` (keys and list indexes) marked secret."""
+    if not path:
+        return rules.mark_secret(value)
+    head, rest = path[0], path[1:]
+    if isinstance(value, Mapping) and head in value:
+        return {k: _mark_at(v, rest) if k == head else v for k, v in value.items()}
+    if isinstance(value, list) and isinstance(head, int) and head < len(value):
+        return [_mark_at(v, rest) if i == head else v for i, v in enumerate(value)]
+    return value
+
+
+def policy_props(inputs: Mapping[str, Any], secret_leaves: Iterable[tuple]) -> Mapping[str, Any]:
+    """The inputs with every string of a secret value marked, behind pulumi-policy's
     unknown-checking proxy (as the pack's Analyze builds them)."""
-    secret = set(secret_paths)
-    marked = {k: rules.mark_secret(v) if k in secret else v for k, v in inputs.items()}
+    marked: Any = dict(inputs)
+    for path in sorted(secret_leaves, key=len):
+        marked = _mark_at(marked, tuple(path))
     return unknown_checking_proxy(marked)
 
 
 def validation_args(resource: Any, properties: Mapping[str, Any]) -> ResourceValidationArgs:
     return ResourceValidationArgs(
         resource.type,
-        policy_props(resource.inputs, resource.secret_paths),
+        policy_props(
+            resource.inputs,
+            getattr(resource, "secret_leaves", None) or [(key,) for key in resource.secret_paths],
+        ),
         resource.urn,
         resource.name,
         policy_options(getattr(resource, "options", None) or {}, resource.parent),

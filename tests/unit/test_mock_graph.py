@@ -30,6 +30,8 @@ container = docker.Container(
     "app",
     image="busybox:1.36",
     envs=[token.apply(lambda t: f"TOKEN={t}"), "PLAIN=1"],
+    uploads=[docker.ContainerUploadArgs(file="/etc/token", content=token),
+             docker.ContainerUploadArgs(file="/etc/motd", content="hello")],
     volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path="/data")],
     opts=pulumi.ResourceOptions(depends_on=[box]),
 )
@@ -69,6 +71,9 @@ def test_records_types_parents_dependencies_options_and_secrets(scratch):
     assert container.dependencies == {password.urn, volume.urn}
     assert container.inputs["envs"] == ["TOKEN=tok-123", "PLAIN=1"]
     assert container.is_secret("envs") and not container.is_secret("image")
+    # Exactly where: the upload's content, not its neighbour.
+    assert ("uploads", 0, "content") in container.secret_leaves
+    assert not any(leaf[:2] == ("uploads", 1) for leaf in container.secret_leaves)
     assert volume.options["retainOnDelete"] is True
     assert graph.outputs["greeting"] == "from-stack"
     assert "password" in graph.secret_outputs and len(graph.outputs["password"]) == 20
