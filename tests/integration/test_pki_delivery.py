@@ -1,0 +1,241 @@
+"""The delivery script, run for real the way pulumi-command runs it (/bin/sh -c TEXT,
+PEMs on stdin): locally as root, as other users, and over a real sshd on loopback."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from components.cert_params import ca_spec, client_spec
+from components.pki_delivery_script import (
+    NOTEBOOK_UID,
+    DeliveryFiles,
+    DeliveryTarget,
+    delivery_commands,
+    frame_stdin,
+)
+from tests.support.certs import Issued, issue
+from tests.tooling import free_port, require_tool, wait_for_port
+
+pytestmark = pytest.mark.integration
+
+NOBODY = 65534
+
+
+@pytest.fixture(scope="module")
+def certs() -> dict[str, Issued]:
+    ca = issue(ca_spec("Kernel Gateway"))
+    return {
+        "ca": ca,
+        "alice": issue(client_spec("alice"), ca),
+        "new": issue(client_spec("alice"), ca),
+    }
+
+
+def stdin_for(certs, which: str = "alice") -> str:
+    return frame_stdin(certs[which].key_pem, certs[which].cert_pem, certs["ca"].cert_pem)
+
+
+def run(command: str, stdin: str = "", user: int | None = None, env=None):
+    """Run as pulumi-command's local.Command does: /bin/sh -c COMMAND, stdin piped."""
+    argv = ["/bin/sh", "-c", command]
+    if user is not None:
+        argv = [require_tool("setpriv"), f"--reuid={user}", f"--regid={user}", "--clear-groups"]
+        argv += ["/bin/sh", "-c", command]
+    return subprocess.run(argv, input=stdin, capture_output=True, text=True, env=env, timeout=60)
+
+
+def files_for(pki_dir: Path, user: str = "alice") -> DeliveryFiles:
+    return DeliveryFiles(str(pki_dir), user, "key.pem", "cert.pem", "cacert.pem")
+
+
+def assert_delivered(directory: Path, certs, which: str = "alice") -> None:
+    key, cert, ca = (directory / n for n in ("key.pem", "cert.pem", "cacert.pem"))
+    assert key.read_text().strip() == certs[which].key_pem.strip()
+    assert cert.read_text().strip() == certs[which].cert_pem.strip()
+    assert ca.read_text().strip() == certs["ca"].cert_pem.strip()
+    modes = {p.name: stat.S_IMODE(p.stat().st_mode) for p in (directory, key, cert, ca)}
+    assert modes == {"alice": 0o700, "key.pem": 0o600, "cert.pem": 0o644, "cacert.pem": 0o644}
+    assert {p.stat().st_uid for p in (directory, key, cert, ca)} == {NOTEBOOK_UID}
+    assert sorted(p.name for p in directory.iterdir()) == ["cacert.pem", "cert.pem", "key.pem"]
+
+
+@pytest.fixture
+def as_root():
+    if os.geteuid() != 0:
+        pytest.skip("writes files owned by uid 1000: run as root (CI does)")
+
+
+@pytest.fixture
+def open_tmp():
+    """A temp dir other users can traverse (pytest's tmp_path is root-only)."""
+    path = Path(tempfile.mkdtemp(prefix="jhz-delivery-"))
+    path.chmod(0o755)
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def test_writes_rewrites_and_removes_as_root(as_root, tmp_path, certs):
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"))
+    done = run(commands["create"], stdin_for(certs))
+    assert done.returncode == 0, done.stderr
+    user_dir = tmp_path / "pki" / "alice"
+    assert_delivered(user_dir, certs)
+    # Nothing secret on the outputs (they are secret outputs anyway).
+    assert "PRIVATE KEY" not in done.stdout + done.stderr
+    assert "CERTIFICATE" not in done.stdout + done.stderr
+
+    # A renewed certificate: the same command with new stdin replaces the files in the
+    # same directory (the one a running notebook has mounted).
+    inode = user_dir.stat().st_ino
+    again = run(commands["create"], stdin_for(certs, "new"))
+    assert again.returncode == 0, again.stderr
+    assert_delivered(user_dir, certs, "new")
+    assert user_dir.stat().st_ino == inode
+
+    gone = run(commands["delete"])
+    assert gone.returncode == 0, gone.stderr
+    assert not user_dir.exists()
+    assert (tmp_path / "pki").is_dir()
+
+
+def test_malformed_stdin_changes_nothing(as_root, tmp_path, certs):
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"))
+    assert run(commands["create"], stdin_for(certs)).returncode == 0
+    broken = [
+        "",
+        "-----BEGIN PRIVATE KEY-----\nAAAA\n",  # no frame
+        stdin_for(certs).replace("::jupyterhub-zos:: ca", "::jupyterhub-zos:: other"),
+        stdin_for(certs).split("::jupyterhub-zos:: ca")[0],  # no CA part
+    ]
+    for text in broken:
+        result = run(commands["create"], text)
+        assert result.returncode != 0
+        assert "jupyterhub-zos:" in result.stderr
+        assert_delivered(tmp_path / "pki" / "alice", certs)  # old files intact, no leftovers
+
+
+def test_delete_leaves_other_files_and_tolerates_missing_ones(as_root, tmp_path, certs):
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"))
+    assert run(commands["create"], stdin_for(certs)).returncode == 0
+    other = tmp_path / "pki" / "alice" / "notes.txt"
+    other.write_text("not ours")
+    assert run(commands["delete"]).returncode == 0
+    assert other.exists() and not (tmp_path / "pki" / "alice" / "key.pem").exists()
+    assert run(commands["delete"]).returncode == 0  # again: nothing left to remove
+
+
+def test_another_user_without_sudo_gets_a_clear_error(as_root, open_tmp, certs):
+    tmp_path = open_tmp
+    pki = tmp_path / "pki"
+    commands = delivery_commands(files_for(pki), DeliveryTarget("local"))
+    # A `sudo` that wants a password, as on a host without NOPASSWD for this user.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "sudo").write_text("#!/bin/sh\necho 'sudo: a password is required' >&2\nexit 1\n")
+    (fake / "sudo").chmod(0o755)
+    for path in ("/usr/bin:/bin", f"{fake}:/usr/bin:/bin"):
+        result = run(commands["create"], stdin_for(certs), user=NOBODY, env={"PATH": path})
+        assert result.returncode == 1
+        assert "needs root" in result.stderr and "sudo -n" in result.stderr
+        assert str(pki / "alice") in result.stderr
+        assert not pki.exists()
+
+
+def test_the_notebook_user_itself_needs_no_root(as_root, open_tmp, certs):
+    pki = open_tmp / "pki"
+    pki.mkdir()
+    os.chown(pki, NOTEBOOK_UID, NOTEBOOK_UID)
+    commands = delivery_commands(files_for(pki), DeliveryTarget("local"))
+    result = run(
+        commands["create"], stdin_for(certs), user=NOTEBOOK_UID, env={"PATH": "/usr/bin:/bin"}
+    )
+    assert result.returncode == 0, result.stderr
+    assert_delivered(pki / "alice", certs)
+    assert run(commands["delete"], user=NOTEBOOK_UID, env={"PATH": "/usr/bin:/bin"}).returncode == 0
+    assert not (pki / "alice").exists()
+
+
+# --- over SSH, as with docker:host = ssh://root@127.0.0.1:PORT --------------------------
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """A real OpenSSH server on 127.0.0.1 that lets in one key as root."""
+    if os.geteuid() != 0:
+        pytest.skip("sshd on loopback runs as root here (CI does)")
+    sshd_bin = require_tool("sshd")
+    keygen = require_tool("ssh-keygen")
+    require_tool("ssh")
+    root = tmp_path_factory.mktemp("sshd")
+    root.chmod(0o700)
+    for name in ("host", "client"):
+        subprocess.run(
+            [keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(root / name)], check=True
+        )
+    (root / "authorized_keys").write_text((root / "client.pub").read_text())
+    port = free_port()
+    host_pub = (root / "host.pub").read_text().split()
+    (root / "known_hosts").write_text(f"[127.0.0.1]:{port} {host_pub[0]} {host_pub[1]}\n")
+    config = root / "sshd_config"
+    config.write_text(
+        f"Port {port}\nListenAddress 127.0.0.1\nHostKey {root / 'host'}\n"
+        f"AuthorizedKeysFile {root / 'authorized_keys'}\nPidFile {root / 'sshd.pid'}\n"
+        "PasswordAuthentication no\nKbdInteractiveAuthentication no\n"
+        "PermitRootLogin prohibit-password\nUsePAM no\nStrictModes no\n"
+    )
+    Path("/run/sshd").mkdir(mode=0o755, exist_ok=True)  # privilege separation dir
+    proc = subprocess.Popen(
+        [sshd_bin, "-D", "-e", "-f", str(config)],
+        stdout=subprocess.DEVNULL,
+        stderr=(root / "sshd.log").open("w"),
+    )
+    try:
+        wait_for_port(port, timeout=20)
+        opts = [
+            "-F", "/dev/null",
+            "-i", str(root / "client"),
+            "-o", "IdentitiesOnly=yes",
+            "-o", f"UserKnownHostsFile={root / 'known_hosts'}",
+            "-o", "StrictHostKeyChecking=yes",
+        ]  # fmt: skip
+        yield DeliveryTarget("ssh", "127.0.0.1", "root", port), opts
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_delivers_and_removes_over_ssh(sshd, tmp_path, certs):
+    target, ssh_opts = sshd
+    commands = delivery_commands(files_for(tmp_path / "pki"), target, ssh_opts)
+    assert "PRIVATE KEY" not in commands["create"]
+    done = run(commands["create"], stdin_for(certs))
+    assert done.returncode == 0, done.stderr
+    assert "wrote key.pem, cert.pem, cacert.pem" in done.stdout
+    assert_delivered(tmp_path / "pki" / "alice", certs)
+    again = run(commands["create"], stdin_for(certs, "new"))
+    assert again.returncode == 0, again.stderr
+    assert_delivered(tmp_path / "pki" / "alice", certs, "new")
+    assert run(commands["delete"]).returncode == 0
+    assert not (tmp_path / "pki" / "alice").exists()
+
+
+def test_ssh_refuses_an_unknown_host_key(sshd, tmp_path, certs):
+    target, ssh_opts = sshd
+    empty = tmp_path / "known_hosts"
+    empty.write_text("")
+    opts = [
+        o if not o.startswith("UserKnownHostsFile=") else f"UserKnownHostsFile={empty}"
+        for o in ssh_opts
+    ]
+    commands = delivery_commands(files_for(tmp_path / "pki"), target, opts)
+    result = run(commands["create"], stdin_for(certs))
+    assert result.returncode != 0
+    assert "Host key verification failed" in result.stderr
+    assert not (tmp_path / "pki").exists()

@@ -1,0 +1,105 @@
+"""The delivery script renderer: targets, quoting, and shellcheck on every variant."""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+
+import pytest
+
+from components.pki_delivery_script import (
+    FRAME,
+    DeliveryFiles,
+    DeliveryTarget,
+    delivery_commands,
+    delivery_target,
+    frame_stdin,
+    render_delivery_script,
+    ssh_command,
+)
+from tests.tooling import require_tool
+
+FILES = DeliveryFiles("/var/lib/jupyterhub-zos/dev/pki", "alice", "key.pem", "cert.pem", "ca.pem")
+
+
+@pytest.mark.parametrize(
+    ("docker_host", "expected"),
+    [
+        (None, DeliveryTarget("local")),
+        ("unix:///var/run/docker.sock", DeliveryTarget("local")),
+        ("ssh://admin@docker.example.org", DeliveryTarget("ssh", "docker.example.org", "admin")),
+        ("ssh://docker.example.org:2222", DeliveryTarget("ssh", "docker.example.org", None, 2222)),
+    ],
+)
+def test_delivery_target(docker_host, expected):
+    assert delivery_target(docker_host) == expected
+
+
+@pytest.mark.parametrize("docker_host", ["tcp://docker.example.org:2376", "npipe:////./pipe/x"])
+def test_delivery_target_refuses_hosts_whose_files_it_cannot_reach(docker_host):
+    with pytest.raises(ValueError, match=r"docker:host .*unix://.*ssh://"):
+        delivery_target(docker_host)
+
+
+def test_frame_stdin_puts_each_pem_after_its_header():
+    framed = frame_stdin("KEY\n", "CERT", "CA1\nCA2\n")
+    assert framed == f"{FRAME} key\nKEY\n{FRAME} cert\nCERT\n{FRAME} ca\nCA1\nCA2\n"
+
+
+def test_script_holds_the_paths_and_names_quoted():
+    script = render_delivery_script(
+        DeliveryFiles("/srv/pki.d", "o.brien-x", "k.pem", "c.pem", "a.pem")
+    )
+    assert "DIR=/srv/pki.d/o.brien-x\n" in script
+    assert "KEY_FILE=k.pem\n" in script
+    assert "NOTEBOOK_UID=1000\n" in script
+    assert "BEGIN PRIVATE KEY" not in script
+
+
+def test_ssh_command_runs_the_script_remotely_with_batch_mode():
+    target = DeliveryTarget("ssh", "docker.example.org", "admin", 2222)
+    script = render_delivery_script(FILES)
+    command = ssh_command(target, script, ["-o", "StrictHostKeyChecking=yes"])
+    argv = shlex.split(command)
+    assert argv[:2] == ["exec", "ssh"]
+    assert "BatchMode=yes" in argv
+    assert argv[argv.index("-l") + 1] == "admin" and argv[argv.index("-p") + 1] == "2222"
+    assert argv[argv.index("--") + 1] == "docker.example.org"
+    assert argv.index("StrictHostKeyChecking=yes") < argv.index("--")
+    # What the remote login shell gets is one string that it splits into sh -c SCRIPT.
+    remote = shlex.split(argv[-1])
+    assert remote == ["sh", "-c", script, "jupyterhub-zos"]
+
+
+def test_local_commands_are_the_scripts_themselves():
+    commands = delivery_commands(FILES, DeliveryTarget("local"))
+    assert commands["create"].startswith("#!/bin/sh\n")
+    assert "rm -f --" in commands["delete"] and "awk" not in commands["delete"]
+
+
+@pytest.mark.parametrize(
+    "target",
+    [DeliveryTarget("local"), DeliveryTarget("ssh", "docker.example.org", "admin", 22)],
+    ids=["local", "ssh"],
+)
+@pytest.mark.parametrize("which", ["create", "delete"])
+def test_shellcheck_passes(tmp_path, target, which):
+    shellcheck = require_tool("shellcheck")
+    commands = delivery_commands(FILES, target, ["-o", "ServerAliveInterval=10"])
+    path = tmp_path / f"{which}.sh"
+    text = commands[which]
+    # pulumi-command runs the text with /bin/sh -c; check it as such.
+    path.write_text(text if text.startswith("#!") else "#!/bin/sh\n" + text + "\n")
+    result = subprocess.run(
+        [shellcheck, "--shell=sh", "--severity=style", str(path)], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout
+    if target.kind == "ssh":
+        inner = tmp_path / f"{which}-remote.sh"
+        inner.write_text(shlex.split(shlex.split(text)[-1])[2])
+        result = subprocess.run(
+            [shellcheck, "--shell=sh", "--severity=style", str(inner)],
+            capture_output=True,
+            text=True,
+        )
+        assert result.returncode == 0, result.stdout
