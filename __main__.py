@@ -7,16 +7,24 @@ build the components, export what users need.
 import pulumi
 
 from components.dev_directory import DevDirectory, DevDirectoryArgs
+from components.dev_gateway import CONTAINER_NAME as DEV_GATEWAY_NAME
+from components.dev_gateway import DevGateway, DevGatewayArgs
 from components.generated_secrets import GeneratedSecrets, GeneratedSecretsArgs
 from components.hub import Hub, HubArgs, notebook_container_name
 from components.hub_tls import HubTls, HubTlsArgs
 from components.images import Images, ImagesArgs
 from components.network import Network, NetworkArgs
+from components.pki import GatewayPki, GatewayPkiArgs, server_hosts
+from components.pki_delivery import PkiDelivery, PkiDeliveryArgs
+from components.pki_delivery_script import ssh_options
 from components.settings import load_settings
 from components.storage import Storage, StorageArgs
+from components.user_pki import UserPki
 
 settings = load_settings()
 hub_settings = settings.hub
+# docker:sshOpts: the delivery's ssh uses them as docker's does (checked before any resource).
+docker_ssh_opts = ssh_options(pulumi.Config("docker").get("sshOpts"))
 
 network = Network("jupyterhub", NetworkArgs(hub_settings.network_name))
 storage = Storage("jupyterhub", StorageArgs())
@@ -53,12 +61,55 @@ if settings.ldap.dev_directory:
 else:
     ldap_host, ldap_ca_pem = settings.ldap.host, settings.ldap.ca_cert_pem
 
-# Kernel Gateway side (issue 4) fills these: the dev gateway's URL when KG_URL is unset,
-# the users whose client certificates are delivered to the host, and the delivery
-# resources the hub waits for. Until then a user without a certificate is refused at
-# spawn with a clear message (the hub's pre-spawn hook).
-kg_url = settings.gateway.url or ""
-pki_users: list[str] = []
+# Kernel Gateway. Client certificates: from pulumi-tls here, or (ZOS_HOST) from RACF,
+# which the z/OS wiring puts in `user_pki`. Each user's are written to
+# <HUB_PKI_DIR>/<user> on the Docker host; a user without one is refused at spawn.
+gateway = settings.gateway
+user_pki: dict[str, UserPki] = {}
+gateway_pki = None
+if settings.zos is None:
+    gateway_pki = GatewayPki(
+        "jupyterhub-gateway-pki",
+        GatewayPkiArgs(
+            users=hub_settings.users,
+            server_hosts=server_hosts(
+                DEV_GATEWAY_NAME if gateway.dev_gateway else None, gateway.url
+            ),
+        ),
+    )
+    user_pki = gateway_pki.user_pki
+delivery = PkiDelivery(
+    "jupyterhub-pki",
+    PkiDeliveryArgs(
+        user_pki=user_pki,
+        pki_dir=hub_settings.pki_dir,
+        client_key=gateway.client_key,
+        client_cert=gateway.client_cert,
+        client_ca=gateway.client_ca,
+        docker_host=settings.docker_host,
+        ssh_opts=docker_ssh_opts,
+    ),
+)
+pki_users = list(delivery.users)
+hub_depends_on += delivery.commands.values()
+
+# KG_URL unset: the dev gateway container, with mutual TLS, is the stack's gateway.
+kg_url = gateway.url
+if gateway.dev_gateway:
+    dev_gateway = DevGateway(
+        "jupyterhub-gateway",
+        DevGatewayArgs(
+            project=settings.project,
+            stack=settings.stack,
+            network_name=network.name,
+            server_cert_pem=gateway_pki.server.cert_pem,
+            server_key_pem=gateway_pki.server.key_pem,
+            client_ca_pem=gateway_pki.ca.cert_pem,
+            auth_token=secrets.kg_auth_token,
+        ),
+    )
+    kg_url = dev_gateway.url
+    hub_depends_on.append(dev_gateway.container)
 
 hub = Hub(
     "jupyterhub",
@@ -97,3 +148,10 @@ pulumi.export(
 )
 if dev_directory is not None:
     pulumi.export("dev_passwords", pulumi.Output.secret(dev_directory.passwords))
+pulumi.export("kg_url", kg_url)
+pulumi.export("users_with_client_certs", pki_users)
+if gateway_pki is not None:
+    pulumi.export("gateway_ca_cert", gateway_pki.ca.cert_pem)
+    if not gateway.dev_gateway:  # for the gateway at KG_URL: its certificate and key
+        pulumi.export("gateway_server_cert", gateway_pki.server.cert_pem)
+        pulumi.export("gateway_server_key", pulumi.Output.secret(gateway_pki.server.key_pem))

@@ -13,6 +13,7 @@ running notebook sees the old file or the new one, never half of one.
 
 from __future__ import annotations
 
+import json
 import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -66,13 +67,28 @@ def delivery_target(docker_host: str | None) -> DeliveryTarget:
     if docker_host.startswith("ssh://"):
         parts = urlsplit(docker_host)
         if not parts.hostname:
-            raise ValueError(f"docker:host {docker_host!r} names no host (ssh://user@host)")
+            raise ValueError(f"{docker_host!r} names no host (ssh://user@host)")
         return DeliveryTarget("ssh", host=parts.hostname, user=parts.username, port=parts.port)
     raise ValueError(
-        f"docker:host {docker_host!r}: the users' client certificates are written to the "
-        "Docker host's file system, which this program reaches only locally (unix://) or "
-        "over SSH (ssh://user@host); use one of those"
+        f"{docker_host!r} cannot be used: the users' client certificates are written to "
+        "the Docker host's file system, which the program reaches only locally (unix://) "
+        "or over SSH (ssh://user@host)"
     )
+
+
+def ssh_options(value: object) -> tuple[str, ...]:
+    """`docker:sshOpts` (a list of strings, as the CLI delivers it: JSON text), used for
+    the delivery's ssh exactly as docker uses it. Raises ValueError naming the key."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = None
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise ValueError('docker:sshOpts must be a list of strings, e.g. ["-o", "Port=2222"]')
+    return tuple(value)
 
 
 def frame_stdin(key_pem: str, cert_pem: str, ca_pem: str) -> str:

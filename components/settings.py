@@ -12,6 +12,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from pydantic import AfterValidator, BaseModel, BeforeValidator, Field, TypeAdapter, ValidationError
 
 from components.config_source import RawConfig, read_project_config
+from components.pki_delivery_script import delivery_target
 
 PROJECT = "jupyterhub-zos"
 
@@ -697,6 +699,7 @@ def validate(raw: RawConfig, stack: str, docker_host: str | None = None) -> Sett
     if docker_host is not None:
         try:
             _docker_host(docker_host)
+            delivery_target(docker_host)  # the client certificates must reach its files
         except ValueError as exc:
             problems.append(Problem("docker:host", str(exc)))
     bad = {p.key for p in problems}
@@ -800,7 +803,8 @@ def load_settings() -> Settings:
     settings = validate(
         read_project_config(),
         pulumi.get_stack(),
-        docker_host=pulumi.Config("docker").get("host"),
+        # As the Docker provider does: docker:host, else the DOCKER_HOST environment.
+        docker_host=pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST") or None,
     )
     for warning in settings.warnings:
         pulumi.log.warn(warning)

@@ -16,6 +16,7 @@ from components.pki_delivery_script import (
     frame_stdin,
     render_delivery_script,
     ssh_command,
+    ssh_options,
 )
 from tests.tooling import require_tool
 
@@ -37,8 +38,22 @@ def test_delivery_target(docker_host, expected):
 
 @pytest.mark.parametrize("docker_host", ["tcp://docker.example.org:2376", "npipe:////./pipe/x"])
 def test_delivery_target_refuses_hosts_whose_files_it_cannot_reach(docker_host):
-    with pytest.raises(ValueError, match=r"docker:host .*unix://.*ssh://"):
+    with pytest.raises(ValueError, match=r"cannot be used.*unix://.*ssh://"):
         delivery_target(docker_host)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(None, ()), ("", ()), ('["-o", "Port=2222"]', ("-o", "Port=2222")), (["-4"], ("-4",))],
+)
+def test_ssh_options(value, expected):
+    assert ssh_options(value) == expected
+
+
+@pytest.mark.parametrize("value", ["-o Port=2222", '{"a": 1}', "[1, 2]"])
+def test_ssh_options_must_be_a_list_of_strings(value):
+    with pytest.raises(ValueError, match="docker:sshOpts must be a list of strings"):
+        ssh_options(value)
 
 
 def test_frame_stdin_puts_each_pem_after_its_header():
