@@ -227,3 +227,10 @@ def test_a_renewed_certificate_changes_only_stdin_so_the_files_are_rewritten(mon
     for field in ("create", "delete", "triggers"):
         assert after.inputs[field] == before.inputs[field]
     assert "stdin" not in after.options["ignoreChanges"]
+
+
+def test_docker_host_from_the_environment_is_honoured_like_the_provider_does(monkeypatch):
+    monkeypatch.setenv("DOCKER_HOST", "ssh://deploy@docker.example.org")
+    cmd = deliveries(run_program("dev"))["alice"]
+    assert cmd.inputs["create"].startswith("exec ssh ")
+    assert cmd.inputs["triggers"][0] == "deploy@docker.example.org"
