@@ -21,7 +21,7 @@ from components.pki_delivery_script import (
     frame_stdin,
 )
 from tests.support.certs import Issued, issue
-from tests.tooling import free_port, require_tool, wait_for_port
+from tests.tooling import free_port, missing, require_tool, wait_for_port
 
 pytestmark = pytest.mark.integration
 
@@ -69,7 +69,7 @@ def assert_delivered(directory: Path, certs, which: str = "alice") -> None:
 @pytest.fixture
 def as_root():
     if os.geteuid() != 0:
-        pytest.skip("writes files owned by uid 1000: run as root (CI does)")
+        missing("writes files owned by uid 1000 as root (CI runs as root)")
 
 
 @pytest.fixture
@@ -169,7 +169,7 @@ def test_the_notebook_user_itself_needs_no_root(as_root, open_tmp, certs):
 def sshd(tmp_path_factory):
     """A real OpenSSH server on 127.0.0.1 that lets in one key as root."""
     if os.geteuid() != 0:
-        pytest.skip("sshd on loopback runs as root here (CI does)")
+        missing("sshd on loopback runs as root here (CI runs as root)")
     sshd_bin = require_tool("sshd")
     keygen = require_tool("ssh-keygen")
     require_tool("ssh")
