@@ -10,7 +10,6 @@ same CertSpecs the PKI component gives pulumi-tls.
 from __future__ import annotations
 
 import datetime as dt
-import statistics
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +42,6 @@ pytestmark = pytest.mark.integration
 
 TOKEN = "kg-test-token-0123456789abcdef"
 FILES = {"CLIENT_KEY": "key.pem", "CLIENT_CERT": "cert.pem", "CLIENT_CA": "cacert.pem"}
-TIMING_RUNS = 7
 
 
 @dataclass
@@ -301,33 +299,3 @@ def test_notebook_that_cannot_verify_the_gateway_is_refused_unless_validation_is
         alice_env(gateway, d, VALIDATE_KG_CERT="false"), tmp_path / "not-validating"
     ) as nb:
         assert start_kernel_and_run(nb).result == "2"
-
-
-# --- how long a kernel takes to start: via the gateway vs a local kernel ----------------
-
-
-def test_kernel_start_time_gateway_vs_local(gateway, pki, tmp_path, record_property, capsys):
-    """Measured, not asserted: the numbers go in the closing note."""
-
-    def started_on_gateway() -> int:
-        return gateway.log.read_text().count("Kernel started")
-
-    before = started_on_gateway()
-    with notebook_server(alice_env(gateway, pki.user_dir()), tmp_path / "via") as nb:
-        via_gateway = [start_kernel_and_run(nb).start_seconds for _ in range(TIMING_RUNS)]
-    assert started_on_gateway() == before + TIMING_RUNS
-    # The same notebook server, without the gateway: kernels start locally.
-    with notebook_server({}, tmp_path / "local") as nb:
-        local = [start_kernel_and_run(nb).start_seconds for _ in range(TIMING_RUNS)]
-    assert started_on_gateway() == before + TIMING_RUNS
-    gw, lo = statistics.median(via_gateway), statistics.median(local)
-    record_property("kernel_start_gateway_median_s", round(gw, 3))
-    record_property("kernel_start_local_median_s", round(lo, 3))
-    with capsys.disabled():
-        print(
-            f"\nkernel start (POST /api/kernels until kernel_info_reply), median of "
-            f"{TIMING_RUNS}: via gateway (mTLS) {gw:.3f}s, local {lo:.3f}s; "
-            f"runs gateway={[round(t, 3) for t in via_gateway]} "
-            f"local={[round(t, 3) for t in local]}"
-        )
-    assert len(via_gateway) == len(local) == TIMING_RUNS

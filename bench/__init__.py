@@ -1,0 +1,1 @@
+"""Benchmarks: program cost as users grow, critical path, determinism, gateway overhead."""

@@ -1,0 +1,48 @@
+"""The benchmark's own measures: the critical path and the inputs digest."""
+
+from __future__ import annotations
+
+from bench.evaluate import critical_path, inputs_digest
+from tools.mock_graph import Graph, Recorded
+
+
+def res(name: str, deps=(), parent="stack", custom=True, inputs=None) -> Recorded:
+    return Recorded(
+        type="t:index/x:X" if custom else "t:index:Comp",
+        name=name,
+        urn=name,
+        inputs=inputs or {},
+        secret_paths=frozenset(),
+        parent=parent,
+        dependencies=frozenset(deps),
+        custom=custom,
+    )
+
+
+def test_critical_path_is_the_longest_chain_through_components():
+    graph = Graph(
+        "s",
+        [
+            res("a"),
+            res("b", ["a"]),
+            res("comp", custom=False),
+            res("c", ["b"], parent="comp"),
+            res("d", ["comp"]),  # waiting for a component waits for its children
+            res("e", ["a"]),
+        ],
+        {},
+        set(),
+        {},
+    )
+    assert critical_path(graph) == ["x::a", "x::b", "x::c", "x::d"]
+
+
+def test_digest_ignores_registration_order_but_not_inputs():
+    one = [res("a", inputs={"k": 1}), res("b")]
+    assert inputs_digest(Graph("s", one, {}, set(), {})) == inputs_digest(
+        Graph("s", one[::-1], {}, set(), {})
+    )
+    changed = [res("a", inputs={"k": 2}), res("b")]
+    assert inputs_digest(Graph("s", one, {}, set(), {})) != inputs_digest(
+        Graph("s", changed, {}, set(), {})
+    )
