@@ -34,7 +34,7 @@ def test_critical_path_is_the_longest_chain_through_components():
         set(),
         {},
     )
-    assert critical_path(graph) == ["x::a", "x::b", "x::c", "x::d"]
+    assert critical_path(graph) == ["X::a", "X::b", "X::c", "X::d"]
 
 
 def test_digest_ignores_registration_order_but_not_inputs():
