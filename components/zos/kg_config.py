@@ -1,0 +1,169 @@
+"""The gateway's `jupyter_kernel_gateway_config.py` on z/OS, and the step that puts it in
+ZOS_KG_CONFIG_DIR (0600, owned by the gateway's user ID).
+
+The config comes from the renderer the dev gateway uses. Behind AT-TLS the gateway
+speaks plain HTTP on ZOS_KG_PORT. With ZOS_ATTLS=false the gateway does TLS itself:
+its certificate and key are the RACF server certificate, exported as PKCS#12 and split
+like the users' (so clients check it against the same RACF CA they hold), and
+`client_ca` is that CA, so only holders of a certificate RACF issued get in. Kernels
+then run as the gateway's ID (per-user IDs need AT-TLS's SAFCheck).
+
+The token is not in the config: it arrives on stdin, goes to a 0600 file beside it,
+and the config reads $KG_AUTH_TOKEN or that file when the gateway starts.
+"""
+
+from __future__ import annotations
+
+from components.gateway_config import GatewayTls, render_kernel_gateway_config
+from components.settings import ZosSettings
+from components.zos.script import Step, render
+
+CONFIG_FILE = "jupyter_kernel_gateway_config.py"
+TOKEN_FILE = "kg_auth_token"  # noqa: S105 - a file name, not a token
+# Without AT-TLS: the gateway's own TLS material, in this order on stdin.
+TLS_FILES = ("kg_server_cert.pem", "kg_server_key.pem", "kg_client_ca.pem")
+# Behind AT-TLS the rule covers the port on every local address.
+LISTEN_IP = "0.0.0.0"  # noqa: S104 - the gateway's port on z/OS, covered by AT-TLS or TLS
+
+
+def gateway_tls(zos: ZosSettings) -> GatewayTls | None:
+    if zos.attls:
+        return None
+    cert, key, ca = (f"{zos.kg_config_dir}/{name}" for name in TLS_FILES)
+    return GatewayTls(certfile=cert, keyfile=key, client_ca=ca)
+
+
+def render_config(zos: ZosSettings) -> str:
+    text = render_kernel_gateway_config(ip=LISTEN_IP, port=zos.kg_port, tls=gateway_tls(zos))
+    return text + (
+        "# jupyterhub-zos: the token is $KG_AUTH_TOKEN, or else the 0600 file beside this one.\n"
+        "import os as _os  # noqa: E402\n"
+        "c.KernelGatewayApp.auth_token = _os.environ.get('KG_AUTH_TOKEN') or open(\n"
+        f"    _os.path.join(_os.path.dirname(__file__), {TOKEN_FILE!r})\n"
+        ").read().strip()\n"
+    )
+
+
+def kg_config_stdin(token: str, tls_pems: tuple[str, str, str] | None) -> str:
+    """What the create script reads: the token line, then (without AT-TLS) each PEM
+    file after a `#FILE name` line."""
+    if "\n" in token.strip() or not token.strip():
+        raise ValueError("the gateway token must be one non-empty line")
+    text = token.strip() + "\n"
+    if tls_pems is not None:
+        for name, pem in zip(TLS_FILES, tls_pems, strict=True):
+            text += f"#FILE {name}\n{pem.strip()}\n"
+    return text
+
+
+def kg_config_step(zos: ZosSettings, stack: str) -> Step:
+    """Seed "Setup Jupyter Kernel Gateway": the config file in the gateway user's
+    ~/.jupyter. An existing file this program did not write is kept aside and put back
+    by the delete."""
+    config = render_config(zos)
+    if "JHZOS_CONFIG" in config:
+        raise ValueError("the gateway config contains the heredoc marker JHZOS_CONFIG")
+    wanted = [CONFIG_FILE, TOKEN_FILE] + ([] if zos.attls else list(TLS_FILES))
+    unwanted = [] if not zos.attls else list(TLS_FILES)
+    variables = {"DIR": zos.kg_config_dir, "KG": zos.kg_user}
+    helpers = """
+ME=$(id -un | tr '[:lower:]' '[:upper:]')
+# own PATH: files the gateway reads belong to its user ID
+own() {
+  if [ "$ME" != "$KG" ]; then chown "$KG" "$1"; fi
+}
+"""
+    create = (
+        helpers
+        + f"""
+IFS= read -r TOKEN || die "the gateway token was not on stdin"
+[ -n "$TOKEN" ] || die "the gateway token is empty"
+if [ ! -d "$DIR" ]; then
+  mark "DIR $DIR"
+  mkdir -p "$DIR"
+  own "$DIR"
+fi
+# put_file NAME: move NAME.jupyterhub-zos.new into place (0600), keeping aside a file
+# this program did not write.
+put_file() {{
+  new="$DIR/$1.jupyterhub-zos.new"
+  dest="$DIR/$1"
+  [ -f "$new" ] || die "$1 was not received"
+  chmod 600 "$new"
+  chtag -tc IBM-1047 "$new"
+  if [ -e "$dest" ] && ! marked "FILE $dest"; then
+    if [ -e "$dest.jupyterhub-zos.orig" ] && ! marked "BACKUP $dest"; then
+      die "$dest and $dest.jupyterhub-zos.orig exist and were not written by jupyterhub-zos"
+    fi
+    mark "BACKUP $dest"
+    mv "$dest" "$dest.jupyterhub-zos.orig"
+    say "kept the earlier $dest as $dest.jupyterhub-zos.orig"
+  fi
+  if [ -f "$dest" ] && cmp -s "$new" "$dest"; then
+    rm -f "$new"
+  else
+    mark "FILE $dest"
+    mv "$new" "$dest"
+    say "wrote $dest"
+  fi
+  own "$dest"
+}}
+cat >"$DIR/{CONFIG_FILE}.jupyterhub-zos.new" <<'JHZOS_CONFIG'
+{config}JHZOS_CONFIG
+cat >"$DIR/{TOKEN_FILE}.jupyterhub-zos.new" <<JHZOS_TOKEN
+$TOKEN
+JHZOS_TOKEN
+# Without AT-TLS the gateway's PEM files follow on stdin, each after '#FILE name'.
+awk -v d="$DIR" '
+  /^#FILE [A-Za-z0-9_.-]+$/ {{ f = d "/" $2 ".jupyterhub-zos.new"; next }}
+  f != "" {{ print > f }}'
+"""
+        + "".join(f"put_file {name}\n" for name in wanted)
+        + "".join(
+            f'if marked "FILE $DIR/{name}"; then\n'
+            f'  rm -f "$DIR/{name}"\n'
+            f'  unmark "FILE $DIR/{name}"\n'
+            "fi\n"
+            for name in unwanted
+        )
+    )
+    delete = """
+for name in __FILES__; do
+  dest="$DIR/$name"
+  if marked "FILE $dest"; then
+    rm -f "$dest"
+    unmark "FILE $dest"
+  fi
+  if marked "BACKUP $dest"; then
+    if [ -e "$dest.jupyterhub-zos.orig" ]; then mv "$dest.jupyterhub-zos.orig" "$dest"; fi
+    unmark "BACKUP $dest"
+    say "put the earlier $dest back"
+  fi
+done
+if marked "DIR $DIR"; then
+  rmdir "$DIR" 2>/dev/null || say "$DIR is not empty: left in place"
+  unmark "DIR $DIR"
+fi
+""".replace("__FILES__", " ".join([CONFIG_FILE, TOKEN_FILE, *TLS_FILES]))
+    purpose = "The Kernel Gateway's config (and token file) for the gateway's user ID."
+    return Step(
+        "kg-config",
+        render(
+            stack=stack,
+            step="kg-config",
+            action="create",
+            purpose=purpose,
+            variables=variables,
+            body=create,
+        ),
+        render(
+            stack=stack,
+            step="kg-config",
+            action="delete",
+            purpose=purpose,
+            variables={"DIR": zos.kg_config_dir},
+            body=delete,
+        ),
+        (zos.kg_config_dir,),
+        stdin="token" if zos.attls else "token+tls",
+    )

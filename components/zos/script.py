@@ -1,0 +1,222 @@
+"""The frame every z/OS step script shares: environment, helpers, bookkeeping.
+
+Each step is one POSIX sh script for z/OS /bin/sh, sent as the command text of a
+pulumi-command `remote.Command`. The frame gives it:
+
+- the z/OS UNIX environment, exported inline (sshd's AcceptEnv is not relied on);
+- `tso`/`ok`: TSO/E commands through `tsocmd` (authorized commands such as RACDCERT and
+  SETROPTS need the TMP; `tso -t` cannot run them), each RC checked, RACF's own
+  output shown when anything is unexpected;
+- a marker file per step on z/OS (`$HOME/.jupyterhub-zos/<stack>/<step>`) that records
+  what this program created, so a delete removes exactly that and never something
+  that was there before, and so a run that stopped half-way is finished by the next;
+- pending `SETROPTS RACLIST(...) REFRESH`es, written down before the change they
+  follow, refreshed only for classes that are RACLISTed (or generic).
+
+Values from settings are assigned once, shell-quoted, at the top of the script and
+used as "$VAR" below, so no value is ever parsed as shell syntax.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+# The z/OS UNIX environment of ibm_zos_core's documented setup: auto-conversion of
+# tagged files, new files tagged, redirected stdio tagged as text, the C locale.
+ZOS_ENV = """\
+export _BPXK_AUTOCVT=ON
+export _CEE_RUNOPTS='FILETAG(AUTOCVT,AUTOTAG) POSIX(ON)'
+export _TAG_REDIR_IN=txt _TAG_REDIR_OUT=txt _TAG_REDIR_ERR=txt
+export LANG=C LC_ALL=C
+set -eu
+umask 077
+"""
+
+# Shell functions shared by every step (POSIX sh; checked with shellcheck -s sh).
+LIBRARY = r"""
+say() { printf '%s\n' "jupyterhub-zos[$STEP]: $*" >&2; }
+die() { printf '%s\n' "jupyterhub-zos[$STEP]: ERROR: $*" >&2; exit 1; }
+
+# tso CMD: one TSO/E command through tsocmd. Sets tso_rc and tso_out (stdout and
+# stderr together); never exits by itself, the caller decides on RC and message IDs.
+tso() {
+  tso_cmd=$1
+  tso_rc=0
+  tso_out=$(tsocmd "$tso_cmd" 2>&1 </dev/null) || tso_rc=$?
+  say "RC $tso_rc: $tso_cmd"
+}
+# fail WHY: stop, quoting the command, its RC and everything RACF said.
+fail() {
+  die "$1 (RC $tso_rc from: $tso_cmd)
+$tso_out"
+}
+# ok CMD: a command that must end with RC 0.
+ok() {
+  tso "$1"
+  [ "$tso_rc" -eq 0 ] || fail "the command failed"
+}
+# has MSGID: did the last command print this message?
+has() {
+  case $tso_out in *"$1"*) return 0 ;; esac
+  return 1
+}
+# absent RCS MSGID...: the last command said "does not exist" (one of RCS, one of MSGIDs).
+absent() {
+  case " $1 " in *" $tso_rc "*) ;; *) return 1 ;; esac
+  shift
+  for absent_id in "$@"; do
+    if has "$absent_id"; then return 0; fi
+  done
+  return 1
+}
+
+# What this program created, one line each, in this step's marker file on z/OS.
+marked() { [ -f "$MARKS" ] && grep -qxF "$1" "$MARKS"; }
+mark() {
+  if marked "$1"; then return 0; fi
+  mkdir -p "$MARKS_DIR"
+  printf '%s\n' "$1" >>"$MARKS"
+}
+unmark() {
+  if ! marked "$1"; then return 0; fi
+  { grep -vxF "$1" "$MARKS" || [ $? -eq 1 ]; } >"$MARKS.new"
+  mv "$MARKS.new" "$MARKS"
+  if [ ! -s "$MARKS" ]; then rm -f "$MARKS"; fi
+}
+
+# SETROPTS LIST, read once when needed: which classes are active, RACLISTed, generic.
+setr_load() {
+  ok 'SETROPTS LIST'
+  setr_out=$tso_out
+}
+# setr_has HEADING CLASS: is CLASS listed under HEADING (e.g. 'ACTIVE CLASSES')?
+# Headings start in column 1 or 2; their lists continue on indented lines.
+setr_has() {
+  printf '%s\n' "$setr_out" | awk -v h="$1 = " -v c="$2" '
+    /^ ?[A-Z]/ {
+      at = index($0, h); on = (at > 0 && at <= 2)
+      if (on) $0 = substr($0, at + length(h))
+    }
+    on { for (i = 1; i <= NF; i++) if ($i == c) found = 1 }
+    END { exit !found }'
+}
+
+# A change to CLASS is made: write the refresh down first, so a run that stops
+# before refreshing is refreshed by the next run.
+needs_refresh() { mark "REFRESH $1"; }
+# Refresh every class with a pending change, as RACF needs for that class.
+refresh_pending() {
+  refresh_loaded=no
+  for refresh_class in DIGTCERT DIGTRING FACILITY SURROGAT; do
+    if ! marked "REFRESH $refresh_class"; then continue; fi
+    if [ "$refresh_loaded" = no ]; then
+      setr_load
+      refresh_loaded=yes
+    fi
+    refresh_opts=''
+    if setr_has 'GENERIC PROFILE CLASSES' "$refresh_class"; then
+      refresh_opts="GENERIC($refresh_class) "
+    fi
+    if setr_has 'SETR RACLIST CLASSES' "$refresh_class"; then
+      refresh_opts="${refresh_opts}RACLIST($refresh_class) "
+    fi
+    if [ -n "$refresh_opts" ]; then
+      ok "SETROPTS ${refresh_opts}REFRESH"
+    else
+      say "$refresh_class is neither RACLISTed nor generic: the change is in effect already"
+    fi
+    unmark "REFRESH $refresh_class"
+  done
+}
+
+# rlist_permits ID: does the last RLIST ... AUTHUSER list ID with READ or more?
+rlist_permits() {
+  printf '%s\n' "$tso_out" | awk -v id="$1" '
+    /^ *USER +ACCESS/ { on = 1; next }
+    on && NF == 0 { on = 0 }
+    on && $1 == id && $2 ~ /^(READ|UPDATE|CONTROL|ALTER)$/ { found = 1 }
+    END { exit !found }'
+}
+
+# ring_has LABEL OWNER: does the last LISTRING show LABEL connected, owned by OWNER
+# (CERTAUTH, SITE or ID(user))? Labels may hold blanks; columns are blank-separated.
+ring_has() {
+  printf '%s\n' "$tso_out" | awk -v l="$1" -v o="$2" '
+    { s = $0; sub(/^ +/, "", s) }
+    index(s, l) == 1 {
+      rest = substr(s, length(l) + 1)
+      if (rest ~ /^ / && split(rest, f, " ") > 0 && f[1] == o) found = 1
+    }
+    END { exit !found }'
+}
+
+# drop_dsn DSN: delete a data set this step writes (the exported PKCS#12), if there.
+drop_dsn() {
+  tso "DELETE '$1'"
+  if [ "$tso_rc" -eq 0 ] || has IDC3012I; then return 0; fi
+  fail "could not delete the data set $1"
+}
+
+# A private scratch directory (0700), removed on exit. z/OS has no mktemp(1).
+scratch() {
+  TMP_DIR="${TMPDIR:-/tmp}/jupyterhub-zos.$$"
+  mkdir "$TMP_DIR" || die "cannot create the scratch directory $TMP_DIR"
+  trap 'rm -rf "$TMP_DIR"' EXIT
+  trap 'exit 1' HUP INT TERM
+}
+"""
+
+
+def sq(value: str | int) -> str:
+    """Quote a value for sh: single quotes, with embedded single quotes spelled '\\''."""
+    return "'" + str(value).replace("'", "'\\''") + "'"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One z/OS step: the scripts of one `remote.Command`.
+
+    `triggers` are the values that name what the step creates: when one changes, the
+    resource is replaced (the new one created, then the old delete script removes the
+    old objects). `stdin` says what the create script reads from stdin, if anything
+    (it is always a secret: a password or a token)."""
+
+    name: str
+    create: str
+    delete: str
+    triggers: tuple[str, ...]
+    stdin: str | None = None
+
+
+def render(
+    *,
+    stack: str,
+    step: str,
+    action: str,
+    purpose: str,
+    variables: Mapping[str, str | int],
+    body: str,
+) -> str:
+    """A complete script: header, z/OS environment, variables, helpers, the step body."""
+    header = (
+        f"# jupyterhub-zos, stack {stack}: step {step!r}, {action}.\n"
+        f"# {purpose}\n"
+        "# Rendered by the Pulumi program; runs under z/OS /bin/sh over SSH.\n"
+    )
+    assignments = [
+        f"STEP={sq(step)}",
+        f'MARKS_DIR="$HOME/.jupyterhub-zos"/{sq(stack)}',
+        f'MARKS="$MARKS_DIR"/{sq(step)}',
+    ]
+    assignments += [f"{name}={sq(value)}" for name, value in variables.items()]
+    return (
+        header
+        + ZOS_ENV
+        + "\n".join(assignments)
+        + "\n"
+        + LIBRARY
+        + "\n# --- the step ---\n"
+        + body.strip("\n")
+        + "\n"
+    )

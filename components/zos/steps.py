@@ -1,0 +1,80 @@
+"""The z/OS steps in the seed runbook's order: one place that decides which steps
+there are, so the component and the tests render exactly the same scripts."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from components.settings import ZosSettings
+from components.zos.attls import policy_step
+from components.zos.export import p12_stdin, server_export_step, user_cert_step
+from components.zos.kg_config import kg_config_stdin, kg_config_step
+from components.zos.racf import (
+    ca_step,
+    connect_step,
+    fssec_step,
+    listring_step,
+    ring_step,
+    server_cert_step,
+    surrogat_step,
+)
+from components.zos.script import Step
+
+
+def server_host(zos: ZosSettings, kg_url: str | None) -> str:
+    """The name clients use for the gateway (KG_URL's host), which its certificate names."""
+    host = urlsplit(kg_url).hostname if kg_url else None
+    return host or zos.host
+
+
+def gateway_steps(zos: ZosSettings, stack: str, kg_url: str | None) -> list[Step]:
+    """The gateway's steps, each after the one before it, as the seed orders them.
+
+    With AT-TLS: CA, key ring, server certificate, connections, LISTRING permit, AT-TLS
+    policy, SURROGAT, FSSEC, gateway config. Without AT-TLS nothing reads a key ring or
+    switches users, so those steps are left out (no authority is granted that is not
+    used) and the server certificate is exported for the gateway's own TLS instead.
+    """
+    steps = [ca_step(zos, stack)]
+    if zos.attls:
+        steps.append(ring_step(zos, stack))
+    steps.append(server_cert_step(zos, stack, server_host(zos, kg_url)))
+    if zos.attls:
+        steps += [
+            connect_step(zos, stack),
+            listring_step(zos, stack),
+            policy_step(zos, stack),
+            surrogat_step(zos, stack),
+            fssec_step(zos, stack),
+        ]
+    else:
+        steps.append(server_export_step(zos, stack))
+    steps.append(kg_config_step(zos, stack))
+    return steps
+
+
+def user_steps(zos: ZosSettings, stack: str) -> dict[str, Step]:
+    """Per hub user: the client certificate and its export (each needs only the CA)."""
+    return {user: user_cert_step(zos, stack, user, zos_id) for user, zos_id in zos.users.items()}
+
+
+def step_stdin(
+    step: Step, *, password: str, token: str, tls_pems: tuple[str, str, str] | None = None
+) -> str | None:
+    """The stdin a step's create script reads (secret), from the secrets it needs."""
+    if step.stdin is None:
+        return None
+    if step.stdin == "password":
+        return p12_stdin(password)
+    if step.stdin == "token":
+        return kg_config_stdin(token, None)
+    if step.stdin == "token+tls":
+        if tls_pems is None:
+            raise ValueError(f"step {step.name} needs the gateway's PEM files")
+        return kg_config_stdin(token, tls_pems)
+    raise ValueError(f"step {step.name}: unknown stdin {step.stdin!r}")
+
+
+def pems_for_gateway(files: dict[str, str]) -> tuple[str, str, str]:
+    """The split's cert.pem, key.pem, ca.pem in the order kg_config_stdin expects."""
+    return files["cert.pem"], files["key.pem"], files["ca.pem"]

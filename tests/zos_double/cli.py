@@ -1,0 +1,303 @@
+"""The z/OS commands the step scripts call that Linux lacks (or that need z/OS data sets
+or RACF user IDs): tsocmd, mvscmdauth, opercmd, pasearch, cp (for //'DSN'), chtag,
+chown (to RACF IDs), uuencode, sleep. Each invocation is logged with its argv, so the
+tests can check that no secret was ever on a command line.
+
+Run as `python -m tests.zos_double.cli TOOL ARGS...`; the state file is $ZOS_DOUBLE_STATE.
+`install(bin_dir, state)` writes one wrapper per tool, to put first on PATH.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import sys
+import textwrap
+from pathlib import Path
+
+from tests.zos_double import racf
+
+TOOLS = ("tsocmd", "mvscmdauth", "opercmd", "pasearch", "cp", "chtag", "chown", "uuencode")
+# `sleep` returns at once: the double's PAGENT installs policy synchronously.
+FREE_TOOLS = ("sleep",)
+
+
+def install(bin_dir: Path, state_path: Path, python: str = sys.executable) -> None:
+    bin_dir.mkdir(parents=True, exist_ok=True)
+    root = Path(__file__).resolve().parents[2]
+    for tool in TOOLS + FREE_TOOLS:
+        wrapper = bin_dir / tool
+        wrapper.write_text(
+            "#!/bin/sh\n"
+            f"ZOS_DOUBLE_STATE='{state_path}' PYTHONPATH='{root}' "
+            f"exec '{python}' -m tests.zos_double.cli {tool} \"$@\"\n"
+        )
+        wrapper.chmod(0o755)
+
+
+# --- z/OS file attributes (tag, owner): they belong to the file, so they move with mv ---
+
+
+def set_attr(state: dict, path: str, name: str, value: str) -> None:
+    try:
+        os.setxattr(path, f"user.zos.{name}", value.encode())
+    except OSError:  # no user xattrs here: key by inode instead
+        st = os.stat(path)
+        state.setdefault("attrs", {}).setdefault(f"{st.st_dev}:{st.st_ino}", {})[name] = value
+
+
+def get_attr(state: dict, path: str, name: str) -> str | None:
+    try:
+        return os.getxattr(path, f"user.zos.{name}").decode()
+    except FileNotFoundError:
+        return None
+    except OSError:
+        st = os.stat(path)
+        return state.get("attrs", {}).get(f"{st.st_dev}:{st.st_ino}", {}).get(name)
+
+
+# --- PAGENT and pasearch --------------------------------------------------------------------
+
+
+def _pagent_parse(text: str) -> tuple[dict, list[str]]:
+    """The TTLS rules of a policy file, as PAGENT would install them (or its errors)."""
+    tokens = []
+    for number, line in enumerate(text.splitlines(), 1):
+        for token in re.findall(r"[{}]|[^\s{}]+", line.split("#", 1)[0]):
+            tokens.append((number, token))
+    blocks: dict[tuple[str, str], dict[str, list[str]]] = {}
+    stack: list[dict[str, list[str]]] = []
+    i = 0
+    try:
+        while i < len(tokens):
+            _n, tok = tokens[i]
+            if tok == "}":
+                stack.pop()
+                i += 1
+                continue
+            if not stack:
+                kind, name, brace = tok, tokens[i + 1][1], tokens[i + 2][1]
+                if brace != "{":
+                    raise ValueError(f"line {tokens[i][0]}: {kind} {name} without '{{'")
+                blocks[(kind, name)] = {}
+                stack.append(blocks[(kind, name)])
+                i += 3
+                continue
+            if i + 1 < len(tokens) and tokens[i + 1][1] == "{":
+                inner: dict[str, list[str]] = {}
+                stack[-1].setdefault(tok, []).append(inner)  # type: ignore[arg-type]
+                stack.append(inner)
+                i += 2
+                continue
+            line = tokens[i][0]
+            values = []
+            i += 1
+            while i < len(tokens) and tokens[i][0] == line and tokens[i][1] not in "{}":
+                values.append(tokens[i][1])
+                i += 1
+            stack[-1][tok] = values
+        if stack:
+            raise ValueError("unbalanced braces")
+    except (IndexError, ValueError) as exc:
+        return {}, [f"EZZ8434I PAGENT POLICY DEFINITIONS CONTAIN ERRORS FOR TCPIP : TTLS ({exc})"]
+    rules = {}
+    for (kind, name), params in blocks.items():
+        if kind != "TTLSRule":
+            continue
+        env = blocks.get(("TTLSEnvironmentAction", params.get("TTLSEnvironmentActionRef", [""])[0]))
+        ring = None
+        if env and env.get("TTLSKeyRingParms"):
+            ring = env["TTLSKeyRingParms"][0].get("Keyring", [None])[0]  # type: ignore[index]
+        rules[name] = {
+            "port": " ".join(params.get("LocalPortRange", [])),
+            "direction": " ".join(params.get("Direction", [])),
+            "keyring": ring,
+            "role": " ".join(env.get("HandshakeRole", [])) if env else None,
+        }
+    return rules, []
+
+
+def _pagent_refresh(state: dict) -> None:
+    pagent = state["pagent"]
+    pagent["refreshes"] += 1
+    path = pagent.get("ttls_config")
+    if not path or not Path(path).is_file():
+        pagent["rules"] = {}
+        pagent["errors"].append(f"EZZ8438I PAGENT CANNOT OPEN TTLSConfig {path}")
+        return
+    if get_attr(state, path, "tag") != "t IBM-1047":
+        # PAGENT reads the file as IBM-1047; untagged ASCII would be read as garbage.
+        pagent["rules"] = {}
+        pagent["errors"].append(f"{path} is not tagged as IBM-1047 text")
+        return
+    rules, errors = _pagent_parse(Path(path).read_text())
+    pagent["rules"], pagent["errors"] = rules, pagent["errors"] + errors
+
+
+def _pasearch(state: dict) -> str:
+    lines = ["TCP/IP pasearch CS V3R1                   Image Name: TCPIP"]
+    lines.append("  TTLS Instance Id:  1")
+    for name, rule in sorted(state["pagent"]["rules"].items()):
+        lines += [
+            f"TTLS Rule Name:           {name}",
+            "  Version:                3           Status:             Active",
+            f"  Direction:              {rule['direction']}",
+            f"  LocalPortFrom:          {rule['port']}",
+            f"  HandshakeRole:          {rule['role']}",
+            f"  Keyring:                {rule['keyring']}",
+        ]
+    return "\n".join(lines)
+
+
+# --- the tools ------------------------------------------------------------------------------
+
+
+def _redact(command: str) -> str:
+    return re.sub(r"PASSWORD\('[^']*'\)", "PASSWORD(*)", command, flags=re.I)
+
+
+def run(tool: str, argv: list[str], stdin: bytes) -> tuple[int, bytes, bytes]:
+    if tool == "sleep":
+        return 0, b"", b""
+    if tool == "cp" and not any(a.startswith("//") for a in argv):
+        # Plain UNIX files: the real cp.
+        os.execv(shutil.which("cp", path="/usr/bin:/bin"), ["cp", *argv])  # noqa: S606
+
+    with racf.locked_state(os.environ[racf.STATE_ENV]) as state:
+        state["counter"] += 1
+        entry = {"n": state["counter"], "tool": tool, "argv": argv, "mutates": False}
+        state["log"].append(entry)
+        if state.get("fail_at") == state["counter"]:
+            command = " ".join(argv)
+            result = racf.injected_failure(command, state)
+            entry.update(rc=result.rc, injected=True, command=_redact(command))
+            return result.rc, result.text.encode() + b"\n", b""
+        rc, out, err = _tool(tool, argv, stdin, state, entry)
+        entry["rc"] = rc
+        return rc, out, err
+
+
+def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
+    if tool == "tsocmd":
+        if len(argv) != 1:
+            return 1, b"", b"tsocmd: give the TSO command as one argument\n"
+        entry["command"] = argv[0]
+        result = racf.tso(state, argv[0])
+        entry["mutates"] = result.mutates
+        # tsocmd echoes the command on stderr, the command's output on stdout.
+        return (
+            result.rc,
+            (result.text + "\n").encode() if result.text else b"",
+            (argv[0] + "\n").encode(),
+        )
+
+    if tool == "mvscmdauth":
+        if sorted(argv) != sorted(["--pgm=IKJEFT01", "--systsprt=*", "--systsin=stdin"]):
+            return 8, b"", f"mvscmdauth (double): unexpected arguments {argv}\n".encode()
+        records = stdin.decode().splitlines()
+        if any(len(r) > 80 for r in records):
+            racf._violation(state, "a SYSTSIN record longer than 80 columns")
+        commands, current = [], ""
+        for record in records:
+            stripped = record.rstrip()
+            if stripped.endswith(("-", "+")):
+                current += stripped[:-1]
+                continue
+            current += stripped
+            if current.strip():
+                commands.append(current)
+            current = ""
+        out, rc = ["READY"], 0
+        for command in commands:
+            out.append(command)  # the batch TMP echoes each command it reads
+            result = racf.tso(state, command)
+            entry["mutates"] = entry["mutates"] or result.mutates
+            rc = result.rc
+            if result.text:
+                out.append(result.text)
+            out.append("READY")
+        out.append("END")
+        entry["commands"] = [_redact(c) for c in commands]
+        return rc, ("\n".join(out) + "\n").encode(), b""
+
+    if tool == "opercmd":
+        command = " ".join(argv)
+        entry["command"] = command
+        if command.upper() == "F PAGENT,REFRESH":
+            _pagent_refresh(state)
+            entry["mutates"] = True
+            return 0, b"EZZ8443I PAGENT MODIFY COMMAND ACCEPTED\n", b""
+        return 0, f"IEE305I {command} COMMAND INVALID\n".encode(), b""
+
+    if tool == "pasearch":
+        if argv != ["-t"]:
+            return 1, b"", f"pasearch (double): unexpected arguments {argv}\n".encode()
+        return 0, (_pasearch(state) + "\n").encode(), b""
+
+    if tool == "cp":
+        args = [a for a in argv if a != "-B"]
+        if "-B" not in argv or len(args) != 2:
+            message = f"cp (double): only cp -B //'DSN' FILE is modelled, not {argv}\n"
+            return 1, b"", message.encode()
+        source, target = args
+        dsn = source[2:].strip("'").upper()
+        if dsn not in state["datasets"]:
+            return (
+                1,
+                b"",
+                (
+                    f'cp: FSUM6258 cannot open file "{source}": EDC5049I The specified file name '
+                    "could not be found.\n"
+                ).encode(),
+            )
+        Path(target).write_bytes(base64.b64decode(state["datasets"][dsn]))
+        return 0, b"", b""
+
+    if tool == "chtag":
+        if len(argv) == 2 and argv[0] == "-b":
+            tag, path = "b", argv[1]
+        elif len(argv) == 3 and argv[0] == "-tc":
+            tag, path = f"t {argv[1]}", argv[2]
+        else:
+            return 1, b"", f"chtag (double): unexpected arguments {argv}\n".encode()
+        if not Path(path).exists():
+            return 1, b"", f"chtag: FSUM6404 {path}: no such file\n".encode()
+        set_attr(state, path, "tag", tag)
+        return 0, b"", b""
+
+    if tool == "chown":
+        if len(argv) < 2:
+            return 1, b"", b"chown (double): chown OWNER FILE...\n"
+        owner = argv[0].upper()
+        if owner not in state["users"]:
+            return 1, b"", f"chown: FSUM6180 {argv[0]} is not a user ID\n".encode()
+        for path in argv[1:]:
+            if not Path(path).exists():
+                return 1, b"", f"chown: {path}: no such file\n".encode()
+            set_attr(state, path, "owner", owner)
+        return 0, b"", b""
+
+    if tool == "uuencode":
+        if len(argv) != 3 or argv[0] != "-m":
+            return 1, b"", f"uuencode (double): only -m FILE NAME, not {argv}\n".encode()
+        data = Path(argv[1]).read_bytes()
+        encoded = base64.b64encode(data).decode()
+        body = "\n".join(textwrap.wrap(encoded, 60))
+        return 0, f"begin-base64 600 {argv[2]}\n{body}\n====\n".encode(), b""
+
+    return 127, b"", f"{tool}: not in the double\n".encode()
+
+
+def main() -> int:
+    tool, argv = sys.argv[1], sys.argv[2:]
+    stdin = sys.stdin.buffer.read() if tool == "mvscmdauth" else b""
+    rc, out, err = run(tool, argv, stdin)
+    sys.stdout.buffer.write(out)
+    sys.stderr.buffer.write(err)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
