@@ -236,20 +236,20 @@ def connect_step(zos: ZosSettings, stack: str) -> Step:
         "SRV": zos.server_cert_label,
     }
     create = """
-listring() {
-  tso "RACDCERT LISTRING($RING) ID($KG)"
-  [ "$tso_rc" -eq 0 ] || fail "the key ring $RING of $KG must exist here"
-}
-listring
-if ring_has "$CA" CERTAUTH; then
+tso "RACDCERT LISTRING($RING) ID($KG)"
+[ "$tso_rc" -eq 0 ] || fail "the key ring $RING of $KG must exist here"
+ca_on_ring=no
+srv_on_ring=no
+if ring_has "$CA" CERTAUTH; then ca_on_ring=yes; fi
+if ring_has "$SRV" "ID($KG)"; then srv_on_ring=yes; fi
+if [ "$ca_on_ring" = yes ]; then
   say "'$CA' is connected to $RING"
 else
   needs_refresh DIGTRING
   ok "RACDCERT ID($KG) CONNECT(CERTAUTH LABEL('$CA') RING($RING) USAGE(CERTAUTH))"
   mark "CONNECT CERTAUTH $CA"
 fi
-listring
-if ring_has "$SRV" "ID($KG)"; then
+if [ "$srv_on_ring" = yes ]; then
   say "'$SRV' is connected to $RING"
 else
   needs_refresh DIGTRING

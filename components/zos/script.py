@@ -36,7 +36,24 @@ umask 077
 # Shell functions shared by every step (POSIX sh; checked with shellcheck -s sh).
 LIBRARY = r"""
 say() { printf '%s\n' "jupyterhub-zos[$STEP]: $*" >&2; }
-die() { printf '%s\n' "jupyterhub-zos[$STEP]: ERROR: $*" >&2; exit 1; }
+die() {
+  printf '%s\n' "jupyterhub-zos[$STEP]: ERROR: $*" >&2
+  DIED=yes
+  exit 1
+}
+# Whatever stops the script (set -e included) is reported, and the scratch dir removed.
+DIED=no
+TMP_DIR=''
+on_exit() {
+  on_exit_rc=$?
+  if [ -n "$TMP_DIR" ]; then rm -rf "$TMP_DIR"; fi
+  if [ "$on_exit_rc" -ne 0 ] && [ "$DIED" = no ]; then
+    printf '%s\n' "jupyterhub-zos[$STEP]: ERROR: a command failed (exit status $on_exit_rc)" >&2
+  fi
+  exit "$on_exit_rc"
+}
+trap on_exit EXIT
+trap 'exit 1' HUP INT TERM
 
 # tso CMD: one TSO/E command through tsocmd. Sets tso_rc and tso_out (stdout and
 # stderr together); never exits by itself, the caller decides on RC and message IDs.
@@ -160,10 +177,9 @@ drop_dsn() {
 
 # A private scratch directory (0700), removed on exit. z/OS has no mktemp(1).
 scratch() {
-  TMP_DIR="${TMPDIR:-/tmp}/jupyterhub-zos.$$"
-  mkdir "$TMP_DIR" || die "cannot create the scratch directory $TMP_DIR"
-  trap 'rm -rf "$TMP_DIR"' EXIT
-  trap 'exit 1' HUP INT TERM
+  scratch_dir="${TMPDIR:-/tmp}/jupyterhub-zos.$$"
+  mkdir "$scratch_dir" || die "cannot create the scratch directory $scratch_dir"
+  TMP_DIR=$scratch_dir
 }
 """
 

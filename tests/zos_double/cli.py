@@ -12,9 +12,7 @@ from __future__ import annotations
 import base64
 import os
 import re
-import shutil
 import sys
-import textwrap
 from pathlib import Path
 
 from tests.zos_double import racf
@@ -32,7 +30,7 @@ def install(bin_dir: Path, state_path: Path, python: str = sys.executable) -> No
         wrapper.write_text(
             "#!/bin/sh\n"
             f"ZOS_DOUBLE_STATE='{state_path}' PYTHONPATH='{root}' "
-            f"exec '{python}' -m tests.zos_double.cli {tool} \"$@\"\n"
+            f"exec '{python}' '{Path(__file__).resolve()}' {tool} \"$@\"\n"
         )
         wrapper.chmod(0o755)
 
@@ -163,6 +161,8 @@ def run(tool: str, argv: list[str], stdin: bytes) -> tuple[int, bytes, bytes]:
         return 0, b"", b""
     if tool == "cp" and not any(a.startswith("//") for a in argv):
         # Plain UNIX files: the real cp.
+        import shutil
+
         os.execv(shutil.which("cp", path="/usr/bin:/bin"), ["cp", *argv])  # noqa: S606
 
     with racf.locked_state(os.environ[racf.STATE_ENV]) as state:
@@ -171,9 +171,14 @@ def run(tool: str, argv: list[str], stdin: bytes) -> tuple[int, bytes, bytes]:
         state["log"].append(entry)
         if state.get("fail_at") == state["counter"]:
             command = " ".join(argv)
-            result = racf.injected_failure(command, state)
-            entry.update(rc=result.rc, injected=True, command=_redact(command))
-            return result.rc, result.text.encode() + b"\n", b""
+            entry.update(injected=True, command=_redact(command))
+            if tool in ("tsocmd", "mvscmdauth"):
+                result = racf.injected_failure(stdin.decode() or command, state)
+                entry["rc"] = result.rc
+                return result.rc, result.text.encode() + b"\n", b""
+            entry["rc"] = 1
+            message = f"{tool}: EDC5111I Permission denied. (failure injected by the test)\n"
+            return 1, b"", message.encode()
         rc, out, err = _tool(tool, argv, stdin, state, entry)
         entry["rc"] = rc
         return rc, out, err
@@ -265,6 +270,7 @@ def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
         if not Path(path).exists():
             return 1, b"", f"chtag: FSUM6404 {path}: no such file\n".encode()
         set_attr(state, path, "tag", tag)
+        entry["mutates"] = True
         return 0, b"", b""
 
     if tool == "chown":
@@ -277,6 +283,7 @@ def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
             if not Path(path).exists():
                 return 1, b"", f"chown: {path}: no such file\n".encode()
             set_attr(state, path, "owner", owner)
+        entry["mutates"] = True
         return 0, b"", b""
 
     if tool == "uuencode":
@@ -284,7 +291,7 @@ def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
             return 1, b"", f"uuencode (double): only -m FILE NAME, not {argv}\n".encode()
         data = Path(argv[1]).read_bytes()
         encoded = base64.b64encode(data).decode()
-        body = "\n".join(textwrap.wrap(encoded, 60))
+        body = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
         return 0, f"begin-base64 600 {argv[2]}\n{body}\n====\n".encode(), b""
 
     return 127, b"", f"{tool}: not in the double\n".encode()

@@ -101,6 +101,10 @@ class ZosHost:
         return self
 
     def stop(self) -> None:
+        subprocess.run(
+            [self.ssh, "-o", f"ControlPath={self.root / 'cm'}", "-O", "exit", "x"],
+            capture_output=True,
+        )
         if self.proc:
             self.proc.terminate()
             try:
@@ -118,6 +122,35 @@ class ZosHost:
         shutil.rmtree(self.commands_log, ignore_errors=True)
         self.commands_log.mkdir()
 
+    def snapshot(self, paths: list[Path]) -> dict:
+        """Everything a step may change: the double's state, the home (markers) and the
+        given files or directories (copied with their z/OS attributes)."""
+        saved = self.root / f"snapshot-{len(list(self.root.glob('snapshot-*')))}"
+        saved.mkdir()
+        shutil.copytree(self.home, saved / "home", symlinks=True)
+        copies = {}
+        for i, path in enumerate(paths):
+            if path.is_dir():
+                shutil.copytree(path, saved / str(i), symlinks=True)
+            elif path.exists():
+                shutil.copy2(path, saved / str(i))
+            copies[path] = saved / str(i)
+        return {"state": self.state, "home": saved / "home", "paths": copies}
+
+    def restore(self, snapshot: dict) -> None:
+        racf.save(self.state_path, snapshot["state"])
+        shutil.rmtree(self.home)
+        shutil.copytree(snapshot["home"], self.home, symlinks=True)
+        for path, copy in snapshot["paths"].items():
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            if copy.is_dir():
+                shutil.copytree(copy, path, symlinks=True)
+            elif copy.exists():
+                shutil.copy2(copy, path)
+
     @property
     def state(self) -> dict:
         return racf.load(self.state_path)
@@ -134,7 +167,14 @@ class ZosHost:
     # -- running -----------------------------------------------------------------------------
 
     def run(self, script: str, stdin: str = "", known_hosts: Path | None = None) -> Session:
-        """Run one step script over SSH, exactly as given, with stdin."""
+        """Run one step script over SSH, exactly as given, with stdin. Sessions share one
+        connection (the host key is checked when it is made) to keep the tests fast;
+        with other known_hosts, a connection of its own."""
+        if known_hosts is None:
+            mux = ["-o", "ControlMaster=auto", "-o", f"ControlPath={self.root / 'cm'}"]
+            mux += ["-o", "ControlPersist=300"]
+        else:
+            mux = ["-o", "ControlMaster=no", "-o", "ControlPath=none"]
         started = time.monotonic()
         result = subprocess.run(
             [
@@ -155,6 +195,7 @@ class ZosHost:
                 f"UserKnownHostsFile={known_hosts or self.root / 'known_hosts'}",
                 "-o",
                 "LogLevel=ERROR",
+                *mux,
                 f"{self.user}@127.0.0.1",
                 script,
             ],

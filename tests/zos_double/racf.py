@@ -20,13 +20,13 @@ import base64
 import contextlib
 import datetime as dt
 import fcntl
-import ipaddress
 import json
 import os
 import re
-import subprocess
-import tempfile
 from pathlib import Path
+
+# (subprocess, tempfile, ipaddress and cryptography are imported where needed: every
+# double command is a new process, and most never need them.)
 
 STATE_ENV = "ZOS_DOUBLE_STATE"
 
@@ -163,6 +163,30 @@ def _name(subjectsdn: str):
     return x509.Name(parts)
 
 
+def rsa_key(size: int, state: dict | None):
+    """A fresh RSA key, or (to keep tests fast) the next unused one of a pool kept beside
+    the state file: keys are distinct within a state, and reused across tests."""
+    _x, _h, serialization, rsa, _o = _crypto()
+    if state is None or not os.environ.get(STATE_ENV):
+        return rsa.generate_private_key(public_exponent=65537, key_size=size)
+    pool_path = Path(f"{os.environ[STATE_ENV]}.keys-{size}.json")
+    pool = json.loads(pool_path.read_text()) if pool_path.exists() else []
+    index = state.setdefault("keys_used", {}).get(str(size), 0)
+    state["keys_used"][str(size)] = index + 1
+    if index >= len(pool):
+        key = rsa.generate_private_key(public_exponent=65537, key_size=size)
+        pool.append(
+            key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode()
+        )
+        pool_path.write_text(json.dumps(pool))
+        return key
+    return serialization.load_pem_private_key(pool[index].encode(), None)
+
+
 def make_cert(
     *,
     subject: str,
@@ -171,10 +195,11 @@ def make_cert(
     signer: dict | None,
     notafter: dt.datetime | None,
     altname: str | None = None,
+    state: dict | None = None,
 ) -> tuple[str, str]:
     """A key and certificate as RACF GENCERT makes them (RSA, SHA-256)."""
-    x509, hashes, serialization, rsa, _oid = _crypto()
-    key = rsa.generate_private_key(public_exponent=65537, key_size=size)
+    x509, hashes, serialization, _rsa, _oid = _crypto()
+    key = rsa_key(size, state)
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
     name = _name(subject)
     if signer is None:
@@ -220,6 +245,8 @@ def make_cert(
             if key_name == "DOMAIN":
                 sans.append(x509.DNSName(unquote(value)))
             elif key_name == "IP":
+                import ipaddress
+
                 sans.append(x509.IPAddress(ipaddress.ip_address(unquote(value))))
             else:
                 raise SyntaxErr(f"ALTNAME: {key_name}")
@@ -288,6 +315,9 @@ def make_p12(state: dict, cert: dict, password: str, mode: str) -> bytes:
 
     cas = [x509.load_pem_x509_certificate(c["cert_pem"].encode()) for c in chain(state, cert)]
     if mode == "legacy":
+        import subprocess
+        import tempfile
+
         # RC2-40 for the certificates, 3DES for the key: OpenSSL 3 reads it only with -legacy.
         with tempfile.TemporaryDirectory() as tmp:
             Path(tmp, "key.pem").write_text(cert["key_pem"])
@@ -442,6 +472,7 @@ def racdcert(state: dict, text: str) -> Result:
             signer=signer,
             notafter=notafter,
             altname=ops.get("ALTNAME"),
+            state=state,
         )
         state["certs"].append(
             {
@@ -728,7 +759,7 @@ def tso(state: dict, command: str) -> Result:
 
 
 def injected_failure(command: str, state: dict) -> Result:
-    """What a command refused by RACF authority checking looks like."""
+    """What a TSO command refused by RACF authority checking looks like."""
     verb = command.split()[0].upper() if command.split() else "?"
     function = next(
         (
