@@ -101,7 +101,6 @@ def user_cert_step(zos: ZosSettings, stack: str, hub_user: str, zos_id: str) -> 
         "CA": zos.ca_label,
         "CN": spec.common_name,
         "ORG": ORGANIZATION,
-        "SIZE": zos.key_size,
         "DSN": export_dsn(zos, f"U.{zos_id}"),
         "MVSCMDAUTH": mvscmdauth(zos),
     }
@@ -117,8 +116,8 @@ if [ "$tso_rc" -eq 0 ]; then
   fi
 elif absent 4 IRRD107I; then
   needs_refresh DIGTCERT
-  gencert="RACDCERT GENCERT ID($ID) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE)"
-  ok "$gencert WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN') O('$ORG')) SIZE($SIZE){_notafter(zos)}"
+  ok "RACDCERT GENCERT ID($ID) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
+WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN') O('$ORG')) SIZE({zos.key_size}){_notafter(zos)}"
   mark "CERT ID($ID) $LABEL"
 else
   fail "unexpected answer to LIST"

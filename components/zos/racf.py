@@ -30,7 +30,6 @@ def ca_step(zos: ZosSettings, stack: str) -> Step:
     """Seed step 1: the CA certificate, GENCERT CERTAUTH, only if the label is free."""
     spec = ca_spec(stack)
     variables = {"CA": zos.ca_label, "CA_CN": spec.common_name, "ORG": ORGANIZATION}
-    variables["SIZE"] = zos.key_size
     # A CA outlives what it signs: the configured date, or ten years from its creation.
     if zos.cert_notafter:
         variables["CA_UNTIL"] = zos.cert_notafter
@@ -47,8 +46,8 @@ if [ "$tso_rc" -eq 0 ]; then
   fi
 elif absent 4 IRRD107I; then
 {until}  needs_refresh DIGTCERT
-  gencert="RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') O('$ORG')) WITHLABEL('$CA')"
-  ok "$gencert KEYUSAGE(CERTSIGN) SIZE($SIZE) NOTAFTER(DATE($CA_UNTIL))"
+  ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') O('$ORG')) WITHLABEL('$CA') \\
+KEYUSAGE(CERTSIGN) SIZE({zos.key_size}) NOTAFTER(DATE($CA_UNTIL))"
   mark "CERT CERTAUTH $CA"
 else
   fail "unexpected answer to LIST"
@@ -166,7 +165,6 @@ def server_cert_step(zos: ZosSettings, stack: str, server_host: str) -> Step:
         "CA": zos.ca_label,
         "HOST": server_host,
         "ORG": ORGANIZATION,
-        "SIZE": zos.key_size,
     }
     altname = _altname(server_host).replace(server_host, "$HOST")
     create = f"""
@@ -179,9 +177,9 @@ if [ "$tso_rc" -eq 0 ]; then
   fi
 elif absent 4 IRRD107I; then
   needs_refresh DIGTCERT
-  gencert="RACDCERT GENCERT ID($KG) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE)"
-  gencert="$gencert WITHLABEL('$SRV') SUBJECTSDN(CN('$HOST') O('$ORG')) {altname}"
-  ok "$gencert SIZE($SIZE){_notafter(zos)}"
+  ok "RACDCERT GENCERT ID($KG) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
+WITHLABEL('$SRV') SUBJECTSDN(CN('$HOST') O('$ORG')) {altname} \\
+SIZE({zos.key_size}){_notafter(zos)}"
   mark "CERT ID($KG) $SRV"
 else
   fail "unexpected answer to LIST"

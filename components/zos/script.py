@@ -184,9 +184,13 @@ scratch() {
 """
 
 
-def sq(value: str | int) -> str:
-    """Quote a value for sh: single quotes, with embedded single quotes spelled '\\''."""
-    return "'" + str(value).replace("'", "'\\''") + "'"
+def quote(value: str | int) -> str:
+    """Quote a value for sh, as a literal: in double quotes with \\ $ ` " escaped (a
+    z/OS ID or ring name may hold `$`; shellcheck reads this form as intended)."""
+    text = str(value)
+    for char in ("\\", "$", "`", '"'):
+        text = text.replace(char, "\\" + char)
+    return f'"{text}"'
 
 
 @dataclass(frozen=True)
@@ -221,11 +225,11 @@ def render(
         "# Rendered by the Pulumi program; runs under z/OS /bin/sh over SSH.\n"
     )
     assignments = [
-        f"STEP={sq(step)}",
-        f'MARKS_DIR="$HOME/.jupyterhub-zos"/{sq(stack)}',
-        f'MARKS="$MARKS_DIR"/{sq(step)}',
+        f"STEP={quote(step)}",
+        f'MARKS_DIR="$HOME/.jupyterhub-zos"/{quote(stack)}',
+        f'MARKS="$MARKS_DIR"/{quote(step)}',
     ]
-    assignments += [f"{name}={sq(value)}" for name, value in variables.items()]
+    assignments += [f"{name}={quote(value)}" for name, value in variables.items()]
     return (
         header
         + ZOS_ENV
