@@ -20,6 +20,7 @@ from components.pki_delivery_script import ssh_options
 from components.settings import load_settings
 from components.storage import Storage, StorageArgs
 from components.user_pki import UserPki
+from components.zos.stack import ZosStack, ZosStackArgs
 
 settings = load_settings()
 hub_settings = settings.hub
@@ -78,6 +79,19 @@ if settings.zos is None:
         ),
     )
     user_pki = gateway_pki.user_pki
+zos = None
+if settings.zos is not None:
+    # z/OS: RACF, AT-TLS and the gateway's config over SSH; client certificates from RACF.
+    zos = ZosStack(
+        "jupyterhub-zos",
+        ZosStackArgs(
+            zos=settings.zos,
+            stack=settings.stack,
+            kg_url=gateway.url,
+            auth_token=secrets.kg_auth_token,
+        ),
+    )
+    user_pki = zos.user_pki
 delivery = PkiDelivery(
     "jupyterhub-pki",
     PkiDeliveryArgs(
@@ -148,6 +162,11 @@ pulumi.export(
 )
 if dev_directory is not None:
     pulumi.export("dev_passwords", pulumi.Output.secret(dev_directory.passwords))
+if zos is not None:
+    pulumi.export(
+        "zos_gateway",
+        {"config": zos.gateway.config_path, "users": dict(settings.zos.users)},
+    )
 pulumi.export("kg_url", kg_url)
 pulumi.export("users_with_client_certs", pki_users)
 if gateway_pki is not None:

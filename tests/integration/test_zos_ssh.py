@@ -30,6 +30,7 @@ from tests.tooling import require_tool
 from tests.zos_double import cli, racf
 from tests.zos_double.deploy import deploy, destroy, ordered_steps
 from tests.zos_double.host import ZosHost
+from tests.zos_double.loop import settled_loop
 
 pytestmark = pytest.mark.integration
 
@@ -42,9 +43,10 @@ RACF_USERS = ("JKGID", "ALICE01", "BOB01", "OTHER1")
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    zos = ZosHost(tmp_path_factory.mktemp("zos")).start()
-    yield zos
-    zos.stop()
+    with settled_loop():  # settings hold secrets as Outputs
+        zos = ZosHost(tmp_path_factory.mktemp("zos")).start()
+        yield zos
+        zos.stop()
 
 
 def make_settings(host: ZosHost, *, attls: bool = True, zos_host: str = "zos.example.com", **extra):
@@ -469,7 +471,8 @@ def test_preexisting_ca_and_site_objects_are_used_and_survive_delete(host):
 
 def test_host_key_is_checked(host, tmp_path):
     other = tmp_path / "other_key"
-    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
+    keygen = require_tool("ssh-keygen")
+    subprocess.run([keygen, "-q", "-t", "ed25519", "-N", "", "-f", str(other)], check=True)
     known = tmp_path / "known_hosts"
     known.write_text(f"[127.0.0.1]:{host.port} {(tmp_path / 'other_key.pub').read_text()}")
     session = host.run("true", known_hosts=known)

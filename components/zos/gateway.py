@@ -1,0 +1,66 @@
+"""The gateway's side of z/OS: RACF CA, key ring, server certificate, connections,
+LISTRING permit, AT-TLS policy, SURROGAT, FSSEC and the gateway's config, one
+remote.Command each, each after the one before it as the seed runbook orders them.
+
+Without AT-TLS the chain is CA, server certificate, its export (split into PEM on this
+machine) and the config, which then carries the gateway's own TLS material.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_command as command
+
+from components.settings import ZosSettings
+from components.zos.commands import pem_split, remote_step, stdin_for
+from components.zos.kg_config import CONFIG_FILE
+from components.zos.steps import gateway_steps
+
+
+@dataclass(frozen=True)
+class ZosGatewayArgs:
+    zos: ZosSettings
+    stack: str
+    kg_url: str | None  # KG_URL (its host is the name in the server certificate)
+    auth_token: pulumi.Output[str]  # KG_AUTH_TOKEN, given or generated
+    p12_password: pulumi.Output[str]  # for the server's export when there is no AT-TLS
+
+
+class ZosGateway(pulumi.ComponentResource):
+    """`ca`: the CA step, which the users' certificates wait for; `commands`: each step's
+    command by step name; `config_path`: the gateway's config file on z/OS."""
+
+    ca: command.remote.Command
+    commands: dict[str, command.remote.Command | command.local.Command]
+    config_path: str
+
+    def __init__(
+        self, name: str, args: ZosGatewayArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("jupyterhub-zos:zos:ZosGateway", name, None, opts)
+        zos = args.zos
+        # Rendering validates (the AT-TLS policy among them) before any child exists.
+        steps = gateway_steps(zos, args.stack, args.kg_url)
+        self.commands = {}
+        previous: list[pulumi.Resource] = []
+        tls_files: pulumi.Output[dict[str, str]] | None = None
+        for step in steps:
+            stdin = stdin_for(
+                step, password=args.p12_password, token=args.auth_token, tls_files=tls_files
+            )
+            cmd = remote_step(
+                f"{name}-{step.name}", step, zos, stdin=stdin, depends_on=previous, parent=self
+            )
+            self.commands[step.name] = cmd
+            previous = [cmd]
+            if step.name == "server-export":
+                split, tls_files = pem_split(
+                    f"{name}-server-pem", cmd, args.p12_password, parent=self
+                )
+                self.commands["server-pem"] = split
+                previous = [split]
+        self.ca = self.commands["ca"]
+        self.config_path = f"{zos.kg_config_dir}/{CONFIG_FILE}"
+        self.register_outputs({"config_path": self.config_path, "steps": list(self.commands)})

@@ -1,0 +1,65 @@
+"""z/OS, when ZOS_HOST is set: the gateway's RACF, AT-TLS and config, and each
+notebook user's client certificate from RACF (`user_pki`, for the delivery)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_random as random
+
+from components.settings import ZosSettings
+from components.user_pki import UserPki
+from components.zos.gateway import ZosGateway, ZosGatewayArgs
+from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
+
+
+@dataclass(frozen=True)
+class ZosStackArgs:
+    zos: ZosSettings
+    stack: str
+    kg_url: str | None  # KG_URL, or https://ZOS_HOST:ZOS_KG_PORT
+    auth_token: pulumi.Output[str]  # KG_AUTH_TOKEN, given or generated
+
+
+class ZosStack(pulumi.ComponentResource):
+    gateway: ZosGateway
+    users: ZosUserCerts
+    user_pki: dict[str, UserPki]
+
+    def __init__(
+        self, name: str, args: ZosStackArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("jupyterhub-zos:zos:ZosStack", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        # The PKCS#12 password: ZOS_P12_PASSWORD, or one generated and kept in state.
+        # Letters and digits only: it goes into a TSO PASSWORD('...') operand.
+        if args.zos.p12_password is not None:
+            password = pulumi.Output.secret(args.zos.p12_password)
+        else:
+            generated = random.RandomPassword(
+                f"{name}-p12-password", length=32, special=False, opts=child
+            )
+            password = pulumi.Output.secret(generated.result)
+        self.gateway = ZosGateway(
+            f"{name}-gateway",
+            ZosGatewayArgs(
+                zos=args.zos,
+                stack=args.stack,
+                kg_url=args.kg_url,
+                auth_token=args.auth_token,
+                p12_password=password,
+            ),
+            child,
+        )
+        self.users = ZosUserCerts(
+            f"{name}-users",
+            ZosUserCertsArgs(
+                zos=args.zos, stack=args.stack, p12_password=password, depends_on=[self.gateway.ca]
+            ),
+            child,
+        )
+        self.user_pki = self.users.user_pki
+        self.register_outputs(
+            {"config_path": self.gateway.config_path, "users": sorted(self.user_pki)}
+        )
