@@ -37,7 +37,7 @@ def render_config(zos: ZosSettings) -> str:
     text = render_kernel_gateway_config(ip=LISTEN_IP, port=zos.kg_port, tls=gateway_tls(zos))
     return text + (
         "# jupyterhub-zos: the token is $KG_AUTH_TOKEN, or else the 0600 file beside this one.\n"
-        "import os as _os  # noqa: E402\n"
+        "import os as _os\n"
         "c.KernelGatewayApp.auth_token = _os.environ.get('KG_AUTH_TOKEN') or open(\n"
         f"    _os.path.join(_os.path.dirname(__file__), {TOKEN_FILE!r})\n"
         ").read().strip()\n"
@@ -68,7 +68,7 @@ def kg_config_step(zos: ZosSettings, stack: str) -> Step:
     variables = {"DIR": zos.kg_config_dir, "KG": zos.kg_user}
     helpers = """
 ME=$(id -un | tr '[:lower:]' '[:upper:]')
-# own PATH: files the gateway reads belong to its user ID
+# own FILE: what the gateway reads belongs to its user ID (0600 keeps others out)
 own() {
   if [ "$ME" != "$KG" ]; then chown "$KG" "$1"; fi
 }

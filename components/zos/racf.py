@@ -12,6 +12,8 @@ down what it created, and its delete script removes exactly that.
 
 from __future__ import annotations
 
+import textwrap
+
 from components.cert_params import ORGANIZATION, ca_spec
 from components.settings import ZosSettings
 from components.zos.script import Step, render
@@ -445,7 +447,7 @@ if [ "$tso_rc" -eq 0 ]; then
   unmark "SETROPTS RACLIST(SURROGAT)"
 elif absent 4 ICH31005I; then
 """
-        + _class_off("SURROGAT", _CLASS_OPTIONS)
+        + textwrap.indent(_class_off("SURROGAT", _CLASS_OPTIONS), "  ")
         + """else
   fail "unexpected answer to SEARCH"
 fi

@@ -11,6 +11,7 @@ import pulumi_random as random
 from components.settings import ZosSettings
 from components.user_pki import UserPki
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
+from components.zos.steps import gateway_steps, user_steps
 from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
 
 
@@ -31,6 +32,10 @@ class ZosStack(pulumi.ComponentResource):
         self, name: str, args: ZosStackArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("jupyterhub-zos:zos:ZosStack", name, None, opts)
+        # Render (and so validate, the AT-TLS policy among it) every script before any
+        # child exists; the children render the same again.
+        gateway_steps(args.zos, args.stack, args.kg_url)
+        user_steps(args.zos, args.stack)
         child = pulumi.ResourceOptions(parent=self)
         # The PKCS#12 password: ZOS_P12_PASSWORD, or one generated and kept in state.
         # Letters and digits only: it goes into a TSO PASSWORD('...') operand.
