@@ -46,14 +46,11 @@ def zos_config(ssh_keypair) -> tuple[dict, dict]:
 
 @pytest.fixture
 def event_loop_set():
-    """A fresh event loop as the current one: Outputs need one when they are created."""
-    import asyncio
+    """A fresh current event loop (Outputs need one when made), settled on exit."""
+    from tools.mock_graph import settled_event_loop
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    yield loop
-    loop.close()
-    asyncio.set_event_loop(None)
+    with settled_event_loop() as loop:
+        yield loop
 
 
 def _self_signed(cn: str) -> tuple[str, str]:

@@ -319,6 +319,32 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
 
 @contextmanager
+def settled_event_loop():
+    """A fresh current event loop; on exit every Output made in it is resolved first,
+    so no tracked Output is left behind on a closed loop. Outputs (settings' secrets,
+    for one) need a current loop when made; use this outside `run_program`."""
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield loop
+    finally:
+        with SETTINGS.lock:
+            mine = [f for f in SETTINGS.outputs if f.get_loop() is loop]
+        if mine:
+            loop.run_until_complete(asyncio.gather(*mine, return_exceptions=True))
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _drop_stale_outputs() -> None:
+    """Forget tracked Outputs of closed loops (a caller closed its loop with Outputs
+    pending): waiting on them would fail this run with "Event loop is closed"."""
+    with SETTINGS.lock:
+        for future in [f for f in SETTINGS.outputs if f.get_loop().is_closed()]:
+            SETTINGS.outputs.discard(future)
+
+
+@contextmanager
 def _environment(values: Mapping[str, str]):
     saved = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -359,6 +385,7 @@ def run_program(
         "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys)),
     }
     monitor = RecordingMonitor(FakeProviders())
+    _drop_stale_outputs()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:

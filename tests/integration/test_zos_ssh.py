@@ -30,7 +30,7 @@ from tests.tooling import require_tool
 from tests.zos_double import cli, racf
 from tests.zos_double.deploy import deploy, destroy, ordered_steps
 from tests.zos_double.host import ZosHost
-from tests.zos_double.loop import settled_loop
+from tools.mock_graph import settled_event_loop
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,7 @@ RACF_USERS = ("JKGID", "ALICE01", "BOB01", "OTHER1")
 
 @pytest.fixture(scope="module")
 def host(tmp_path_factory):
-    with settled_loop():  # settings hold secrets as Outputs
+    with settled_event_loop():  # settings hold secrets as Outputs
         zos = ZosHost(tmp_path_factory.mktemp("zos")).start()
         yield zos
         zos.stop()

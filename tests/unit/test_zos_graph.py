@@ -11,9 +11,8 @@ from components.config_source import RawConfig
 from components.settings import validate
 from components.zos.export import render_split_script
 from components.zos.steps import gateway_steps, user_steps
-from tests.zos_double.loop import drop_stale_outputs, settled_loop
 from tools import mock_graph
-from tools.mock_graph import run_program
+from tools.mock_graph import run_program, settled_event_loop
 
 REMOTE = "command:remote:Command"
 LOCAL = "command:local:Command"
@@ -42,11 +41,6 @@ def _split_stdout(name: str) -> str:
         "-----END PRIVATE KEY-----\n"
         "#FILE ca.pem\n-----BEGIN CERTIFICATE-----\nRACFCA\n-----END CERTIFICATE-----\n"
     )
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _no_stale_outputs():
-    drop_stale_outputs()
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +96,7 @@ def settings_of(graph):
         k.split(":", 1)[1]: v for k, v in graph.config.items() if k.startswith("jupyterhub-zos:")
     }
     secret = {"ZOS_SSH_PRIVATE_KEY", "ZOS_P12_PASSWORD", "KG_AUTH_TOKEN"} & values.keys()
-    with settled_loop():
+    with settled_event_loop():
         return validate(RawConfig("jupyterhub-zos", values, frozenset(secret)), graph.stack)
 
 

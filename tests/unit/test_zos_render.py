@@ -17,14 +17,14 @@ from components.zos.kg_config import kg_config_stdin, render_config
 from components.zos.steps import gateway_steps, step_stdin, user_steps
 from policies import rules
 from tests.tooling import require_tool
-from tests.zos_double.loop import settled_loop
+from tools.mock_graph import settled_event_loop
 
 STACK = "unit"
 
 
 @pytest.fixture(autouse=True)
 def _loop():
-    with settled_loop():  # settings hold secrets as Outputs
+    with settled_event_loop():  # settings hold secrets as Outputs
         yield
 
 
