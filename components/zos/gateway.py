@@ -1,6 +1,7 @@
 """The gateway's side of z/OS: RACF CA, key ring, server certificate, connections,
 LISTRING permit, AT-TLS policy, SURROGAT, FSSEC and the gateway's config, one
-remote.Command each, each after the one before it as the seed runbook orders them.
+remote.Command each; each waits for the steps it needs (steps.REQUIRES), the rest run
+in parallel.
 
 Without AT-TLS the chain is CA, server certificate, its export (split into PEM on this
 machine) and the config, which then carries the gateway's own TLS material.
@@ -16,7 +17,7 @@ import pulumi_command as command
 from components.settings import ZosSettings
 from components.zos.commands import pem_split, remote_step, stdin_for
 from components.zos.kg_config import CONFIG_FILE
-from components.zos.steps import gateway_steps
+from components.zos.steps import gateway_steps, requires
 
 
 @dataclass(frozen=True)
@@ -44,23 +45,22 @@ class ZosGateway(pulumi.ComponentResource):
         # Rendering validates (the AT-TLS policy among them) before any child exists.
         steps = gateway_steps(zos, args.stack, args.kg_url)
         self.commands = {}
-        previous: list[pulumi.Resource] = []
+        present = [step.name for step in steps] + ["server-pem"] * (not zos.attls)
         tls_files: pulumi.Output[dict[str, str]] | None = None
         for step in steps:
             stdin = stdin_for(
                 step, password=args.p12_password, token=args.auth_token, tls_files=tls_files
             )
+            after = [self.commands[n] for n in requires(step.name, present)]
             cmd = remote_step(
-                f"{name}-{step.name}", step, zos, stdin=stdin, depends_on=previous, parent=self
+                f"{name}-{step.name}", step, zos, stdin=stdin, depends_on=after, parent=self
             )
             self.commands[step.name] = cmd
-            previous = [cmd]
             if step.name == "server-export":
                 split, tls_files = pem_split(
                     f"{name}-server-pem", cmd, args.p12_password, parent=self
                 )
                 self.commands["server-pem"] = split
-                previous = [split]
         self.ca = self.commands["ca"]
         self.config_path = f"{zos.kg_config_dir}/{CONFIG_FILE}"
         self.register_outputs({"config_path": self.config_path, "steps": list(self.commands)})

@@ -27,8 +27,28 @@ def server_host(zos: ZosSettings, kg_url: str | None) -> str:
     return host or zos.host
 
 
+# What each gateway step needs done before it; everything else runs in parallel, so
+# `pulumi up` is not one long chain of SSH round trips. The seed's order is kept where
+# it matters: a certificate after the CA that signs it, the connections after the ring
+# and both certificates, the AT-TLS policy (which makes the port live) after the ring is
+# complete and readable. The permit, SURROGAT and FSSEC stand on their own.
+REQUIRES: dict[str, tuple[str, ...]] = {
+    "server-cert": ("ca",),
+    "connect": ("ring", "server-cert"),
+    "attls": ("connect", "listring"),
+    "server-export": ("server-cert",),
+    "server-pem": ("server-export",),
+    "kg-config": ("server-pem",),  # without AT-TLS: it carries the exported key
+}
+
+
+def requires(step: str, present: list[str]) -> tuple[str, ...]:
+    """The steps among `present` that `step` waits for."""
+    return tuple(name for name in REQUIRES.get(step, ()) if name in present)
+
+
 def gateway_steps(zos: ZosSettings, stack: str, kg_url: str | None) -> list[Step]:
-    """The gateway's steps, each after the one before it, as the seed orders them.
+    """The gateway's steps in the seed's order (REQUIRES says which wait for which).
 
     With AT-TLS: CA, key ring, server certificate, connections, LISTRING permit, AT-TLS
     policy, SURROGAT, FSSEC, gateway config. Without AT-TLS nothing reads a key ring or
