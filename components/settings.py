@@ -693,7 +693,24 @@ def _check_together(v: dict[str, Any], bad: set[str]) -> list[Problem]:
     return problems
 
 
-def validate(raw: RawConfig, stack: str, docker_host: str | None = None) -> Settings:
+def default_pki_dir(stack: str, docker_host: str | None, project_dir: str | None) -> str:
+    """Where users' client certificates go on the Docker host when HUB_PKI_DIR is unset.
+    A local Docker engine: `<project>/.pki/<stack>` (git-ignored), which an operator who
+    is the notebook user (uid 1000, the usual first Linux user) can write without root.
+    A remote one: /var/lib/jupyterhub-zos/<stack>/pki."""
+    local = docker_host is None or docker_host.startswith("unix://")
+    if local and project_dir:
+        candidate = f"{project_dir.rstrip('/')}/.pki/{stack}"
+        try:
+            return _abs_path(candidate)
+        except ValueError:
+            pass  # a project path with spaces or shell characters: use the system one
+    return f"/var/lib/jupyterhub-zos/{stack}/pki"
+
+
+def validate(
+    raw: RawConfig, stack: str, docker_host: str | None = None, project_dir: str | None = None
+) -> Settings:
     """All the rules, all the problems at once; Settings only if there are none."""
     values, problems = _validate_keys(raw)
     if docker_host is not None:
@@ -715,14 +732,16 @@ def validate(raw: RawConfig, stack: str, docker_host: str | None = None) -> Sett
     problems += _check_together(values, bad)
     if problems:
         raise SettingsError(stack, problems)
-    return _settings(StackConfig(**values), raw, stack, docker_host)
+    return _settings(StackConfig(**values), raw, stack, docker_host, project_dir)
 
 
 def _secret(value: str | None) -> pulumi.Output[str] | None:
     return None if value is None else pulumi.Output.secret(value)
 
 
-def _settings(c: StackConfig, raw: RawConfig, stack: str, docker_host: str | None) -> Settings:
+def _settings(
+    c: StackConfig, raw: RawConfig, stack: str, docker_host: str | None, project_dir: str | None
+) -> Settings:
     warnings = tuple(
         f"{key} was set with --secret, but it is not secret data; it is used in plain resource "
         "inputs"
@@ -783,7 +802,7 @@ def _settings(c: StackConfig, raw: RawConfig, stack: str, docker_host: str | Non
             allowed_users=tuple(dict.fromkeys(c.HUB_ALLOWED_USERS)),
             notebook_image=c.DOCKER_NOTEBOOK_IMAGE,
             network_name=c.DOCKER_NETWORK_NAME,
-            pki_dir=c.HUB_PKI_DIR or f"/var/lib/jupyterhub-zos/{stack}/pki",
+            pki_dir=c.HUB_PKI_DIR or default_pki_dir(stack, docker_host, project_dir),
             mem_limit=c.NOTEBOOK_MEM_LIMIT,
             cpu_limit=c.NOTEBOOK_CPU_LIMIT,
             idle_cull_timeout=c.IDLE_CULL_TIMEOUT,
@@ -805,6 +824,7 @@ def load_settings() -> Settings:
         pulumi.get_stack(),
         # As the Docker provider does: docker:host, else the DOCKER_HOST environment.
         docker_host=pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST") or None,
+        project_dir=os.getcwd(),  # the CLI runs the program in the project directory
     )
     for warning in settings.warnings:
         pulumi.log.warn(warning)

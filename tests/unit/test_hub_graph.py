@@ -133,7 +133,7 @@ def test_hub_environment_points_at_the_dev_directory_and_built_notebook(dev):
     assert env["DOCKER_NETWORK_NAME"] == "jupyterhub-network"
     assert env["IDLE_CULL_TIMEOUT"] == "3600"
     assert (env["SSL_CERT"], env["SSL_KEY"]) == (SSL_CERT_PATH, SSL_KEY_PATH)
-    assert env["JUPYTERPKI_HOST_DIR"] == "/var/lib/jupyterhub-zos/dev/pki"
+    assert env["JUPYTERPKI_HOST_DIR"] == f"{ROOT}/.pki/dev"  # local Docker: in the project
     assert len(env["JPY_COOKIE_SECRET"]) == 64
     bytes.fromhex(env["JPY_COOKIE_SECRET"])  # JupyterHub reads it as hex
 

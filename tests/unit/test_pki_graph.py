@@ -12,7 +12,7 @@ from components.dev_gateway import CONTAINER_NAME
 from components.pki import GATEWAY_CA_PURPOSE, gateway_server_spec
 from components.settings import SettingsError
 from tools import mock_graph
-from tools.mock_graph import run_program
+from tools.mock_graph import ROOT, run_program
 
 COMMAND = "command:local:Command"
 KEY = "tls:index/privateKey:PrivateKey"
@@ -149,12 +149,12 @@ def test_one_delivery_per_user_with_its_own_pems_on_stdin(dev):
             assert mock_graph._pem("PRIVATE KEY", f"{PKI}-user-{other}-key").strip() not in stdin
         for text in (cmd.inputs["create"], cmd.inputs["delete"]):
             assert "PRIVATE KEY" not in text and "CERTIFICATE-----" not in text
-            assert f"DIR=/var/lib/jupyterhub-zos/dev/pki/{user}\n" in text
+            assert f"DIR={ROOT}/.pki/dev/{user}\n" in text
         assert cmd.inputs["logging"] == "none"
         assert {"stdout", "stderr"} <= set(cmd.options["additionalSecretOutputs"])
         assert cmd.options["deleteBeforeReplace"] is True
         assert "update" not in cmd.inputs  # a changed input re-runs create
-        assert cmd.inputs["triggers"][1] == f"/var/lib/jupyterhub-zos/dev/pki/{user}"
+        assert cmd.inputs["triggers"][1] == f"{ROOT}/.pki/dev/{user}"
 
 
 def test_file_names_and_directory_come_from_config():

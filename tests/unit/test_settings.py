@@ -293,3 +293,15 @@ def _is_secret(output: pulumi.Output) -> bool:
     import asyncio
 
     return asyncio.get_event_loop().run_until_complete(output.is_secret())
+
+
+def test_pki_dir_default_follows_the_docker_host(event_loop_set):
+    raw = _raw({}, {})
+    local = validate(raw, "dev", None, project_dir="/home/op/jupyterhub-zos")
+    assert local.hub.pki_dir == "/home/op/jupyterhub-zos/.pki/dev"
+    remote = validate(raw, "prod", "ssh://op@docker.test", project_dir="/home/op/jhz")
+    assert remote.hub.pki_dir == "/var/lib/jupyterhub-zos/prod/pki"
+    odd = validate(raw, "dev", "unix:///var/run/docker.sock", project_dir="/home/op/my stack")
+    assert odd.hub.pki_dir == "/var/lib/jupyterhub-zos/dev/pki"  # no spaces in mount paths
+    given = validate(_raw({"HUB_PKI_DIR": "/srv/pki"}, {}), "dev", None, "/home/op/jhz")
+    assert given.hub.pki_dir == "/srv/pki"
