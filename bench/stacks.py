@@ -11,10 +11,12 @@ def user_names(count: int) -> list[str]:
 
 
 def _ssh_keypair() -> tuple[str, str]:
-    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))  # fixed: deterministic
+    # A fixed key in PKCS#8 PEM: the same bytes every run (OpenSSH's format carries a
+    # random check number, which would make two identical configs look different).
+    key = ed25519.Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
     private = key.private_bytes(
         serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
+        serialization.PrivateFormat.PKCS8,
         serialization.NoEncryption(),
     ).decode()
     public = (
