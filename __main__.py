@@ -4,6 +4,8 @@ Thin on purpose: validate the stack's config once (nothing is registered if it i
 build the components, export what users need.
 """
 
+import gc
+
 import pulumi
 
 from components.dev_directory import DevDirectory, DevDirectoryArgs
@@ -21,6 +23,11 @@ from components.settings import load_settings
 from components.storage import Storage, StorageArgs
 from components.user_pki import UserPki
 from components.zos.stack import ZosStack, ZosStackArgs
+
+# The program keeps every resource, Output and future alive to the end and makes almost
+# no garbage cycles, so Python's full collections rescan a growing heap for nothing:
+# about a third of the run at 1000 users (docs/benchmarks.md). Make them rare.
+gc.set_threshold(700, 10, 1000)
 
 settings = load_settings()
 hub_settings = settings.hub

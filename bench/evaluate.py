@@ -50,6 +50,14 @@ def critical_path(graph: Graph) -> list[str]:
     return [f"{custom[u].type.split(':')[-1]}::{custom[u].name}" for u in path]
 
 
+def registered_digest(graph: Graph) -> str:
+    """Types, names and inputs only: equal for the program and its floor when the floor
+    registers exactly what the program does."""
+    resources = sorted(graph.resources, key=lambda r: r.urn)
+    text = json.dumps([(r.urn, r.inputs) for r in resources], sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def inputs_digest(graph: Graph) -> str:
     # Sorted by URN: registration order follows asyncio scheduling, which the engine
     # does not care about; what must not change is each resource's inputs.
@@ -83,6 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
         "resources": sum(r.custom for r in graph.resources),
         "components": sum(not r.custom for r in graph.resources),
+        "registered_digest": registered_digest(graph),
     }
     if not args.floor:
         path = critical_path(graph)

@@ -72,7 +72,7 @@ class DevDirectory(pulumi.ComponentResource):
             password = random.RandomPassword(
                 f"{name}-password-{user}", length=24, special=False, opts=child
             )
-            self.passwords[user] = pulumi.Output.secret(password.result)
+            self.passwords[user] = password.result  # secret: pulumi-random says so
         seed = pulumi.Output.all(*(self.passwords[u] for u in users)).apply(
             lambda pws: render_seed_ldif(
                 [directory_user(u, p) for u, p in zip(users, pws, strict=True)]

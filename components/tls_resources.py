@@ -23,8 +23,9 @@ class IssuedCert:
 
 
 def private_key(name: str, spec: CertSpec, opts: pulumi.ResourceOptions) -> pulumi.Output[str]:
-    """The PEM of a new private key. The engine keeps pulumi-tls's key outputs secret;
-    wrapping them here keeps them secret in every input they flow into, mocks included."""
+    """The PEM of a new private key: secret, because pulumi-tls lists it in
+    additional_secret_outputs (the engine, and the mock harness, honour that), so it is
+    secret in every input it flows into."""
     key = tls.PrivateKey(
         name,
         algorithm=spec.key_algorithm,
@@ -32,7 +33,7 @@ def private_key(name: str, spec: CertSpec, opts: pulumi.ResourceOptions) -> pulu
         rsa_bits=2048 if spec.key_algorithm == "RSA" else None,
         opts=opts,
     )
-    return pulumi.Output.secret(key.private_key_pem)
+    return key.private_key_pem
 
 
 def self_signed_ca(name: str, spec: CertSpec, opts: pulumi.ResourceOptions) -> IssuedCert:

@@ -30,9 +30,10 @@ from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 from pulumi.runtime.config import set_all_config
+from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.settings import SETTINGS, get_root_resource, set_root_resource
 from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 ROOT = Path(__file__).resolve().parents[1]
 PROGRAM = ROOT / "__main__.py"
@@ -283,14 +284,32 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recorded: list[Recorded] = []
 
     def RegisterResource(self, request):
-        response = super().RegisterResource(request)
+        # MockMonitor.RegisterResource, with the inputs deserialized once and shared by
+        # the fake provider and the record (big scripts and PEMs are not copied twice).
+        urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
-            return response
-        _mark_secret_outputs(response.object, request.additionalSecretOutputs)
-        raw = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
-        leaves = _secret_leaves(raw)
-        secret_paths = {leaf[0] for leaf in leaves}
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()
+        # Where exactly the secrets are: the wire form (deserializing marks a whole list or
+        # map secret when one of its values is).
+        leaves = _secret_leaves(json_format.MessageToDict(request.object))
         inputs, _ = _unwrap(rpc.deserialize_properties(request.object))
+        id_, state = self.mocks.new_resource(
+            pulumi_mocks.MockResourceArgs(
+                typ=request.type,
+                name=request.name,
+                inputs=inputs,
+                provider=request.provider,
+                resource_id=request.importId,
+                custom=request.custom or False,
+                transforms=pulumi_mocks._resolve_callbacks(request.transforms),
+            )
+        )
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        _mark_secret_outputs(state_proto, request.additionalSecretOutputs)
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, id_, state)
+        response = resource_pb2.RegisterResourceResponse(urn=urn, id=id_, object=state_proto)
+        secret_paths = {leaf[0] for leaf in leaves}
         self.recorded.append(
             Recorded(
                 type=request.type,

@@ -18,7 +18,8 @@ from components.zos.steps import pems_for_gateway, step_stdin
 
 def connection(zos: ZosSettings) -> command.remote.ConnectionArgs:
     """SSH to z/OS as ZOS_SSH_USER with the secret key; the server must present
-    ZOS_SSH_HOST_KEY (pulumi-command accepts any host key when none is given)."""
+    ZOS_SSH_HOST_KEY (pulumi-command accepts any host key when none is given). Made
+    once per stack and shared by every step."""
     return command.remote.ConnectionArgs(
         host=zos.host,
         port=zos.ssh_port,
@@ -38,14 +39,13 @@ def stdin_for(
     """What the step's create script reads, built by the same function the tests use."""
     if step.stdin is None:
         return None
-    return pulumi.Output.secret(
-        pulumi.Output.all(password, token or "", tls_files).apply(
-            lambda v: step_stdin(
-                step,
-                password=v[0],
-                token=v[1],
-                tls_pems=pems_for_gateway(v[2]) if v[2] is not None else None,
-            )
+    # Made secret where it is used (remote_step), once.
+    return pulumi.Output.all(password, token or "", tls_files).apply(
+        lambda v: step_stdin(
+            step,
+            password=v[0],
+            token=v[1],
+            tls_pems=pems_for_gateway(v[2]) if v[2] is not None else None,
         )
     )
 
@@ -55,6 +55,7 @@ def remote_step(
     step: Step,
     zos: ZosSettings,
     *,
+    conn: command.remote.ConnectionArgs,
     stdin: pulumi.Input[str] | None,
     depends_on: Sequence[pulumi.Resource],
     parent: pulumi.Resource,
@@ -69,7 +70,7 @@ def remote_step(
     secret_output = step.stdin is not None  # exports print the PKCS#12 on stdout
     return command.remote.Command(
         name,
-        connection=connection(zos),
+        connection=conn,
         create=step.create,
         delete=step.delete,
         stdin=None if stdin is None else pulumi.Output.secret(stdin),
@@ -113,7 +114,8 @@ def pem_split(
         add_previous_output_in_env=False,
         opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["stdout", "stderr"]),
     )
-    return split, pulumi.Output.secret(split.stdout.apply(_files))
+    # stdout is a secret output (additional_secret_outputs), so the parsed files are too.
+    return split, split.stdout.apply(_files)
 
 
 def _files(stdout: str) -> dict[str, str]:

@@ -15,7 +15,7 @@ import pulumi
 import pulumi_command as command
 
 from components.settings import ZosSettings
-from components.zos.commands import pem_split, remote_step, stdin_for
+from components.zos.commands import connection, pem_split, remote_step, stdin_for
 from components.zos.kg_config import CONFIG_FILE
 from components.zos.steps import gateway_steps, requires
 
@@ -45,6 +45,7 @@ class ZosGateway(pulumi.ComponentResource):
         # Rendering validates (the AT-TLS policy among them) before any child exists.
         steps = gateway_steps(zos, args.stack, args.kg_url)
         self.commands = {}
+        conn = connection(zos)
         present = [step.name for step in steps] + ["server-pem"] * (not zos.attls)
         tls_files: pulumi.Output[dict[str, str]] | None = None
         for step in steps:
@@ -53,7 +54,13 @@ class ZosGateway(pulumi.ComponentResource):
             )
             after = [self.commands[n] for n in requires(step.name, present)]
             cmd = remote_step(
-                f"{name}-{step.name}", step, zos, stdin=stdin, depends_on=after, parent=self
+                f"{name}-{step.name}",
+                step,
+                zos,
+                conn=conn,
+                stdin=stdin,
+                depends_on=after,
+                parent=self,
             )
             self.commands[step.name] = cmd
             if step.name == "server-export":

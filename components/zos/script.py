@@ -19,6 +19,8 @@ used as "$VAR" below, so no value is ever parsed as shell syntax.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -184,6 +186,61 @@ scratch() {
 """
 
 
+_FUNCTION = re.compile(r"^([a-z_]+)\(\) \{")
+
+
+def _library_chunks(library: str) -> list[tuple[str | None, str]]:
+    """The library as (function name or None, text) in order; a function's comment
+    lines go with it, other lines (variables, traps) are chunks of their own."""
+    chunks: list[tuple[str | None, str]] = []
+    comments: list[str] = []
+    lines = iter(library.strip("\n").split("\n"))
+    for line in lines:
+        if line.startswith("#"):
+            comments.append(line)
+            continue
+        match = _FUNCTION.match(line)
+        if match is None:
+            if line.strip():
+                chunks.append((None, "\n".join([*comments, line])))
+            comments = []
+            continue
+        text = [*comments, line]
+        comments = []
+        if not line.rstrip().endswith("}"):  # not a one-liner: up to the closing brace
+            while text[-1] != "}":
+                text.append(next(lines))
+        chunks.append((match[1], "\n".join(text)))
+    return chunks
+
+
+LIBRARY_CHUNKS = _library_chunks(LIBRARY)
+
+
+def _code(text: str) -> str:
+    """`text` without its comment lines (words in comments are not calls)."""
+    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+
+
+@functools.lru_cache(maxsize=64)  # a step's body is the same for every user
+def library_for(body: str) -> str:
+    """Only the helpers `body` uses (and the ones those use): every script carries the
+    frame, but a step's command text stays small (it is sent, stored and diffed)."""
+    used = _code("\n".join([body, *(text for name, text in LIBRARY_CHUNKS if name is None)]))
+    wanted: set[str] = set()
+    while True:
+        more = {
+            name
+            for name, _text in LIBRARY_CHUNKS
+            if name and name not in wanted and re.search(rf"\b{name}\b", used)
+        }
+        if not more:
+            break
+        wanted |= more
+        used += "\n" + _code("\n".join(t for n, t in LIBRARY_CHUNKS if n in more))
+    return "\n".join(text for name, text in LIBRARY_CHUNKS if name is None or name in wanted)
+
+
 def quote(value: str | int) -> str:
     """Quote a value for sh, as a literal: in double quotes with \\ $ ` " escaped (a
     z/OS ID or ring name may hold `$`; shellcheck reads this form as intended)."""
@@ -224,19 +281,21 @@ def render(
         f"# {purpose}\n"
         "# Rendered by the Pulumi program; runs under z/OS /bin/sh over SSH.\n"
     )
-    assignments = [
-        f"STEP={quote(step)}",
-        f'MARKS_DIR="$HOME/.jupyterhub-zos"/{quote(stack)}',
-        f'MARKS="$MARKS_DIR"/{quote(step)}',
-    ]
+    library = library_for(body)
+    assignments = [f"STEP={quote(step)}"]
+    if "$MARKS" in library + body:  # the step keeps a marker file
+        assignments += [
+            f'MARKS_DIR="$HOME/.jupyterhub-zos"/{quote(stack)}',
+            f'MARKS="$MARKS_DIR"/{quote(step)}',
+        ]
     assignments += [f"{name}={quote(value)}" for name, value in variables.items()]
     return (
         header
         + ZOS_ENV
         + "\n".join(assignments)
         + "\n"
-        + LIBRARY
-        + "\n# --- the step ---\n"
+        + library
+        + "\n\n# --- the step ---\n"
         + body.strip("\n")
         + "\n"
     )

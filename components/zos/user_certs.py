@@ -15,7 +15,7 @@ import pulumi_command as command
 
 from components.settings import ZosSettings
 from components.user_pki import UserPki
-from components.zos.commands import pem_split, remote_step, stdin_for
+from components.zos.commands import connection, pem_split, remote_step, stdin_for
 from components.zos.steps import user_steps
 
 
@@ -37,20 +37,20 @@ class ZosUserCerts(pulumi.ComponentResource):
     ) -> None:
         super().__init__("jupyterhub-zos:zos:ZosUserCerts", name, None, opts)
         self.user_pki, self.exports, self.splits = {}, {}, {}
+        conn = connection(args.zos)
         for user, step in sorted(user_steps(args.zos, args.stack).items()):
             export = remote_step(
                 f"{name}-{user}",
                 step,
                 args.zos,
+                conn=conn,
                 stdin=stdin_for(step, password=args.p12_password),
                 depends_on=args.depends_on,
                 parent=self,
             )
             split, files = pem_split(f"{name}-{user}-pem", export, args.p12_password, parent=self)
             self.exports[user], self.splits[user] = export, split
-            self.user_pki[user] = UserPki(
-                cert_pem=pulumi.Output.secret(files["cert.pem"]),
-                key_pem=pulumi.Output.secret(files["key.pem"]),
-                ca_pem=pulumi.Output.secret(files["ca.pem"]),
+            self.user_pki[user] = UserPki(  # secret: the split's stdout is
+                cert_pem=files["cert.pem"], key_pem=files["key.pem"], ca_pem=files["ca.pem"]
             )
         self.register_outputs({"users": sorted(self.user_pki)})
