@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from components.settings import ZosSettings
-from components.zos.script import Step, render
+from components.zos.script import Step, make_step
 
 # TLS 1.2 suites for an RSA server key (RACF GENCERT's default key type), forward
 # secret AEAD only; TLS 1.3 suites are added when TLS 1.3 is switched on.
@@ -476,23 +476,13 @@ fi
 """
     )
     purpose = "The AT-TLS policy for the gateway's port, installed for PAGENT."
-    return Step(
+    return make_step(
+        stack,
         "attls",
-        render(
-            stack=stack,
-            step="attls",
-            action="create",
-            purpose=purpose,
-            variables=variables,
-            body=create,
-        ),
-        render(
-            stack=stack,
-            step="attls",
-            action="delete",
-            purpose=purpose,
-            variables=variables,
-            body=delete,
-        ),
-        (zos.attls_policy_path,),
+        purpose,
+        create=create,
+        create_variables=variables,
+        delete=delete,
+        delete_variables=variables,
+        triggers=(zos.attls_policy_path,),
     )

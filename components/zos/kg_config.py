@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from components.gateway_config import GatewayTls, render_kernel_gateway_config
 from components.settings import ZosSettings
-from components.zos.script import Step, render
+from components.zos.script import Step, make_step
 
 CONFIG_FILE = "jupyter_kernel_gateway_config.py"
 TOKEN_FILE = "kg_auth_token"  # noqa: S105 - a file name, not a token
@@ -146,24 +146,14 @@ if marked "DIR $DIR"; then
 fi
 """.replace("__FILES__", " ".join([CONFIG_FILE, TOKEN_FILE, *TLS_FILES]))
     purpose = "The Kernel Gateway's config (and token file) for the gateway's user ID."
-    return Step(
+    return make_step(
+        stack,
         "kg-config",
-        render(
-            stack=stack,
-            step="kg-config",
-            action="create",
-            purpose=purpose,
-            variables=variables,
-            body=create,
-        ),
-        render(
-            stack=stack,
-            step="kg-config",
-            action="delete",
-            purpose=purpose,
-            variables={"DIR": zos.kg_config_dir},
-            body=delete,
-        ),
-        (zos.kg_config_dir,),
+        purpose,
+        create=create,
+        create_variables=variables,
+        delete=delete,
+        delete_variables={"DIR": zos.kg_config_dir},
+        triggers=(zos.kg_config_dir,),
         stdin="token" if zos.attls else "token+tls",
     )
