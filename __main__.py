@@ -73,8 +73,8 @@ else:
 # which the z/OS wiring puts in `user_pki`. Each user's are written to
 # <HUB_PKI_DIR>/<user> on the Docker host; a user without one is refused at spawn.
 gateway = settings.gateway
-user_pki: dict[str, UserPki] = {}
-gateway_pki = None
+user_pki: dict[str, UserPki]
+gateway_pki = zos = None
 if settings.zos is None:
     gateway_pki = GatewayPki(
         "jupyterhub-gateway-pki",
@@ -86,8 +86,7 @@ if settings.zos is None:
         ),
     )
     user_pki = gateway_pki.user_pki
-zos = None
-if settings.zos is not None:
+else:
     # z/OS: RACF, AT-TLS and the gateway's config over SSH; client certificates from RACF.
     zos = ZosStack(
         "jupyterhub-zos",

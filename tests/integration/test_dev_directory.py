@@ -22,7 +22,8 @@ from components.dev_directory_render import (
     user_dn,
 )
 from components.settings import DEV_DIRECTORY_BASE_DN
-from tests.integration.ldap_server import DevDirectory, issue, world_readable_tmpdir
+from tests.integration.ldap_server import DevDirectory, world_readable_tmpdir
+from tests.support.certs import issue
 from tests.tooling import free_port, require_tool
 
 pytestmark = pytest.mark.integration

@@ -26,7 +26,8 @@ from components.hub import healthcheck_command
 from components.hub_env import HubEnvInputs, hub_environment
 from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSettings, LdapSettings
 from tests.hubconfig import HUB_CONFIG
-from tests.integration.ldap_server import DevDirectory, issue, world_readable_tmpdir
+from tests.integration.ldap_server import DevDirectory, world_readable_tmpdir
+from tests.support.certs import issue
 from tests.tooling import free_port, require_tool
 
 pytestmark = pytest.mark.integration
