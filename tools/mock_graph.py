@@ -188,9 +188,13 @@ def _random_bytes(args) -> dict:
 
 
 def _image(args) -> dict:
+    """As pulumi-docker reports them: a local build (never pushed) has the image ID as
+    its repoDigest; a pulled image, repository@digest."""
     name = args.inputs.get("imageName") or args.inputs.get("name") or args.name
     digest = _digest(args.typ, args.name, json.dumps(args.inputs, sort_keys=True, default=str))
-    return {"repoDigest": f"{name.split(':')[0]}@sha256:{digest}", "imageId": f"sha256:{digest}"}
+    local = args.typ == "docker:index/image:Image" and args.inputs.get("skipPush")
+    repo_digest = f"sha256:{digest}" if local else f"{name.split(':')[0]}@sha256:{digest}"
+    return {"repoDigest": repo_digest, "imageId": f"sha256:{digest}"}
 
 
 # type token -> computed outputs. Tests may add their own with `register_fake`.
