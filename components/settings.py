@@ -534,6 +534,15 @@ def _describe(key: str, raw: str, error: dict) -> str:
     return message
 
 
+def parse_value(key: str, text: str) -> tuple[Any, list[str]]:
+    """One key's value, as the CLI delivers it, on its own: (parsed value, []) or
+    (None, what is wrong). Secret values are never quoted back."""
+    try:
+        return _ADAPTERS[key].validate_python(text), []
+    except ValidationError as exc:
+        return None, [_describe(key, text, error) for error in exc.errors()]
+
+
 def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
     """Each key on its own: the values that passed, and a problem per value that did not."""
     values: dict[str, Any] = {}
@@ -555,10 +564,11 @@ def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
                 )
             )
             continue
-        try:
-            values[key] = _ADAPTERS[key].validate_python(text)
-        except ValidationError as exc:
-            problems.extend(Problem(key, _describe(key, text, e)) for e in exc.errors())
+        value, wrong = parse_value(key, text)
+        if wrong:
+            problems.extend(Problem(key, message) for message in wrong)
+        else:
+            values[key] = value
     return values, problems
 
 

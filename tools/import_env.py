@@ -19,9 +19,7 @@ import typing
 from dataclasses import dataclass
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from components.settings import _ADAPTERS, CONFIG_KEYS, SECRET_KEYS, StackConfig
+from components.settings import CONFIG_KEYS, SECRET_KEYS, StackConfig, parse_value
 
 # Arrays are comma-separated in a .env, as the hub's environment has them.
 ARRAY_KEYS = frozenset(
@@ -140,13 +138,10 @@ def plan(env: dict[str, str], userlist: tuple[list[str], list[str]] | None = Non
     for key, value in values.items():
         if value in ("", []):
             continue  # empty means unset, as in the seed's .env
-        checked = json.dumps(value) if isinstance(value, list) else value
-        try:
-            _ADAPTERS[key].validate_python(checked)
-        except ValidationError as exc:
-            for error in exc.errors():
-                shown = "" if key in SECRET_KEYS else f" (got {value!r})"
-                problems.append(f"{key}: {error['msg'].removeprefix('Value error, ')}{shown}")
+        # Checked by the program's own rule for the key, as the CLI would deliver it.
+        _, wrong = parse_value(key, json.dumps(value) if isinstance(value, list) else value)
+        if wrong:
+            problems += [f"{key}: {message}" for message in wrong]
             continue
         settings.append(Setting(key, value, key in SECRET_KEYS))
     return Plan(sorted(settings, key=lambda s: s.key), unknown, problems)

@@ -243,22 +243,15 @@ class FakeProviders(pulumi.runtime.Mocks):
 # --- recording ----------------------------------------------------------------------------
 
 
-def _unwrap(value: Any) -> tuple[Any, bool]:
-    """A serialized property's JSON: (plain value, whether it holds a secret)."""
+def _unwrap(value: Any) -> Any:
+    """A deserialized property with its secret markers removed (the plain value)."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG_KEY) == SECRET_SIG:
-            inner, _ = _unwrap(value.get("value"))
-            return inner, True
-        secret = False
-        plain = {}
-        for key, item in value.items():
-            plain[key], item_secret = _unwrap(item)
-            secret = secret or item_secret
-        return plain, secret
+            return _unwrap(value.get("value"))
+        return {key: _unwrap(item) for key, item in value.items()}
     if isinstance(value, list):
-        pairs = [_unwrap(item) for item in value]
-        return [p for p, _ in pairs], any(s for _, s in pairs)
-    return value, False
+        return [_unwrap(item) for item in value]
+    return value
 
 
 def _secret_leaves(value: Any, path: tuple = ()) -> set[tuple]:
@@ -297,7 +290,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         # Where exactly the secrets are: the wire form (deserializing marks a whole list or
         # map secret when one of its values is).
         leaves = _secret_leaves(json_format.MessageToDict(request.object))
-        inputs, _ = _unwrap(rpc.deserialize_properties(request.object))
+        inputs = _unwrap(rpc.deserialize_properties(request.object))
         id_, state = self.mocks.new_resource(
             pulumi_mocks.MockResourceArgs(
                 typ=request.type,

@@ -18,8 +18,8 @@ from components.zos.steps import pems_for_gateway, step_stdin
 
 def connection(zos: ZosSettings) -> command.remote.ConnectionArgs:
     """SSH to z/OS as ZOS_SSH_USER with the secret key; the server must present
-    ZOS_SSH_HOST_KEY (pulumi-command accepts any host key when none is given). Made
-    once per stack and shared by every step."""
+    ZOS_SSH_HOST_KEY (pulumi-command accepts any host key when none is given). Each
+    component makes it once and shares it between its steps."""
     return command.remote.ConnectionArgs(
         host=zos.host,
         port=zos.ssh_port,

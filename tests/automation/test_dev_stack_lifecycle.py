@@ -23,12 +23,12 @@ from pathlib import Path
 
 import pytest
 
+from components.settings import SECRET_KEYS
 from tests.tooling import free_port
 from tools.mock_graph import ROOT
 
 pytestmark = pytest.mark.automation
 
-SECRET_KEYS = ("KG_AUTH_TOKEN", "HUB_TLS_KEY", "ZOS_SSH_PRIVATE_KEY", "ZOS_P12_PASSWORD")
 COPY_IGNORE = shutil.ignore_patterns(
     "venv",
     ".git",
