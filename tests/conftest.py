@@ -53,36 +53,11 @@ def event_loop_set():
         yield loop
 
 
-def _self_signed(cn: str) -> tuple[str, str]:
-    import datetime
-
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now)
-        .not_valid_after(now + datetime.timedelta(days=1))
-        .sign(key, hashes.SHA256())
-    )
-    key_pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    ).decode()
-    return cert.public_bytes(serialization.Encoding.PEM).decode(), key_pem
-
-
 @pytest.fixture(scope="session")
 def cert_pairs() -> list[tuple[str, str]]:
     """Two unrelated (certificate PEM, key PEM) pairs."""
-    return [_self_signed("hub.test"), _self_signed("other.test")]
+    from components.cert_params import server_spec
+    from tests.support.certs import issue
+
+    pairs = [issue(server_spec(cn, (cn,))) for cn in ("hub.test", "other.test")]
+    return [(p.cert_pem, p.key_pem) for p in pairs]
