@@ -37,8 +37,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "connect": ("ring", "server-cert"),
     "attls": ("connect", "listring"),
     "server-export": ("server-cert",),
-    "server-pem": ("server-export",),
-    "kg-config": ("server-pem",),  # without AT-TLS: it carries the exported key
+    "kg-config": ("server-export",),  # without AT-TLS: it carries the exported key
 }
 
 
@@ -96,5 +95,6 @@ def step_stdin(
 
 
 def pems_for_gateway(files: dict[str, str]) -> tuple[str, str, str]:
-    """The split's cert.pem, key.pem, ca.pem in the order kg_config_stdin expects."""
+    """An export's cert.pem, key.pem, ca.pem (split_export) in the order kg_config_stdin
+    expects."""
     return files["cert.pem"], files["key.pem"], files["ca.pem"]
