@@ -5,8 +5,9 @@ The dev stack (LDAP_SERVER_HOST unset) runs a small Debian slapd container
 own. The program renders both files below and puts them into that container at
 runtime; the integration tests start a real slapd from the very same renderers.
 
-Passwords never reach slapd in clear text: the seed holds salted SHA-512 hashes
-({SSHA512}, slapd's pw-sha2 module), computed here from the generated passwords.
+Each user's password is derived from one generated key (derive_password), and never
+reaches slapd in clear text: the seed holds salted SHA-512 hashes ({SSHA512}, slapd's
+pw-sha2 module), computed here from those passwords.
 The salt is derived from the password itself (HMAC), so the same password gives the
 same LDIF on every `pulumi up` (no perpetual diff, no needless container replacement)
 while two users, or two stacks, never share a salt.
@@ -15,6 +16,7 @@ while two users, or two stacks, never share a salt.
 from __future__ import annotations
 
 import base64
+import binascii
 import hashlib
 import hmac
 import re
@@ -71,6 +73,38 @@ def user_dn(name: str) -> str:
 
 def group_dn(name: str) -> str:
     return f"cn={_name(name)},ou={GROUPS_OU},{DEV_DIRECTORY_BASE_DN}"
+
+
+# Domain separation: a key made for these passwords gives nothing usable elsewhere, and
+# bumping the version would give every user a new password from the same key.
+PASSWORD_LABEL = b"jupyterhub-zos dev directory password v1"
+PASSWORD_LENGTH = 26  # base32 characters: 130 bits
+
+
+def derive_password(key: str, user: str) -> str:
+    """The dev directory password of `user`: HMAC-SHA256 keyed by `key` (the base64 text
+    of the component's one RandomBytes), over PASSWORD_LABEL, a NUL and the user name;
+    the first 26 characters of its lowercase base32 (about 130 bits, only a-z and 2-7,
+    easy to type).
+
+    Derived rather than generated: one key resource for the whole directory, not one
+    RandomPassword per user (each typed resource costs the program memory, which at
+    1000 users was most of its budget). The same key and user always give the same
+    password, so a second `pulumi up` changes nothing. Rotating means replacing the key
+    resource (`pulumi up --replace <urn of the key>`), which rotates every user's
+    password at once; one user's password alone cannot be rotated.
+    """
+    if not key:
+        raise ValueError("the dev directory password key must not be empty")
+    try:
+        raw = base64.b64decode(key, validate=True)
+    except (binascii.Error, ValueError) as error:
+        raise ValueError(f"the dev directory password key is not base64: {error}") from None
+    if not raw:
+        raise ValueError("the dev directory password key must not be empty")
+    message = PASSWORD_LABEL + b"\0" + _name(user).encode()
+    digest = hmac.new(raw, message, hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().lower()[:PASSWORD_LENGTH]
 
 
 def password_salt(username: str, password: str) -> bytes:

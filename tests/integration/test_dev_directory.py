@@ -3,6 +3,7 @@ the rendered config, checked over LDAP with ldap3 (the hub's LDAP client)."""
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 import shutil
@@ -17,6 +18,7 @@ from ldap3.core.exceptions import LDAPBindError, LDAPStartTLSError
 from components.cert_params import ca_spec, server_spec
 from components.dev_directory_render import (
     USERS_GROUP_DN,
+    derive_password,
     directory_user,
     render_seed_ldif,
     user_dn,
@@ -29,7 +31,10 @@ from tests.tooling import free_port, require_tool
 pytestmark = pytest.mark.integration
 
 DOCKERFILE = Path(__file__).resolve().parents[2] / "images" / "ldap" / "Dockerfile"
-PASSWORDS = {"admin": "admin-password-0123456789", "alice": "alice-password-0123456789"}
+# As the program does it: every password derived from one key (a RandomBytes' base64).
+KEY = base64.b64encode(bytes(range(32))).decode()
+NEW_KEY = base64.b64encode(bytes(range(100, 132))).decode()  # the key after a rotation
+PASSWORDS = {user: derive_password(KEY, user) for user in ("admin", "alice")}
 
 
 @pytest.fixture(scope="module")
@@ -136,12 +141,13 @@ def restart_and_reseed(directory, ca_file):
     assert "already seeded from this seed; keeping it" in directory.log_text()
     connect(directory, ca_file, user_dn("alice"), PASSWORDS["alice"]).unbind()
 
-    # New generated passwords (a new seed) come with a new container: the old go.
+    # A replaced key (new passwords, a new seed) comes with a new container: the old go.
     directory.stop()
-    directory.seed.write_text(render_seed_ldif([directory_user("alice", "a-new-password-123")]))
+    rotated = derive_password(NEW_KEY, "alice")
+    directory.seed.write_text(render_seed_ldif([directory_user("alice", rotated)]))
     directory.start()
     assert "the seed changed; replacing the database" in directory.log_text()
-    connect(directory, ca_file, user_dn("alice"), "a-new-password-123").unbind()
+    connect(directory, ca_file, user_dn("alice"), rotated).unbind()
     with pytest.raises(LDAPBindError):
         connect(directory, ca_file, user_dn("alice"), PASSWORDS["alice"])
     with pytest.raises(LDAPBindError):

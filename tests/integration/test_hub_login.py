@@ -9,6 +9,7 @@ interfaces, and the sqlite/cookie files instead of the /data volume.
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import signal
@@ -21,7 +22,12 @@ import pytest
 import requests
 
 from components.cert_params import ca_spec, server_spec
-from components.dev_directory_render import directory_user, group_dn, render_seed_ldif
+from components.dev_directory_render import (
+    derive_password,
+    directory_user,
+    group_dn,
+    render_seed_ldif,
+)
 from components.hub import healthcheck_command
 from components.hub_env import HubEnvInputs, hub_environment
 from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSettings, LdapSettings
@@ -32,11 +38,16 @@ from tests.tooling import free_port, require_tool
 
 pytestmark = pytest.mark.integration
 
+# Derived from one key, as the program makes the dev directory's passwords.
+KEY = base64.b64encode(b"hub-login test key, 32 bytes...!").decode()
 PASSWORDS = {
-    "admin": "admin-Pa55word-0123456789",
-    "alice": "alice-Pa55word-0123456789",
-    "carol": "carol-Pa55word-0123456789",  # not listed; in the allowed group
-    "mallory": "mallory-Pa55word-01234567",  # in the directory, allowed nowhere
+    user: derive_password(KEY, user)
+    for user in (
+        "admin",
+        "alice",
+        "carol",  # not listed; in the allowed group
+        "mallory",  # in the directory, allowed nowhere
+    )
 }
 ALLOWED_GROUP = "notebook-users"
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
+import re
 import subprocess
 
 import pytest
@@ -13,6 +15,7 @@ from components.dev_directory_render import (
     USERS_GROUP_DN,
     DirectoryUser,
     SlapdPaths,
+    derive_password,
     directory_user,
     group_dn,
     hash_password,
@@ -71,6 +74,60 @@ def test_directory_user_never_holds_the_password():
 def test_hash_refuses_empty_password_and_short_salt(password, salt):
     with pytest.raises(ValueError):
         hash_password(password, salt)
+
+
+# --- derived passwords ---------------------------------------------------------------------
+
+KEY = base64.b64encode(bytes(range(32))).decode()
+OTHER_KEY = base64.b64encode(bytes(range(1, 33))).decode()
+
+
+def spec_password(key: str, user: str) -> str:
+    """The derivation as specified, written out independently of the code under test:
+    HMAC-SHA256(key bytes, label NUL user), lowercase base32, first 26 characters."""
+    message = b"jupyterhub-zos dev directory password v1" + b"\0" + user.encode()
+    digest = hmac.new(base64.b64decode(key), message, hashlib.sha256).digest()
+    return base64.b32encode(digest).decode().rstrip("=").lower()[:26]
+
+
+def test_derived_password_matches_the_specified_hmac():
+    # A change here would silently rotate every dev stack's passwords on the next `up`.
+    for user in ("admin", "alice", "bob.smith"):
+        assert derive_password(KEY, user) == spec_password(KEY, user)
+    # Known answer, from `openssl dgst -sha256 -mac HMAC` and coreutils `base32`.
+    assert derive_password(KEY, "alice") == "47vh4b4dsgqxf7roy4gz2zuuxb"
+
+
+def test_derived_password_is_the_same_every_time():
+    assert derive_password(KEY, "alice") == derive_password(KEY, "alice")
+
+
+def test_derived_passwords_differ_per_user_and_per_key():
+    users = ["admin", "alice", "bob", "alic", "alice2"]
+    passwords = {derive_password(KEY, u) for u in users}
+    assert len(passwords) == len(users)
+    assert derive_password(KEY, "alice") != derive_password(OTHER_KEY, "alice")
+
+
+def test_derived_password_is_26_lowercase_base32_characters():
+    for user in ("admin", "alice", "x"):
+        assert re.fullmatch(r"[a-z2-7]{26}", derive_password(KEY, user))
+
+
+@pytest.mark.parametrize("key", ["", "not base64!", "YWJj*", "YWJjZA", "===="], ids=repr)
+def test_derived_password_refuses_an_empty_or_undecodable_key(key):
+    with pytest.raises(ValueError, match="key"):
+        derive_password(key, "alice")
+
+
+def test_derived_password_refuses_a_bad_user_name():
+    with pytest.raises(ValueError):
+        derive_password(KEY, "alice\nuserPassword: x")
+
+
+def test_derived_password_logs_in_as_its_hash():
+    password = derive_password(KEY, "alice")
+    assert check_ssha512(directory_user("alice", password).password_hash, password)
 
 
 # --- seed LDIF ---------------------------------------------------------------------------

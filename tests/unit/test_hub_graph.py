@@ -7,13 +7,21 @@ import base64
 import hashlib
 import json
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
-from components.dev_directory_render import SEED_LDIF_PATH, SLAPD_CONF_PATH, render_slapd_conf
+from components.dev_directory_render import (
+    SEED_LDIF_PATH,
+    SLAPD_CONF_PATH,
+    derive_password,
+    directory_user,
+    render_seed_ldif,
+    render_slapd_conf,
+)
 from components.hub import notebook_container_name
 from components.hub_env import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
-from tools.mock_graph import run_program
+from tools.mock_graph import FAKES, run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTAINER = "docker:index/container:Container"
@@ -21,6 +29,8 @@ IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"
+RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 DOCKER_SOCKET = "/var/run/docker.sock"
 HUB_COMPONENTS = {
     f"jupyterhub-zos:{module}:{type_}"
@@ -179,7 +189,8 @@ def test_dev_directory_container(dev):
     assert files[SLAPD_CONF_PATH]["content"] == render_slapd_conf()
     assert files["/etc/ldap/jupyterhub/tls.key"]["permissions"] == "0600"
     seed = files[SEED_LDIF_PATH]["content"]
-    assert ldap.is_secret("uploads")
+    seed_index = [u["file"] for u in ldap.inputs["uploads"]].index(SEED_LDIF_PATH)
+    assert ("uploads", seed_index, "content") in ldap.secret_leaves
     # The seed holds hashes of exactly the exported (secret) passwords, never the passwords.
     passwords = dev.outputs["dev_passwords"]
     assert set(passwords) == {"admin", "alice"} and "dev_passwords" in dev.secret_outputs
@@ -203,6 +214,41 @@ def test_dev_directory_container(dev):
         assert check_ssha512(hashes[user], password)
     server_csr = dev.one("tls:index/certRequest:CertRequest", "jupyterhub-ldap-server-csr")
     assert server_csr.inputs["dnsNames"] == ["jupyterhub-ldap"]
+
+
+def fake_key_base64(key) -> str:
+    """The base64 the mock harness's fake RandomBytes gave the password key."""
+    fake = FAKES[RANDOM_BYTES](SimpleNamespace(typ=key.type, name=key.name, inputs=key.inputs))
+    return fake["base64"]
+
+
+def test_dev_passwords_are_derived_from_one_key(dev):
+    # One RandomBytes for the whole directory, no RandomPassword per user: each typed
+    # resource costs the program memory, per user that was too much at 1000 users.
+    key = dev.one(RANDOM_BYTES, "jupyterhub-ldap-password-key")
+    assert key.inputs["length"] == 32
+    assert dev.by_urn(key.parent).type == "jupyterhub-zos:dev_directory:DevDirectory"
+    assert key.urn == (
+        "urn:pulumi:dev::jupyterhub-zos::jupyterhub-zos:dev_directory:DevDirectory"
+        "$random:index/randomBytes:RandomBytes::jupyterhub-ldap-password-key"
+    )
+    assert not [r.name for r in dev.of_type(RANDOM_PASSWORD) if "ldap" in r.name]
+
+    derived = {u: derive_password(fake_key_base64(key), u) for u in ("admin", "alice")}
+    assert dev.outputs["dev_passwords"] == derived
+    assert "dev_passwords" in dev.secret_outputs
+    # The seed, exactly: {SSHA512} hashes of the derived passwords (the salt is derived
+    # too, so the LDIF is reproducible).
+    ldap = dev.one(CONTAINER, "jupyterhub-ldap-server")
+    seed = uploads(ldap)[SEED_LDIF_PATH]["content"]
+    assert seed == render_seed_ldif([directory_user(u, p) for u, p in derived.items()])
+    assert seed.count("userPassword: {SSHA512}") == 2
+
+
+def test_readme_rotation_command_names_the_real_key(dev):
+    # The documented rotation must name the key's exact URN, or it rotates nothing.
+    urn = dev.one(RANDOM_BYTES, "jupyterhub-ldap-password-key").urn
+    assert f"pulumi up --replace '{urn}'" in (ROOT / "README.md").read_text()
 
 
 def test_only_the_hub_gets_the_docker_socket(dev, zos):
@@ -382,8 +428,7 @@ def test_first_up_of_the_dev_stack_creates(dev):
             ("random:index/randomBytes:RandomBytes", "jupyterhub-cookie-secret"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-proxy-token"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-kg-token"),
-            ("random:index/randomPassword:RandomPassword", "jupyterhub-ldap-password-admin"),
-            ("random:index/randomPassword:RandomPassword", "jupyterhub-ldap-password-alice"),
+            ("random:index/randomBytes:RandomBytes", "jupyterhub-ldap-password-key"),
             ("tls:index/privateKey:PrivateKey", "jupyterhub-tls-ca-key"),
             ("tls:index/selfSignedCert:SelfSignedCert", "jupyterhub-tls-ca-cert"),
             ("tls:index/privateKey:PrivateKey", "jupyterhub-tls-server-key"),
