@@ -11,7 +11,7 @@ import pulumi
 import pulumi_command as command
 
 from components.settings import ZosSettings
-from components.zos.export import split_export
+from components.zos.export import parse_split_output, render_split_script
 from components.zos.script import Step
 from components.zos.steps import pems_for_gateway, step_stdin
 
@@ -92,21 +92,35 @@ def remote_step(
     )
 
 
-def export_pems(
-    export: command.remote.Command, password: pulumi.Output[str], what: str
-) -> pulumi.Output[dict[str, str]]:
-    """cert.pem, key.pem and ca.pem of an export's PKCS#12, split in the program
-    (`split_export`) once its stdout is known: secret, since the key is among them.
-    A bad export fails the update with ExportError, naming `what`."""
-    return pulumi.Output.secret(
-        pulumi.Output.all(password, export.stdout).apply(lambda v: _files(v[1], v[0], what))
+def pem_split(
+    name: str,
+    export: command.remote.Command,
+    password: pulumi.Output[str],
+    *,
+    parent: pulumi.Resource,
+) -> tuple[command.local.Command, pulumi.Output[dict[str, str]]]:
+    """The seed's openssl split of an export, on the machine running Pulumi: a
+    local.Command fed the password and the export's output on stdin. Its stdout (the
+    PEM files, the key among them) is a secret output; the files, parsed, a secret."""
+    stdin = pulumi.Output.secret(
+        pulumi.Output.all(password, export.stdout).apply(lambda v: f"{v[0]}\n{v[1]}")
     )
+    split = command.local.Command(
+        name,
+        create=render_split_script(),
+        stdin=stdin,
+        interpreter=["/bin/sh", "-c"],
+        logging=command.local.Logging.STDERR,
+        add_previous_output_in_env=False,
+        opts=pulumi.ResourceOptions(parent=parent, additional_secret_outputs=["stdout", "stderr"]),
+    )
+    # stdout is a secret output (additional_secret_outputs), so the parsed files are too.
+    return split, split.stdout.apply(_files)
 
 
-def _files(stdout: str, password: str, what: str) -> dict[str, str]:
-    # A real export prints the PKCS#12 or fails its command; only the mock runtime,
-    # whose commands print nothing, hands over an empty stdout. (Empty files would not
-    # get far: the delivery refuses a file without PEM data.)
+def _files(stdout: str) -> dict[str, str]:
+    # A real split prints three files or fails the command; only the mock runtime, whose
+    # commands print nothing, hands over an empty stdout.
     if stdout == "":
         return {"cert.pem": "", "key.pem": "", "ca.pem": ""}
-    return split_export(stdout, password, what)
+    return parse_split_output(stdout)

@@ -10,25 +10,16 @@ The password reaches z/OS on stdin and goes to RACF in a 0600 SYSTSIN file read 
 authorized TMP (ZOAU `mvscmdauth`), never on a command line; the TMP's echo of that
 command is dropped from what is shown.
 
-In the program, `split_export` does the seed's openssl steps with cryptography: the
-key, the certificate it belongs to and the CA chain as PEM, then the seed's `openssl
-verify`. No resource and no openssl on the machine running Pulumi: the PEMs are an
-Output of the export's (secret) stdout.
+On the machine running Pulumi, `render_split_script` does the seed's openssl steps:
+client certificate (`openssl x509`, Bag Attributes gone), CA chain (every certificate
+kept, Bag Attributes gone), key (`openssl pkey`), then the seed's `openssl verify`.
+OpenSSL 3 reads RC2-encrypted PKCS#12 only with `-legacy`; the script retries with it.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
-from datetime import UTC, datetime
 from pathlib import PurePosixPath
-
-import pulumi
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from components.cert_params import ORGANIZATION, client_spec
 from components.settings import ZosSettings
@@ -177,92 +168,102 @@ tso "RACDCERT ID($ID) LIST(LABEL('$LABEL'))"
     )
 
 
-# --- in the program: the seed's openssl split, done with cryptography --------------------
+# --- on the machine running Pulumi ------------------------------------------------------
 
-# What `uuencode -m` prints: "begin-base64 <mode> <name>", base64 lines, "====".
-_UUENCODED = re.compile(r"^begin-base64 [0-7]+ \S+\n(.*?)^====$", re.MULTILINE | re.DOTALL)
+SPLIT_SCRIPT = r"""# jupyterhub-zos: a PKCS#12 exported by RACF, split into PEM files as the seed
+# does.
+# stdin: the password (one line), then the export step's output with a uuencode -m block.
+# stdout: '#FILE cert.pem', '#FILE key.pem', '#FILE ca.pem', each followed by the file.
+set -eu
+umask 077
+say() { printf '%s\n' "jupyterhub-zos[split]: $*" >&2; }
+die() { printf '%s\n' "jupyterhub-zos[split]: ERROR: $*" >&2; exit 1; }
+command -v openssl >/dev/null 2>&1 || die "openssl is not installed on the machine running Pulumi"
+TMP_DIR="${TMPDIR:-/tmp}/jupyterhub-zos-split.$$"
+mkdir "$TMP_DIR" || die "cannot create $TMP_DIR"
+trap 'rm -rf "$TMP_DIR"' EXIT
+trap 'exit 1' HUP INT TERM
 
+IFS= read -r PW || die "no password on stdin"
+cat >"$TMP_DIR/pass" <<JHZOS_PASS
+$PW
+JHZOS_PASS
+sed -n '/^begin-base64 /,/^====$/p' >"$TMP_DIR/p12.uu"
+[ -s "$TMP_DIR/p12.uu" ] || die "no uuencoded PKCS#12 (begin-base64 ... ====) on stdin"
+sed '1d;$d' "$TMP_DIR/p12.uu" | openssl base64 -d -out "$TMP_DIR/p12"
+[ -s "$TMP_DIR/p12" ] || die "the PKCS#12 did not decode"
 
-class ExportError(pulumi.RunError):
-    """An export's output is not a usable PKCS#12 (shown without a traceback)."""
+LEGACY=no
+p12() {
+  if [ "$LEGACY" = yes ]; then
+    openssl pkcs12 -legacy -in "$TMP_DIR/p12" -passin "file:$TMP_DIR/pass" "$@"
+  else
+    openssl pkcs12 -in "$TMP_DIR/p12" -passin "file:$TMP_DIR/pass" "$@"
+  fi
+}
+# OpenSSL 3 needs -legacy for RC2/DES-encrypted PKCS#12 (as older exporters write it).
+if ! p12 -nokeys -out "$TMP_DIR/probe" 2>"$TMP_DIR/err"; then
+  LEGACY=yes
+  if ! p12 -nokeys -out "$TMP_DIR/probe" 2>"$TMP_DIR/err.legacy"; then
+    die "openssl cannot read the PKCS#12 (wrong ZOS_P12_PASSWORD?):
+$(cat "$TMP_DIR/err")
+with -legacy:
+$(cat "$TMP_DIR/err.legacy")"
+  fi
+  say "the PKCS#12 uses legacy encryption: read with -legacy"
+fi
 
+# The client certificate, without Bag Attributes (openssl x509 keeps only the PEM).
+p12 -clcerts -nokeys -out "$TMP_DIR/cert.orig.pem"
+openssl x509 -in "$TMP_DIR/cert.orig.pem" -out "$TMP_DIR/cert.pem"
+# The CA chain, every certificate kept (openssl x509 would keep only the first).
+p12 -cacerts -nokeys -out "$TMP_DIR/ca.orig.pem"
+sed -n '/^-----BEGIN CERTIFICATE-----$/,/^-----END CERTIFICATE-----$/p' \
+  "$TMP_DIR/ca.orig.pem" >"$TMP_DIR/ca.pem"
+[ -s "$TMP_DIR/ca.pem" ] || die "the PKCS#12 holds no CA certificate"
+# The private key, unencrypted, without Bag Attributes.
+p12 -nocerts -nodes -out "$TMP_DIR/key.orig.pem"
+openssl pkey -in "$TMP_DIR/key.orig.pem" -out "$TMP_DIR/key.pem"
 
-def split_export(stdout: str, password: str, what: str) -> dict[str, str]:
-    """The seed's split of an exported PKCS#12 into cert.pem, key.pem and ca.pem, with
-    its `openssl verify`: the client certificate, the CA chain (every certificate, in
-    the PKCS#12's order) and the key (PKCS#8), as PEM without Bag Attributes. The
-    certificate must belong to the key and chain to a self-signed CA in ca.pem, each
-    link within its dates. `what` names the export in errors, which never
-    show the password or the key. cryptography reads the RC2/3DES-encrypted PKCS#12
-    that older exporters (RACF among them) write, as `openssl pkcs12 -legacy` does."""
-    block = _UUENCODED.search(stdout)
-    if block is None:
-        raise ExportError(f"{what}: no uuencoded PKCS#12 (begin-base64 ... ====) in its output")
-    try:
-        data = base64.b64decode("".join(block[1].split()), validate=True)
-    except binascii.Error as exc:
-        raise ExportError(f"{what}: the PKCS#12 is not valid base64 ({exc})") from None
-    try:
-        bundle = pkcs12.load_pkcs12(data, password.encode())
-    except ValueError:
-        raise ExportError(
-            f"{what}: the PKCS#12 cannot be read (wrong ZOS_P12_PASSWORD, or a damaged export)"
-        ) from None
-    # load_pkcs12 pairs the key with the certificate it belongs to (or with none).
-    if bundle.key is None or bundle.cert is None:
-        raise ExportError(f"{what}: the PKCS#12 holds no certificate with its private key")
-    cert = bundle.cert.certificate
-    cas = [c.certificate for c in bundle.additional_certs]
-    if not cas:
-        raise ExportError(f"{what}: the PKCS#12 holds no CA certificate")
-    problem = _chain_problem(cert, cas)
-    if problem:
-        raise ExportError(
-            f"{what}: the certificate does not verify against its CA chain: {problem}"
-        )
-    pem = serialization.Encoding.PEM
-    return {
-        "cert.pem": cert.public_bytes(pem).decode(),
-        "key.pem": bundle.key.private_bytes(
-            pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        ).decode(),
-        "ca.pem": "".join(c.public_bytes(pem).decode() for c in cas),
-    }
-
-
-def _chain_problem(cert: x509.Certificate, cas: list[x509.Certificate]) -> str | None:
-    """What `openssl verify -CAfile ca.pem cert.pem` would refuse, or None: each link
-    within its dates and signed by the next, issuers that are CAs, up to a self-signed
-    certificate of ca.pem (the trust anchor)."""
-    now = datetime.now(UTC)
-    current = cert
-    for _ in range(len(cas) + 1):
-        name = current.subject.rfc4514_string()
-        if not current.not_valid_before_utc <= now <= current.not_valid_after_utc:
-            return f"{name} is outside its validity dates"
-        if current is not cert and _issued_by(current, current):
-            return None
-        issuer = next((ca for ca in cas if _issued_by(current, ca)), None)
-        if issuer is None:
-            return f"no CA in the chain signed {name}"
-        if not _is_ca(issuer):
-            return f"{issuer.subject.rfc4514_string()} is not a CA certificate"
-        current = issuer
-    return "the chain does not end at a self-signed CA"
+# The seed's check, and that the key belongs to the certificate.
+openssl verify -CAfile "$TMP_DIR/ca.pem" "$TMP_DIR/cert.pem" >&2 ||
+  die "the certificate does not verify against its CA chain"
+openssl x509 -in "$TMP_DIR/cert.pem" -noout -pubkey >"$TMP_DIR/cert.pub"
+openssl pkey -in "$TMP_DIR/key.pem" -pubout >"$TMP_DIR/key.pub"
+cmp -s "$TMP_DIR/cert.pub" "$TMP_DIR/key.pub" ||
+  die "the private key does not belong to the certificate"
+for name in cert key ca; do
+  printf '#FILE %s.pem\n' "$name"
+  cat "$TMP_DIR/$name.pem"
+done
+"""
 
 
-def _issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
-    if cert.issuer != issuer.subject:
-        return False
-    try:
-        cert.verify_directly_issued_by(issuer)
-    except (ValueError, TypeError, InvalidSignature):
-        return False
-    return True
+def render_split_script() -> str:
+    return SPLIT_SCRIPT
 
 
-def _is_ca(cert: x509.Certificate) -> bool:
-    try:
-        return cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca
-    except x509.ExtensionNotFound:
-        return cert.version == x509.Version.v1  # as OpenSSL: a v1 certificate may sign
+_PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\n[A-Za-z0-9+/=\n]+?-----END \1-----\n?")
+
+
+def parse_split_output(stdout: str) -> dict[str, str]:
+    """The three PEM files the split script printed, checked for shape."""
+    files: dict[str, str] = {}
+    current = None
+    for line in stdout.splitlines(keepends=True):
+        match = re.fullmatch(r"#FILE ([a-z.]+)\n?", line)
+        if match:
+            current = match[1]
+            files[current] = ""
+        elif current is not None:
+            files[current] += line
+    expected = {"cert.pem": ("CERTIFICATE",), "key.pem": ("PRIVATE KEY",), "ca.pem": ()}
+    if sorted(files) != sorted(expected):
+        raise ValueError(f"the split printed {sorted(files)}, not {sorted(expected)}")
+    for name, kinds in expected.items():
+        blocks = _PEM_BLOCK.findall(files[name])
+        if not blocks or (kinds and tuple(blocks) != kinds):
+            raise ValueError(f"{name} from the split is not the expected PEM")
+        if name == "ca.pem" and set(blocks) != {"CERTIFICATE"}:
+            raise ValueError("ca.pem from the split holds something else than certificates")
+    return files

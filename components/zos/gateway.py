@@ -3,8 +3,8 @@ LISTRING permit, AT-TLS policy, SURROGAT, FSSEC and the gateway's config, one
 remote.Command each; each waits for the steps it needs (steps.REQUIRES), the rest run
 in parallel.
 
-Without AT-TLS the chain is CA, server certificate, its export (split into PEM in the
-program) and the config, which then carries the gateway's own TLS material.
+Without AT-TLS the chain is CA, server certificate, its export (split into PEM on this
+machine) and the config, which then carries the gateway's own TLS material.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import pulumi
 import pulumi_command as command
 
 from components.settings import ZosSettings
-from components.zos.commands import connection, export_pems, remote_step, stdin_for
+from components.zos.commands import connection, pem_split, remote_step, stdin_for
 from components.zos.kg_config import CONFIG_FILE
 from components.zos.steps import gateway_steps, requires
 
@@ -34,7 +34,7 @@ class ZosGateway(pulumi.ComponentResource):
     command by step name; `config_path`: the gateway's config file on z/OS."""
 
     ca: command.remote.Command
-    commands: dict[str, command.remote.Command]
+    commands: dict[str, command.remote.Command | command.local.Command]
     config_path: str
 
     def __init__(
@@ -46,7 +46,7 @@ class ZosGateway(pulumi.ComponentResource):
         steps = gateway_steps(zos, args.stack, args.kg_url)
         self.commands = {}
         conn = connection(zos)
-        present = [step.name for step in steps]
+        present = [step.name for step in steps] + ["server-pem"] * (not zos.attls)
         tls_files: pulumi.Output[dict[str, str]] | None = None
         for step in steps:
             stdin = stdin_for(
@@ -64,8 +64,10 @@ class ZosGateway(pulumi.ComponentResource):
             )
             self.commands[step.name] = cmd
             if step.name == "server-export":
-                what = f"the gateway's certificate '{zos.server_cert_label}'"
-                tls_files = export_pems(cmd, args.p12_password, what)
+                split, tls_files = pem_split(
+                    f"{name}-server-pem", cmd, args.p12_password, parent=self
+                )
+                self.commands["server-pem"] = split
         self.ca = self.commands["ca"]
         self.config_path = f"{zos.kg_config_dir}/{CONFIG_FILE}"
         self.register_outputs({"config_path": self.config_path, "steps": list(self.commands)})

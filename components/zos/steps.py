@@ -37,7 +37,8 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "connect": ("ring", "server-cert"),
     "attls": ("connect", "listring"),
     "server-export": ("server-cert",),
-    "kg-config": ("server-export",),  # without AT-TLS: it carries the exported key
+    "server-pem": ("server-export",),
+    "kg-config": ("server-pem",),  # without AT-TLS: it carries the exported key
 }
 
 
@@ -95,6 +96,5 @@ def step_stdin(
 
 
 def pems_for_gateway(files: dict[str, str]) -> tuple[str, str, str]:
-    """An export's cert.pem, key.pem, ca.pem (split_export) in the order kg_config_stdin
-    expects."""
+    """The split's cert.pem, key.pem, ca.pem in the order kg_config_stdin expects."""
     return files["cert.pem"], files["key.pem"], files["ca.pem"]

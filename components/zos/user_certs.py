@@ -1,8 +1,7 @@
 """Each notebook user's client certificate from RACF: per entry of ZOS_USERS a
 remote.Command (GENCERT for the user's z/OS ID, signed by the CA, and its PKCS#12
-export), split into PEM in the program (the seed's openssl steps, with cryptography),
-giving `user_pki`, the `dict[str, UserPki]` the delivery component puts in each user's
-/etc/jupyterpki. One resource per user: the split needs none.
+export) and a local.Command (the seed's openssl split), giving `user_pki`, the
+`dict[str, UserPki]` the delivery component puts in each user's /etc/jupyterpki.
 
 The users' steps need only the CA and not each other, so they all run at once."""
 
@@ -16,7 +15,7 @@ import pulumi_command as command
 
 from components.settings import ZosSettings
 from components.user_pki import UserPki
-from components.zos.commands import connection, export_pems, remote_step, stdin_for
+from components.zos.commands import connection, pem_split, remote_step, stdin_for
 from components.zos.steps import user_steps
 
 
@@ -31,12 +30,13 @@ class ZosUserCertsArgs:
 class ZosUserCerts(pulumi.ComponentResource):
     user_pki: dict[str, UserPki]
     exports: dict[str, command.remote.Command]
+    splits: dict[str, command.local.Command]
 
     def __init__(
         self, name: str, args: ZosUserCertsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("jupyterhub-zos:zos:ZosUserCerts", name, None, opts)
-        self.user_pki, self.exports = {}, {}
+        self.user_pki, self.exports, self.splits = {}, {}, {}
         conn = connection(args.zos)
         for user, step in sorted(user_steps(args.zos, args.stack).items()):
             export = remote_step(
@@ -48,10 +48,9 @@ class ZosUserCerts(pulumi.ComponentResource):
                 depends_on=args.depends_on,
                 parent=self,
             )
-            what = f"the client certificate of hub user {user} ({args.zos.users[user]})"
-            files = export_pems(export, args.p12_password, what)
-            self.exports[user] = export
-            self.user_pki[user] = UserPki(  # secret, as export_pems is
+            split, files = pem_split(f"{name}-{user}-pem", export, args.p12_password, parent=self)
+            self.exports[user], self.splits[user] = export, split
+            self.user_pki[user] = UserPki(  # secret: the split's stdout is
                 cert_pem=files["cert.pem"], key_pem=files["key.pem"], ca_pem=files["ca.pem"]
             )
         self.register_outputs({"users": sorted(self.user_pki)})

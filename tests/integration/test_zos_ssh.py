@@ -23,6 +23,7 @@ from cryptography.x509.oid import NameOID
 from components.config_source import RawConfig
 from components.settings import validate
 from components.zos.attls import rule_name
+from components.zos.export import parse_split_output, render_split_script
 from components.zos.kg_config import CONFIG_FILE, TLS_FILES, TOKEN_FILE
 from components.zos.steps import step_stdin
 from tests.tooling import require_tool
@@ -610,3 +611,140 @@ def test_scripts_fail_loudly_with_racf_s_message_on_an_unexpected_answer(host):
     stderr = session.stderr
     assert re.search(r"RC 8 from: RACDCERT ADDRING\(JKGRing\) ID\(JKGID\)", stderr)
     assert "JKGID is not defined to RACF" in stderr
+
+
+# --- the PKCS#12 -> PEM split, for real with openssl, on PKCS#12 files made here ---------------
+
+
+@pytest.fixture(scope="module")
+def chain():
+    """root CA -> intermediate CA -> client certificate (RSA, as RACF makes them)."""
+    root_key, root_pem = racf.make_cert(
+        subject="CN('Root CA')", size=2048, ca=True, signer=None, notafter=None
+    )
+    root = {"cert_pem": root_pem, "key_pem": root_key}
+    mid_key, mid_pem = racf.make_cert(
+        subject="CN('Jupyter CA')", size=2048, ca=True, signer=root, notafter=None
+    )
+    mid = {"cert_pem": mid_pem, "key_pem": mid_key}
+    key_pem, cert_pem = racf.make_cert(
+        subject="CN('alice') O('jupyterhub-zos')", size=2048, ca=False, signer=mid, notafter=None
+    )
+    return {"key": key_pem, "cert": cert_pem, "cas": [mid_pem, root_pem]}
+
+
+def _p12(chain, tmp_path, how: str, password: str = PASSWORD, with_cas: bool = True) -> bytes:
+    openssl = require_tool("openssl")
+    (tmp_path / "key.pem").write_text(chain["key"])
+    (tmp_path / "cert.pem").write_text(chain["cert"])
+    (tmp_path / "cas.pem").write_text("".join(chain["cas"]))
+    (tmp_path / "pass").write_text(password + "\n")
+    if how == "3des":
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.serialization import pkcs12
+
+        encryption = (
+            serialization.PrivateFormat.PKCS12.encryption_builder()
+            .kdf_rounds(2048)
+            .key_cert_algorithm(pkcs12.PBES.PBESv1SHA1And3KeyTripleDESCBC)
+            .hmac_hash(hashes.SHA1())  # noqa: S303 - what older PKCS#12 writers use
+            .build(password.encode())
+        )
+        return pkcs12.serialize_key_and_certificates(
+            b"JupyterHub Client",
+            serialization.load_pem_private_key(chain["key"].encode(), None),
+            cert(chain["cert"]),
+            [cert(c) for c in chain["cas"]] if with_cas else None,
+            encryption,
+        )
+    args = [openssl, "pkcs12", "-export", "-in", str(tmp_path / "cert.pem")]
+    args += ["-inkey", str(tmp_path / "key.pem"), "-name", "JupyterHub Client"]
+    args += ["-passout", f"file:{tmp_path / 'pass'}", "-out", str(tmp_path / "out.p12")]
+    if with_cas:
+        args += ["-certfile", str(tmp_path / "cas.pem")]
+    if how == "legacy":
+        args.append("-legacy")  # RC2-40 and 3DES: OpenSSL 3 reads it only with -legacy
+    subprocess.run(args, check=True, capture_output=True)
+    return (tmp_path / "out.p12").read_bytes()
+
+
+def _uuencoded(data: bytes) -> str:
+    """What the export step prints: uuencode -m, after the step's own lines."""
+    import base64
+
+    encoded = base64.b64encode(data).decode()
+    body = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
+    return f"some other line\nbegin-base64 600 p12\n{body}\n====\n"
+
+
+def _split(stdout: str, password: str = PASSWORD) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        ["/bin/sh", "-c", render_split_script()],
+        input=password + "\n" + stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+@pytest.mark.parametrize("how", ["modern", "3des", "legacy"])
+def test_split_turns_a_pkcs12_into_pem_as_the_seed_does(how, chain, tmp_path):
+    result = _split(_uuencoded(_p12(chain, tmp_path, how)))
+    assert result.returncode == 0, result.stderr
+    files = parse_split_output(result.stdout)
+    assert cert(files["cert.pem"]) == cert(chain["cert"])
+    # the chain whole, in the PKCS#12's order, without Bag Attributes
+    assert [
+        cert(c.public_bytes(serialization.Encoding.PEM).decode())
+        for c in x509.load_pem_x509_certificates(files["ca.pem"].encode())
+    ] == [cert(c) for c in chain["cas"]]
+    key = serialization.load_pem_private_key(files["key.pem"].encode(), None)
+    assert (
+        key.private_numbers()
+        == serialization.load_pem_private_key(chain["key"].encode(), None).private_numbers()
+    )
+    for text in files.values():
+        assert "Bag Attributes" not in text and "friendlyName" not in text
+        assert text.lstrip().startswith("-----BEGIN ")
+    # the seed's `openssl verify` ran and passed; -legacy only where it was needed
+    assert ": OK" in result.stderr
+    assert ("read with -legacy" in result.stderr) == (how == "legacy")
+
+
+def test_split_output_verifies_with_openssl_like_the_seed(chain, tmp_path):
+    files = parse_split_output(_split(_uuencoded(_p12(chain, tmp_path, "legacy"))).stdout)
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    verify = subprocess.run(
+        [
+            require_tool("openssl"),
+            "verify",
+            "-CAfile",
+            str(tmp_path / "ca.pem"),
+            str(tmp_path / "cert.pem"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert verify.returncode == 0 and verify.stdout.strip().endswith(": OK")
+
+
+def test_split_fails_loudly_on_a_wrong_password(chain, tmp_path):
+    result = _split(_uuencoded(_p12(chain, tmp_path, "modern")), password="not-the-password")
+    assert result.returncode != 0
+    assert "wrong ZOS_P12_PASSWORD?" in result.stderr
+    assert result.stdout == ""
+
+
+def test_split_fails_loudly_without_a_ca_or_without_a_pkcs12(chain, tmp_path):
+    result = _split(_uuencoded(_p12(chain, tmp_path, "3des", with_cas=False)))
+    assert result.returncode != 0 and "holds no CA certificate" in result.stderr
+    result = _split("IRRD107I No matching certificate was found for this user.\n")
+    assert result.returncode != 0 and "no uuencoded PKCS#12" in result.stderr
+
+
+def test_split_fails_when_the_chain_does_not_verify(chain, tmp_path):
+    other = dict(chain, cas=[chain["cas"][1]])  # the root only: the intermediate is missing
+    result = _split(_uuencoded(_p12(other, tmp_path, "modern")))
+    assert result.returncode != 0
+    assert "does not verify against its CA chain" in result.stderr

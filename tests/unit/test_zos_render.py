@@ -12,6 +12,7 @@ import pytest
 from components.config_source import RawConfig
 from components.settings import validate
 from components.zos.attls import AttlsPolicyError, render_policy, validate_policy
+from components.zos.export import render_split_script
 from components.zos.kg_config import kg_config_stdin, render_config
 from components.zos.steps import gateway_steps, step_stdin, user_steps
 from policies import rules
@@ -74,6 +75,7 @@ def all_scripts(settings) -> dict[str, str]:
 def test_every_script_passes_shellcheck_as_posix_sh(variant, ssh_keypair, tmp_path):
     shellcheck = require_tool("shellcheck")
     scripts = all_scripts(zos_settings(ssh_keypair, **VARIANTS[variant]))
+    scripts["split.local"] = render_split_script()
     paths = []
     for name, text in scripts.items():
         path = tmp_path / f"{name}.sh"
@@ -199,6 +201,7 @@ def test_secrets_are_read_from_stdin_and_used_only_in_protected_files(variant, s
     """A secret read from stdin is used only inside here-documents (which the shell hands
     to a command's stdin or to a 0600 file), never as a word on a command line."""
     scripts = all_scripts(zos_settings(ssh_keypair, **VARIANTS[variant]))
+    scripts["split.local"] = render_split_script()
     allowed = (
         re.compile(r"^IFS= read -r (PW|TOKEN) \|\| die "),
         re.compile(r'^\[ -n "\$(PW|TOKEN)" \] \|\| die '),
@@ -213,7 +216,7 @@ def test_secrets_are_read_from_stdin_and_used_only_in_protected_files(variant, s
             assert any(p.match(stripped) for p in allowed), f"{name}: {stripped}"
             reads += stripped.startswith("IFS= read")
     users = 2
-    assert reads == users + 1 + (variant == "no AT-TLS")  # exports, kg-config
+    assert reads == users + 1 + (variant == "no AT-TLS") + 1  # exports, kg-config, split
 
 
 def test_no_step_carries_a_literal_secret(ssh_keypair):

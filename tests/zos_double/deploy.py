@@ -1,14 +1,15 @@
 """Drive the z/OS steps over SSH the way the Pulumi component wires them: the same
-rendered scripts (components.zos.steps), the same stdin, the program's PEM split of
-each export (split_export), the gateway's steps in the seed's order, each user's step
-needing only the CA; deletes in the reverse order (dependents first, as Pulumi destroys)."""
+rendered scripts (components.zos.steps), the same stdin, the PEM split of each export
+run locally, the gateway's steps in the seed's order, each user's step needing only the
+CA; deletes in the reverse order (dependents first, as Pulumi destroys)."""
 
 from __future__ import annotations
 
+import subprocess
 from dataclasses import dataclass, field
 
 from components.settings import Settings
-from components.zos.export import split_export
+from components.zos.export import parse_split_output, render_split_script
 from components.zos.steps import gateway_steps, pems_for_gateway, step_stdin, user_steps
 from tests.zos_double.host import Session, ZosHost
 
@@ -29,8 +30,17 @@ class Run:
 
 
 def split(stdout: str, password: str) -> dict[str, str]:
-    """The program's half of an export: its PKCS#12 split into PEM."""
-    return split_export(stdout, password, "the export")
+    """The local half of an export: the split script with the password and the p12."""
+    result = subprocess.run(
+        ["/bin/sh", "-c", render_split_script()],
+        input=password + "\n" + stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    if result.returncode != 0:
+        raise AssertionError(f"the PEM split failed:\n{result.stderr}")
+    return parse_split_output(result.stdout)
 
 
 def ordered_steps(settings: Settings, stack: str):
