@@ -21,7 +21,7 @@ from components.pki_delivery import PkiDelivery, PkiDeliveryArgs
 from components.pki_delivery_script import ssh_options
 from components.settings import load_settings
 from components.storage import Storage, StorageArgs
-from components.user_pki import UserPki
+from components.user_pki import UserPkcs12, UserPki
 from components.zos.stack import ZosStack, ZosStackArgs
 
 # The program keeps every resource, Output and future alive to the end and makes almost
@@ -73,7 +73,7 @@ else:
 # which the z/OS wiring puts in `user_pki`. Each user's are written to
 # <HUB_PKI_DIR>/<user> on the Docker host; a user without one is refused at spawn.
 gateway = settings.gateway
-user_pki: dict[str, UserPki]
+user_pki: dict[str, UserPki] | dict[str, UserPkcs12]
 gateway_pki = zos = None
 if settings.zos is None:
     gateway_pki = GatewayPki(

@@ -9,10 +9,13 @@ where remote.Command would need a private key as a stack secret and skips host k
 checks unless given one.
 
 The PEMs go on stdin only (a secret input, encrypted in state); the command text holds
-paths and names. Output logging is off and stdout/stderr are secret outputs. A changed
-certificate changes stdin, which re-runs the script (it replaces the files in place).
-A changed host, directory or file name replaces the resource, deleting the old files
-first. The z/OS export and the pulumi-tls PKI both hand over `dict[str, UserPki]`.
+paths and names. A z/OS user's certificate comes as a PKCS#12 export (UserPkcs12):
+its stdin is the password and the export, and the command first splits it into PEM
+on this machine (the seed's openssl steps), then delivers. Output logging is off
+and stdout/stderr are secret outputs. A changed certificate changes stdin, which
+re-runs the script (it replaces the files in place). A changed host, directory or
+file name replaces the resource, deleting the old files first. The pulumi-tls PKI
+hands over UserPki, the z/OS export UserPkcs12.
 """
 
 from __future__ import annotations
@@ -29,12 +32,12 @@ from components.pki_delivery_script import (
     delivery_target,
     frame_stdin,
 )
-from components.user_pki import UserPki
+from components.user_pki import UserPkcs12, UserPki
 
 
 @dataclass(frozen=True)
 class PkiDeliveryArgs:
-    user_pki: Mapping[str, UserPki]  # hub user -> that user's PEMs
+    user_pki: Mapping[str, UserPki | UserPkcs12]  # hub user -> that user's certificate
     pki_dir: str  # HUB_PKI_DIR: <pki_dir>/<user>/ is mounted at /etc/jupyterpki
     client_key: str  # CLIENT_KEY, CLIENT_CERT, CLIENT_CA: the file names
     client_cert: str
@@ -60,12 +63,16 @@ class PkiDelivery(pulumi.ComponentResource):
             files = DeliveryFiles(
                 args.pki_dir, user, args.client_key, args.client_cert, args.client_ca
             )
-            texts = delivery_commands(files, target, args.ssh_opts)
-            stdin = pulumi.Output.secret(
-                pulumi.Output.all(pki.key_pem, pki.cert_pem, pki.ca_pem).apply(
-                    lambda pems: frame_stdin(*pems)
+            if isinstance(pki, UserPkcs12):  # split into PEM here, then delivered
+                texts = delivery_commands(files, target, args.ssh_opts, pki.split_script)
+                stdin = pulumi.Output.secret(pki.stdin)
+            else:
+                texts = delivery_commands(files, target, args.ssh_opts)
+                stdin = pulumi.Output.secret(
+                    pulumi.Output.all(pki.key_pem, pki.cert_pem, pki.ca_pem).apply(
+                        lambda pems: frame_stdin(*pems)
+                    )
                 )
-            )
             self.commands[user] = command.local.Command(
                 f"{name}-{user}",
                 create=texts["create"],

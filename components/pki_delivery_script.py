@@ -99,6 +99,25 @@ def frame_stdin(key_pem: str, cert_pem: str, ca_pem: str) -> str:
     return "".join(out)
 
 
+def parse_frames(text: str) -> dict[str, str]:
+    """What frame_stdin framed (also what a producer feeding the delivery prints):
+    part -> text. Raises ValueError on text before the first header or an unknown part."""
+    parts: dict[str, str] = {}
+    current = None
+    for line in text.splitlines(keepends=True):
+        header = line.rstrip("\n").split(" ")
+        if header[0] == FRAME:
+            if len(header) != 2 or header[1] not in PARTS:
+                raise ValueError(f"unknown part in {line.strip()!r}")
+            current = header[1]
+            parts[current] = ""
+        elif current is None:
+            raise ValueError("text before the first part header")
+        else:
+            parts[current] += line
+    return parts
+
+
 # Splits stdin into the three temporary files. A missing or unknown part fails.
 _SPLIT_AWK = f"""\
 $1 == "{FRAME}" {{
@@ -225,15 +244,37 @@ def ssh_command(target: DeliveryTarget, script: str, ssh_opts: Sequence[str] = (
     return "exec " + " ".join(shlex.quote(a) for a in [*args, remote])
 
 
+def fed_by(producer: str, command: str) -> str:
+    """A local sh command: `producer` (an sh script reading this command's stdin, e.g.
+    the z/OS export's openssl split) prints the framed PEMs on this machine, then
+    `command` (the delivery) reads them. A failing producer stops it before anything
+    is written. The PEMs stay in the shell's memory: printf is a builtin, so they are
+    never in a process's arguments."""
+    q = shlex.quote
+    return f"""\
+#!/bin/sh
+# Make the client certificate files here, then deliver them (rendered by jupyterhub-zos).
+set -eu
+frames=$(sh -c {q(producer)} jupyterhub-zos-producer)
+printf '%s\\n' "$frames" | sh -c {q(command)} jupyterhub-zos-delivery
+"""
+
+
 def delivery_commands(
-    files: DeliveryFiles, target: DeliveryTarget, ssh_opts: Sequence[str] = ()
+    files: DeliveryFiles,
+    target: DeliveryTarget,
+    ssh_opts: Sequence[str] = (),
+    producer: str | None = None,
 ) -> Mapping[str, str]:
     """The `create` and `delete` command texts for pulumi-command's local.Command
-    (which runs them with /bin/sh -c)."""
+    (which runs them with /bin/sh -c). With a `producer`, stdin is what the producer
+    reads, and the create makes the framed PEMs from it first (fed_by)."""
     create, delete = render_delivery_script(files), render_removal_script(files)
     if target.kind == "ssh":
         create, delete = (
             ssh_command(target, create, ssh_opts),
             ssh_command(target, delete, ssh_opts),
         )
+    if producer is not None:
+        create = fed_by(producer, create)
     return {"create": create, "delete": delete}

@@ -92,6 +92,14 @@ def remote_step(
     )
 
 
+def split_stdin(export: command.remote.Command, password: pulumi.Output[str]):
+    """What the split script reads (secret): the password line, then the export's
+    output."""
+    return pulumi.Output.secret(
+        pulumi.Output.all(password, export.stdout).apply(lambda v: f"{v[0]}\n{v[1]}")
+    )
+
+
 def pem_split(
     name: str,
     export: command.remote.Command,
@@ -102,13 +110,10 @@ def pem_split(
     """The seed's openssl split of an export, on the machine running Pulumi: a
     local.Command fed the password and the export's output on stdin. Its stdout (the
     PEM files, the key among them) is a secret output; the files, parsed, a secret."""
-    stdin = pulumi.Output.secret(
-        pulumi.Output.all(password, export.stdout).apply(lambda v: f"{v[0]}\n{v[1]}")
-    )
     split = command.local.Command(
         name,
         create=render_split_script(),
-        stdin=stdin,
+        stdin=split_stdin(export, password),
         interpreter=["/bin/sh", "-c"],
         logging=command.local.Logging.STDERR,
         add_previous_output_in_env=False,

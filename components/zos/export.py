@@ -22,6 +22,7 @@ import re
 from pathlib import PurePosixPath
 
 from components.cert_params import ORGANIZATION, client_spec
+from components.pki_delivery_script import FRAME, parse_frames
 from components.settings import ZosSettings
 from components.zos.racf import _notafter
 from components.zos.script import Step, make_step
@@ -170,10 +171,11 @@ tso "RACDCERT ID($ID) LIST(LABEL('$LABEL'))"
 
 # --- on the machine running Pulumi ------------------------------------------------------
 
-SPLIT_SCRIPT = r"""# jupyterhub-zos: a PKCS#12 exported by RACF, split into PEM files as the seed
+_SPLIT_SCRIPT = r"""# jupyterhub-zos: a PKCS#12 exported by RACF, split into PEM files as the seed
 # does.
 # stdin: the password (one line), then the export step's output with a uuencode -m block.
-# stdout: '#FILE cert.pem', '#FILE key.pem', '#FILE ca.pem', each followed by the file.
+# stdout: the key, the certificate and the CA chain, each after its header line
+# ('__FRAME__ key', ... cert, ... ca): what the certificate delivery reads.
 set -eu
 umask 077
 say() { printf '%s\n' "jupyterhub-zos[split]: $*" >&2; }
@@ -232,11 +234,16 @@ openssl x509 -in "$TMP_DIR/cert.pem" -noout -pubkey >"$TMP_DIR/cert.pub"
 openssl pkey -in "$TMP_DIR/key.pem" -pubout >"$TMP_DIR/key.pub"
 cmp -s "$TMP_DIR/cert.pub" "$TMP_DIR/key.pub" ||
   die "the private key does not belong to the certificate"
-for name in cert key ca; do
-  printf '#FILE %s.pem\n' "$name"
+for name in key cert ca; do
+  printf '%s %s\n' '__FRAME__' "$name"
   cat "$TMP_DIR/$name.pem"
 done
 """
+
+
+# Printed in the delivery's framing (components/pki_delivery_script.py), so that the
+# delivery can read the split's output as it is.
+SPLIT_SCRIPT = _SPLIT_SCRIPT.replace("__FRAME__", FRAME)
 
 
 def render_split_script() -> str:
@@ -247,16 +254,10 @@ _PEM_BLOCK = re.compile(r"-----BEGIN ([A-Z ]+)-----\n[A-Za-z0-9+/=\n]+?-----END 
 
 
 def parse_split_output(stdout: str) -> dict[str, str]:
-    """The three PEM files the split script printed, checked for shape."""
-    files: dict[str, str] = {}
-    current = None
-    for line in stdout.splitlines(keepends=True):
-        match = re.fullmatch(r"#FILE ([a-z.]+)\n?", line)
-        if match:
-            current = match[1]
-            files[current] = ""
-        elif current is not None:
-            files[current] += line
+    """The three PEM files the split script printed (cert.pem, key.pem, ca.pem),
+    checked for shape."""
+    parts = parse_frames(stdout)
+    files = {f"{part}.pem": text for part, text in parts.items()}
     expected = {"cert.pem": ("CERTIFICATE",), "key.pem": ("PRIVATE KEY",), "ca.pem": ()}
     if sorted(files) != sorted(expected):
         raise ValueError(f"the split printed {sorted(files)}, not {sorted(expected)}")

@@ -9,7 +9,7 @@ import pulumi
 import pulumi_random as random
 
 from components.settings import ZosSettings
-from components.user_pki import UserPki
+from components.user_pki import UserPkcs12
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
 from components.zos.steps import gateway_steps, user_steps
 from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
@@ -26,7 +26,7 @@ class ZosStackArgs:
 class ZosStack(pulumi.ComponentResource):
     gateway: ZosGateway
     users: ZosUserCerts
-    user_pki: dict[str, UserPki]
+    user_pki: dict[str, UserPkcs12]
 
     def __init__(
         self, name: str, args: ZosStackArgs, opts: pulumi.ResourceOptions | None = None

@@ -1,7 +1,8 @@
 """Each notebook user's client certificate from RACF: per entry of ZOS_USERS a
 remote.Command (GENCERT for the user's z/OS ID, signed by the CA, and its PKCS#12
-export) and a local.Command (the seed's openssl split), giving `user_pki`, the
-`dict[str, UserPki]` the delivery component puts in each user's /etc/jupyterpki.
+export), giving `user_pki`, the `dict[str, UserPkcs12]` the delivery component splits
+(the seed's openssl steps, on this machine) and puts in each user's /etc/jupyterpki.
+One resource per user here: the split runs inside the delivery's command.
 
 The users' steps need only the CA and not each other, so they all run at once."""
 
@@ -14,8 +15,9 @@ import pulumi
 import pulumi_command as command
 
 from components.settings import ZosSettings
-from components.user_pki import UserPki
-from components.zos.commands import connection, pem_split, remote_step, stdin_for
+from components.user_pki import UserPkcs12
+from components.zos.commands import connection, remote_step, split_stdin, stdin_for
+from components.zos.export import render_split_script
 from components.zos.steps import user_steps
 
 
@@ -28,15 +30,14 @@ class ZosUserCertsArgs:
 
 
 class ZosUserCerts(pulumi.ComponentResource):
-    user_pki: dict[str, UserPki]
+    user_pki: dict[str, UserPkcs12]
     exports: dict[str, command.remote.Command]
-    splits: dict[str, command.local.Command]
 
     def __init__(
         self, name: str, args: ZosUserCertsArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("jupyterhub-zos:zos:ZosUserCerts", name, None, opts)
-        self.user_pki, self.exports, self.splits = {}, {}, {}
+        self.user_pki, self.exports = {}, {}
         conn = connection(args.zos)
         for user, step in sorted(user_steps(args.zos, args.stack).items()):
             export = remote_step(
@@ -48,9 +49,8 @@ class ZosUserCerts(pulumi.ComponentResource):
                 depends_on=args.depends_on,
                 parent=self,
             )
-            split, files = pem_split(f"{name}-{user}-pem", export, args.p12_password, parent=self)
-            self.exports[user], self.splits[user] = export, split
-            self.user_pki[user] = UserPki(  # secret: the split's stdout is
-                cert_pem=files["cert.pem"], key_pem=files["key.pem"], ca_pem=files["ca.pem"]
+            self.exports[user] = export
+            self.user_pki[user] = UserPkcs12(
+                stdin=split_stdin(export, args.p12_password), split_script=render_split_script()
             )
         self.register_outputs({"users": sorted(self.user_pki)})

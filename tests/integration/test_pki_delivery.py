@@ -3,6 +3,7 @@ PEMs on stdin): locally as root, as other users, and over a real sshd on loopbac
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import stat
@@ -11,6 +12,8 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.serialization import pkcs12
 
 from components.cert_params import ca_spec, client_spec
 from components.pki_delivery_script import (
@@ -20,6 +23,7 @@ from components.pki_delivery_script import (
     delivery_commands,
     frame_stdin,
 )
+from components.zos.export import render_split_script
 from tests.support.certs import Issued, issue
 from tests.tooling import free_port, missing, require_tool, wait_for_port
 
@@ -40,6 +44,24 @@ def certs() -> dict[str, Issued]:
 
 def stdin_for(certs, which: str = "alice") -> str:
     return frame_stdin(certs[which].key_pem, certs[which].cert_pem, certs["ca"].cert_pem)
+
+
+P12_PASSWORD = "p12-Pw-4a1c"
+
+
+def export_stdin(certs, which: str = "alice", password: str = P12_PASSWORD) -> str:
+    """What a z/OS user's delivery reads: the PKCS#12 password, then the export step's
+    output (the PKCS#12 of the user's key, certificate and CA, `uuencode -m`)."""
+    p12 = pkcs12.serialize_key_and_certificates(
+        b"JupyterHub Client",
+        certs[which].key,
+        certs[which].cert,
+        [certs["ca"].cert],
+        serialization.BestAvailableEncryption(P12_PASSWORD.encode()),
+    )
+    encoded = base64.b64encode(p12).decode()
+    body = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
+    return f"{password}\nRC 0\nbegin-base64 600 p12\n{body}\n====\n"
 
 
 def run(command: str, stdin: str = "", user: int | None = None, env=None):
@@ -119,6 +141,25 @@ def test_malformed_stdin_changes_nothing(as_root, tmp_path, certs):
         assert result.returncode != 0
         assert "jupyterhub-zos:" in result.stderr
         assert_delivered(tmp_path / "pki" / "alice", certs)  # old files intact, no leftovers
+
+
+def test_a_pkcs12_export_is_split_here_then_delivered(as_root, tmp_path, certs):
+    """z/OS users: the delivery splits the export with the seed's openssl steps on this
+    machine, then writes the same files; a bad export writes nothing."""
+    split = render_split_script()
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"), (), split)
+    done = run(commands["create"], export_stdin(certs))
+    assert done.returncode == 0, done.stderr
+    assert_delivered(tmp_path / "pki" / "alice", certs)
+    assert "PRIVATE KEY" not in done.stdout + done.stderr
+    for bad in (export_stdin(certs, "new", password="wrong"), f"{P12_PASSWORD}\nIRRD107I\n"):
+        result = run(commands["create"], bad)
+        assert result.returncode != 0
+        assert "jupyterhub-zos[split]: ERROR" in result.stderr
+        assert_delivered(tmp_path / "pki" / "alice", certs)  # the old files, untouched
+    renewed = run(commands["create"], export_stdin(certs, "new"))
+    assert renewed.returncode == 0, renewed.stderr
+    assert_delivered(tmp_path / "pki" / "alice", certs, "new")
 
 
 def test_delete_leaves_other_files_and_tolerates_missing_ones(as_root, tmp_path, certs):
@@ -224,6 +265,17 @@ def test_delivers_and_removes_over_ssh(sshd, tmp_path, certs):
     assert_delivered(tmp_path / "pki" / "alice", certs, "new")
     assert run(commands["delete"]).returncode == 0
     assert not (tmp_path / "pki" / "alice").exists()
+
+
+def test_a_pkcs12_export_is_split_here_and_delivered_over_ssh(sshd, tmp_path, certs):
+    target, ssh_opts = sshd
+    commands = delivery_commands(
+        files_for(tmp_path / "pki"), target, ssh_opts, render_split_script()
+    )
+    done = run(commands["create"], export_stdin(certs))
+    assert done.returncode == 0, done.stderr
+    assert "wrote key.pem, cert.pem, cacert.pem" in done.stdout
+    assert_delivered(tmp_path / "pki" / "alice", certs)
 
 
 def test_ssh_refuses_an_unknown_host_key(sshd, tmp_path, certs):

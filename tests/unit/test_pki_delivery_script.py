@@ -13,7 +13,9 @@ from components.pki_delivery_script import (
     DeliveryTarget,
     delivery_commands,
     delivery_target,
+    fed_by,
     frame_stdin,
+    parse_frames,
     render_delivery_script,
     ssh_command,
     ssh_options,
@@ -118,3 +120,42 @@ def test_shellcheck_passes(tmp_path, target, which):
             text=True,
         )
         assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize(
+    "target",
+    [DeliveryTarget("local"), DeliveryTarget("ssh", "docker.example.org", "admin", 22)],
+    ids=["local", "ssh"],
+)
+def test_a_producer_feeds_the_create_and_leaves_the_delete_alone(tmp_path, target):
+    plain = delivery_commands(FILES, target)
+    fed = delivery_commands(FILES, target, producer="printf 'made\\n'")
+    assert fed["delete"] == plain["delete"]
+    assert fed["create"] == fed_by("printf 'made\\n'", plain["create"])
+    path = tmp_path / "create.sh"
+    path.write_text(fed["create"])
+    result = subprocess.run(
+        [require_tool("shellcheck"), "--shell=sh", "--severity=style", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+
+
+def test_fed_by_runs_the_producer_on_stdin_then_the_command_on_its_output():
+    fed = fed_by("tr a-z A-Z", "sed 's/^/got: /'")
+    done = subprocess.run(["/bin/sh", "-c", fed], input="pem\n", capture_output=True, text=True)
+    assert (done.returncode, done.stdout) == (0, "got: PEM\n")
+    # A failing producer stops it: the command never runs.
+    fed = fed_by("echo partial; exit 3", "cat; touch ran")
+    done = subprocess.run(["/bin/sh", "-c", fed], input="", capture_output=True, text=True)
+    assert done.returncode == 3 and done.stdout == ""
+
+
+def test_parse_frames_reads_what_frame_stdin_wrote():
+    text = frame_stdin("K\n", "C\n", "A1\nA2\n")
+    assert parse_frames(text) == {"key": "K\n", "cert": "C\n", "ca": "A1\nA2\n"}
+    with pytest.raises(ValueError, match="before the first part header"):
+        parse_frames("stray\n" + text)
+    with pytest.raises(ValueError, match="unknown part"):
+        parse_frames(text.replace(" ca\n", " other\n"))

@@ -1,6 +1,6 @@
 """The z/OS stack in the resource graph (__main__.py under Pulumi mocks): one
 remote.Command per step in the seed's order, each user's export in parallel after the
-CA, the seed's openssl split on this machine, the users' PEMs handed to the delivery;
+CA, handed to the delivery, which splits it on this machine (the seed's openssl steps);
 the host key on every connection, secrets only on stdin, logs and outputs guarded."""
 
 from __future__ import annotations
@@ -8,6 +8,13 @@ from __future__ import annotations
 import pytest
 
 from components.config_source import RawConfig
+from components.pki_delivery_script import (
+    DeliveryFiles,
+    DeliveryTarget,
+    delivery_commands,
+    fed_by,
+    frame_stdin,
+)
 from components.settings import validate
 from components.zos.export import render_split_script
 from components.zos.steps import gateway_steps, user_steps
@@ -34,19 +41,24 @@ SEED_ORDER = [
 
 def _split_stdout(name: str) -> str:
     """What a split prints, for the mock runtime (whose commands print nothing)."""
-    return (
-        f"#FILE cert.pem\n-----BEGIN CERTIFICATE-----\nCERT{name.replace('-', '')}\n"
-        "-----END CERTIFICATE-----\n"
-        f"#FILE key.pem\n-----BEGIN PRIVATE KEY-----\nKEY{name.replace('-', '')}\n"
-        "-----END PRIVATE KEY-----\n"
-        "#FILE ca.pem\n-----BEGIN CERTIFICATE-----\nRACFCA\n-----END CERTIFICATE-----\n"
+    tag = name.replace("-", "")
+    return frame_stdin(
+        f"-----BEGIN PRIVATE KEY-----\nKEY{tag}\n-----END PRIVATE KEY-----\n",
+        f"-----BEGIN CERTIFICATE-----\nCERT{tag}\n-----END CERTIFICATE-----\n",
+        "-----BEGIN CERTIFICATE-----\nRACFCA\n-----END CERTIFICATE-----\n",
     )
+
+
+def export_stdout(name: str) -> str:
+    """What an export prints, for the mock runtime (the delivery's split is not run)."""
+    return f"exported\nbegin-base64 600 p12\nP12{name.replace('-', '')}\n====\n"
 
 
 @pytest.fixture(scope="module")
 def fake_splits():
-    """Local commands named *-pem print PEM files, as the split does for real."""
-    saved = mock_graph.FAKES[LOCAL]
+    """Local commands named *-pem print PEM files, as the split does for real; exports
+    (remote commands ending in uuencode -m) print a PKCS#12 block."""
+    saved = {t: mock_graph.FAKES[t] for t in (LOCAL, REMOTE)}
     mock_graph.register_fake(
         LOCAL,
         lambda a: {
@@ -54,8 +66,16 @@ def fake_splits():
             "stderr": "",
         },
     )
+    mock_graph.register_fake(
+        REMOTE,
+        lambda a: {
+            "stdout": export_stdout(a.name) if "uuencode -m" in a.inputs["create"] else "",
+            "stderr": "",
+        },
+    )
     yield
-    mock_graph.register_fake(LOCAL, saved)
+    for type_, fake in saved.items():
+        mock_graph.register_fake(type_, fake)
 
 
 @pytest.fixture(scope="module")
@@ -139,13 +159,11 @@ def test_each_user_export_needs_only_the_ca_and_runs_in_parallel(zos):
         assert not export.dependencies & {
             r.urn for n, r in gateway_commands(zos).items() if n != "ca"
         }
-    splits = {r.name: r for r in zos.of_type(LOCAL) if r.name.startswith(f"{USERS}-")}
-    assert sorted(splits) == [f"{USERS}-admin-pem", f"{USERS}-alice-pem"]
+    # No split command of its own: each user's delivery splits the export it waits for.
+    assert not [r for r in zos.of_type(LOCAL) if r.name.startswith(f"{USERS}-")]
     for user in ("admin", "alice"):
-        split = splits[f"{USERS}-{user}-pem"]
-        assert exports[f"{USERS}-{user}"].urn in split.dependencies
-        assert split.inputs["create"] == render_split_script()
-        assert split.inputs["interpreter"] == ["/bin/sh", "-c"]
+        delivery = zos.one(LOCAL, f"jupyterhub-pki-{user}")
+        assert exports[f"{USERS}-{user}"].urn in delivery.dependencies
 
 
 def test_every_connection_checks_the_host_key_and_keeps_the_key_secret(
@@ -182,10 +200,9 @@ def test_no_secret_in_command_text_only_on_secret_stdin(zos, zos_config):
     assert steps["kg-config"].inputs["stdin"] == secrets["KG_AUTH_TOKEN"] + "\n"
     for export in exports:
         assert export.inputs["stdin"] == secrets["ZOS_P12_PASSWORD"] + "\n"
-    for split in zos.of_type(LOCAL):
-        if split.name.endswith("-pem"):
-            assert split.is_secret("stdin")
-            assert split.inputs["stdin"].startswith(secrets["ZOS_P12_PASSWORD"] + "\n")
+    for delivery in zos.of_type(LOCAL):  # the split reads the password first
+        assert delivery.is_secret("stdin"), delivery.name
+        assert delivery.inputs["stdin"].startswith(secrets["ZOS_P12_PASSWORD"] + "\n")
     # The RACF steps read nothing.
     for name in SEED_ORDER[:-1]:
         assert "stdin" not in steps[name].inputs, name
@@ -196,9 +213,8 @@ def test_logs_and_outputs_that_can_hold_secrets_are_guarded(zos):
     for name in SEED_ORDER[:-1]:
         assert steps[name].inputs["logging"] == "stdoutAndStderr", name
     exports = [r for n, r in remotes(zos).items() if n.startswith(f"{USERS}-")]
-    splits = [r for r in zos.of_type(LOCAL) if r.name.startswith(f"{USERS}-")]
-    for cmd in [*exports, *splits]:
-        # an export's stdout is the PKCS#12, a split's the private key
+    for cmd in exports:
+        # an export's stdout is the PKCS#12
         assert cmd.inputs["logging"] == "stderr", cmd.name
         assert set(cmd.options["additionalSecretOutputs"]) >= {"stdout", "stderr"}, cmd.name
     assert set(steps["kg-config"].options["additionalSecretOutputs"]) >= {"stdout", "stderr"}
@@ -224,19 +240,26 @@ def test_the_scripts_are_the_rendered_ones_and_triggers_name_what_they_make(zos)
     assert rendered["user-alice"].triggers[0] == "ALICE01"
 
 
-def test_users_pems_from_racf_are_what_the_delivery_writes(zos):
-    """The split's files become each user's UserPki, which the delivery puts in
+def test_users_pems_from_racf_are_what_the_delivery_writes(zos, zos_config):
+    """Each user's export (password, then the PKCS#12) is the stdin of that user's
+    delivery, which splits it here with the seed's openssl steps before writing
     <HUB_PKI_DIR>/<user>; the pulumi-tls gateway PKI is not made."""
+    _config, secrets = zos_config
     assert not [r for r in zos.resources if r.name.startswith("jupyterhub-gateway-pki")]
     deliveries = {r.name: r for r in zos.of_type(LOCAL) if r.name.startswith("jupyterhub-pki-")}
     assert sorted(deliveries) == ["jupyterhub-pki-admin", "jupyterhub-pki-alice"]
-    for user, delivery in deliveries.items():
-        split_name = f"{USERS}-{user.removeprefix('jupyterhub-pki-')}-pem"
-        stdin = delivery.inputs["stdin"]
+    for name, delivery in deliveries.items():
+        user = name.removeprefix("jupyterhub-pki-")
+        _target, directory, *names = delivery.inputs["triggers"]  # where the files go
+        assert directory.endswith(f"/{user}") and names == ["key.pem", "cert.pem", "cacert.pem"]
+        files = DeliveryFiles(directory.removesuffix(f"/{user}"), user, *names)
+        plain = delivery_commands(files, DeliveryTarget("local"))
+        assert delivery.inputs["create"] == fed_by(render_split_script(), plain["create"])
+        assert delivery.inputs["delete"] == plain["delete"]
         assert delivery.is_secret("stdin")
-        assert f"CERT{split_name.replace('-', '')}" in stdin
-        assert f"KEY{split_name.replace('-', '')}" in stdin
-        assert "RACFCA" in stdin
+        assert delivery.inputs["stdin"] == (
+            f"{secrets['ZOS_P12_PASSWORD']}\n{export_stdout(f'{USERS}-{user}')}"
+        )
     assert zos.outputs["users_with_client_certs"] == ["admin", "alice"]
     assert zos.outputs["zos_gateway"] == {
         "config": "/u/jkgid/.jupyter/jupyter_kernel_gateway_config.py",
