@@ -148,12 +148,21 @@ FINDINGS = """## Findings (profiled, then fixed where the cause was ours)
   Output wiring, dependencies. That logic (components/*) is under 5% of the profile;
   the rest is the Pulumi SDK's per-resource registration (stack traces, Output
   resolution, serialization), the same in the floor.
-- Peak RSS at 1000 users is the SDK's: the floor itself, registering the same
-  resources with no logic, peaks at about the same (for dev, above the program). Each
-  typed resource holds an Output per declared property and its registration request
-  while the engine works through thousands at once. The 400 MB target is not reachable
-  through the Python SDK for a graph of this size; what the program adds on top of
-  the floor is near zero."""
+- Peak RSS at 1000 users was over 400 MB (dev 432, z/OS 416), and the floor was as
+  high: memory goes with the number of typed resources, each holding an Output (with
+  its futures and task) per declared property until the engine has registered it, and
+  with the text of their inputs, held several times over (program, request, response,
+  resolved outputs). Removing a resource per user met the target:
+  - dev: each directory user's password came from a RandomPassword (14 properties);
+    they are now derived from one RandomBytes key (HMAC, `derive_password`), so one
+    resource instead of 1000;
+  - z/OS: each user's PKCS#12 was split into PEM by a local.Command of its own; the
+    split now runs inside that user's delivery command (`fed_by`), still only when the
+    export changes, and the private key is no longer a command output in the state.
+  Splitting in the program with cryptography instead was measured and dropped: it
+  validates each RSA key on load (~35 ms), on every preview and up.
+- The z/OS exports print a real PKCS#12 under the benchmark (bench/stacks.py), so the
+  inputs that carry it have their real size."""
 
 
 def main() -> int:

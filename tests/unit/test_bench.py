@@ -46,3 +46,21 @@ def test_digest_ignores_registration_order_but_not_inputs():
     assert inputs_digest(Graph("s", one, {}, set(), {})) != inputs_digest(
         Graph("s", changed, {}, set(), {})
     )
+
+
+def test_z_os_exports_print_one_real_pkcs12_and_other_steps_nothing():
+    import base64
+    import re
+    from types import SimpleNamespace
+
+    from cryptography.hazmat.primitives.serialization import pkcs12
+
+    from bench.stacks import P12_PASSWORD, export_stdout, fake_remote_command
+
+    export = fake_remote_command(SimpleNamespace(inputs={"create": 'uuencode -m "$F" p12'}))
+    assert export["stdout"] == export_stdout()
+    body = re.fullmatch(r"begin-base64 600 p12\n(.*)\n====\n", export["stdout"], re.DOTALL)
+    loaded = pkcs12.load_pkcs12(base64.b64decode(body[1]), P12_PASSWORD.encode())
+    assert loaded.key is not None and len(loaded.additional_certs) == 1
+    step = fake_remote_command(SimpleNamespace(inputs={"create": "tso 'RACDCERT LIST'"}))
+    assert step["stdout"] == ""
