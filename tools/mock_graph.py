@@ -352,35 +352,6 @@ def settled_event_loop():
         asyncio.set_event_loop(None)
 
 
-class _FailureEchoes:
-    """A failed run leaves every future downstream of a failure holding its exception;
-    asyncio logs each as "never retrieved" when it is collected, during the run or
-    after. Echoes of the run's failure (its exception's type: parallel failures of the
-    same cause, e.g. every user's export) are dropped; anything else is logged."""
-
-    def __init__(self) -> None:
-        self.raised: BaseException | None = None
-        self.held: list[dict] = []
-
-    def handler(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
-        if self.raised is None:
-            self.held.append(context)  # not known yet whether it echoes the failure
-        elif not self._echo(context):
-            loop.default_exception_handler(context)
-
-    def settle(self, loop: asyncio.AbstractEventLoop, raised: BaseException | None) -> None:
-        self.raised = raised
-        for context in self.held:
-            if raised is None or not self._echo(context):
-                loop.default_exception_handler(context)
-        self.held = []
-        if raised is None:
-            loop.set_exception_handler(None)
-
-    def _echo(self, context: dict) -> bool:
-        return type(context.get("exception")) is type(self.raised)
-
-
 def _drop_stale_outputs() -> None:
     """Forget tracked Outputs of closed loops (a caller closed its loop with Outputs
     pending): waiting on them would fail this run with "Event loop is closed"."""
@@ -433,8 +404,6 @@ def run_program(
     _drop_stale_outputs()
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    echoes = _FailureEchoes()
-    loop.set_exception_handler(echoes.handler)
     try:
         with _environment(env), _cwd(root):
             set_all_config(values, sorted(secret_keys))
@@ -452,10 +421,8 @@ def run_program(
             except Exception as exc:
                 # What was registered before the failure (for "nothing was touched" tests).
                 exc.graph = Graph(stack, monitor.recorded, {}, set(), values)
-                echoes.settle(loop, exc)
                 raise
             outputs, secret_outputs = _stack_outputs()
-            echoes.settle(loop, None)
     finally:
         set_all_config({}, [])
         loop.close()

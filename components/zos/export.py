@@ -14,6 +14,9 @@ On the machine running Pulumi, `render_split_script` does the seed's openssl ste
 client certificate (`openssl x509`, Bag Attributes gone), CA chain (every certificate
 kept, Bag Attributes gone), key (`openssl pkey`), then the seed's `openssl verify`.
 OpenSSL 3 reads RC2-encrypted PKCS#12 only with `-legacy`; the script retries with it.
+It runs inside each user's delivery command (components/pki_delivery.py), and,
+without AT-TLS, as the gateway's own `server-pem` command; only when the export
+changed, since both are commands whose stdin is the export's output.
 """
 
 from __future__ import annotations
