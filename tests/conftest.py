@@ -6,22 +6,15 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from tests.support import certs
+
 
 @pytest.fixture(scope="session")
 def ssh_keypair() -> tuple[str, str]:
     """(OpenSSH private key, 'ssh-ed25519 AAAA...' public key), made fresh per run."""
-    key = ed25519.Ed25519PrivateKey.generate()
-    private = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.OpenSSH,
-        serialization.NoEncryption(),
-    ).decode()
-    public = (
-        key.public_key()
-        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
-        .decode()
+    return certs.ssh_keypair(
+        ed25519.Ed25519PrivateKey.generate(), serialization.PrivateFormat.OpenSSH
     )
-    return private, public
 
 
 @pytest.fixture(scope="session")

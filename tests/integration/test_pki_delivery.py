@@ -3,7 +3,6 @@ PEMs on stdin): locally as root, as other users, and over a real sshd on loopbac
 
 from __future__ import annotations
 
-import base64
 import os
 import shutil
 import stat
@@ -12,8 +11,6 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.serialization import pkcs12
 
 from components.cert_params import ca_spec, client_spec
 from components.pki_delivery_script import (
@@ -26,6 +23,7 @@ from components.pki_delivery_script import (
 from components.zos.export import render_split_script
 from tests.support.certs import Issued, issue
 from tests.tooling import free_port, missing, require_tool, wait_for_port
+from tests.zos_double.cli import uuencode_m
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +50,8 @@ P12_PASSWORD = "p12-Pw-4a1c"
 def export_stdin(certs, which: str = "alice", password: str = P12_PASSWORD) -> str:
     """What a z/OS user's delivery reads: the PKCS#12 password, then the export step's
     output (the PKCS#12 of the user's key, certificate and CA, `uuencode -m`)."""
-    p12 = pkcs12.serialize_key_and_certificates(
-        b"JupyterHub Client",
-        certs[which].key,
-        certs[which].cert,
-        [certs["ca"].cert],
-        serialization.BestAvailableEncryption(P12_PASSWORD.encode()),
-    )
-    encoded = base64.b64encode(p12).decode()
-    body = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
-    return f"{password}\nRC 0\nbegin-base64 600 p12\n{body}\n====\n"
+    p12 = certs[which].pkcs12([certs["ca"]], P12_PASSWORD)
+    return f"{password}\nRC 0\n{uuencode_m(p12, 'p12')}"
 
 
 def run(command: str, stdin: str = "", user: int | None = None, env=None):

@@ -670,11 +670,7 @@ def _p12(chain, tmp_path, how: str, password: str = PASSWORD, with_cas: bool = T
 
 def _uuencoded(data: bytes) -> str:
     """What the export step prints: uuencode -m, after the step's own lines."""
-    import base64
-
-    encoded = base64.b64encode(data).decode()
-    body = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
-    return f"some other line\nbegin-base64 600 p12\n{body}\n====\n"
+    return f"some other line\n{cli.uuencode_m(data, 'p12')}"
 
 
 def _split(stdout: str, password: str = PASSWORD) -> subprocess.CompletedProcess:

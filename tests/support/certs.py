@@ -15,7 +15,8 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
+from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from components.cert_params import CertSpec
@@ -59,6 +60,16 @@ class Issued:
     @property
     def cert_pem(self) -> str:
         return self.cert.public_bytes(serialization.Encoding.PEM).decode()
+
+    def pkcs12(self, cas: list[Issued], password: str) -> bytes:
+        """This key and certificate with the CA chain, as PKCS#12 (as RACF exports it)."""
+        return pkcs12.serialize_key_and_certificates(
+            b"JupyterHub Client",
+            self.key,
+            self.cert,
+            [ca.cert for ca in cas] or None,
+            serialization.BestAvailableEncryption(password.encode()),
+        )
 
     def write(self, directory: Path, stem: str) -> tuple[Path, Path]:
         """Write `<stem>.crt` and `<stem>.key` (0600); return their paths."""
@@ -128,3 +139,18 @@ def issue(
             critical=False,
         )
     return Issued(key, builder.sign(signer_key, hashes.SHA256()))
+
+
+def ssh_keypair(
+    key: ed25519.Ed25519PrivateKey, private_format: serialization.PrivateFormat
+) -> tuple[str, str]:
+    """(private key PEM in `private_format`, 'ssh-ed25519 AAAA...' public key)."""
+    private = key.private_bytes(
+        serialization.Encoding.PEM, private_format, serialization.NoEncryption()
+    ).decode()
+    public = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH)
+        .decode()
+    )
+    return private, public

@@ -289,12 +289,16 @@ def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
     if tool == "uuencode":
         if len(argv) != 3 or argv[0] != "-m":
             return 1, b"", f"uuencode (double): only -m FILE NAME, not {argv}\n".encode()
-        data = Path(argv[1]).read_bytes()
-        encoded = base64.b64encode(data).decode()
-        body = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
-        return 0, f"begin-base64 600 {argv[2]}\n{body}\n====\n".encode(), b""
+        return 0, uuencode_m(Path(argv[1]).read_bytes(), argv[2]).encode(), b""
 
     return 127, b"", f"{tool}: not in the double\n".encode()
+
+
+def uuencode_m(data: bytes, name: str) -> str:
+    """What `uuencode -m FILE NAME` prints (the export steps' PKCS#12 on stdout)."""
+    encoded = base64.b64encode(data).decode()
+    body = "\n".join(encoded[i : i + 60] for i in range(0, len(encoded), 60))
+    return f"begin-base64 600 {name}\n{body}\n====\n"
 
 
 def main() -> int:
