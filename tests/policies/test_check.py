@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import pytest
 
-from components import cert_params
+from components.pki import specs as cert_params
 from components.settings import Problem, SettingsError
 from policies import rules
 from tools import policy_check

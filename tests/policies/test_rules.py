@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from pulumi_policy import EnforcementLevel
 from pulumi_policy import deserialize as sdk_deserialize
 
-from components import cert_params
+from components.pki import specs as cert_params
 from policies import rules
 from tests.policies.support import (
     UNKNOWN_ARRAY,

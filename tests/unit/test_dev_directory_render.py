@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from components.dev_directory_render import (
+from components.directory.render import (
     USERS_GROUP,
     USERS_GROUP_DN,
     DirectoryUser,
@@ -241,7 +241,7 @@ def test_conf_is_accepted_by_slaptest(tmp_path, require_tls):
 def test_entrypoint_defaults_are_where_the_program_uploads():
     from pathlib import Path
 
-    from components.dev_directory_render import SEED_LDIF_PATH, SLAPD_CONF_PATH
+    from components.directory.render import SEED_LDIF_PATH, SLAPD_CONF_PATH
 
     script = (Path(__file__).resolve().parents[2] / "images/ldap/entrypoint.sh").read_text()
     assert f"CONF=${{SLAPD_CONF:-{SLAPD_CONF_PATH}}}" in script

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.dev_gateway import (
+from components.gateway.dev_gateway import (
     CONFIG_FILE,
     CONTAINER_NAME,
     GATEWAY_CONTEXT,

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from components.dev_gateway import CONFIG_DIR, CONFIG_FILE, GATEWAY_UID, TLS
+from components.gateway.dev_gateway import CONFIG_DIR, CONFIG_FILE, GATEWAY_UID, TLS
 from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,5 +1,5 @@
 """The hub's jupyterhub_config.py, loaded the way JupyterHub loads it, with the
-environment components/hub_env.py computes for the hub container."""
+environment components/hub/environment.py computes for the hub container."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from components.hub_env import (
+from components.hub.environment import (
     LDAP_CA_PATH,
     SECRET_ENV,
     SSL_CERT_PATH,

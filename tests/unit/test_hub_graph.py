@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from components.dev_directory_render import (
+from components.directory.render import (
     SEED_LDIF_PATH,
     SLAPD_CONF_PATH,
     derive_password,
@@ -19,8 +19,8 @@ from components.dev_directory_render import (
     render_seed_ldif,
     render_slapd_conf,
 )
-from components.hub import notebook_container_name
-from components.hub_env import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
+from components.docker.names import notebook_container_name
+from components.hub.environment import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
 from tools.mock_graph import FAKES, run_program
 
 ROOT = Path(__file__).resolve().parents[2]

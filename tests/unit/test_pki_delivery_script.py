@@ -7,7 +7,7 @@ import subprocess
 
 import pytest
 
-from components.pki_delivery_script import (
+from components.delivery.script import (
     FRAME,
     DeliveryFiles,
     DeliveryTarget,

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from components.cert_params import ca_spec, client_spec
-from components.dev_gateway import CONTAINER_NAME
-from components.pki import GATEWAY_CA_PURPOSE, gateway_server_spec
+from components.gateway.dev_gateway import CONTAINER_NAME
+from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec
+from components.pki.specs import ca_spec, client_spec
 from components.settings import SettingsError
 from tools import mock_graph
 from tools.mock_graph import ROOT, run_program
@@ -57,7 +57,7 @@ def deliveries(graph) -> dict[str, object]:
     return {r.name.removeprefix(f"{DELIVERY}-"): r for r in graph.of_type(COMMAND)}
 
 
-# --- certificates: the parameters of components/cert_params.py ---------------------------
+# --- certificates: the parameters of components/pki/specs.py ---------------------------
 
 
 def test_every_key_is_ecdsa_p256(dev):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.pki import gateway_server_spec, server_hosts
+from components.gateway.pki import gateway_server_spec, server_hosts
 
 
 def test_server_hosts_are_the_dev_container_and_kg_url_host_each_once():

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.config_source import RawConfig
 from components.settings import SECRET_KEYS, SettingsError, validate
+from components.settings.source import RawConfig
 from tools.mock_graph import run_program
 
 CERT_TEXT = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n"

@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.config_source import RawConfig
-from components.pki_delivery_script import (
+from components.delivery.script import (
     DeliveryFiles,
     DeliveryTarget,
     delivery_commands,
@@ -16,6 +15,7 @@ from components.pki_delivery_script import (
     frame_stdin,
 )
 from components.settings import validate
+from components.settings.source import RawConfig
 from components.zos.export import render_split_script
 from components.zos.steps import gateway_steps, user_steps
 from tools import mock_graph

@@ -9,8 +9,8 @@ import subprocess
 
 import pytest
 
-from components.config_source import RawConfig
 from components.settings import validate
+from components.settings.source import RawConfig
 from components.zos.attls import AttlsPolicyError, render_policy, validate_policy
 from components.zos.export import render_split_script
 from components.zos.kg_config import kg_config_stdin, render_config

@@ -21,7 +21,9 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-DATA_VOLUME = "jupyterhub-data"
+from components.docker import names
+
+DATA_VOLUME = names.DATA_VOLUME
 # The engine does not show retain_on_delete to policy packs; this label declares it, so
 # the hub-data-volume-kept policy can check it in a real `pulumi preview` (policies/rules.py).
 RETAIN_LABEL = "jupyterhub-zos.retain-on-delete"
@@ -29,7 +31,7 @@ RETAIN_LABEL = "jupyterhub-zos.retain-on-delete"
 
 @dataclass(frozen=True)
 class StorageArgs:
-    data_volume_name: str = DATA_VOLUME
+    data_volume_name: str = DATA_VOLUME  # the hub data volume's Docker name
 
 
 class Storage(pulumi.ComponentResource):

@@ -3,7 +3,7 @@ one client certificate per hub user (CN = the user name).
 
 Used when the certificates are not RACF's (no ZOS_HOST): for the dev gateway container,
 and for a gateway of one's own at KG_URL, which then installs the exported server
-certificate and trusts the exported CA. All parameters come from components.cert_params,
+certificate and trusts the exported CA. All parameters come from components.pki.specs,
 the functions the tests also make their certificates with.
 """
 
@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-from components.cert_params import CertSpec, ca_spec, client_spec, server_spec
-from components.tls_resources import IssuedCert, self_signed_ca, signed_cert
-from components.user_pki import UserPki
+from components.delivery.material import UserPki
+from components.pki.resources import IssuedCert, self_signed_ca, signed_cert
+from components.pki.specs import CertSpec, ca_spec, client_spec, server_spec
 
 
 def server_hosts(dev_gateway_host: str | None, kg_url: str | None) -> tuple[str, ...]:

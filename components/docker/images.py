@@ -16,14 +16,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
+from components.docker.names import local_image_name
+
 HUB_CONTEXT = "images/hub"
 NOTEBOOK_CONTEXT = "images/notebook"
 LDAP_CONTEXT = "images/ldap"
-
-
-def local_image_name(project: str, stack: str, image: str) -> str:
-    """A local tag per stack and image, e.g. jupyterhub-zos-hub:dev (Docker wants lowercase)."""
-    return f"{project}-{image}:{stack}".lower()
 
 
 def _build(name: str, image_name: str, context: str, opts: pulumi.ResourceOptions):
@@ -38,7 +35,7 @@ def _build(name: str, image_name: str, context: str, opts: pulumi.ResourceOption
 
 @dataclass(frozen=True)
 class ImagesArgs:
-    project: str
+    project: str  # with `stack`: the local image tags, e.g. jupyterhub-zos-hub:dev
     stack: str
     notebook_image: str | None  # DOCKER_NOTEBOOK_IMAGE: pull this instead of building
     dev_directory: bool  # build the dev directory image (LDAP_SERVER_HOST unset)

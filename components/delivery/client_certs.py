@@ -1,7 +1,7 @@
 """Deliver each notebook user's client certificate, key and CA to the Docker host.
 
 One pulumi-command `local.Command` per user runs the script that
-components/pki_delivery_script.py renders: on this machine when the Docker host is
+components/delivery/script.py renders: on this machine when the Docker host is
 local, or through the `ssh` binary when `docker:host` is ssh://. Why ssh and not
 remote.Command: it is the transport docker itself uses for ssh:// hosts, so it needs no
 second SSH key in config and verifies the host against the operator's known_hosts,
@@ -26,22 +26,22 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
-from components.pki_delivery_script import (
+from components.delivery.material import UserPkcs12, UserPki
+from components.delivery.script import (
     DeliveryFiles,
     delivery_commands,
     delivery_target,
     frame_stdin,
 )
-from components.user_pki import UserPkcs12, UserPki
 
 
 @dataclass(frozen=True)
 class PkiDeliveryArgs:
     user_pki: Mapping[str, UserPki | UserPkcs12]  # hub user -> that user's certificate
     pki_dir: str  # HUB_PKI_DIR: <pki_dir>/<user>/ is mounted at /etc/jupyterpki
-    client_key: str  # CLIENT_KEY, CLIENT_CERT, CLIENT_CA: the file names
-    client_cert: str
-    client_ca: str
+    client_key: str  # CLIENT_KEY: the key's file name in that directory
+    client_cert: str  # CLIENT_CERT: the certificate's file name
+    client_ca: str  # CLIENT_CA: the gateway CA's file name
     docker_host: str | None  # docker:host (None or unix:// is this machine)
     ssh_opts: Sequence[str] = ()  # docker:sshOpts, used the way docker uses them
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_tls as tls
 
-from components.cert_params import CertSpec
+from components.pki.specs import CertSpec
 
 
 @dataclass(frozen=True)

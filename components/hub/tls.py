@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import pulumi
 
-from components.cert_params import ca_spec, server_spec
-from components.tls_resources import self_signed_ca, signed_cert
+from components.pki.resources import self_signed_ca, signed_cert
+from components.pki.specs import ca_spec, server_spec
 
 
 def hub_server_names(hostname: str) -> tuple[tuple[str, ...], tuple[str, ...]]:

@@ -17,9 +17,10 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_docker as docker
 
-from components.gateway_config import GatewayTls, render_kernel_gateway_config
+from components.docker import names
+from components.gateway.config import GatewayTls, render_kernel_gateway_config
 
-CONTAINER_NAME = "jupyterhub-gateway"
+CONTAINER_NAME = names.GATEWAY_CONTAINER
 PORT = 8888
 GATEWAY_CONTEXT = "images/gateway"
 GATEWAY_UID = "1000"  # the image's `kg` user
@@ -52,14 +53,14 @@ def healthcheck_command(port: int = PORT) -> list[str]:
 
 @dataclass(frozen=True)
 class DevGatewayArgs:
-    project: str
+    project: str  # with `stack`: the gateway image's local tag
     stack: str
-    network_name: pulumi.Input[str]
-    server_cert_pem: pulumi.Input[str]
-    server_key_pem: pulumi.Output[str]  # secret
-    client_ca_pem: pulumi.Input[str]
+    network_name: pulumi.Input[str]  # the stack's Docker network; notebooks reach it there
+    server_cert_pem: pulumi.Input[str]  # the gateway's server certificate (GatewayPki)
+    server_key_pem: pulumi.Output[str]  # secret: its key, uploaded 0600 for the kg user
+    client_ca_pem: pulumi.Input[str]  # CA of the client certificates it accepts (mutual TLS)
     auth_token: pulumi.Output[str]  # secret: KG_AUTH_TOKEN (config or generated)
-    container_name: str = CONTAINER_NAME
+    container_name: str = CONTAINER_NAME  # also the host name in KG_URL
 
 
 class DevGateway(pulumi.ComponentResource):

@@ -20,8 +20,7 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
-from components.cert_params import ca_spec, server_spec
-from components.dev_directory_render import (
+from components.directory.render import (
     SEED_LDIF_PATH,
     SLAPD_CONF_PATH,
     USERS_GROUP_DN,
@@ -31,19 +30,21 @@ from components.dev_directory_render import (
     render_seed_ldif,
     render_slapd_conf,
 )
+from components.docker import names
+from components.pki.resources import self_signed_ca, signed_cert
+from components.pki.specs import ca_spec, server_spec
 from components.settings import DEV_DIRECTORY_BIND_DN
-from components.tls_resources import self_signed_ca, signed_cert
 
-CONTAINER_NAME = "jupyterhub-ldap"
+CONTAINER_NAME = names.DIRECTORY_CONTAINER
 
 
 @dataclass(frozen=True)
 class DevDirectoryArgs:
     users: Sequence[str]  # admins and allowed users
     image: pulumi.Input[str]  # the dev directory image's digest
-    network_name: pulumi.Input[str]
+    network_name: pulumi.Input[str]  # the stack's Docker network; only the hub needs it
     tls: str = "starttls"  # LDAP_TLS: with "none" slapd also takes passwords without TLS
-    container_name: str = CONTAINER_NAME
+    container_name: str = CONTAINER_NAME  # also its host name for the hub
 
 
 class DevDirectory(pulumi.ComponentResource):

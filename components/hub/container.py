@@ -5,7 +5,7 @@
   is the only container that gets it);
 - the data volume at /data (sqlite database), restart unless-stopped, a healthcheck on
   https /hub/health that `pulumi up` waits for;
-- the environment from components/hub_env.py, secrets kept secret Outputs;
+- the environment from components/hub/environment.py, secrets kept secret Outputs;
 - the TLS certificate and key and the LDAP CA put in at creation as container uploads.
 
 Every input that matters is a container input, so a changed setting, secret, image or
@@ -21,34 +21,20 @@ from typing import Any
 import pulumi
 import pulumi_docker as docker
 
-from components.hub_env import (
+from components.docker import names
+from components.hub.environment import (
     LDAP_CA_PATH,
     SECRET_ENV,
     SSL_CERT_PATH,
     SSL_KEY_PATH,
-    HubEnvInputs,
-    hub_environment,
 )
-from components.settings import GatewaySettings, HubSettings, LdapSettings
 
-CONTAINER_NAME = "jupyterhub"
-HUB_ALIAS = "jupyterhub"  # jupyterhub_config.py: c.JupyterHub.hub_connect_ip
+CONTAINER_NAME = names.HUB_CONTAINER
+HUB_ALIAS = names.HUB_ALIAS
 DOCKER_SOCKET = "/var/run/docker.sock"
 DATA_DIR = "/data"
 HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.port)
 HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
-NOTEBOOK_PREFIX = "jupyter"  # DockerSpawner's default prefix
-
-_DNS_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def notebook_container_name(user: str) -> str:
-    """The container DockerSpawner runs a user's notebook in: `jupyter-<user>`, the
-    name escaped as DockerSpawner does (each other character as -<hex of its bytes>)."""
-    escaped = "".join(
-        ch if ch in _DNS_SAFE else "".join(f"-{b:02x}" for b in ch.encode()) for ch in user
-    )
-    return f"{NOTEBOOK_PREFIX}-{escaped.lower()}"
 
 
 def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
@@ -77,22 +63,18 @@ def container_envs(env: Mapping[str, Any]) -> list[pulumi.Input[str]]:
 
 @dataclass(frozen=True)
 class HubArgs:
-    hub: HubSettings
-    ldap: LdapSettings
-    gateway: GatewaySettings
+    """What the hub container is made of; every field is a container input, so a change
+    to any of them replaces the container on `pulumi up`."""
+
+    environment: Mapping[str, Any]  # from hub_environment(); secret variables as secret Outputs
     image: pulumi.Input[str]  # the hub image's digest
-    notebook_image: pulumi.Input[str]  # what DockerSpawner runs (a digest)
-    network_name: pulumi.Input[str]
-    data_volume_name: pulumi.Input[str]
-    tls_cert_pem: pulumi.Input[str]
-    tls_key_pem: pulumi.Output[str]  # secret
-    ldap_host: str  # LDAP_SERVER_HOST, or the dev directory's name on the network
+    network_name: pulumi.Input[str]  # the stack's Docker network (notebooks reach the hub on it)
+    data_volume_name: pulumi.Input[str]  # mounted at /data: sqlite database, hub state
+    https_port: int  # HUB_HTTPS_PORT, published on the Docker host
+    hostname: str  # HUB_HOSTNAME, for the URL output
+    tls_cert_pem: pulumi.Input[str]  # the hub's certificate chain (PEM), uploaded
+    tls_key_pem: pulumi.Output[str]  # secret; uploaded 0600
     ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
-    kg_url: pulumi.Input[str]
-    kg_auth_token: pulumi.Output[str]  # secret
-    cookie_secret: pulumi.Output[str]  # secret
-    proxy_auth_token: pulumi.Output[str]  # secret
-    pki_users: Sequence[str]  # users whose client certificates are in hub.pki_dir
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
 
 
@@ -102,21 +84,6 @@ class Hub(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: HubArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("jupyterhub-zos:hub:Hub", name, None, opts)
-        env = hub_environment(
-            args.hub,
-            args.ldap,
-            args.gateway,
-            HubEnvInputs(
-                ldap_host=args.ldap_host,
-                ldap_ca=args.ldap_ca_pem is not None,
-                notebook_image=args.notebook_image,
-                kg_url=args.kg_url,
-                kg_auth_token=args.kg_auth_token,
-                cookie_secret=args.cookie_secret,
-                proxy_auth_token=args.proxy_auth_token,
-                pki_users=tuple(args.pki_users),
-            ),
-        )
         uploads = [
             docker.ContainerUploadArgs(file=SSL_CERT_PATH, content=args.tls_cert_pem),
             docker.ContainerUploadArgs(
@@ -132,12 +99,12 @@ class Hub(pulumi.ComponentResource):
             f"{name}-container",
             name=CONTAINER_NAME,
             image=args.image,
-            envs=container_envs(env),
+            envs=container_envs(args.environment),
             uploads=uploads,
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[HUB_ALIAS])
             ],
-            ports=[docker.ContainerPortArgs(internal=HTTPS_PORT, external=args.hub.https_port)],
+            ports=[docker.ContainerPortArgs(internal=HTTPS_PORT, external=args.https_port)],
             volumes=[
                 docker.ContainerVolumeArgs(host_path=DOCKER_SOCKET, container_path=DOCKER_SOCKET),
                 docker.ContainerVolumeArgs(
@@ -160,6 +127,6 @@ class Hub(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
         )
         self.container_name = self.container.name
-        port = "" if args.hub.https_port == 443 else f":{args.hub.https_port}"
-        self.url = f"https://{args.hub.hostname}{port}/"
+        port = "" if args.https_port == 443 else f":{args.https_port}"
+        self.url = f"https://{args.hostname}{port}/"
         self.register_outputs({"container_name": self.container_name, "url": self.url})

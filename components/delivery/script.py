@@ -1,6 +1,6 @@
 """Render the shell that writes one user's client certificate files on the Docker host.
 
-Pure functions, settings in, text out. `components/pki_delivery.py` runs the text with
+Pure functions, settings in, text out. `components/delivery/client_certs.py` runs the text with
 pulumi-command; the tests run the very same text with /bin/sh (and over a real sshd).
 
 The PEM texts never appear in a command: they arrive on stdin, framed by header lines

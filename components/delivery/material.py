@@ -1,5 +1,5 @@
 """The client TLS material one notebook user gets in /etc/jupyterpki, as the delivery
-(components/pki_delivery.py) takes it: PEM texts (pulumi-tls), or a PKCS#12 export the
+(components/delivery/client_certs.py) takes it: PEM texts (pulumi-tls), or a PKCS#12 export the
 delivery splits into PEM on its way (RACF on z/OS)."""
 
 from __future__ import annotations
