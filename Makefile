@@ -47,7 +47,7 @@ import-env: $(VENV)/.installed
 	PATH="$$HOME/.pulumi/bin:$$PATH" $(PY) -m tools.import_env --env "$(ENV)" --stack "$(STACK)" \
 		$(if $(USERLIST),--userlist "$(USERLIST)",) $(if $(DRY_RUN),--dry-run,)
 
-## Regenerate README.md's config reference from Pulumi.yaml.
+## Regenerate the config reference (docs/reference/config.md) from Pulumi.yaml.
 config-reference: $(VENV)/.installed
 	$(PY) -m tools.config_reference --write
 

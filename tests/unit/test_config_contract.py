@@ -1,6 +1,6 @@
 """The config contract stays in one shape everywhere: Pulumi.yaml declares every key of
-the settings model (types, defaults, secrets), the README's reference is generated from
-it, and the dev stack needs no edits."""
+the settings model (types, defaults, secrets), the config reference (docs/reference/config.md)
+is generated from it, and the dev stack needs no edits."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import typing
 import yaml
 
 from components.settings import SECRET_KEYS, StackConfig, parse_value
-from tools.config_reference import UNDECLARED, readme_block, render
+from tools.config_reference import REFERENCE, UNDECLARED, generated_block, render
 from tools.mock_graph import ROOT
 
 PULUMI_YAML = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
@@ -111,11 +111,12 @@ def test_every_key_is_described():
         assert len(spec.get("description", "").split()) >= 4, key
 
 
-def test_readme_reference_is_generated_from_pulumi_yaml():
-    readme = (ROOT / "README.md").read_text()
-    assert readme_block(readme) == render(), "run `make config-reference`"
+def test_config_reference_is_generated_from_pulumi_yaml():
+    page = (ROOT / REFERENCE).read_text()
+    assert generated_block(page) == render(), "run `make config-reference`"
     for key in StackConfig.model_fields:
-        assert f"| `{key}` |" in readme
+        assert f"| `{key}` |" in page
+    assert f"]({REFERENCE.as_posix()})" in (ROOT / "README.md").read_text()
 
 
 def test_readme_starts_with_the_two_commands():

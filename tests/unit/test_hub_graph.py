@@ -248,7 +248,7 @@ def test_dev_passwords_are_derived_from_one_key(dev):
 def test_readme_rotation_command_names_the_real_key(dev):
     # The documented rotation must name the key's exact URN, or it rotates nothing.
     urn = dev.one(RANDOM_BYTES, "jupyterhub-ldap-password-key").urn
-    assert f"pulumi up --replace '{urn}'" in (ROOT / "README.md").read_text()
+    assert f"pulumi up --replace '{urn}'" in (ROOT / "docs" / "howto" / "day-2.md").read_text()
 
 
 def test_only_the_hub_gets_the_docker_socket(dev, zos):
