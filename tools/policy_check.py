@@ -1,7 +1,7 @@
 """`make policy-check`: every policy of the pack against the program's resource graph.
 
 No Pulumi CLI, no cloud, no Docker: the program runs under the mock harness
-(tools/mock_graph.py) for one stack and config, and each recorded resource is handed
+(tools/mock_graph/) for one stack and config, and each recorded resource is handed
 to each policy the way the served pack would get it from the engine: inputs in
 camelCase, secret inputs marked secret, the resource options. Violations are printed;
 the exit status is 1 if any is mandatory (2 for a bad stack or policy config).
