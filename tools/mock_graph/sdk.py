@@ -131,7 +131,7 @@ RELIED_ON: tuple[Internal, ...] = (
     Internal("pulumi.runtime.sync_await", "_ensure_event_loop", "function"),
     Internal(_PROTO, "RegisterResourceRequest", "message", _REQUEST_FIELDS),
     Internal(_PROTO, "RegisterResourceResponse", "message", ("urn", "id", "object")),
-    # Not used here: components/config_source.py reads the secret keys the harness sets
+    # Not used here: components/settings/source.py reads the secret keys the harness sets
     # with set_all_config (the program cannot import tools/, so the check lives here).
     Internal("pulumi.runtime.config", "CONFIG", "context var", why="components/config_source"),
     Internal(
