@@ -2,7 +2,7 @@
 
 The hub's `jupyterhub_config.py` runs inside the hub image and cannot import this
 module: the names it needs (the notebook prefix and user volume template, the hub's
-alias) are checked against these by tests/unit/test_hub_config.py.
+alias) are checked against these by tests/unit/components/docker/test_names.py.
 """
 
 from __future__ import annotations

@@ -23,7 +23,7 @@ from components.docker.names import notebook_container_name
 from components.hub.environment import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
 from tools.mock_graph import FAKES, run_program
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 CONTAINER = "docker:index/container:Container"
 IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"

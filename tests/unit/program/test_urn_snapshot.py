@@ -1,6 +1,6 @@
 """The recorded URNs of the dev and z/OS graphs are fixed: a refactor that moves a
 component or renames a type token would move existing stacks' state (every resource
-replaced). Regenerate on purpose only: `python -m tests.unit.test_urn_snapshot`."""
+replaced). Regenerate on purpose only: `python -m tests.unit.program.test_urn_snapshot`."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from tests.support import certs
 from tools.mock_graph import run_program
 
-SNAPSHOTS = Path(__file__).parent / "snapshots"
+SNAPSHOTS = Path(__file__).resolve().parents[1] / "snapshots"
 
 
 def _zos_config() -> tuple[dict, dict]:

@@ -11,7 +11,7 @@ import pytest
 from components.gateway.dev_gateway import CONFIG_DIR, CONFIG_FILE, GATEWAY_UID, TLS
 from tests.tooling import require_tool
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[4]
 IMAGES = ("gateway", "notebook")
 
 

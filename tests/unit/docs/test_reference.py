@@ -14,7 +14,7 @@ import pytest
 from components.settings import StackConfig
 from tools.mock_graph import full_key, run_program
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
 _ROW = re.compile(r"^\| `([^`]+)` \|(.*)$", re.MULTILINE)
 _CLAUSE = re.compile(r"^((?:`[A-Z_]+`/?)+) (set|unset)(?: \(.*\))?$")

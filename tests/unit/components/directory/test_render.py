@@ -243,6 +243,6 @@ def test_entrypoint_defaults_are_where_the_program_uploads():
 
     from components.directory.render import SEED_LDIF_PATH, SLAPD_CONF_PATH
 
-    script = (Path(__file__).resolve().parents[2] / "images/ldap/entrypoint.sh").read_text()
+    script = (Path(__file__).resolve().parents[4] / "images/ldap/entrypoint.sh").read_text()
     assert f"CONF=${{SLAPD_CONF:-{SLAPD_CONF_PATH}}}" in script
     assert f"SEED=${{SLAPD_SEED_LDIF:-{SEED_LDIF_PATH}}}" in script

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 # Pages another branch adds (linked here already). Once one exists, the test below fails:
 # delete its entry, and it is checked like every other page.

@@ -11,7 +11,7 @@ import pytest
 
 from tests.tooling import require_tool
 
-IMAGES = Path(__file__).resolve().parents[2] / "images"
+IMAGES = Path(__file__).resolve().parents[3] / "images"
 DOCKERFILES = sorted(IMAGES.glob("*/Dockerfile"))
 SCRIPTS = sorted(IMAGES.glob("*/*.sh"))
 
