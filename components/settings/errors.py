@@ -23,7 +23,7 @@ class SettingsError(pulumi.RunError):
             f"stack '{stack}': {len(keys)} config key(s) are invalid; nothing was deployed.",
             *(f"  - {p.key}: {p.message}" for p in self.problems),
             "Fix with `pulumi config set <KEY> <value>` (secrets with --secret), "
-            "then run again. The keys are described in Pulumi.yaml and README.md.",
+            "then run again. The keys are described in Pulumi.yaml and docs/reference/config.md.",
         ]
         super().__init__("\n".join(lines))
 
