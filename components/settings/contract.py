@@ -1,6 +1,6 @@
 """The config contract: one field per stack config key, named exactly as the key (the
-seed's `.env` names), with its type and default. Defaults equal Pulumi.yaml's; the
-README's config reference is generated from Pulumi.yaml and checked against this."""
+seed's `.env` names), with its type and default. Defaults equal Pulumi.yaml's;
+docs/reference/config.md is generated from Pulumi.yaml and checked against this."""
 
 from __future__ import annotations
 
