@@ -25,7 +25,7 @@ from components.docker import names
 
 DATA_VOLUME = names.DATA_VOLUME
 # The engine does not show retain_on_delete to policy packs; this label declares it, so
-# the hub-data-volume-kept policy can check it in a real `pulumi preview` (policies/rules.py).
+# the hub-data-volume-kept policy can check it in a real `pulumi preview` (policies/data.py).
 RETAIN_LABEL = "jupyterhub-zos.retain-on-delete"
 
 

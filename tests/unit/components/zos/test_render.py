@@ -15,7 +15,9 @@ from components.zos.attls import AttlsPolicyError, render_policy, validate_polic
 from components.zos.export import render_split_script
 from components.zos.kg_config import kg_config_stdin, render_config
 from components.zos.steps import gateway_steps, step_stdin, user_steps
-from policies import rules
+from policies.credentials import SECRETS_DEFAULTS, literal_secrets
+from policies.keys import racf_gencert_sizes
+from policies.tls import attls_problems
 from tests.tooling import require_tool
 from tools.mock_graph import settled_event_loop
 
@@ -107,7 +109,7 @@ def test_key_size_and_dates_come_from_settings(ssh_keypair):
     gencerts = [
         (name, command, size)
         for name, text in scripts.items()
-        for command, size, _ecc in rules.racf_gencert_sizes(text)
+        for command, size, _ecc in racf_gencert_sizes(text)
         if "ok " in command
     ]
     # CA, server, two users; every GENCERT with the configured SIZE (checked the way the
@@ -221,10 +223,10 @@ def test_secrets_are_read_from_stdin_and_used_only_in_protected_files(variant, s
 
 def test_no_step_carries_a_literal_secret(ssh_keypair):
     """The policy pack's own reading of command text finds nothing in any script."""
-    cfg = dict(rules.SECRETS_DEFAULTS)
+    cfg = dict(SECRETS_DEFAULTS)
     for variant in VARIANTS:
         for name, script in all_scripts(zos_settings(ssh_keypair, **VARIANTS[variant])).items():
-            assert list(rules.literal_secrets(script, cfg)) == [], (variant, name)
+            assert list(literal_secrets(script, cfg)) == [], (variant, name)
 
 
 def test_stdin_builders(ssh_keypair):
@@ -264,7 +266,7 @@ def test_rendered_policy_is_valid_and_agrees_with_the_policy_pack(tlsv13, ssh_ke
     zos = zos_settings(ssh_keypair, ZOS_ATTLS_TLSV13=tlsv13).zos
     policy = render_policy(zos, STACK)
     validate_policy(policy, port=zos.kg_port, keyring=zos.keyring, tlsv13=zos.attls_tlsv13)
-    assert rules.attls_problems(policy) == []
+    assert attls_problems(policy) == []
     assert ("TLSv1.3                         On" in policy) == (tlsv13 == "true")
     assert ("TLS_AES_128_GCM_SHA256" in policy) == (tlsv13 == "true")
     for line in (
