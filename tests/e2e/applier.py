@@ -46,6 +46,7 @@ one image build at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import hashlib
 import json
@@ -93,7 +94,9 @@ class Change:
     detail: str = ""
 
     def __str__(self) -> str:
-        return f"{self.action:<8} {self.type} {self.name}{f' ({self.detail})' if self.detail else ''}"
+        return (
+            f"{self.action:<8} {self.type} {self.name}{f' ({self.detail})' if self.detail else ''}"
+        )
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -174,7 +177,8 @@ def context_digest(context: Path, dockerfile: Path) -> str:
     patterns = []
     if ignore.exists():
         patterns = [
-            line.strip() for line in ignore.read_text().splitlines()
+            line.strip()
+            for line in ignore.read_text().splitlines()
             if line.strip() and not line.startswith("#")
         ]
     digest = hashlib.sha256()
@@ -298,8 +302,10 @@ class Applier(pulumi.runtime.Mocks):
             self.seen.add(reg.urn)
             missing = [d for d in reg.dependencies if d not in self.done]
         if missing:
-            raise ApplyError(f"{reg.name} registered before its dependencies {missing} were "
-                             "applied: the mock runtime's ordering assumption broke")
+            raise ApplyError(
+                f"{reg.name} registered before its dependencies {missing} were "
+                "applied: the mock runtime's ordering assumption broke"
+            )
 
     # -- the generic create / same / update / replace step --
     def _apply(self, reg: Registration, args) -> tuple[str, dict]:
@@ -317,11 +323,14 @@ class Applier(pulumi.runtime.Mocks):
             if handler.exists(old):
                 self._remember(reg, old, checked, old["id"], old["outputs"], old.get("extra", {}))
                 return old["id"], old["outputs"]
-            return self._create(handler, reg, checked, args, "recreate",
-                                detail="gone from the engine")
+            return self._create(
+                handler, reg, checked, args, "recreate", detail="gone from the engine"
+            )
         if old["options"].get("protect"):
-            raise ApplyError(f"{reg.type} {reg.name} is protected; it would change: "
-                             f"{', '.join(keys) or 'failed before'}")
+            raise ApplyError(
+                f"{reg.type} {reg.name} is protected; it would change: "
+                f"{', '.join(keys) or 'failed before'}"
+            )
         replace = (
             old.get("failed")
             or handler.replaces(keys)
@@ -412,11 +421,14 @@ class Applier(pulumi.runtime.Mocks):
 
 
 def delete_in_reverse_order(applier: Applier, entries: dict[str, dict]) -> None:
-    protected = [f"{e['type']} {e['name']}" for e in entries.values()
-                 if e["options"].get("protect")]
+    protected = [
+        f"{e['type']} {e['name']}" for e in entries.values() if e["options"].get("protect")
+    ]
     if protected:
-        raise ApplyError(f"protected resources would be deleted: {', '.join(protected)} "
-                         "(unprotect them first); nothing was deleted")
+        raise ApplyError(
+            f"protected resources would be deleted: {', '.join(protected)} "
+            "(unprotect them first); nothing was deleted"
+        )
     remaining = dict(entries)
     while remaining:
         # Anything nothing else remaining depends on, latest created first.
@@ -495,21 +507,27 @@ class NetworkHandler(Handler):
         kwargs = di.network_kwargs(reg.name, checked)
         existing = self.api.networks(names=[kwargs["name"]])
         if any(n["Name"] == kwargs["name"] for n in existing):
-            raise ApplyError(f"network {kwargs['name']!r} already exists on the engine and is "
-                             "not in this stack's state (remove it, or `down` the stack)")
+            raise ApplyError(
+                f"network {kwargs['name']!r} already exists on the engine and is "
+                "not in this stack's state (remove it, or `down` the stack)"
+            )
         net = self.api.create_network(**{k: v for k, v in kwargs.items() if v is not None})
         info = self.api.inspect_network(net["Id"])
-        outputs = {**checked, "name": kwargs["name"], "driver": info["Driver"],
-                   "scope": info.get("Scope", "local"),
-                   "ipamConfigs": [{"subnet": c.get("Subnet"), "gateway": c.get("Gateway")}
-                                   for c in (info.get("IPAM") or {}).get("Config") or []]}
+        outputs = {
+            **checked,
+            "name": kwargs["name"],
+            "driver": info["Driver"],
+            "scope": info.get("Scope", "local"),
+            "ipamConfigs": [
+                {"subnet": c.get("Subnet"), "gateway": c.get("Gateway")}
+                for c in (info.get("IPAM") or {}).get("Config") or []
+            ],
+        }
         return net["Id"], outputs, {}
 
     def delete(self, entry):
-        try:
+        with contextlib.suppress(NotFound):
             self.api.remove_network(entry["id"])
-        except NotFound:
-            pass
 
 
 class VolumeHandler(Handler):
@@ -532,15 +550,17 @@ class VolumeHandler(Handler):
             self.applier.log(f"  (volume {kwargs['name']} exists: adopted)")
         except NotFound:
             info = self.api.create_volume(**{k: v for k, v in kwargs.items() if v is not None})
-        outputs = {**checked, "name": info["Name"], "driver": info["Driver"],
-                   "mountpoint": info.get("Mountpoint", "")}
+        outputs = {
+            **checked,
+            "name": info["Name"],
+            "driver": info["Driver"],
+            "mountpoint": info.get("Mountpoint", ""),
+        }
         return info["Name"], outputs, {}
 
     def delete(self, entry):
-        try:
+        with contextlib.suppress(NotFound):
             self.api.remove_volume(entry["id"])
-        except NotFound:
-            pass
 
 
 class ImageHandler(Handler):
@@ -548,8 +568,11 @@ class ImageHandler(Handler):
         spec = di.build_spec(reg.name, reg.inputs)
         context = self.applier.root / spec.context
         dockerfile = self.applier.root / spec.dockerfile
-        problems = [f"build.{what} {path} is missing" for what, path in
-                    (("context", context), ("dockerfile", dockerfile)) if not path.exists()]
+        problems = [
+            f"build.{what} {path} is missing"
+            for what, path in (("context", context), ("dockerfile", dockerfile))
+            if not path.exists()
+        ]
         if problems:
             raise Unsupported(reg.type, reg.name, problems)
         checked = copy.deepcopy(reg.inputs)
@@ -603,8 +626,9 @@ class ImageHandler(Handler):
             except (APIError, BuildError) as exc:
                 raise ApplyError(f"docker build of {spec.image_name} failed: {exc}") from exc
             image_id = self.api.inspect_image(spec.image_name)["Id"]
-            self.applier.log(f"  built {spec.image_name} {image_id[:19]} in "
-                             f"{time.monotonic() - started:.0f}s")
+            self.applier.log(
+                f"  built {spec.image_name} {image_id[:19]} in {time.monotonic() - started:.0f}s"
+            )
         outputs = {
             **checked,
             "imageName": spec.image_name,
@@ -650,11 +674,10 @@ class RemoteImageHandler(Handler):
     def delete(self, entry):
         if entry["inputs"].get("keepLocally"):
             return
-        try:
-            self.api.remove_image(entry["outputs"]["imageId"],
-                                  force=bool(entry["inputs"].get("forceRemove")))
-        except NotFound:
-            pass
+        with contextlib.suppress(NotFound):
+            self.api.remove_image(
+                entry["outputs"]["imageId"], force=bool(entry["inputs"].get("forceRemove"))
+            )
 
 
 class ContainerHandler(Handler):
@@ -676,12 +699,16 @@ class ContainerHandler(Handler):
         try:
             api.inspect_image(spec.create["image"])
         except ImageNotFound:
-            raise ApplyError(f"image {spec.create['image']} of container {name} is not on the "
-                             "engine (the applier pulls only through a RemoteImage)") from None
+            raise ApplyError(
+                f"image {spec.create['image']} of container {name} is not on the "
+                "engine (the applier pulls only through a RemoteImage)"
+            ) from None
         try:
             api.inspect_container(name)
-            raise ApplyError(f"a container named {name!r} already exists and is not in this "
-                             "stack's state (remove it, or `down` the stack that made it)")
+            raise ApplyError(
+                f"a container named {name!r} already exists and is not in this "
+                "stack's state (remove it, or `down` the stack that made it)"
+            )
         except NotFound:
             pass
         host_config = api.create_host_config(
@@ -720,14 +747,21 @@ class ContainerHandler(Handler):
             "name": name,
             "hostname": info["Config"].get("Hostname", ""),
             "networkDatas": [
-                {"networkName": n, "ipAddress": d.get("IPAddress", ""),
-                 "gateway": d.get("Gateway", ""), "macAddress": d.get("MacAddress", ""),
-                 "ipPrefixLength": d.get("IPPrefixLen", 0)}
+                {
+                    "networkName": n,
+                    "ipAddress": d.get("IPAddress", ""),
+                    "gateway": d.get("Gateway", ""),
+                    "macAddress": d.get("MacAddress", ""),
+                    "ipPrefixLength": d.get("IPPrefixLen", 0),
+                }
                 for n, d in sorted(networks.items())
             ],
         }
-        return cid, outputs, {"stopTimeout": spec.stop_timeout,
-                              "removeVolumes": spec.remove_volumes}
+        return (
+            cid,
+            outputs,
+            {"stopTimeout": spec.stop_timeout, "removeVolumes": spec.remove_volumes},
+        )
 
     def _read_source(self, path: str) -> bytes:
         return (self.applier.root / path).read_bytes()
@@ -747,9 +781,11 @@ class ContainerHandler(Handler):
             if health == "unhealthy":
                 raise ApplyError(f"unhealthy: {self._health_log(state)}")
             if time.monotonic() > deadline:
-                raise ApplyError(f"not healthy within waitTimeout={spec.wait_timeout}s "
-                                 f"(health {health}): {self._health_log(state)}\n"
-                                 f"last log lines:\n{self._tail(cid)}")
+                raise ApplyError(
+                    f"not healthy within waitTimeout={spec.wait_timeout}s "
+                    f"(health {health}): {self._health_log(state)}\n"
+                    f"last log lines:\n{self._tail(cid)}"
+                )
             time.sleep(1)
 
     def _health_log(self, state: dict) -> str:
@@ -770,11 +806,10 @@ class ContainerHandler(Handler):
             return
         except APIError:
             pass
-        try:
-            self.api.remove_container(entry["id"], v=bool(extra.get("removeVolumes", True)),
-                                      force=True)
-        except NotFound:
-            pass
+        with contextlib.suppress(NotFound):
+            self.api.remove_container(
+                entry["id"], v=bool(extra.get("removeVolumes", True)), force=True
+            )
 
 
 class CommandHandler(Handler):
@@ -810,14 +845,23 @@ class CommandHandler(Handler):
         interpreter = list(inputs.get("interpreter") or ["/bin/sh", "-c"])
         cwd = self.applier.root / inputs["dir"] if inputs.get("dir") else self.applier.root
         done = subprocess.run(  # noqa: S603 - the program's own command, as pulumi-command runs it
-            [*interpreter, script], input=inputs.get("stdin"), capture_output=True, text=True,
-            cwd=cwd, env=env, check=False,
+            [*interpreter, script],
+            input=inputs.get("stdin"),
+            capture_output=True,
+            text=True,
+            cwd=cwd,
+            env=env,
+            check=False,
         )
         if done.returncode != 0:
-            shown = ("output withheld: logging=none"
-                     if inputs.get("logging") == "none" else done.stderr.strip()[-2000:])
-            raise ApplyError(f"command:local:Command {name} {phase} exited "
-                             f"{done.returncode} ({shown})")
+            shown = (
+                "output withheld: logging=none"
+                if inputs.get("logging") == "none"
+                else done.stderr.strip()[-2000:]
+            )
+            raise ApplyError(
+                f"command:local:Command {name} {phase} exited {done.returncode} ({shown})"
+            )
         outputs["stdout"] = done.stdout.removesuffix("\n")
         outputs["stderr"] = done.stderr.removesuffix("\n")
         id_ = hashlib.sha256(f"{name}{time.time()}".encode()).hexdigest()[:16]
@@ -868,8 +912,11 @@ class Result:
 def _check_provider_config(values: Mapping[str, str]) -> None:
     host = values.get("docker:host")
     if host and host not in ("unix:///var/run/docker.sock", docker_base_url()):
-        raise Unsupported("pulumi:providers:docker", "default",
-                          [f"docker:host {host!r}: the applier applies to the local engine only"])
+        raise Unsupported(
+            "pulumi:providers:docker",
+            "default",
+            [f"docker:host {host!r}: the applier applies to the local engine only"],
+        )
 
 
 def up(
@@ -888,8 +935,9 @@ def up(
     program = program.resolve()
     root = (root or program.parent).resolve()
     state = State.load(state_path(stack, state_dir or root / STATE_DIR_NAME))
-    applier = Applier(state, delegate or stand_in_delegate(), root,
-                      loopback_ports=loopback_ports, log=log)
+    applier = Applier(
+        state, delegate or stand_in_delegate(), root, loopback_ports=loopback_ports, log=log
+    )
     values, secret_keys = stack_config(stack, config, secrets, root=root)
     _check_provider_config(values)
     # Every input checked on the recorded graph (fake outputs) before anything is touched.
@@ -910,8 +958,9 @@ def up(
     try:
         applier.delete_unseen()
     except Exception as exc:
-        raise ApplyError(f"deleting what the program no longer declares: {exc}",
-                         applier.changes) from exc
+        raise ApplyError(
+            f"deleting what the program no longer declares: {exc}", applier.changes
+        ) from exc
     unchanged = len(applier.done) - sum(c.action != "delete" for c in applier.changes)
     return Result(applier.changes, outputs, secret_outputs, max(unchanged, 0))
 
@@ -973,8 +1022,9 @@ def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_ke
         os.chdir(root)
         set_all_config(values, sorted(secret_keys))
         set_root_resource(None)
-        pulumi.runtime.set_mocks(monitor.mocks, project=PROJECT, stack=stack, preview=False,
-                                 monitor=monitor)
+        pulumi.runtime.set_mocks(
+            monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
+        )
         SETTINGS.rpc_manager.clear()
         _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
         outputs: dict[str, Any] = {}

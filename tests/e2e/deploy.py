@@ -71,12 +71,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("command", choices=("up", "down"))
     parser.add_argument("--stack", default=os.environ.get("STACK") or "dev")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
-    parser.add_argument("--secret", action="append", default=[], metavar="KEY",
-                        help="a secret config key, its value from the environment variable KEY")
+    parser.add_argument(
+        "--secret",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a secret config key, its value from the environment variable KEY",
+    )
     parser.add_argument("--outputs", type=Path, help="write the stack outputs (JSON) here")
     parser.add_argument("--state-dir", type=Path, help=f"default: ./{applier.STATE_DIR_NAME}")
-    parser.add_argument("--fake-pki", action="store_true",
-                        help="the mock harness's fake tls/random values instead of real ones")
+    parser.add_argument(
+        "--fake-pki",
+        action="store_true",
+        help="the mock harness's fake tls/random values instead of real ones",
+    )
     args = parser.parse_args(argv)
 
     if args.command == "down":
@@ -102,19 +110,20 @@ def main(argv: list[str] | None = None) -> int:
 
     delegate = applier.fake_delegate() if args.fake_pki else applier.stand_in_delegate()
     try:
-        result = applier.up(args.stack, config=config, secrets=secrets,
-                            state_dir=args.state_dir, delegate=delegate)
+        result = applier.up(
+            args.stack, config=config, secrets=secrets, state_dir=args.state_dir, delegate=delegate
+        )
     except (SettingsError, ValueError) as exc:
-        print(f"deploy up: the program did not run (nothing was touched): {exc}",
-              file=sys.stderr)
+        print(f"deploy up: the program did not run (nothing was touched): {exc}", file=sys.stderr)
         return 2
     except applier.Unsupported as exc:
         print(f"deploy up: {exc} (nothing was touched)", file=sys.stderr)
         return 2
     except applier.ApplyError as exc:
         print(f"deploy up: FAILED: {exc}", file=sys.stderr)
-        _print_changes("applied before the failure (kept in state; `down` removes it)",
-                       exc.changes, sys.stderr)
+        _print_changes(
+            "applied before the failure (kept in state; `down` removes it)", exc.changes, sys.stderr
+        )
         return 1
     _print_changes(f"deploy up --stack {args.stack}", result.changes)
     print(f"  {result.unchanged} unchanged")

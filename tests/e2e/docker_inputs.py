@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import tarfile
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -46,8 +47,10 @@ def _check_keys(
         raise Unsupported(
             type_,
             name,
-            [f"unsupported input {where}{k} (supported: {', '.join(sorted(supported))})"
-             for k in unknown],
+            [
+                f"unsupported input {where}{k} (supported: {', '.join(sorted(supported))})"
+                for k in unknown
+            ],
         )
 
 
@@ -60,8 +63,15 @@ def _int(value: Any) -> int:
 
 
 _DURATION = re.compile(r"(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)")
-_UNIT_NS = {"ns": 1, "us": 1_000, "µs": 1_000, "ms": 1_000_000, "s": 10**9, "m": 60 * 10**9,
-            "h": 3600 * 10**9}
+_UNIT_NS = {
+    "ns": 1,
+    "us": 1_000,
+    "µs": 1_000,
+    "ms": 1_000_000,
+    "s": 10**9,
+    "m": 60 * 10**9,
+    "h": 3600 * 10**9,
+}
 
 
 def duration_ns(text: str) -> int:
@@ -82,8 +92,18 @@ def _labels(items: Iterable[Mapping[str, Any]] | None) -> dict[str, str]:
 # --- networks and volumes --------------------------------------------------------------------
 
 NETWORK_INPUTS = (
-    "name", "driver", "internal", "attachable", "ingress", "ipv6", "labels", "options",
-    "ipamConfigs", "ipamDriver", "ipamOptions", "checkDuplicate",
+    "name",
+    "driver",
+    "internal",
+    "attachable",
+    "ingress",
+    "ipv6",
+    "labels",
+    "options",
+    "ipamConfigs",
+    "ipamDriver",
+    "ipamOptions",
+    "checkDuplicate",
 )
 
 
@@ -98,12 +118,26 @@ def network_kwargs(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
 
         pools = []
         for i, cfg in enumerate(inputs.get("ipamConfigs") or []):
-            _check_keys(NETWORK, name, cfg, ("subnet", "ipRange", "gateway", "auxAddress"),
-                        f"ipamConfigs[{i}].")
-            pools.append(IPAMPool(subnet=cfg.get("subnet"), iprange=cfg.get("ipRange"),
-                                  gateway=cfg.get("gateway"), aux_addresses=cfg.get("auxAddress")))
-        ipam = IPAMConfig(driver=inputs.get("ipamDriver") or "default", pool_configs=pools,
-                          options=inputs.get("ipamOptions"))
+            _check_keys(
+                NETWORK,
+                name,
+                cfg,
+                ("subnet", "ipRange", "gateway", "auxAddress"),
+                f"ipamConfigs[{i}].",
+            )
+            pools.append(
+                IPAMPool(
+                    subnet=cfg.get("subnet"),
+                    iprange=cfg.get("ipRange"),
+                    gateway=cfg.get("gateway"),
+                    aux_addresses=cfg.get("auxAddress"),
+                )
+            )
+        ipam = IPAMConfig(
+            driver=inputs.get("ipamDriver") or "default",
+            pool_configs=pools,
+            options=inputs.get("ipamOptions"),
+        )
     return {
         "name": inputs["name"],
         "driver": inputs.get("driver") or "bridge",
@@ -136,8 +170,16 @@ def volume_kwargs(name: str, inputs: Mapping[str, Any]) -> dict[str, Any]:
 # --- images -------------------------------------------------------------------------------------
 
 IMAGE_INPUTS = ("imageName", "build", "buildOnPreview", "skipPush", "registry")
-BUILD_INPUTS = ("context", "dockerfile", "args", "target", "platform", "builderVersion",
-                "addHosts", "network")
+BUILD_INPUTS = (
+    "context",
+    "dockerfile",
+    "args",
+    "target",
+    "platform",
+    "builderVersion",
+    "addHosts",
+    "network",
+)
 
 
 @dataclass(frozen=True)
@@ -166,8 +208,9 @@ def build_spec(name: str, inputs: Mapping[str, Any]) -> BuildSpec:
         problems.append("input imageName is required")
     build = inputs.get("build") or {}
     unknown = sorted(set(build) - set(BUILD_INPUTS))
-    problems += [f"unsupported input build.{k} (supported: {', '.join(BUILD_INPUTS)})"
-                 for k in unknown]
+    problems += [
+        f"unsupported input build.{k} (supported: {', '.join(BUILD_INPUTS)})" for k in unknown
+    ]
     if build.get("builderVersion") not in (None, "BuilderV1", "BuilderBuildKit"):
         problems.append(f"build.builderVersion {build['builderVersion']!r} is not a builder")
     if problems:
@@ -189,8 +232,7 @@ def build_spec(name: str, inputs: Mapping[str, Any]) -> BuildSpec:
     )
 
 
-REMOTE_IMAGE_INPUTS = ("name", "keepLocally", "forceRemove", "pullTriggers", "triggers",
-                       "platform")
+REMOTE_IMAGE_INPUTS = ("name", "keepLocally", "forceRemove", "pullTriggers", "triggers", "platform")
 
 
 def remote_image_name(name: str, inputs: Mapping[str, Any]) -> str:
@@ -203,23 +245,90 @@ def remote_image_name(name: str, inputs: Mapping[str, Any]) -> str:
 # --- containers ---------------------------------------------------------------------------------
 
 # Inputs that only steer the provider (or a refresh), with no Docker API counterpart.
-CONTAINER_PROVIDER_ONLY = ("destroyGraceSeconds", "containerReadRefreshTimeoutMilliseconds",
-                           "wait", "waitTimeout", "mustRun", "start", "removeVolumes", "rm")
-
-CONTAINER_INPUTS = (
-    "name", "image", "envs", "command", "entrypoints", "user", "workingDir", "hostname",
-    "domainname", "labels", "healthcheck", "restart", "maxRetryCount", "networksAdvanced",
-    "networkMode", "ports", "publishAllPorts", "volumes", "mounts", "tmpfs", "uploads",
-    "capabilities", "securityOpts", "logDriver", "logOpts", "memory", "memorySwap",
-    "memoryReservation", "cpuShares", "cpus", "cpuSet", "cpuPeriod", "cpuQuota", "privileged",
-    "readOnly", "init", "ipcMode", "pidMode", "usernsMode", "cgroupnsMode", "cgroupParent",
-    "shmSize", "sysctls", "ulimits", "groupAdds", "dns", "dnsOpts", "dnsSearches", "hosts",
-    "stopSignal", "stopTimeout", "tty", "stdinOpen", "runtime", "storageOpts", "devices",
-    "attach", "logs", *CONTAINER_PROVIDER_ONLY,
+CONTAINER_PROVIDER_ONLY = (
+    "destroyGraceSeconds",
+    "containerReadRefreshTimeoutMilliseconds",
+    "wait",
+    "waitTimeout",
+    "mustRun",
+    "start",
+    "removeVolumes",
+    "rm",
 )
 
-UPLOAD_INPUTS = ("file", "content", "contentBase64", "source", "sourceHash", "executable",
-                 "permissions", "owner", "group")
+CONTAINER_INPUTS = (
+    "name",
+    "image",
+    "envs",
+    "command",
+    "entrypoints",
+    "user",
+    "workingDir",
+    "hostname",
+    "domainname",
+    "labels",
+    "healthcheck",
+    "restart",
+    "maxRetryCount",
+    "networksAdvanced",
+    "networkMode",
+    "ports",
+    "publishAllPorts",
+    "volumes",
+    "mounts",
+    "tmpfs",
+    "uploads",
+    "capabilities",
+    "securityOpts",
+    "logDriver",
+    "logOpts",
+    "memory",
+    "memorySwap",
+    "memoryReservation",
+    "cpuShares",
+    "cpus",
+    "cpuSet",
+    "cpuPeriod",
+    "cpuQuota",
+    "privileged",
+    "readOnly",
+    "init",
+    "ipcMode",
+    "pidMode",
+    "usernsMode",
+    "cgroupnsMode",
+    "cgroupParent",
+    "shmSize",
+    "sysctls",
+    "ulimits",
+    "groupAdds",
+    "dns",
+    "dnsOpts",
+    "dnsSearches",
+    "hosts",
+    "stopSignal",
+    "stopTimeout",
+    "tty",
+    "stdinOpen",
+    "runtime",
+    "storageOpts",
+    "devices",
+    "attach",
+    "logs",
+    *CONTAINER_PROVIDER_ONLY,
+)
+
+UPLOAD_INPUTS = (
+    "file",
+    "content",
+    "contentBase64",
+    "source",
+    "sourceHash",
+    "executable",
+    "permissions",
+    "owner",
+    "group",
+)
 
 
 @dataclass(frozen=True)
@@ -246,8 +355,9 @@ def _memory_mb(value: Any) -> int:
 def _port_bindings(name: str, ports: list[Mapping[str, Any]], loopback: bool):
     exposed, bindings = [], {}
     for i, port in enumerate(ports):
-        _check_keys(CONTAINER, name, port, ("internal", "external", "ip", "protocol"),
-                    f"ports[{i}].")
+        _check_keys(
+            CONTAINER, name, port, ("internal", "external", "ip", "protocol"), f"ports[{i}]."
+        )
         key = f"{_int(port['internal'])}/{port.get('protocol') or 'tcp'}"
         exposed.append((_int(port["internal"]), port.get("protocol") or "tcp"))
         ip = port.get("ip") or ("127.0.0.1" if loopback else "0.0.0.0")  # noqa: S104
@@ -257,11 +367,19 @@ def _port_bindings(name: str, ports: list[Mapping[str, Any]], loopback: bool):
 
 
 def _healthcheck(name: str, hc: Mapping[str, Any]) -> dict[str, Any]:
-    _check_keys(CONTAINER, name, hc, ("tests", "interval", "timeout", "startPeriod", "retries"),
-                "healthcheck.")  # startInterval needs API 1.44; Docker 20.10 speaks 1.41
+    _check_keys(
+        CONTAINER,
+        name,
+        hc,
+        ("tests", "interval", "timeout", "startPeriod", "retries"),
+        "healthcheck.",
+    )  # startInterval needs API 1.44; Docker 20.10 speaks 1.41
     result: dict[str, Any] = {"test": list(hc["tests"])}
-    for key, api in (("interval", "interval"), ("timeout", "timeout"),
-                     ("startPeriod", "start_period")):
+    for key, api in (
+        ("interval", "interval"),
+        ("timeout", "timeout"),
+        ("startPeriod", "start_period"),
+    ):
         if hc.get(key):
             result[api] = duration_ns(hc[key])
     if hc.get("retries") is not None:
@@ -272,14 +390,24 @@ def _healthcheck(name: str, hc: Mapping[str, Any]) -> dict[str, Any]:
 def _mount(name: str, i: int, m: Mapping[str, Any]):
     from docker.types import Mount
 
-    _check_keys(CONTAINER, name, m, ("target", "type", "source", "readOnly", "bindOptions",
-                                      "volumeOptions", "tmpfsOptions"), f"mounts[{i}].")
+    _check_keys(
+        CONTAINER,
+        name,
+        m,
+        ("target", "type", "source", "readOnly", "bindOptions", "volumeOptions", "tmpfsOptions"),
+        f"mounts[{i}].",
+    )
     bind = m.get("bindOptions") or {}
     vol = m.get("volumeOptions") or {}
     tmpfs = m.get("tmpfsOptions") or {}
     _check_keys(CONTAINER, name, bind, ("propagation",), f"mounts[{i}].bindOptions.")
-    _check_keys(CONTAINER, name, vol, ("noCopy", "labels", "driverName", "driverOptions"),
-                f"mounts[{i}].volumeOptions.")
+    _check_keys(
+        CONTAINER,
+        name,
+        vol,
+        ("noCopy", "labels", "driverName", "driverOptions"),
+        f"mounts[{i}].volumeOptions.",
+    )
     _check_keys(CONTAINER, name, tmpfs, ("sizeBytes", "mode"), f"mounts[{i}].tmpfsOptions.")
     return Mount(
         target=m["target"],
@@ -291,7 +419,8 @@ def _mount(name: str, i: int, m: Mapping[str, Any]):
         labels=_labels(vol.get("labels")) or None,
         driver_config=(
             {"Name": vol["driverName"], "Options": vol.get("driverOptions") or {}}
-            if vol.get("driverName") else None
+            if vol.get("driverName")
+            else None
         ),
         tmpfs_size=_int(tmpfs["sizeBytes"]) if tmpfs.get("sizeBytes") is not None else None,
         tmpfs_mode=_int(tmpfs["mode"]) if tmpfs.get("mode") is not None else None,
@@ -301,15 +430,21 @@ def _mount(name: str, i: int, m: Mapping[str, Any]):
 def _binds(name: str, volumes: list[Mapping[str, Any]]) -> tuple[list[str], list[str]]:
     binds, volumes_from = [], []
     for i, v in enumerate(volumes):
-        _check_keys(CONTAINER, name, v, ("containerPath", "hostPath", "volumeName", "readOnly",
-                                          "fromContainer"), f"volumes[{i}].")
+        _check_keys(
+            CONTAINER,
+            name,
+            v,
+            ("containerPath", "hostPath", "volumeName", "readOnly", "fromContainer"),
+            f"volumes[{i}].",
+        )
         if v.get("fromContainer"):
             volumes_from.append(v["fromContainer"])
             continue
         source = v.get("hostPath") or v.get("volumeName")
         if not source or not v.get("containerPath"):
-            raise Unsupported(CONTAINER, name, [f"volumes[{i}] needs containerPath and "
-                                                "hostPath or volumeName"])
+            raise Unsupported(
+                CONTAINER, name, [f"volumes[{i}] needs containerPath and hostPath or volumeName"]
+            )
         binds.append(f"{source}:{v['containerPath']}:{'ro' if v.get('readOnly') else 'rw'}")
     return binds, volumes_from
 
@@ -351,8 +486,13 @@ def container_spec(name: str, inputs: Mapping[str, Any], loopback_ports: bool) -
         cap_add, cap_drop = _capabilities(name, inputs.get("capabilities") or {})
         networks = list(inputs.get("networksAdvanced") or [])
         for i, net in enumerate(networks):
-            _check_keys(CONTAINER, name, net, ("name", "aliases", "ipv4Address", "ipv6Address"),
-                        f"networksAdvanced[{i}].")
+            _check_keys(
+                CONTAINER,
+                name,
+                net,
+                ("name", "aliases", "ipv4Address", "ipv6Address"),
+                f"networksAdvanced[{i}].",
+            )
         network_mode = inputs.get("networkMode") or (networks[0]["name"] if networks else None)
         host_config: dict[str, Any] = {
             "binds": binds or None,
@@ -366,12 +506,15 @@ def container_spec(name: str, inputs: Mapping[str, Any], loopback_ports: bool) -
             "cap_add": cap_add or None,
             "cap_drop": cap_drop or None,
             "security_opt": list(inputs.get("securityOpts") or []) or None,
-            "log_config": {"Type": inputs.get("logDriver") or "json-file",
-                           "Config": {k: str(v) for k, v in (inputs.get("logOpts") or {}).items()}},
+            "log_config": {
+                "Type": inputs.get("logDriver") or "json-file",
+                "Config": {k: str(v) for k, v in (inputs.get("logOpts") or {}).items()},
+            },
             "mem_limit": _memory_mb(inputs["memory"]) if inputs.get("memory") else None,
             "memswap_limit": _memory_mb(inputs["memorySwap"]) if inputs.get("memorySwap") else None,
             "mem_reservation": _memory_mb(inputs["memoryReservation"])
-            if inputs.get("memoryReservation") else None,
+            if inputs.get("memoryReservation")
+            else None,
             "cpu_shares": _int(inputs["cpuShares"]) if inputs.get("cpuShares") else None,
             "nano_cpus": int(float(inputs["cpus"]) * 1e9) if inputs.get("cpus") else None,
             "cpuset_cpus": inputs.get("cpuSet") or None,
@@ -399,7 +542,8 @@ def container_spec(name: str, inputs: Mapping[str, Any], loopback_ports: bool) -
                 f"{d['hostPath']}:{d.get('containerPath') or d['hostPath']}:"
                 f"{d.get('permissions') or 'rwm'}"
                 for d in inputs.get("devices") or []
-            ] or None,
+            ]
+            or None,
             "network_mode": network_mode,
         }
         create: dict[str, Any] = {
@@ -414,7 +558,8 @@ def container_spec(name: str, inputs: Mapping[str, Any], loopback_ports: bool) -
             "domainname": inputs.get("domainname") or None,
             "labels": _labels(inputs.get("labels")) or None,
             "healthcheck": _healthcheck(name, inputs["healthcheck"])
-            if inputs.get("healthcheck") else None,
+            if inputs.get("healthcheck")
+            else None,
             "ports": exposed or None,
             "stop_signal": inputs.get("stopSignal") or None,
             "stop_timeout": _int(inputs["stopTimeout"]) if inputs.get("stopTimeout") else None,
@@ -475,16 +620,23 @@ def _upload(name: str, i: int, u: Mapping[str, Any]) -> dict[str, Any]:
     _check_keys(CONTAINER, name, u, UPLOAD_INPUTS, f"uploads[{i}].")
     given = [k for k in ("content", "contentBase64", "source") if u.get(k) is not None]
     if len(given) != 1:
-        raise Unsupported(CONTAINER, name, [f"uploads[{i}] needs exactly one of content, "
-                                            f"contentBase64, source (got {given or 'none'})"])
+        raise Unsupported(
+            CONTAINER,
+            name,
+            [
+                f"uploads[{i}] needs exactly one of content, "
+                f"contentBase64, source (got {given or 'none'})"
+            ],
+        )
     if not str(u.get("file", "")).startswith("/"):
         raise Unsupported(CONTAINER, name, [f"uploads[{i}].file must be an absolute path"])
     for key in ("owner", "group"):
         if u.get(key) is not None and not str(u[key]).isdigit():
             # The provider resolves names on the machine running Pulumi; so would we, but a
             # name there need not match the container's: only numeric IDs are unambiguous.
-            raise Unsupported(CONTAINER, name, [f"uploads[{i}].{key} {u[key]!r}: only numeric "
-                                                "IDs are supported"])
+            raise Unsupported(
+                CONTAINER, name, [f"uploads[{i}].{key} {u[key]!r}: only numeric IDs are supported"]
+            )
     return dict(u)
 
 
@@ -515,20 +667,34 @@ def upload_tar(uploads: list[Mapping[str, Any]], read_source=None) -> bytes:
             info.mode = upload_mode(u)
             info.uid = int(u.get("owner") or 0)
             info.gid = int(u.get("group") or 0)
+            info.mtime = int(time.time())
             tar.addfile(info, io.BytesIO(data))
     return buffer.getvalue()
 
 
 # --- command:local:Command ------------------------------------------------------------------
 
-COMMAND_INPUTS = ("create", "update", "delete", "dir", "environment", "interpreter", "stdin",
-                  "triggers", "logging", "addPreviousOutputInEnv", "archivePaths", "assetPaths")
+COMMAND_INPUTS = (
+    "create",
+    "update",
+    "delete",
+    "dir",
+    "environment",
+    "interpreter",
+    "stdin",
+    "triggers",
+    "logging",
+    "addPreviousOutputInEnv",
+    "archivePaths",
+    "assetPaths",
+)
 
 
 def check_command(name: str, inputs: Mapping[str, Any]) -> None:
     _check_keys(LOCAL_COMMAND, name, inputs, COMMAND_INPUTS)
-    problems = [f"input {k} is not supported" for k in ("archivePaths", "assetPaths")
-                if inputs.get(k)]
+    problems = [
+        f"input {k} is not supported" for k in ("archivePaths", "assetPaths") if inputs.get(k)
+    ]
     if inputs.get("logging") not in (None, "stdout", "stderr", "stdoutAndStderr", "none"):
         problems.append(f"logging {inputs['logging']!r} is not a logging mode")
     if problems:

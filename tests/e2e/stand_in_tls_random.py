@@ -30,19 +30,31 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from tests.e2e.docker_inputs import Unsupported
 
-_CURVES = {"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1,
-           "P521": ec.SECP521R1}
+_CURVES = {"P224": ec.SECP224R1, "P256": ec.SECP256R1, "P384": ec.SECP384R1, "P521": ec.SECP521R1}
 _SUBJECT = {
-    "commonName": NameOID.COMMON_NAME, "organization": NameOID.ORGANIZATION_NAME,
-    "organizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME, "country": NameOID.COUNTRY_NAME,
-    "province": NameOID.STATE_OR_PROVINCE_NAME, "locality": NameOID.LOCALITY_NAME,
-    "postalCode": NameOID.POSTAL_CODE, "serialNumber": NameOID.SERIAL_NUMBER,
+    "commonName": NameOID.COMMON_NAME,
+    "organization": NameOID.ORGANIZATION_NAME,
+    "organizationalUnit": NameOID.ORGANIZATIONAL_UNIT_NAME,
+    "country": NameOID.COUNTRY_NAME,
+    "province": NameOID.STATE_OR_PROVINCE_NAME,
+    "locality": NameOID.LOCALITY_NAME,
+    "postalCode": NameOID.POSTAL_CODE,
+    "serialNumber": NameOID.SERIAL_NUMBER,
 }
-_KEY_USAGE = {"digital_signature", "content_commitment", "key_encipherment",
-              "data_encipherment", "key_agreement", "cert_signing", "crl_signing",
-              "encipher_only", "decipher_only"}
+_KEY_USAGE = {
+    "digital_signature",
+    "content_commitment",
+    "key_encipherment",
+    "data_encipherment",
+    "key_agreement",
+    "cert_signing",
+    "crl_signing",
+    "encipher_only",
+    "decipher_only",
+}
 _EXT_USAGE = {
-    "server_auth": ExtendedKeyUsageOID.SERVER_AUTH, "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
+    "server_auth": ExtendedKeyUsageOID.SERVER_AUTH,
+    "client_auth": ExtendedKeyUsageOID.CLIENT_AUTH,
     "code_signing": ExtendedKeyUsageOID.CODE_SIGNING,
     "email_protection": ExtendedKeyUsageOID.EMAIL_PROTECTION,
     "timestamping": ExtendedKeyUsageOID.TIME_STAMPING,
@@ -54,8 +66,9 @@ _EXT_USAGE = {
 def _check(type_: str, name: str, inputs: Mapping[str, Any], allowed: set[str]) -> None:
     unknown = sorted(set(inputs) - allowed)
     if unknown:
-        raise Unsupported(type_, name, [f"the stand-in does not support input {k}"
-                                        for k in unknown])
+        raise Unsupported(
+            type_, name, [f"the stand-in does not support input {k}" for k in unknown]
+        )
 
 
 def _private_key(args) -> dict:
@@ -133,8 +146,15 @@ def _hash_for(key):
     return None if isinstance(key, ed25519.Ed25519PrivateKey) else hashes.SHA256()
 
 
-_CERT_INPUTS = {"validityPeriodHours", "earlyRenewalHours", "isCaCertificate", "allowedUses",
-                "setSubjectKeyId", "setAuthorityKeyId", "maxPathLength"}
+_CERT_INPUTS = {
+    "validityPeriodHours",
+    "earlyRenewalHours",
+    "isCaCertificate",
+    "allowedUses",
+    "setSubjectKeyId",
+    "setAuthorityKeyId",
+    "maxPathLength",
+}
 
 
 def _sign(args, subject, public_key, sans, issuer_name, issuer_key, issuer_cert) -> dict:
@@ -182,8 +202,9 @@ def _sign(args, subject, public_key, sans, issuer_name, issuer_key, issuer_cert)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), False)
     if inputs.get("setSubjectKeyId"):
-        builder = builder.add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key),
-                                        False)
+        builder = builder.add_extension(
+            x509.SubjectKeyIdentifier.from_public_key(public_key), False
+        )
     if issuer_cert is not None or inputs.get("setAuthorityKeyId"):
         builder = builder.add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(issuer_key.public_key()), False
@@ -198,8 +219,12 @@ def _sign(args, subject, public_key, sans, issuer_name, issuer_key, issuer_cert)
 
 
 def _self_signed(args) -> dict:
-    _check(args.typ, args.name, args.inputs,
-           _CERT_INPUTS | {"privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"})
+    _check(
+        args.typ,
+        args.name,
+        args.inputs,
+        _CERT_INPUTS | {"privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"},
+    )
     key = _load_key(args.inputs["privateKeyPem"])
     subject = _name(args.inputs.get("subject"))
     out = _sign(args, subject, key.public_key(), _sans(args.inputs), subject, key, None)
@@ -207,21 +232,33 @@ def _self_signed(args) -> dict:
 
 
 def _cert_request(args) -> dict:
-    _check(args.typ, args.name, args.inputs,
-           {"privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"})
+    _check(
+        args.typ,
+        args.name,
+        args.inputs,
+        {"privateKeyPem", "subject", "dnsNames", "ipAddresses", "uris"},
+    )
     key = _load_key(args.inputs["privateKeyPem"])
-    builder = x509.CertificateSigningRequestBuilder().subject_name(_name(args.inputs.get("subject")))
+    builder = x509.CertificateSigningRequestBuilder().subject_name(
+        _name(args.inputs.get("subject"))
+    )
     sans = _sans(args.inputs)
     if sans:
         builder = builder.add_extension(x509.SubjectAlternativeName(sans), False)
     csr = builder.sign(key, _hash_for(key))
-    return {"certRequestPem": csr.public_bytes(serialization.Encoding.PEM).decode(),
-            "keyAlgorithm": _algorithm(key)}
+    return {
+        "certRequestPem": csr.public_bytes(serialization.Encoding.PEM).decode(),
+        "keyAlgorithm": _algorithm(key),
+    }
 
 
 def _locally_signed(args) -> dict:
-    _check(args.typ, args.name, args.inputs,
-           _CERT_INPUTS | {"certRequestPem", "caPrivateKeyPem", "caCertPem"})
+    _check(
+        args.typ,
+        args.name,
+        args.inputs,
+        _CERT_INPUTS | {"certRequestPem", "caPrivateKeyPem", "caCertPem"},
+    )
     csr = x509.load_pem_x509_csr(args.inputs["certRequestPem"].encode())
     ca_key = _load_key(args.inputs["caPrivateKeyPem"])
     ca_cert = x509.load_pem_x509_certificate(args.inputs["caCertPem"].encode())
@@ -238,9 +275,25 @@ _DEFAULT_SPECIAL = "!@#$%&*()-_=+[]{}<>:?"
 
 def _random_text(args) -> dict:
     inputs = args.inputs
-    _check(args.typ, args.name, inputs,
-           {"length", "special", "upper", "lower", "numeric", "number", "minUpper", "minLower",
-            "minNumeric", "minSpecial", "overrideSpecial", "keepers"})
+    _check(
+        args.typ,
+        args.name,
+        inputs,
+        {
+            "length",
+            "special",
+            "upper",
+            "lower",
+            "numeric",
+            "number",
+            "minUpper",
+            "minLower",
+            "minNumeric",
+            "minSpecial",
+            "overrideSpecial",
+            "keepers",
+        },
+    )
     length = int(inputs["length"])
     classes = []
     for flag, chars, minimum in (

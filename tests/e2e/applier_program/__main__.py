@@ -35,16 +35,24 @@ if config.require_bool("WITH_CONTAINER"):
         command=["sleep", "infinity"],
         envs=[f"GREETING={config.require('GREETING')}", marker.stdout.apply(lambda s: f"CMD={s}")],
         labels=[docker.ContainerLabelArgs(label="e2eapplier", value="true")],
-        networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=["box"])],
+        networks_advanced=[
+            docker.ContainerNetworksAdvancedArgs(name=network.name, aliases=["box"])
+        ],
         volumes=[
             docker.ContainerVolumeArgs(volume_name=volume.name, container_path="/data"),
             docker.ContainerVolumeArgs(volume_name=scratch.name, container_path="/scratch"),
         ],
         uploads=[
-            docker.ContainerUploadArgs(file="/etc/e2e/secret.txt", content="s3cret\n",
-                                       permissions="0600", owner="1000", group="100"),
-            docker.ContainerUploadArgs(file="/usr/local/bin/probe", content="#!/bin/sh\nexit 0\n",
-                                       executable=True),
+            docker.ContainerUploadArgs(
+                file="/etc/e2e/secret.txt",
+                content="s3cret\n",
+                permissions="0600",
+                owner="1000",
+                group="100",
+            ),
+            docker.ContainerUploadArgs(
+                file="/usr/local/bin/probe", content="#!/bin/sh\nexit 0\n", executable=True
+            ),
             docker.ContainerUploadArgs(file="/etc/e2e/plain.txt", content="plain\n"),
         ],
         capabilities=docker.ContainerCapabilitiesArgs(drops=["NET_RAW"]),
