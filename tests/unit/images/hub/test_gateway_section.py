@@ -31,7 +31,7 @@ def test_no_user_has_a_certificate_when_none_were_delivered():
 
 def test_each_user_mounts_only_their_own_certificate_dir_read_only():
     c = load_hub_config(hub_env(KG_URL="https://gw:8888", KG_AUTH_TOKEN="t" * 20))
-    mount = c.DockerSpawner.volumes["/var/lib/jupyterhub-zos/dev/pki/{username}"]
+    mount = c.DockerSpawner.volumes["/var/lib/jupyterhub-zos/dev/pki/{raw_username}"]
     assert mount == {"bind": "/etc/jupyterpki", "mode": "ro"}
 
 

@@ -257,7 +257,7 @@ def test_docker_spawner():
     assert c.DockerSpawner.notebook_dir == "/home/jovyan/work"
     assert c.DockerSpawner.volumes == {
         "jupyterhub-user-{username}": "/home/jovyan/work",
-        "/var/lib/jupyterhub-zos/dev/pki/{username}": {"bind": "/etc/jupyterpki", "mode": "ro"},
+        "/var/lib/jupyterhub-zos/dev/pki/{raw_username}": {"bind": "/etc/jupyterpki", "mode": "ro"},
     }
     assert "mem_limit" not in c.DockerSpawner and "cpu_limit" not in c.DockerSpawner
 
