@@ -10,8 +10,13 @@ Used by the unit tests, `make policy-check` and the benchmarks:
     graph = run_program(stack="dev", config={"HUB_ALLOWED_USERS": ["bob"]})
     graph.one("docker:index/container:Container", "jupyterhub").inputs["envs"]
 
+By default providers' outputs are deterministic stand-ins (`MOCK...` PEMs); with
+`providers="faithful"` tls: and random: resources get real keys, certificates and random
+values made from their inputs (for applying the graph to a real engine).
+
 The modules: `config` (stack config as the CLI delivers it), `graph` (Recorded, Graph),
-`fakes` (the default deterministic provider outputs), `recording` (the monitor),
+`fakes` (the default deterministic provider outputs), `faithful` (real keys,
+certificates and random values, opt-in), `recording` (the monitor),
 `run` (run_program), and `sdk`, the only one that touches the Pulumi SDK's internals.
 """
 
@@ -25,6 +30,7 @@ from tools.mock_graph.config import (
     stack_config,
     stack_file_config,
 )
+from tools.mock_graph.faithful import FaithfulProviders, UnsupportedInput
 from tools.mock_graph.fakes import FAKES, FakeProviders, _pem, register_fake
 from tools.mock_graph.graph import Graph, Recorded
 from tools.mock_graph.recording import RecordingMonitor
@@ -38,6 +44,8 @@ __all__ = [
     "ROOT",
     "SECRET_SIG",
     "SECRET_SIG_KEY",
+    "UnsupportedInput",
+    "FaithfulProviders",
     "FakeProviders",
     "Graph",
     "Recorded",

@@ -15,9 +15,12 @@ import pulumi
 
 from tools.mock_graph import sdk
 from tools.mock_graph.config import PROGRAM, PROJECT, stack_config
+from tools.mock_graph.faithful import FaithfulProviders
 from tools.mock_graph.fakes import FakeProviders
 from tools.mock_graph.graph import Graph
 from tools.mock_graph.recording import RecordingMonitor
+
+PROVIDERS = {"fakes": FakeProviders, "faithful": FaithfulProviders}
 
 
 @contextmanager
@@ -67,17 +70,22 @@ def run_program(
     secrets: Mapping[str, Any] | None = None,
     program: Path = PROGRAM,
     root: Path | None = None,
+    providers: str = "fakes",
 ) -> Graph:
     """Run the program once, in a fresh event loop, and return what it registered.
     A bad config raises the program's SettingsError (and nothing is registered).
-    `root` (default: the program's directory) holds Pulumi.yaml and the stack files."""
+    `root` (default: the program's directory) holds Pulumi.yaml and the stack files.
+    `providers`: "fakes" (deterministic stand-in outputs) or "faithful" (real keys,
+    certificates and random values for tls: and random:, see faithful.py)."""
+    if providers not in PROVIDERS:
+        raise ValueError(f"providers={providers!r}: expected one of {', '.join(PROVIDERS)}")
     root = root or program.parent
     values, secret_keys = stack_config(stack, config, secrets, root=root)
     env = {
         "PULUMI_CONFIG": json.dumps(values),
         "PULUMI_CONFIG_SECRET_KEYS": json.dumps(sorted(secret_keys)),
     }
-    monitor = RecordingMonitor(FakeProviders())
+    monitor = RecordingMonitor(PROVIDERS[providers]())
     # A caller that closed its loop with Outputs pending: waiting on them would fail.
     sdk.forget_outputs_of_closed_loops()
     loop = asyncio.new_event_loop()
