@@ -4,6 +4,7 @@ and daemons are never touched)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
@@ -17,6 +18,7 @@ from tests.tooling import require_tool
 ROOT = Path(__file__).resolve().parents[2]
 CI_SCRIPTS = sorted(p for p in (ROOT / ".ci").iterdir() if p.is_file())
 START_ENGINE = ROOT / ".ci" / "start-docker-engine"
+
 
 def stub_daemon_name() -> str:
     """A name no other daemon has, fresh per test (pgrep -x also sees unreaped zombies of
@@ -60,10 +62,8 @@ def host(tmp_path):
     yield tmp_path, bin_dir, started
     pid_file = tmp_path / "daemon.pid"
     if pid_file.exists():  # the stub daemon this test started, by its pid only
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(int(pid_file.read_text()), signal.SIGTERM)
-        except ProcessLookupError:
-            pass
 
 
 def run(tmp_path: Path, bin_dir: Path, daemon_body: str, wait: int = 10):

@@ -53,7 +53,12 @@ ROOTFS = {
         "deb http://deb.debian.org/debian-security bookworm-security main\n"
     ),
     # Left by debootstrap; not in a slim image (the host's resolver and name included).
-    "remove": ["var/cache/apt/archives/*.deb", "var/lib/apt/lists/*", "etc/resolv.conf", "etc/hostname"],
+    "remove": [
+        "var/cache/apt/archives/*.deb",
+        "var/lib/apt/lists/*",
+        "etc/resolv.conf",
+        "etc/hostname",
+    ],
     "changes": [
         "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
         'CMD ["bash"]',
@@ -171,6 +176,8 @@ def try_pull(image: str, timeout: float = PULL_TIMEOUT) -> str | None:
         for event in api.pull(repo, tag=tag, stream=True, decode=True):
             if "error" in event:
                 return str(event["error"]).strip()
+    except docker.errors.APIError as exc:
+        return str(exc.explanation or exc).strip()
     except (docker.errors.DockerException, requests.RequestException) as exc:
         return f"{type(exc).__name__}: {exc}".strip()
     return None
@@ -356,5 +363,6 @@ def ensure(
         started = time.monotonic()
         logfile = build_standin(standin, logdir)
         timings[f"stand-in {standin.key}"] = time.monotonic() - started
-        log(f"{standin.image}: stand-in built ({timings[f'stand-in {standin.key}']:.0f} s, log {logfile})")
+        seconds = timings[f"stand-in {standin.key}"]
+        log(f"{standin.image}: stand-in built ({seconds:.0f} s, log {logfile})")
     return timings

@@ -14,4 +14,4 @@ else:
     command = ["jupyter", os.environ.get("DOCKER_STACKS_JUPYTER_CMD", "lab")]
 command += shlex.split(os.environ.get("NOTEBOOK_ARGS", "")) + sys.argv[1:]
 sys.stdout.flush()
-os.execvp(command[0], command)
+os.execvp(command[0], command)  # noqa: S606 (exec: the server replaces this process)
