@@ -13,6 +13,7 @@ changes. DIFFERENCES.md beside this file lists how they differ from the real ima
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -341,9 +342,28 @@ def ensure(
     pull_timeout: float = PULL_TIMEOUT,
     logdir: Path | None = None,
 ) -> dict[str, float]:
-    """Make each pinned base image available; returns seconds spent per step."""
+    """Make each pinned base image available; returns seconds spent per step. One
+    `ensure` at a time per machine (a second waits), so parallel runs build once."""
     logdir = logdir or default_logdir()
     wanted = [BY_IMAGE[i] for i in images] if images else list(STANDINS)
+    with machine_lock():
+        return _ensure(wanted, pull, pull_timeout, logdir)
+
+
+@contextmanager
+def machine_lock() -> Iterator[None]:
+    path = Path(tempfile.gettempdir()) / "jupyterhub-zos-base-images.lock"
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _ensure(
+    wanted: list[StandIn], pull: bool, pull_timeout: float, logdir: Path
+) -> dict[str, float]:
     timings: dict[str, float] = {}
     for standin in wanted:
         state = status(standin)
