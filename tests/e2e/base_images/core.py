@@ -13,6 +13,7 @@ changes. DIFFERENCES.md beside this file lists how they differ from the real ima
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import json
@@ -23,7 +24,6 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -237,24 +237,37 @@ def build_rootfs(timings: dict[str, float]) -> None:
             *ROOTFS["changes"],
             f"LABEL {LABEL_STANDIN}=true {LABEL_RECIPE}={rootfs_hash()}",
         ]
-        tar = subprocess.Popen(
-            ["tar", "--numeric-owner", "-C", str(target), "-c", "."], stdout=subprocess.PIPE
-        )
-        imported = subprocess.run(
-            ["docker", "import", *[a for c in changes for a in ("--change", c)], "-", ROOTFS_IMAGE],
-            stdin=tar.stdout,
-            capture_output=True,
-            text=True,
-            timeout=BUILD_TIMEOUT,
-            check=False,
-        )
-        tar.stdout.close()
-        if tar.wait() != 0 or imported.returncode != 0:
-            raise BaseImageError(f"docker import of the rootfs failed: {imported.stderr.strip()}")
+        import_rootfs(target, ROOTFS_IMAGE, changes)
         timings["rootfs import"] = time.monotonic() - started
         log(f"imported {ROOTFS_IMAGE}")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def import_rootfs(target: Path, image: str, changes: list[str]) -> None:
+    """`tar -C target -c . | docker import --change ... - image`, through the API."""
+    repo, _, tag = image.rpartition(":")
+    tar = subprocess.Popen(
+        ["tar", "--numeric-owner", "-C", str(target), "-c", "."], stdout=subprocess.PIPE
+    )
+    error = None
+    try:
+        api = docker.APIClient(timeout=BUILD_TIMEOUT, version="auto")
+        out = api.import_image(
+            src=tar.stdout, repository=repo, tag=tag, changes=changes, stream_src=True
+        )
+        for line in out.splitlines() if isinstance(out, str) else [str(out)]:
+            if '"error"' in line:
+                error = line
+    except docker.errors.APIError as exc:
+        error = str(exc.explanation or exc)
+    finally:
+        tar.stdout.close()
+    if tar.wait() != 0 or error:
+        # A failed tar still imports (an empty image): never leave that under the tag.
+        with contextlib.suppress(docker.errors.APIError):
+            api.remove_image(image)
+        raise BaseImageError(f"docker import of {target} failed: {error or 'tar failed'}")
 
 
 def _tidy_rootfs(target: Path) -> None:
@@ -278,7 +291,7 @@ def _tail(path: Path, lines: int = 30) -> str:
 # ---------------------------------------------------------------- stand-in build
 
 
-@contextmanager
+@contextlib.contextmanager
 def build_context(standin: StandIn) -> Iterator[Path]:
     with tempfile.TemporaryDirectory(prefix=f"jupyterhub-zos-standin-{standin.key}-") as tmp:
         ctx = Path(tmp)
@@ -350,7 +363,7 @@ def ensure(
         return _ensure(wanted, pull, pull_timeout, logdir)
 
 
-@contextmanager
+@contextlib.contextmanager
 def machine_lock() -> Iterator[None]:
     path = Path(tempfile.gettempdir()) / "jupyterhub-zos-base-images.lock"
     with path.open("a") as handle:
