@@ -96,7 +96,7 @@ def test_no_engine_installs_docker_and_debootstrap_then_starts_the_daemon(host):
     assert result.returncode == 0, result.stdout + result.stderr
     apt = (tmp_path / "apt.log").read_text().splitlines()
     assert apt[0] == "update -q"
-    assert apt[1].split()[-2:] == ["docker.io", "debootstrap"]
+    assert apt[1].split()[-3:] == ["docker.io", "debootstrap", "procps"]
     assert "daemon up" in (tmp_path / "dockerd.log").read_text()
     assert "the Docker engine answers" in result.stdout
     # Left running for `make test`.
@@ -105,7 +105,7 @@ def test_no_engine_installs_docker_and_debootstrap_then_starts_the_daemon(host):
 
 def test_installed_packages_are_not_installed_again(host):
     tmp_path, bin_dir, _ = host
-    (tmp_path / "installed").write_text("docker.io\ndebootstrap\n")
+    (tmp_path / "installed").write_text("docker.io\ndebootstrap\nprocps\n")
     result = run(tmp_path, bin_dir, f'touch "{tmp_path}/up"\nsleep 60\n')
     assert result.returncode == 0, result.stdout + result.stderr
     assert not (tmp_path / "apt.log").exists()
