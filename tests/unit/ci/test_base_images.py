@@ -14,7 +14,7 @@ import pytest
 from tests.e2e.base_images import cli, core
 from tests.tooling import require_tool
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STANDIN_DOCKERFILES = sorted(core.RECIPES.glob("*/Dockerfile"))
 STANDIN_SCRIPTS = sorted(core.RECIPES.glob("*/*.sh"))
 CA_PATH = "/usr/local/share/jupyterhub-zos-standin/host-ca-bundle.crt"

@@ -15,7 +15,7 @@ import pytest
 
 from tests.tooling import require_tool
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 CI_SCRIPTS = sorted(p for p in (ROOT / ".ci").iterdir() if p.is_file())
 START_ENGINE = ROOT / ".ci" / "start-docker-engine"
 
