@@ -55,6 +55,14 @@ def _print_changes(title: str, changes: list[applier.Change], out=sys.stdout) ->
         print(f"  {change}", file=out)
 
 
+def summary(changes: list[applier.Change]) -> str:
+    """e.g. "2 create, 1 replace" (each change was printed as it happened)."""
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change.action] = counts.get(change.action, 0) + 1
+    return ", ".join(f"{n} {action}" for action, n in counts.items()) or "no changes"
+
+
 def write_outputs(path: Path, outputs: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -96,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deploy down: FAILED: {exc}", file=sys.stderr)
             _print_changes("done before the failure", exc.changes, sys.stderr)
             return 1
-        _print_changes(f"deploy down --stack {args.stack}", changes)
+        print(f"deploy down --stack {args.stack}: {summary(changes)}")
         return 0
 
     config = _pairs(args.set)
@@ -125,8 +133,9 @@ def main(argv: list[str] | None = None) -> int:
             "applied before the failure (kept in state; `down` removes it)", exc.changes, sys.stderr
         )
         return 1
-    _print_changes(f"deploy up --stack {args.stack}", result.changes)
-    print(f"  {result.unchanged} unchanged")
+    print(
+        f"deploy up --stack {args.stack}: {summary(result.changes)}; {result.unchanged} unchanged"
+    )
     if args.outputs:
         write_outputs(args.outputs, result.outputs)
         print(f"outputs (secrets revealed) in {args.outputs}")

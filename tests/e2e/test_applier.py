@@ -366,3 +366,19 @@ def test_down_removes_in_reverse_order_and_keeps_the_retained_volume(stack):
     # A new up adopts the retained volume.
     again = stack.up()
     assert ("create", "data") in {(c.action, c.name) for c in again.changes}
+
+
+@pytest.mark.e2e
+def test_a_failure_halfway_reports_what_was_applied_and_down_removes_it(stack):
+    with pytest.raises(applier.ApplyError) as err:
+        stack.up(IMAGE="e2eapplier-missing:none")
+    assert "docker:index/container:Container box" in str(err.value)
+    assert "e2eapplier-missing:none" in str(err.value)
+    assert {(c.action, c.name) for c in err.value.changes} == {
+        ("create", "net"),
+        ("create", "data"),
+        ("create", "scratch"),
+        ("create", "marker"),
+    }
+    stack.down()
+    assert _names(stack.client) == [f"{STACK}-data"]
