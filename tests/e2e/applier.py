@@ -201,7 +201,16 @@ class ApplyingMonitor(RecordingMonitor):
     def __init__(self, applier: Applier):
         super().__init__(applier)
         self._local = threading.local()
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
         applier.monitor = self
+
+    def close_thread_loops(self) -> None:
+        """Close the loops the SDK made in executor threads (else they are collected later,
+        unclosed, with an 'Invalid file descriptor' warning)."""
+        for loop in self.thread_loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+        self.thread_loops.clear()
 
     def current_request(self):
         return getattr(self._local, "request", None)
@@ -212,6 +221,9 @@ class ApplyingMonitor(RecordingMonitor):
             return super().RegisterResource(request)
         finally:
             self._local.request = None
+            if threading.current_thread() is not threading.main_thread():
+                with contextlib.suppress(RuntimeError):
+                    self.thread_loops.add(asyncio.get_event_loop())
 
 
 @dataclass
@@ -774,7 +786,7 @@ class ContainerHandler(Handler):
             if not state.get("Running") and (spec.must_run or spec.wait):
                 raise ApplyError(
                     f"exited with code {state.get('ExitCode')} ({state.get('Error') or 'no error'})"
-                    f"; last log lines:\n{self._tail(cid)}"
+                    f"; {self._tail(cid)}"
                 )
             if not spec.wait or health in (None, "healthy"):
                 return
@@ -784,7 +796,7 @@ class ContainerHandler(Handler):
                 raise ApplyError(
                     f"not healthy within waitTimeout={spec.wait_timeout}s "
                     f"(health {health}): {self._health_log(state)}\n"
-                    f"last log lines:\n{self._tail(cid)}"
+                    f"{self._tail(cid)}"
                 )
             time.sleep(1)
 
@@ -793,10 +805,10 @@ class ContainerHandler(Handler):
         return (entries[-1].get("Output") or "").strip()[-500:] if entries else "no probe yet"
 
     def _tail(self, cid: str) -> str:
-        try:
-            return self.api.logs(cid, tail=20).decode(errors="replace")
-        except APIError:
-            return "(no logs)"
+        # Not the logs themselves: a service's output may hold secrets; the failed container
+        # is kept (marked failed in state) for `docker logs`.
+        name = self.api.inspect_container(cid)["Name"].lstrip("/")
+        return f"see `docker logs {name}`"
 
     def delete(self, entry):
         extra = entry.get("extra") or {}
@@ -1045,3 +1057,4 @@ def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_ke
                 os.environ[key] = old
         loop.close()
         asyncio.set_event_loop(None)
+        monitor.close_thread_loops()

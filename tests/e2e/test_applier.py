@@ -162,6 +162,48 @@ def test_ignore_changes_and_replace_on_changes():
     assert not applier.matches_replace_on_changes(["create"], ["triggers[*]"])
 
 
+def _entry(name, deps=(), **options):
+    return {
+        "type": "random:index/randomId:RandomId",
+        "name": name,
+        "id": name,
+        "inputs": {},
+        "outputs": {},
+        "dependencies": [f"urn:{d}" for d in deps],
+        "options": options,
+    }
+
+
+def _offline_applier(tmp_path, entries):
+    state = applier.State(tmp_path / "s.json", {f"urn:{e['name']}": e for e in entries})
+    return applier.Applier(state, applier.fake_delegate(), tmp_path, log=lambda _: None)
+
+
+def test_delete_order_is_reverse_dependency_order_and_retain_keeps(tmp_path):
+    entries = [
+        _entry("net"),
+        _entry("vol", retainOnDelete=True),
+        _entry("box", ["net", "vol"]),
+        _entry("cmd"),
+        _entry("late", ["cmd"]),
+    ]
+    app = _offline_applier(tmp_path, entries)
+    applier.delete_in_reverse_order(app, dict(app.state.resources))
+    order = [(c.action, c.name) for c in app.changes]
+    assert order.index(("delete", "box")) < order.index(("delete", "net"))
+    assert order.index(("delete", "box")) < order.index(("retain", "vol"))
+    assert order.index(("delete", "late")) < order.index(("delete", "cmd"))
+    assert app.state.resources == {}
+
+
+def test_a_protected_resource_stops_the_delete_before_anything_goes(tmp_path):
+    app = _offline_applier(tmp_path, [_entry("keep", protect=True), _entry("other")])
+    with pytest.raises(applier.ApplyError, match="protected.*keep.*nothing was deleted"):
+        applier.delete_in_reverse_order(app, dict(app.state.resources))
+    assert set(app.state.resources) == {"urn:keep", "urn:other"}
+    assert app.changes == []
+
+
 def test_stand_in_pki_is_real_and_chains():
     from cryptography import x509
 
