@@ -174,9 +174,9 @@ def _entry(name, deps=(), **options):
     }
 
 
-def _offline_applier(tmp_path, entries):
+def _offline_applier(tmp_path, entries, root=None):
     state = applier.State(tmp_path / "s.json", {f"urn:{e['name']}": e for e in entries})
-    return applier.Applier(state, applier.fake_delegate(), tmp_path, log=lambda _: None)
+    return applier.Applier(state, applier.fake_delegate(), root or tmp_path, log=lambda _: None)
 
 
 def test_delete_order_is_reverse_dependency_order_and_retain_keeps(tmp_path):
@@ -202,6 +202,34 @@ def test_a_protected_resource_stops_the_delete_before_anything_goes(tmp_path):
         applier.delete_in_reverse_order(app, dict(app.state.resources))
     assert set(app.state.resources) == {"urn:keep", "urn:other"}
     assert app.changes == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"HUB_ALLOWED_USERS": ["bob.smith", "carol_x", "dave-y"]},
+        {"DOCKER_NOTEBOOK_IMAGE": "quay.io/jupyter/base-notebook:2025-06-02"},
+    ],
+)
+def test_every_input_of_the_dev_graph_is_supported(tmp_path, config):
+    from tools.mock_graph import run_program
+
+    graph = run_program("dev", config=config)
+    app = _offline_applier(tmp_path, [], root=applier.ROOT)
+    applier.preflight(app, graph.resources)  # raises Unsupported naming any it cannot apply
+    types = {r.type for r in graph.resources if r.custom}
+    assert types & set(applier.HANDLERS)
+
+
+def test_a_zos_graph_is_refused_naming_the_remote_commands(tmp_path, zos_config):
+    from tools.mock_graph import run_program
+
+    config, secrets = zos_config
+    graph = run_program("dev", config=config, secrets=secrets)
+    with pytest.raises(Unsupported) as err:
+        applier.preflight(_offline_applier(tmp_path, [], root=applier.ROOT), graph.resources)
+    assert "command:remote:Command" in str(err.value)
+    assert "has no provider for this type" in str(err.value)
 
 
 def test_stand_in_pki_is_real_and_chains():
