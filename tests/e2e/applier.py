@@ -117,7 +117,7 @@ class State:
         return cls(path, dict(data.get("resources", {})))
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -1010,6 +1010,14 @@ def down(
     return applier.changes
 
 
+def _quiet_reported_failures(loop, context) -> None:
+    """A failed resource's error reaches every Output that depends on it; `up` reports it
+    once, so asyncio's "Future exception was never retrieved" for it is noise."""
+    if isinstance(context.get("exception"), ApplyError | Unsupported):
+        return
+    loop.default_exception_handler(context)
+
+
 def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_keys: set):
     """The program under the mock runtime with the applier as provider: what
     tools.mock_graph.run_program does, with our monitor instead of the fakes'."""
@@ -1028,6 +1036,7 @@ def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_ke
         for future in [f for f in SETTINGS.outputs if f.get_loop().is_closed()]:
             SETTINGS.outputs.discard(future)
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_reported_failures)
     asyncio.set_event_loop(loop)
     try:
         os.environ.update(env)
