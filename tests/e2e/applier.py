@@ -78,6 +78,10 @@ DELEGATED_PREFIXES = ("tls:", "random:")
 Delegate = Callable[[Any], tuple[str, dict]]
 
 
+class Skipped(Exception):  # noqa: N818
+    """A registration not applied because another failed first."""
+
+
 class ApplyError(Exception):
     """The apply (or destroy) failed; `changes` is what it did before failing."""
 
@@ -259,6 +263,8 @@ class Applier(pulumi.runtime.Mocks):
         self.seen: set[str] = set()
         self.done: set[str] = set()
         self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._inflight = 0
         self._build_lock = threading.Lock()
         self._client = client
         self._local = threading.local()
@@ -297,6 +303,10 @@ class Applier(pulumi.runtime.Mocks):
         )
         if not request.custom:  # a component: nothing to apply
             return f"{args.name}-component", dict(args.inputs)
+        with self._lock:
+            if self.failures:  # as the engine: nothing new starts after a failure
+                raise Skipped(f"{reg.type} {reg.name}: not applied (an earlier resource failed)")
+            self._inflight += 1
         try:
             self._check_order(reg)
             id_, outputs = self._apply(reg, args)
@@ -305,9 +315,19 @@ class Applier(pulumi.runtime.Mocks):
             with self._lock:
                 self.failures.append(f"{reg.type} {reg.name}: {message}")
             raise
+        finally:
+            with self._lock:
+                self._inflight -= 1
+                self._idle.notify_all()
         with self._lock:
             self.done.add(reg.urn)
         return id_, outputs
+
+    def wait_idle(self) -> None:
+        """Until no registration is applying: the SDK gives up on the first failure while
+        others still run in executor threads, and those finish (and reach state) first."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._inflight == 0)
 
     def _check_order(self, reg: Registration) -> None:
         with self._lock:
@@ -961,6 +981,7 @@ def up(
     try:
         outputs, secret_outputs = _run(monitor, program, root, stack, values, secret_keys)
     except Exception as exc:
+        applier.wait_idle()
         if isinstance(exc, SettingsError) and not applier.changes:
             raise  # bad config: nothing was touched
         reasons = applier.failures or [f"{type(exc).__name__}: {exc}"]
@@ -1013,7 +1034,7 @@ def down(
 def _quiet_reported_failures(loop, context) -> None:
     """A failed resource's error reaches every Output that depends on it; `up` reports it
     once, so asyncio's "Future exception was never retrieved" for it is noise."""
-    if isinstance(context.get("exception"), ApplyError | Unsupported):
+    if isinstance(context.get("exception"), ApplyError | Unsupported | Skipped):
         return
     loop.default_exception_handler(context)
 

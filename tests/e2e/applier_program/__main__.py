@@ -1,5 +1,6 @@
-"""The local applier's test program: a network, a retained volume, a local command whose
-stdout feeds a container's env, and a container with uploads, healthcheck and wait."""
+"""The local applier's test program: a network, a retained volume, a locally built image, a
+local command whose stdout feeds a container's env, and a container with uploads,
+healthcheck and wait."""
 
 import pulumi
 import pulumi_command as command
@@ -26,12 +27,20 @@ marker = command.local.Command(
     triggers=[out_dir],
     opts=pulumi.ResourceOptions(additional_secret_outputs=["stdout"]),
 )
+image = docker.Image(
+    "img",
+    image_name=f"{stack}-img:{stack}",
+    build=docker.DockerBuildArgs(
+        context="image", dockerfile="image/Dockerfile", args={"STAMP": config.require("STAMP")}
+    ),
+    skip_push=True,
+)
 if config.require_bool("WITH_CONTAINER"):
     extra = {"gpus": "all"} if config.require_bool("UNSUPPORTED") else {}
     container = docker.Container(
         "box",
         name=f"{stack}-box",
-        image=config.require("IMAGE"),
+        image=config.get("IMAGE") or image.repo_digest,
         command=["sleep", "infinity"],
         envs=[f"GREETING={config.require('GREETING')}", marker.stdout.apply(lambda s: f"CMD={s}")],
         labels=[docker.ContainerLabelArgs(label="e2eapplier", value="true")],
