@@ -40,7 +40,13 @@ the next `up` (like `pulumi up --refresh`); published ports without an `ip` bind
 not 0.0.0.0 (the harness binds nothing but loopback: pass loopback_ports=False for the
 provider's behaviour); a resource whose create failed halfway stays in state marked failed
 and is replaced on the next `up`; there is no preview, no plan, no parallelism limit beyond
-one image build at a time.
+one image build at a time; after a failure nothing new starts (as the engine without
+--continue-on-error) and what was in flight finishes before `up` returns. Containers: the
+first of `networksAdvanced` is the network mode and given at create, the others are
+connected before start; upload `owner` / `group` must be numeric (the provider resolves
+names on the machine running Pulumi); `healthcheck.startInterval` is refused (Docker 20.10
+speaks API 1.41); a container's own logs are never printed (they may hold secrets). Only the
+local engine is used: a `docker:host` config naming another one is refused.
 """
 
 from __future__ import annotations
