@@ -6,9 +6,10 @@ registration (in program order, every input awaited, so every dependency is appl
 `_check_order` asserts it) really creates, updates or replaces the Docker object or runs the
 command, and the outputs it returns (an image's repoDigest, a container's id, a command's
 stdout, ...) feed the resources that use them, as the engine would. `tls:` and `random:`
-resources go to a pluggable delegate (a `new_resource`-shaped function): the harness's
-deterministic fakes, the provider-faithful stand-in (tests/e2e/stand_in_tls_random.py), or
-the harness's own faithful mode once it lands.
+resources go to a pluggable delegate (a `new_resource`-shaped function): by default the
+mock harness's provider-faithful mode (real keys, certificates and random values) where
+this tree has it, else the stand-in for it (tests/e2e/stand_in_tls_random.py); or the
+harness's deterministic fakes.
 
 State: every applied resource's inputs, outputs and options go to `.e2e-state/<stack>.json`
 (git-ignored, mode 0600: it holds secrets, as a Pulumi state file does). An unchanged input
@@ -932,6 +933,16 @@ def fake_delegate() -> Delegate:
     return fakes.new_resource
 
 
+def faithful_delegate() -> Delegate:
+    """Real tls/random values: the mock harness's provider-faithful mode where this tree has
+    it (tools.mock_graph.FaithfulProviders), else the stand-in (stand_in_tls_random.py)."""
+    try:
+        from tools.mock_graph import FaithfulProviders
+    except ImportError:
+        return stand_in_delegate()
+    return FaithfulProviders().new_resource
+
+
 def stand_in_delegate() -> Delegate:
     """Real keys, certificates and random values (tests/e2e/stand_in_tls_random.py)."""
     from tests.e2e import stand_in_tls_random
@@ -974,7 +985,7 @@ def up(
     root = (root or program.parent).resolve()
     state = State.load(state_path(stack, state_dir or root / STATE_DIR_NAME))
     applier = Applier(
-        state, delegate or stand_in_delegate(), root, loopback_ports=loopback_ports, log=log
+        state, delegate or faithful_delegate(), root, loopback_ports=loopback_ports, log=log
     )
     values, secret_keys = stack_config(stack, config, secrets, root=root)
     _check_provider_config(values)

@@ -11,9 +11,10 @@ each --secret KEY (its value from the environment variable KEY, kept secret). Th
 file gets the stack outputs as JSON, secrets revealed (mode 0600). State is kept in
 .e2e-state/<stack>.json (git-ignored, 0600: it holds the generated keys and passwords).
 
-tls:/random: values are real (tests/e2e/stand_in_tls_random.py); --fake-pki uses the mock
-harness's fake strings instead. Exit status: 0 applied, 1 failed (what was applied before
-the failure is listed), 2 bad usage or config (nothing touched).
+tls:/random: values are real (the mock harness's provider-faithful mode, or where this tree
+lacks it tests/e2e/stand_in_tls_random.py); --fake-pki uses the harness's fake strings.
+Exit status: 0 applied, 1 failed (what was applied before the failure is listed), 2 bad
+usage or config (nothing touched).
 """
 
 from __future__ import annotations
@@ -116,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         secrets[key] = os.environ[key]
     from components.settings import SettingsError
 
-    delegate = applier.fake_delegate() if args.fake_pki else applier.stand_in_delegate()
+    delegate = applier.fake_delegate() if args.fake_pki else applier.faithful_delegate()
     try:
         result = applier.up(
             args.stack, config=config, secrets=secrets, state_dir=args.state_dir, delegate=delegate
