@@ -466,3 +466,27 @@ def test_a_failure_halfway_reports_what_was_applied_and_down_removes_it(stack):
     assert required <= done <= required | {("create", "img")}
     stack.down()
     assert _names(stack.client) == [f"{STACK}-data"]
+
+
+def test_deploy_cli_parses_values_like_the_cli_and_downs_an_empty_stack(tmp_path, capsys):
+    from tests.e2e import deploy
+
+    assert deploy.parse_value('["bob.smith", "carol"]') == ["bob.smith", "carol"]
+    assert deploy.parse_value("8443") == "8443"  # the CLI hands scalars over as strings
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        deploy.main(["up", "--stack", "x", "--set", "NOEQUALS"])
+    assert deploy.main(["down", "--stack", "e2eapplier-empty", "--state-dir", str(tmp_path)]) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert deploy.main(["up", "--stack", "dev", "--secret", "E2E_APPLIER_UNSET_VAR"]) == 2
+    assert "set the environment variable" in capsys.readouterr().err
+
+
+def test_deploy_cli_refuses_bad_config_before_touching_anything(tmp_path, capsys):
+    from tests.e2e import deploy
+
+    code = deploy.main(
+        ["up", "--stack", "dev", "--set", "HUB_HTTPS_PORT=notaport", "--state-dir", str(tmp_path)]
+    )
+    assert code == 2
+    assert "HUB_HTTPS_PORT" in capsys.readouterr().err
+    assert not (tmp_path / "dev.json").exists()
