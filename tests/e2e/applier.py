@@ -1085,7 +1085,16 @@ def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_ke
             monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
         )
         SETTINGS.rpc_manager.clear()
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        except BaseException:
+            # The SDK gives up at the first failure: end what it left pending on this loop
+            # (else "Task was destroyed but it is pending!" for each, at collection).
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            raise
         outputs: dict[str, Any] = {}
         secret: set[str] = set()
         for name, value in getattr(get_root_resource(), "outputs", {}).items():
