@@ -364,7 +364,8 @@ def test_unsupported_input_fails_the_run_before_anything_is_touched(stack):
 def test_second_apply_of_an_unchanged_graph_changes_nothing(stack):
     first = stack.up()
     assert {c.action for c in first.changes} == {"create"}
-    assert len(first.changes) == 6
+    assert len(first.changes) == 7
+    assert first.outputs["base_image_id"] == stack.client.inspect_image(TEST_IMAGE)["Id"]
     container_id = stack.container()["Id"]
     assert first.outputs["container_id"] == container_id
     second = stack.up()
@@ -403,6 +404,18 @@ def test_a_changed_build_arg_rebuilds_the_image_and_replaces_its_container(stack
 
 
 @pytest.mark.e2e
+def test_a_changed_command_environment_updates_it_and_its_stdout_flows_on(stack):
+    stack.up()
+    result = stack.up(WHO="someone")
+    assert [(c.action, c.name) for c in result.changes] == [
+        ("update", "marker"),
+        ("replace", "box"),  # its env holds the command's stdout
+    ]
+    assert result.outputs["marker_stdout"] == "made-by-someone"
+    assert "CMD=made-by-someone" in stack.container()["Config"]["Env"]
+
+
+@pytest.mark.e2e
 def test_uploads_land_before_start_with_their_mode_and_outputs_feed_inputs(stack):
     stack.up()
     cid = stack.container()["Id"]
@@ -438,6 +451,7 @@ def test_down_removes_in_reverse_order_and_keeps_the_retained_volume(stack):
     changes = stack.down()
     actions = {(c.action, c.name) for c in changes}
     assert actions == {
+        ("delete", "base"),  # keepLocally: the image stays
         ("delete", "img"),  # pulumi-docker's Image delete leaves the local image
         ("delete", "box"),
         ("delete", "marker"),
@@ -462,8 +476,8 @@ def test_a_failure_halfway_reports_what_was_applied_and_down_removes_it(stack):
     assert "e2eapplier-missing:none" in str(err.value)
     done = {(c.action, c.name) for c in err.value.changes}
     required = {("create", n) for n in ("net", "data", "scratch", "marker")}
-    # The image builds alongside (nothing waits for it): done, or never started.
-    assert required <= done <= required | {("create", "img")}
+    # The images come alongside (the box waits for neither): done, or never started.
+    assert required <= done <= required | {("create", "img"), ("create", "base")}
     stack.down()
     assert _names(stack.client) == [f"{STACK}-data"]
 

@@ -23,10 +23,13 @@ marker = command.local.Command(
     create=f'mkdir -p {out_dir} && cat > {out_dir}/marker && echo "made-by-$WHO"',
     delete=f"rm -f {out_dir}/marker",
     stdin=pulumi.Output.secret("stdin-content\n"),
-    environment={"WHO": "command"},
+    environment={"WHO": config.require("WHO")},
     triggers=[out_dir],
     opts=pulumi.ResourceOptions(additional_secret_outputs=["stdout"]),
 )
+base = docker.RemoteImage(
+    "base", name="debian:bookworm-20251229-slim", keep_locally=True
+)  # on the engine already: used as it is, never pulled
 image = docker.Image(
     "img",
     image_name=f"{stack}-img:{stack}",
@@ -78,4 +81,5 @@ if config.require_bool("WITH_CONTAINER"):
     )
     pulumi.export("container_id", container.id)
 pulumi.export("marker_stdout", marker.stdout)
+pulumi.export("base_image_id", base.image_id)
 pulumi.export("network", network.name)
