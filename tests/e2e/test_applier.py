@@ -1,12 +1,14 @@
 """The local applier (a test harness standing in for the Pulumi engine and pulumi-docker /
 pulumi-command): its input mapping as pure functions, then its mechanics on the Docker engine
-with a tiny program (tests/e2e/applier_program, every object named after stack e2eapplier).
+with a tiny program (tests/e2e/applier_program; every object is named after the stack,
+e2eapplier-<random>, unique per run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import secrets
 import tarfile
 from pathlib import Path
 
@@ -17,7 +19,8 @@ from tests.e2e.docker_inputs import Unsupported
 from tests.tooling import missing
 
 PROGRAM = Path(__file__).parent / "applier_program" / "__main__.py"
-STACK = "e2eapplier"
+# Unique per run: other worktrees run these tests on the same engine at the same time.
+STACK = f"e2eapplier-{secrets.token_hex(3)}"
 TEST_IMAGE = "debian:bookworm-20251229-slim"
 
 
