@@ -150,6 +150,8 @@ hub = Hub(
         cookie_secret=secrets.cookie_secret,
         proxy_auth_token=secrets.proxy_auth_token,
         pki_users=pki_users,
+        docker_host=settings.docker_host,
+        ssh_opts=docker_ssh_opts,
         depends_on=hub_depends_on,
     ),
 )

@@ -9,16 +9,23 @@
 - the TLS certificate and key and the LDAP CA put in at creation as container uploads.
 
 Every input that matters is a container input, so a changed setting, secret, image or
-notebook image replaces the container on `pulumi up`: no manual restart.
+notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
+leaves users' notebook containers and kernels running (jupyterhub_config.py:
+cleanup_servers) and the new one finds them again. They are not Pulumi resources, so
+`pulumi destroy` removes them with a delete-only local.Command (on the Docker host,
+over ssh for ssh:// hosts) after the hub is gone and before the network, which Docker
+will not remove while a container is on it.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
 from components.hub_env import (
@@ -29,6 +36,7 @@ from components.hub_env import (
     HubEnvInputs,
     hub_environment,
 )
+from components.pki_delivery_script import delivery_target, ssh_command
 from components.settings import GatewaySettings, HubSettings, LdapSettings
 
 CONTAINER_NAME = "jupyterhub"
@@ -49,6 +57,38 @@ def notebook_container_name(user: str) -> str:
         ch if ch in _DNS_SAFE else "".join(f"-{b:02x}" for b in ch.encode()) for ch in user
     )
     return f"{NOTEBOOK_PREFIX}-{escaped.lower()}"
+
+
+def notebook_removal_script(network_name: str, docker_host: str | None = None) -> str:
+    """POSIX sh, run on the Docker host at `pulumi destroy`: remove the notebook
+    containers (DockerSpawner's `jupyter-` names) on the stack's network, as DockerSpawner
+    removes them (with their anonymous volumes; users' named volumes stay)."""
+    q = shlex.quote
+    host = f"export DOCKER_HOST={q(docker_host)}\n" if docker_host else ""
+    return f"""\
+#!/bin/sh
+# Remove the notebook servers the hub left running (rendered by jupyterhub-zos).
+set -eu
+{host}NETWORK={q(network_name)}
+ids=$(docker ps -aq --filter "network=$NETWORK" --filter 'name=^{NOTEBOOK_PREFIX}-')
+count=0
+for id in $ids; do
+    docker rm -f -v "$id" >/dev/null
+    count=$((count + 1))
+done
+printf 'jupyterhub-zos: removed %s notebook container(s) on %s\\n' "$count" "$NETWORK"
+"""
+
+
+def notebook_removal_command(
+    network_name: str, docker_host: str | None, ssh_opts: Sequence[str] = ()
+) -> str:
+    """The delete text of the notebook-servers Command: the script here for a local
+    Docker host (unix://), over the `ssh` binary for ssh://, as the PKI delivery does."""
+    target = delivery_target(docker_host)
+    if target.kind == "ssh":
+        return ssh_command(target, notebook_removal_script(network_name), ssh_opts)
+    return notebook_removal_script(network_name, docker_host)
 
 
 def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
@@ -93,6 +133,8 @@ class HubArgs:
     cookie_secret: pulumi.Output[str]  # secret
     proxy_auth_token: pulumi.Output[str]  # secret
     pki_users: Sequence[str]  # users whose client certificates are in hub.pki_dir
+    docker_host: str | None = None  # docker:host, where the notebook containers run
+    ssh_opts: Sequence[str] = ()  # docker:sshOpts
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
 
 
@@ -128,6 +170,19 @@ class Hub(pulumi.ComponentResource):
         if args.ldap_ca_pem is not None:
             uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
 
+        # Users' notebook containers outlive a replaced hub; this removes them on destroy
+        # only. Its delete text holds the network's name, so it goes before the network;
+        # the hub depends on it, so it goes after the hub (no new spawns meanwhile).
+        self.notebook_servers = command.local.Command(
+            f"{name}-notebook-servers",
+            delete=pulumi.Output.from_input(args.network_name).apply(
+                lambda network: notebook_removal_command(
+                    network, args.docker_host, tuple(args.ssh_opts)
+                )
+            ),
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.container = docker.Container(
             f"{name}-container",
             name=CONTAINER_NAME,
@@ -155,9 +210,12 @@ class Hub(pulumi.ComponentResource):
             # `pulumi up` reports a hub that does not come up, instead of "created".
             wait=True,
             wait_timeout=180,
-            # On stop the hub stops users' notebook containers (cleanup_servers) first.
+            # Time for the hub to write its database and stop its proxy and services; it
+            # leaves users' notebook containers running (cleanup_servers).
             destroy_grace_seconds=60,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*args.depends_on, self.notebook_servers]
+            ),
         )
         self.container_name = self.container.name
         port = "" if args.hub.https_port == 443 else f":{args.hub.https_port}"

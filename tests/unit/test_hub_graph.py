@@ -19,7 +19,7 @@ from components.dev_directory_render import (
     render_seed_ldif,
     render_slapd_conf,
 )
-from components.hub import notebook_container_name
+from components.hub import notebook_container_name, notebook_removal_command
 from components.hub_env import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
 from tools.mock_graph import FAKES, run_program
 
@@ -29,6 +29,7 @@ IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"
+LOCAL_COMMAND = "command:local:Command"
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -441,8 +442,28 @@ def test_first_up_of_the_dev_stack_creates(dev):
             ("tls:index/locallySignedCert:LocallySignedCert", "jupyterhub-ldap-server-cert"),
             (CONTAINER, "jupyterhub-ldap-server"),
             (CONTAINER, "jupyterhub-container"),
+            (LOCAL_COMMAND, "jupyterhub-notebook-servers"),
         ]
     )
+
+
+def test_destroy_removes_notebook_containers_after_the_hub_and_before_the_network(dev):
+    # The hub leaves users' notebook containers running when it stops (a replacement
+    # keeps their work), and Docker will not remove a network a container is on.
+    servers = dev.one(LOCAL_COMMAND, "jupyterhub-notebook-servers")
+    assert servers.inputs["delete"] == notebook_removal_command("jupyterhub-network", None)
+    assert "create" not in servers.inputs and "update" not in servers.inputs
+    # Pulumi deletes dependents first: the hub, then this, then the network.
+    assert servers.urn in hub_container(dev).dependencies
+    assert resource_urn(dev, NETWORK, "jupyterhub-network") in servers.dependencies
+
+
+def test_notebook_containers_are_removed_over_ssh_on_an_ssh_docker_host():
+    graph = run_program("dev", config={"docker:host": "ssh://ops@dockerhost:2222"})
+    delete = graph.one(LOCAL_COMMAND, "jupyterhub-notebook-servers").inputs["delete"]
+    assert delete.startswith("exec ssh ")
+    assert "-l ops -p 2222" in delete and "-- dockerhost" in delete
+    assert "docker ps -aq" in delete and "DOCKER_HOST" not in delete
 
 
 def test_hub_certificate_for_an_ip_address_hostname():
