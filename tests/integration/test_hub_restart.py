@@ -2,7 +2,8 @@
 jupyterhub_config.py is stopped the way `pulumi up` stops a replaced hub container
 (SIGTERM; its proxy, a subprocess in the same container, ends with it) and a new hub
 starts on the same database, cookie secret and ports with one setting changed
-(IDLE_CULL_TIMEOUT), as the next container would.
+(IDLE_CULL_TIMEOUT), as the next container would. The same after a crash (SIGKILL),
+after which the restart policy starts the container again.
 
 Stand-in: the user's server is a real `jupyterhub-singleuser` started by JupyterHub's
 SimpleLocalProcessSpawner (there is no Docker engine in this test), so the state the new
@@ -101,26 +102,37 @@ def alive(pid: int) -> bool:
     return True
 
 
+def wait_gone(pid: int, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.2)
+
+
 def proxy_pid(hub: Hub) -> int | None:
     pid_file = hub.dir / "jupyterhub-proxy.pid"
     return int(pid_file.read_text()) if pid_file.exists() else None
 
 
-@pytest.fixture(scope="module")
-def restart(workdir, pki, directory):  # noqa: F811 - fixtures from test_hub_login
+@pytest.fixture(scope="module", params=["replacement", "crash"])
+def restart(request, workdir, pki, directory):  # noqa: F811 - fixtures from test_hub_login
+    """The hub ends as in `pulumi up` replacing its container (SIGTERM), or as in a crash
+    or the OOM killer (SIGKILL; the container's end takes the proxy with it, and the
+    restart policy starts the container again); then a new hub starts."""
+    how = request.param
     hub = Hub(
         workdir,
-        "hub",
+        how,
         hub_env(pki, directory, IDLE_CULL_TIMEOUT="3600"),
         pki["hub_ca"],
         extra_args=[
-            f"--SimpleLocalProcessSpawner.home_dir_template={workdir}/home/{{username}}",
+            f"--SimpleLocalProcessSpawner.home_dir_template={workdir}/{how}/home/{{username}}",
             # The test runs as root; in the container the notebook runs as jovyan.
             "--Spawner.args=--allow-root",
         ],
     ).start()
-    (workdir / "home" / USER).mkdir(parents=True)
-    (workdir / "home" / USER / NOTE).write_text(NOTE_TEXT)
+    home = workdir / how / "home" / USER
+    home.mkdir(parents=True)
+    (home / NOTE).write_text(NOTE_TEXT)
     pid = None
     try:
         user = browser_login(hub, USER)
@@ -150,15 +162,23 @@ def restart(workdir, pki, directory):  # noqa: F811 - fixtures from test_hub_log
         old_proxy = proxy_pid(hub)
         assert old_proxy and alive(old_proxy)
 
-        # The replacement: the old hub gets SIGTERM and exits; nothing else is signalled.
-        hub.stop()
-        assert hub.proc.returncode == 0, hub.log_tail()
+        if how == "replacement":  # the old hub gets SIGTERM; nothing else is signalled
+            hub.stop()
+            assert hub.proc.returncode == 0, hub.log_tail()
+        else:
+            hub.proc.kill()
+            hub.proc.wait()
+        proxy_outlived_hub = alive(old_proxy)
+        if proxy_outlived_hub:
+            os.kill(old_proxy, 9)  # what the end of the hub's container does to it
+            wait_gone(old_proxy)
         during = SimpleNamespace(
-            server_alive=alive(pid), proxy_alive=alive(old_proxy), log=hub.log.read_text()
+            server_alive=alive(pid), proxy_alive=proxy_outlived_hub, log=hub.log.read_text()
         )
         hub.env = hub_env(pki, directory, IDLE_CULL_TIMEOUT="7200")
         hub.start()
         yield SimpleNamespace(
+            how=how,
             hub=hub,
             user=user,
             admin=admin,
@@ -173,24 +193,28 @@ def restart(workdir, pki, directory):  # noqa: F811 - fixtures from test_hub_log
             try:
                 admin = browser_login(hub, "admin")
                 api(hub, admin, "DELETE", f"users/{USER}/server")
-                deadline = time.monotonic() + 30
-                while pid and alive(pid) and time.monotonic() < deadline:
-                    time.sleep(0.3)
+                if pid:
+                    wait_gone(pid)
             finally:
                 hub.stop()
         if pid and alive(pid):  # the hub did not stop it: do not leave it behind
             os.kill(pid, 9)
 
 
-def test_stopping_the_hub_leaves_the_users_server_running(restart):
+def test_the_hubs_end_leaves_the_users_server_running(restart):
     assert restart.during.server_alive
-    assert "Leaving single-user servers running" in restart.during.log
+    if restart.how == "replacement":
+        assert "Leaving single-user servers running" in restart.during.log
 
 
-def test_stopping_the_hub_ends_its_proxy_like_the_container_would(restart):
-    # The proxy lives in the hub container, so a replacement must not depend on it.
-    assert not restart.during.proxy_alive
+def test_the_new_hub_runs_a_new_proxy(restart):
+    # The proxy lives in the hub container, ending with it; a stopped hub ends it itself.
+    # The new hub starts its own on the same port (then adds the routes it finds).
+    if restart.how == "replacement":
+        assert not restart.during.proxy_alive
     assert not alive(restart.old_proxy)
+    new_proxy = proxy_pid(restart.hub)
+    assert new_proxy and new_proxy != restart.old_proxy and alive(new_proxy)
 
 
 def test_new_hub_finds_the_server_running(restart):
