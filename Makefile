@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 IMAGE_REQS := images/hub/requirements.txt images/gateway/requirements.txt images/notebook/requirements.txt
 
-.PHONY: up preview destroy test lint policy-check import-env config-reference bench
+.PHONY: up preview destroy test lint policy-check import-env config-reference policy-reference bench
 
 ## The program's virtualenv (Pulumi.yaml points the CLI at ./venv).
 $(VENV)/.installed: requirements.txt policies/requirements.txt
@@ -47,9 +47,13 @@ import-env: $(VENV)/.installed
 	PATH="$$HOME/.pulumi/bin:$$PATH" $(PY) -m tools.import_env --env "$(ENV)" --stack "$(STACK)" \
 		$(if $(USERLIST),--userlist "$(USERLIST)",) $(if $(DRY_RUN),--dry-run,)
 
-## Regenerate README.md's config reference from Pulumi.yaml.
+## Regenerate the config reference (docs/reference/config.md) from Pulumi.yaml.
 config-reference: $(VENV)/.installed
 	$(PY) -m tools.config_reference --write
+
+## Regenerate docs/reference/policies.md from the policy pack (policies/).
+policy-reference: $(VENV)/.installed
+	$(PY) -m tools.policy_reference --write
 
 ## Benchmarks: writes bench/results.json and docs/benchmarks.md; exit 1 if a target is missed.
 bench: $(VENV)/.dev-installed

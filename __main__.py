@@ -8,20 +8,22 @@ import gc
 
 import pulumi
 
-from components.dev_directory import DevDirectory, DevDirectoryArgs
-from components.dev_gateway import CONTAINER_NAME as DEV_GATEWAY_NAME
-from components.dev_gateway import DevGateway, DevGatewayArgs
-from components.generated_secrets import GeneratedSecrets, GeneratedSecretsArgs
-from components.hub import Hub, HubArgs, notebook_container_name
-from components.hub_tls import HubTls, HubTlsArgs
-from components.images import Images, ImagesArgs
-from components.network import Network, NetworkArgs
-from components.pki import GatewayPki, GatewayPkiArgs, server_hosts
-from components.pki_delivery import PkiDelivery, PkiDeliveryArgs
-from components.pki_delivery_script import ssh_options
+from components.delivery.client_certs import PkiDelivery, PkiDeliveryArgs
+from components.delivery.material import UserPkcs12, UserPki
+from components.delivery.script import ssh_options
+from components.directory.dev_directory import DevDirectory, DevDirectoryArgs
+from components.docker.images import Images, ImagesArgs
+from components.docker.names import notebook_container_name
+from components.docker.network import Network, NetworkArgs
+from components.docker.storage import Storage, StorageArgs
+from components.gateway.dev_gateway import CONTAINER_NAME as DEV_GATEWAY_NAME
+from components.gateway.dev_gateway import DevGateway, DevGatewayArgs
+from components.gateway.pki import GatewayPki, GatewayPkiArgs, server_hosts
+from components.hub.container import Hub, HubArgs
+from components.hub.environment import HubEnvInputs, hub_environment
+from components.hub.secrets import GeneratedSecrets, GeneratedSecretsArgs
+from components.hub.tls import HubTls, HubTlsArgs
 from components.settings import load_settings
-from components.storage import Storage, StorageArgs
-from components.user_pki import UserPkcs12, UserPki
 from components.zos.stack import ZosStack, ZosStackArgs
 
 # The program keeps every resource, Output and future alive to the end and makes almost
@@ -131,25 +133,33 @@ if gateway.dev_gateway:
     kg_url = dev_gateway.url
     hub_depends_on.append(dev_gateway.container)
 
-hub = Hub(
-    "jupyterhub",
-    HubArgs(
-        hub=hub_settings,
-        ldap=settings.ldap,
-        gateway=settings.gateway,
-        image=images.hub_image,
-        notebook_image=images.notebook_image,
-        network_name=network.name,
-        data_volume_name=storage.data_volume_name,
-        tls_cert_pem=hub_tls.cert_pem,
-        tls_key_pem=hub_tls.key_pem,
+hub_env = hub_environment(
+    hub_settings,
+    settings.ldap,
+    gateway,
+    HubEnvInputs(
         ldap_host=ldap_host,
-        ldap_ca_pem=ldap_ca_pem,
+        ldap_ca=ldap_ca_pem is not None,
+        notebook_image=images.notebook_image,
         kg_url=kg_url,
         kg_auth_token=secrets.kg_auth_token,
         cookie_secret=secrets.cookie_secret,
         proxy_auth_token=secrets.proxy_auth_token,
-        pki_users=pki_users,
+        pki_users=tuple(pki_users),
+    ),
+)
+hub = Hub(
+    "jupyterhub",
+    HubArgs(
+        environment=hub_env,
+        image=images.hub_image,
+        network_name=network.name,
+        data_volume_name=storage.data_volume_name,
+        https_port=hub_settings.https_port,
+        hostname=hub_settings.hostname,
+        tls_cert_pem=hub_tls.cert_pem,
+        tls_key_pem=hub_tls.key_pem,
+        ldap_ca_pem=ldap_ca_pem,
         docker_host=settings.docker_host,
         ssh_opts=docker_ssh_opts,
         depends_on=hub_depends_on,

@@ -13,9 +13,9 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from components.cert_params import ca_spec, client_spec
-from components.gateway_config import GatewayTls, render_kernel_gateway_config
-from components.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
+from components.gateway.config import GatewayTls, render_kernel_gateway_config
+from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
+from components.pki.specs import ca_spec, client_spec
 from tests.support.certs import issue
 from tests.support.notebook import (
     hub_env,

@@ -11,7 +11,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from components.cert_params import ca_spec, client_spec
+from components.pki.specs import ca_spec, client_spec
 from tests.support.certs import issue, ssh_keypair
 from tests.zos_double.cli import uuencode_m
 

@@ -49,7 +49,7 @@ def event_loop_set():
 @pytest.fixture(scope="session")
 def cert_pairs() -> list[tuple[str, str]]:
     """Two unrelated (certificate PEM, key PEM) pairs."""
-    from components.cert_params import server_spec
+    from components.pki.specs import server_spec
     from tests.support.certs import issue
 
     pairs = [issue(server_spec(cn, (cn,))) for cn in ("hub.test", "other.test")]

@@ -1,7 +1,7 @@
 """`make policy-check`: every policy of the pack against the program's resource graph.
 
 No Pulumi CLI, no cloud, no Docker: the program runs under the mock harness
-(tools/mock_graph.py) for one stack and config, and each recorded resource is handed
+(tools/mock_graph/) for one stack and config, and each recorded resource is handed
 to each policy the way the served pack would get it from the engine: inputs in
 camelCase, secret inputs marked secret, the resource options. Violations are printed;
 the exit status is 1 if any is mandatory (2 for a bad stack or policy config).
@@ -36,9 +36,9 @@ from pulumi_policy import (
     PolicyResourceOptions,
     ResourceValidationArgs,
 )
-from pulumi_policy.proxy import UnknownValueError, unknown_checking_proxy
 
-from policies import rules
+from policies.pack import POLICIES
+from policies.sdk import UnknownValueError, mark_secret, unknown_checking_proxy
 
 LEVELS = {level.value: level for level in EnforcementLevel}
 JSON_TYPES = {
@@ -78,7 +78,7 @@ def parse_policy_config(raw: Mapping[str, Any]) -> dict[str, PolicySetting]:
     """{"all": level|{...}, "<policy>": level|{"enforcementLevel": level, prop: value}}
     -> each policy's level and properties. Refuses unknown policies, properties, levels
     and values of the wrong JSON type, naming them."""
-    known = {p.name: p for p in rules.POLICIES}
+    known = {p.name: p for p in POLICIES}
     problems: list[str] = []
 
     def split(key: str, value: Any) -> tuple[EnforcementLevel | None, dict[str, Any]]:
@@ -148,7 +148,7 @@ def policy_options(options: Mapping[str, Any], parent: str | None) -> PolicyReso
 def _mark_at(value: Any, path: tuple) -> Any:
     """A copy of `value` with the node at `path` (keys and list indexes) marked secret."""
     if not path:
-        return rules.mark_secret(value)
+        return mark_secret(value)
     head, rest = path[0], path[1:]
     if isinstance(value, Mapping) and head in value:
         return {k: _mark_at(v, rest) if k == head else v for k, v in value.items()}
@@ -201,7 +201,7 @@ def check(
     settings = settings or parse_policy_config({})
     found: list[Violation] = []
     for resource in resources:
-        for policy in rules.POLICIES:
+        for policy in POLICIES:
             setting = settings[policy.name]
             if setting.level == EnforcementLevel.DISABLED:
                 continue
@@ -224,9 +224,7 @@ def check(
 
 
 def format_report(stack: str, resources: int, violations: list[Violation]) -> str:
-    lines = [
-        f"policy-check: stack '{stack}', {resources} resources, {len(rules.POLICIES)} policies"
-    ]
+    lines = [f"policy-check: stack '{stack}', {resources} resources, {len(POLICIES)} policies"]
     for v in sorted(violations, key=lambda v: (v.level != "mandatory", v.policy, v.urn)):
         lines.append(f"{v.level.upper():<10} {v.policy}  {v.type}::{v.name}")
         lines.extend(f"    {line}" for line in v.message.splitlines())

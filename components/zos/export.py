@@ -14,7 +14,7 @@ On the machine running Pulumi, `render_split_script` does the seed's openssl ste
 client certificate (`openssl x509`, Bag Attributes gone), CA chain (every certificate
 kept, Bag Attributes gone), key (`openssl pkey`), then the seed's `openssl verify`.
 OpenSSL 3 reads RC2-encrypted PKCS#12 only with `-legacy`; the script retries with it.
-It runs inside each user's delivery command (components/pki_delivery.py), and,
+It runs inside each user's delivery command (components/delivery/client_certs.py), and,
 without AT-TLS, as the gateway's own `server-pem` command; only when the export
 changed, since both are commands whose stdin is the export's output.
 """
@@ -24,8 +24,8 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from components.cert_params import ORGANIZATION, client_spec
-from components.pki_delivery_script import FRAME, parse_frames
+from components.delivery.script import FRAME, parse_frames
+from components.pki.specs import ORGANIZATION, client_spec
 from components.settings import ZosSettings
 from components.zos.racf import _notafter
 from components.zos.script import Step, make_step
@@ -244,7 +244,7 @@ done
 """
 
 
-# Printed in the delivery's framing (components/pki_delivery_script.py), so that the
+# Printed in the delivery's framing (components/delivery/script.py), so that the
 # delivery can read the split's output as it is.
 SPLIT_SCRIPT = _SPLIT_SCRIPT.replace("__FRAME__", FRAME)
 

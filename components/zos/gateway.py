@@ -22,8 +22,8 @@ from components.zos.steps import gateway_steps, requires
 
 @dataclass(frozen=True)
 class ZosGatewayArgs:
-    zos: ZosSettings
-    stack: str
+    zos: ZosSettings  # connection, RACF labels and ring, AT-TLS, gateway ID and port
+    stack: str  # the stack: its marker directory on z/OS and the RACF CA's name
     kg_url: str | None  # KG_URL (its host is the name in the server certificate)
     auth_token: pulumi.Output[str]  # KG_AUTH_TOKEN, given or generated
     p12_password: pulumi.Output[str]  # for the server's export when there is no AT-TLS

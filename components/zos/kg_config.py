@@ -14,7 +14,7 @@ and the config reads $KG_AUTH_TOKEN or that file when the gateway starts.
 
 from __future__ import annotations
 
-from components.gateway_config import GatewayTls, render_kernel_gateway_config
+from components.gateway.config import GatewayTls, render_kernel_gateway_config
 from components.settings import ZosSettings
 from components.zos.script import Step, make_step
 

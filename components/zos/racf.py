@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import textwrap
 
-from components.cert_params import ORGANIZATION, ca_spec
+from components.pki.specs import ORGANIZATION, ca_spec
 from components.settings import ZosSettings
 from components.zos.script import Step, make_step
 

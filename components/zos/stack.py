@@ -8,8 +8,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_random as random
 
+from components.delivery.material import UserPkcs12
 from components.settings import ZosSettings
-from components.user_pki import UserPkcs12
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
 from components.zos.steps import gateway_steps, user_steps
 from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
@@ -17,8 +17,8 @@ from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
 
 @dataclass(frozen=True)
 class ZosStackArgs:
-    zos: ZosSettings
-    stack: str
+    zos: ZosSettings  # every z/OS key: each step renders from its own part of them
+    stack: str  # the stack: its marker directory on z/OS and the RACF CA's name
     kg_url: str | None  # KG_URL, or https://ZOS_HOST:ZOS_KG_PORT
     auth_token: pulumi.Output[str]  # KG_AUTH_TOKEN, given or generated
 

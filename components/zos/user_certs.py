@@ -14,8 +14,8 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_command as command
 
+from components.delivery.material import UserPkcs12
 from components.settings import ZosSettings
-from components.user_pki import UserPkcs12
 from components.zos.commands import connection, remote_step, split_stdin, stdin_for
 from components.zos.export import render_split_script
 from components.zos.steps import user_steps
@@ -23,9 +23,9 @@ from components.zos.steps import user_steps
 
 @dataclass(frozen=True)
 class ZosUserCertsArgs:
-    zos: ZosSettings
-    stack: str
-    p12_password: pulumi.Output[str]
+    zos: ZosSettings  # the host, connection, labels, ZOS_USERS and key size the steps use
+    stack: str  # the stack: its marker directory on z/OS and the RACF CA's name
+    p12_password: pulumi.Output[str]  # secret: protects each user's PKCS#12 export
     depends_on: Sequence[pulumi.Resource]  # the CA's step
 
 

@@ -103,8 +103,10 @@ PKI_DIR = "/etc/jupyterpki"
 c.DockerSpawner.volumes = {
     "jupyterhub-user-{username}": notebook_dir,
     # That user's client certificate, key and CA, written on the Docker host by the
-    # program; read-only for the notebook.
-    os.environ["JUPYTERPKI_HOST_DIR"] + "/{username}": {"bind": PKI_DIR, "mode": "ro"},
+    # program into <HUB_PKI_DIR>/<user name as configured>; read-only for the notebook.
+    # {raw_username}, not {username}: DockerSpawner escapes the latter (bob.smith ->
+    # bob-2esmith), which is not the directory the program wrote.
+    os.environ["JUPYTERPKI_HOST_DIR"] + "/{raw_username}": {"bind": PKI_DIR, "mode": "ro"},
 }
 if os.environ.get("NOTEBOOK_MEM_LIMIT"):
     c.DockerSpawner.mem_limit = os.environ["NOTEBOOK_MEM_LIMIT"]

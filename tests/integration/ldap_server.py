@@ -1,6 +1,6 @@
 """A real dev directory on loopback for tests: the image's entrypoint, run here.
 
-The slapd config and the seed come from components.dev_directory_render (what the
+The slapd config and the seed come from components.directory.render (what the
 program uploads into the container), and slapd is started by images/ldap/entrypoint.sh
 itself, so the tests exercise the shipped seeding logic, not a copy of it.
 Certificates are made with `cryptography` from the program's CertSpecs.
@@ -14,7 +14,7 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from components.dev_directory_render import SlapdPaths, render_slapd_conf
+from components.directory.render import SlapdPaths, render_slapd_conf
 from tests.support.certs import Issued
 from tests.tooling import free_port, require_tool, wait_for_port
 

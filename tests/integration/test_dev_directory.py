@@ -15,14 +15,14 @@ import ldap3
 import pytest
 from ldap3.core.exceptions import LDAPBindError, LDAPStartTLSError
 
-from components.cert_params import ca_spec, server_spec
-from components.dev_directory_render import (
+from components.directory.render import (
     USERS_GROUP_DN,
     derive_password,
     directory_user,
     render_seed_ldif,
     user_dn,
 )
+from components.pki.specs import ca_spec, server_spec
 from components.settings import DEV_DIRECTORY_BASE_DN
 from tests.integration.ldap_server import DevDirectory, world_readable_tmpdir
 from tests.support.certs import issue

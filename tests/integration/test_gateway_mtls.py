@@ -18,15 +18,15 @@ import pytest
 import requests
 from jupyter_server.gateway.gateway_client import GatewayClient
 
-from components.cert_params import ca_spec, client_spec
-from components.gateway_config import GatewayTls, render_kernel_gateway_config
-from components.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
-from components.pki_delivery_script import (
+from components.delivery.script import (
     DeliveryFiles,
     delivery_commands,
     delivery_target,
     frame_stdin,
 )
+from components.gateway.config import GatewayTls, render_kernel_gateway_config
+from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
+from components.pki.specs import ca_spec, client_spec
 from tests.support.certs import Issued, issue
 from tests.support.notebook import (
     KernelError,

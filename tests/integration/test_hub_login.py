@@ -22,15 +22,15 @@ from pathlib import Path
 import pytest
 import requests
 
-from components.cert_params import ca_spec, server_spec
-from components.dev_directory_render import (
+from components.directory.render import (
     derive_password,
     directory_user,
     group_dn,
     render_seed_ldif,
 )
-from components.hub import healthcheck_command
-from components.hub_env import HubEnvInputs, hub_environment
+from components.hub.container import healthcheck_command
+from components.hub.environment import HubEnvInputs, hub_environment
+from components.pki.specs import ca_spec, server_spec
 from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSettings, LdapSettings
 from tests.hubconfig import HUB_CONFIG
 from tests.integration.ldap_server import DevDirectory, world_readable_tmpdir

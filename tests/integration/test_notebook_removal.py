@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from components.hub import notebook_container_name, notebook_removal_command
+from components.docker.names import notebook_container_name
+from components.hub.container import notebook_removal_command
 from tests.tooling import missing, require_tool
 
 pytestmark = pytest.mark.integration

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from components.cert_params import ca_spec, client_spec
-from components.pki_delivery_script import (
+from components.delivery.script import (
     NOTEBOOK_UID,
     DeliveryFiles,
     DeliveryTarget,
     delivery_commands,
     frame_stdin,
 )
+from components.pki.specs import ca_spec, client_spec
 from components.zos.export import render_split_script
 from tests.support.certs import Issued, issue
 from tests.tooling import free_port, missing, require_tool, wait_for_port

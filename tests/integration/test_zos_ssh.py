@@ -20,8 +20,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
-from components.config_source import RawConfig
 from components.settings import validate
+from components.settings.source import RawConfig
 from components.zos.attls import rule_name
 from components.zos.export import parse_split_output, render_split_script
 from components.zos.kg_config import CONFIG_FILE, TLS_FILES, TOKEN_FILE

@@ -13,27 +13,26 @@ import inspect
 from typing import Any
 
 from pulumi_policy import PolicyCustomTimeouts, PolicyResourceOptions, ResourceValidationArgs
-from pulumi_policy import deserialize as sdk_deserialize
-from pulumi_policy import proxy as sdk_proxy
-from pulumi_policy.proxy import unknown_checking_proxy
 
-from policies import rules
+from policies import sdk
+from policies.pack import POLICIES
+from policies.sdk import unknown_checking_proxy
 
-UNKNOWN_STRING = sdk_proxy.UNKNOWN_STRING_VALUE
-UNKNOWN_BOOL = sdk_proxy.UNKNOWN_BOOLEAN_VALUE
-UNKNOWN_NUMBER = sdk_proxy.UNKNOWN_NUMBER_VALUE
-UNKNOWN_ARRAY = sdk_proxy.UNKNOWN_ARRAY_VALUE
-UNKNOWN_OBJECT = sdk_proxy.UNKNOWN_OBJECT_VALUE
-SIG = sdk_deserialize.SPECIAL_SIG_KEY
+UNKNOWN_STRING = sdk.UNKNOWN_STRING_VALUE
+UNKNOWN_BOOL = sdk.UNKNOWN_BOOLEAN_VALUE
+UNKNOWN_NUMBER = sdk.UNKNOWN_NUMBER_VALUE
+UNKNOWN_ARRAY = sdk.UNKNOWN_ARRAY_VALUE
+UNKNOWN_OBJECT = sdk.UNKNOWN_OBJECT_VALUE
+SIG = sdk.SIG_KEY
 
 
 def secret(value: Any) -> dict:
     """A secret as the engine marshals it (KeepSecrets)."""
-    return {SIG: sdk_deserialize.SPECIAL_SECRET_SIG, "value": value}
+    return {SIG: sdk.SECRET_SIG, "value": value}
 
 
 def string_asset(text: str) -> dict:
-    return {SIG: sdk_deserialize.SPECIAL_ASSET_SIG, "text": text}
+    return {SIG: sdk.ASSET_SIG, "text": text}
 
 
 def options(protect: bool = False, **extra: Any) -> PolicyResourceOptions:
@@ -58,7 +57,7 @@ def resource_args(
     config: dict | None = None,
     opts: PolicyResourceOptions | None = None,
 ) -> ResourceValidationArgs:
-    deserialized = rules.deserialize_keeping_secret_marks(props)
+    deserialized = sdk.deserialize_keeping_secret_marks(props)
     return ResourceValidationArgs(
         type_,
         unknown_checking_proxy(deserialized),
@@ -71,7 +70,7 @@ def resource_args(
 
 
 def policy(name: str):
-    return next(p for p in rules.POLICIES if p.name == name)
+    return next(p for p in POLICIES if p.name == name)
 
 
 def violations(policy_name: str, type_: str, props: dict, **kwargs: Any) -> list[str]:

@@ -10,9 +10,18 @@ from dataclasses import replace
 
 import pytest
 
-from components import cert_params
+from components.pki import specs as cert_params
 from components.settings import Problem, SettingsError
-from policies import rules
+from policies.pack import RULES_BY_NAME
+from policies.props import (
+    CONTAINER,
+    IMAGE,
+    LOCAL_COMMAND,
+    LOCALLY_SIGNED_CERT,
+    PRIVATE_KEY,
+    SELF_SIGNED_CERT,
+    VOLUME,
+)
 from tools import policy_check
 from tools.mock_graph import Recorded
 
@@ -65,7 +74,7 @@ def dev_graph(tmp_path, stack: str = "dev") -> list[Recorded]:
         res(stack, "docker:index/network:Network", "jupyterhub-network", {"name": "jupyterhub"}),
         res(
             stack,
-            rules.VOLUME,
+            VOLUME,
             "jupyterhub-data",
             {
                 "name": "jupyterhub-data",
@@ -75,16 +84,16 @@ def dev_graph(tmp_path, stack: str = "dev") -> list[Recorded]:
         ),
         res(
             stack,
-            rules.IMAGE,
+            IMAGE,
             "hub-image",
             {"imageName": "hub", "build": {"context": str(context)}},
         ),
-        res(stack, rules.PRIVATE_KEY, "ca-key", {"algorithm": "ECDSA", "ecdsaCurve": "P256"}),
-        cert(stack, rules.SELF_SIGNED_CERT, "ca-cert", cert_params.ca_spec("Gateway")),
-        cert(stack, rules.LOCALLY_SIGNED_CERT, "hub-cert", cert_params.server_spec("hub")),
+        res(stack, PRIVATE_KEY, "ca-key", {"algorithm": "ECDSA", "ecdsaCurve": "P256"}),
+        cert(stack, SELF_SIGNED_CERT, "ca-cert", cert_params.ca_spec("Gateway")),
+        cert(stack, LOCALLY_SIGNED_CERT, "hub-cert", cert_params.server_spec("hub")),
         res(
             stack,
-            rules.CONTAINER,
+            CONTAINER,
             "jupyterhub",
             {
                 "name": "jupyterhub",
@@ -101,14 +110,14 @@ def dev_graph(tmp_path, stack: str = "dev") -> list[Recorded]:
         ),
         res(
             stack,
-            rules.CONTAINER,
+            CONTAINER,
             "gateway",
             {"name": f"{stack}-gateway", "envs": ["KG_AUTH_TOKEN=0123456789abcdef"]},
             secret=["envs"],
         ),
         res(
             stack,
-            rules.LOCAL_COMMAND,
+            LOCAL_COMMAND,
             "alice-pki",
             {"create": "umask 077; cat > /srv/pki/alice/key.pem", "stdin": "-----BEGIN PRIVATE"},
             secret=["stdin"],
@@ -132,7 +141,7 @@ def test_secretness_comes_from_secret_paths(tmp_path):
     assert {v.policy for v in flagged} == {"no-plain-secrets"}
     assert len(flagged) == 3  # KG_AUTH_TOKEN, JPY_COOKIE_SECRET, CONFIGPROXY_AUTH_TOKEN
     assert all(v.level == "mandatory" for v in flagged)
-    assert flagged[0].message.startswith(rules.RULES_BY_NAME["no-plain-secrets"].description)
+    assert flagged[0].message.startswith(RULES_BY_NAME["no-plain-secrets"].description)
 
 
 def test_retain_on_delete_is_read_from_the_recorded_options(tmp_path):

@@ -1,4 +1,4 @@
-"""All policies against resource graphs recorded by the mock harness (tools/mock_graph.py).
+"""All policies against resource graphs recorded by the mock harness (tools/mock_graph/).
 
 1. A scratch program that registers real pulumi-docker / pulumi-command / pulumi-tls
    resources, some compliant and some not: the exact violations found prove that the

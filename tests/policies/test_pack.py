@@ -1,4 +1,5 @@
-"""The pack as the Pulumi CLI runs it, minus the CLI.
+"""The pack as a whole: its table (policies/pack.py), and the pack as the Pulumi CLI
+runs it (policies/__main__.py), minus the CLI.
 
 The CLI starts `python -u -m pulumi.policy <engine> .` in the policies directory, reads
 the port PolicyPack prints and talks gRPC to it (GetAnalyzerInfo, Configure, Analyze).
@@ -20,11 +21,37 @@ import pytest
 from google.protobuf import empty_pb2, json_format, struct_pb2
 from pulumi.runtime import proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
+from pulumi_policy import EnforcementLevel
 
-from policies import rules
-from tests.policies.support import secret
+from policies.pack import PACK_NAME, POLICIES, RULES, RULES_BY_NAME
+from policies.props import CONTAINER, VOLUME
+from tests.policies.support import secret, violations
 
 POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
+
+
+# --- the table (policies/pack.py) --------------------------------------------------------
+
+
+def test_the_pack_has_every_policy_the_issue_lists_with_unique_names():
+    names = [p.name for p in POLICIES]
+    assert len(names) == len(set(names)) == 12
+    for p in POLICIES:
+        assert p.enforcement_level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY)
+        assert p.description and p.remediation_steps
+        for key, schema in (p.config_schema.properties if p.config_schema else {}).items():
+            assert schema["default"] == RULES_BY_NAME[p.name].defaults[key]
+            assert schema["type"] in ("string", "integer", "boolean", "array")
+
+
+def test_other_resource_types_are_left_alone():
+    for p in POLICIES:
+        assert (
+            violations(p.name, "random:index/randomPassword:RandomPassword", {"length": 32}) == []
+        )
+
+
+# --- the served pack (policies/__main__.py) -----------------------------------------------
 
 
 @pytest.fixture(scope="module")
@@ -67,10 +94,10 @@ def configure(stub, config: dict) -> None:
     """Like --policy-pack-config: {"policy": {"enforcementLevel": ..., prop: value}}."""
     levels = {"advisory": proto.ADVISORY, "mandatory": proto.MANDATORY, "disabled": proto.DISABLED}
     request = proto.ConfigureAnalyzerRequest()
-    for policy_name in (p.name for p in rules.POLICIES):
+    for policy_name in (p.name for p in POLICIES):
         entry = dict(config.get(policy_name, {}))
         level = entry.pop("enforcementLevel", None)
-        default = rules.RULES_BY_NAME[policy_name].level.value
+        default = RULES_BY_NAME[policy_name].level.value
         request.policyConfig[policy_name].CopyFrom(
             proto.PolicyConfig(
                 enforcementLevel=levels[level or default],
@@ -82,10 +109,10 @@ def configure(stub, config: dict) -> None:
 
 def test_pack_serves_every_policy_with_its_level_and_config_schema(analyzer):
     info = analyzer.GetAnalyzerInfo(empty_pb2.Empty())
-    assert info.name == rules.PACK_NAME and info.supportsConfig
+    assert info.name == PACK_NAME and info.supportsConfig
     served = {p.name: p for p in info.policies}
-    assert set(served) == {p.name for p in rules.POLICIES}
-    for rule in rules.RULES:
+    assert set(served) == {p.name for p in POLICIES}
+    for rule in RULES:
         level = proto.MANDATORY if rule.level.value == "mandatory" else proto.ADVISORY
         assert served[rule.name].enforcementLevel == level
         schema = json_format.MessageToDict(served[rule.name].configSchema.properties)
@@ -95,9 +122,9 @@ def test_pack_serves_every_policy_with_its_level_and_config_schema(analyzer):
 def test_served_pack_tells_secret_outputs_from_literals(analyzer):
     configure(analyzer, {})
     good = {"name": "jupyterhub", "envs": [secret("KG_AUTH_TOKEN=0123456789abcdef")]}
-    assert analyze(analyzer, rules.CONTAINER, "hub", good) == []
+    assert analyze(analyzer, CONTAINER, "hub", good) == []
     bad = {"name": "jupyterhub", "envs": ["KG_AUTH_TOKEN=0123456789abcdef"]}
-    found = analyze(analyzer, rules.CONTAINER, "hub", bad)
+    found = analyze(analyzer, CONTAINER, "hub", bad)
     assert [d.policyName for d in found] == ["no-plain-secrets"]
     assert found[0].enforcementLevel == proto.MANDATORY
     assert "env KG_AUTH_TOKEN holds a plain value" in found[0].message
@@ -108,23 +135,23 @@ def test_served_pack_tells_secret_outputs_from_literals(analyzer):
 def test_served_pack_sees_protect_and_survives_unknowns(analyzer):
     configure(analyzer, {})
     volume = {"name": "jupyterhub-data"}
-    assert analyze(analyzer, rules.VOLUME, "data", volume, protect=True) == []
-    assert [d.policyName for d in analyze(analyzer, rules.VOLUME, "data", volume)] == [
+    assert analyze(analyzer, VOLUME, "data", volume, protect=True) == []
+    assert [d.policyName for d in analyze(analyzer, VOLUME, "data", volume)] == [
         "hub-data-volume-kept"
     ]
     unknown = {"envs": ["04da6b54-80e4-46f7-96ec-b56ff0331ba9"], "ports": []}
-    assert analyze(analyzer, rules.CONTAINER, "hub", unknown) == []
+    assert analyze(analyzer, CONTAINER, "hub", unknown) == []
 
 
 def test_served_pack_applies_policy_config_and_levels(analyzer):
     plain = {"name": "gw", "envs": ["KG_URL=http://gw:8099"]}
     try:
         configure(analyzer, {})
-        found = analyze(analyzer, rules.CONTAINER, "hub", plain, stack="dev")
+        found = analyze(analyzer, CONTAINER, "hub", plain, stack="dev")
         assert [(d.policyName, d.enforcementLevel) for d in found] == [
             ("kg-url-https-validated-dev", proto.ADVISORY)
         ]
-        found = analyze(analyzer, rules.CONTAINER, "hub", plain, stack="prod")
+        found = analyze(analyzer, CONTAINER, "hub", plain, stack="prod")
         assert [(d.policyName, d.enforcementLevel) for d in found] == [
             ("kg-url-https-validated", proto.MANDATORY)
         ]
@@ -135,8 +162,8 @@ def test_served_pack_applies_policy_config_and_levels(analyzer):
                 "kg-url-https-validated-dev": {"enforcementLevel": "disabled"},
             },
         )
-        assert analyze(analyzer, rules.CONTAINER, "hub", plain, stack="prod") == []
-        found = analyze(analyzer, rules.CONTAINER, "hub", plain, stack="dev")
+        assert analyze(analyzer, CONTAINER, "hub", plain, stack="prod") == []
+        found = analyze(analyzer, CONTAINER, "hub", plain, stack="dev")
         assert [(d.policyName, d.enforcementLevel) for d in found] == [
             ("kg-url-https-validated", proto.ADVISORY)
         ]

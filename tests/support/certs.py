@@ -1,6 +1,6 @@
 """Keys and certificates for tests, made with `cryptography` from the program's CertSpecs.
 
-The PKI components hand the same `components.cert_params` specs to pulumi-tls; here they
+The PKI components hand the same `components.pki.specs` specs to pulumi-tls; here they
 are turned into real certificates the way pulumi-tls (Go's crypto/x509) builds them:
 basic constraints always present, key usages from `allowed_uses`, a subject key id, and
 the issuer's key id as authority key id. So the servers under test see what is deployed.
@@ -19,7 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-from components.cert_params import CertSpec
+from components.pki.specs import CertSpec
 
 _CURVES = {"P256": ec.SECP256R1, "P384": ec.SECP384R1, "P521": ec.SECP521R1}
 # pulumi-tls allowed_uses -> KeyUsage argument names / extended key usage OIDs.

@@ -1,0 +1,31 @@
+"""The client TLS material one notebook user gets in /etc/jupyterpki, as the delivery
+(components/delivery/client_certs.py) takes it: PEM texts (pulumi-tls), or a PKCS#12 export the
+delivery splits into PEM on its way (RACF on z/OS)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+
+
+@dataclass(frozen=True)
+class UserPki:
+    """PEM texts for one hub user. All three are secret Outputs (the key for sure;
+    the certificates so that the bundle is handled as one secret)."""
+
+    cert_pem: pulumi.Output[str]
+    key_pem: pulumi.Output[str]
+    ca_pem: pulumi.Output[str]
+
+
+@dataclass(frozen=True)
+class UserPkcs12:
+    """One hub user's certificate and key as a PKCS#12 export. `split_script` (sh, run
+    on the machine running Pulumi) reads `stdin` (secret: the export's password and
+    output) and prints the three PEMs framed as the delivery reads them. The split runs
+    inside the delivery's command, only when the export changes: no resource of its
+    own, and no private key in a resource output."""
+
+    stdin: pulumi.Output[str]
+    split_script: str

@@ -1,0 +1,43 @@
+"""Every Docker object name the stack uses, derived in one place.
+
+The hub's `jupyterhub_config.py` runs inside the hub image and cannot import this
+module: the names it needs (the notebook prefix and user volume template, the hub's
+alias) are checked against these by tests/unit/components/docker/test_names.py.
+"""
+
+from __future__ import annotations
+
+NETWORK = "jupyterhub-network"  # DOCKER_NETWORK_NAME's default (the seed's network)
+DATA_VOLUME = "jupyterhub-data"  # the hub's sqlite database and state
+HUB_CONTAINER = "jupyterhub"
+HUB_ALIAS = "jupyterhub"  # on the network; jupyterhub_config.py: c.JupyterHub.hub_connect_ip
+GATEWAY_CONTAINER = "jupyterhub-gateway"  # the dev Kernel Gateway
+DIRECTORY_CONTAINER = "jupyterhub-ldap"  # the dev directory
+NOTEBOOK_PREFIX = "jupyter"  # DockerSpawner's default prefix: jupyter-<user>
+USER_VOLUME_TEMPLATE = "jupyterhub-user-{username}"  # DockerSpawner expands {username}
+
+_DNS_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def escaped_user(user: str) -> str:
+    """A user name as DockerSpawner escapes it for `{username}` in names (each character
+    outside a-z 0-9 as -<hex of its bytes>): bob.smith -> bob-2esmith."""
+    return "".join(
+        ch if ch in _DNS_SAFE else "".join(f"-{b:02x}" for b in ch.encode()) for ch in user
+    ).lower()
+
+
+def notebook_container_name(user: str) -> str:
+    """The container DockerSpawner runs a user's notebook in: `jupyter-<user>`, the
+    name escaped as DockerSpawner does (each other character as -<hex of its bytes>)."""
+    return f"{NOTEBOOK_PREFIX}-{escaped_user(user)}"
+
+
+def user_volume_name(user: str) -> str:
+    """The volume DockerSpawner makes at a user's first spawn for /home/jovyan/work."""
+    return USER_VOLUME_TEMPLATE.format(username=escaped_user(user))
+
+
+def local_image_name(project: str, stack: str, image: str) -> str:
+    """A local tag per stack and image, e.g. jupyterhub-zos-hub:dev (Docker wants lowercase)."""
+    return f"{project}-{image}:{stack}".lower()

@@ -1,0 +1,190 @@
+"""The `jupyterhub` container: HTTPS on HUB_HTTPS_PORT, LDAP login, DockerSpawner.
+
+- on the network with the alias `jupyterhub` (notebooks call the hub API by it);
+- the Docker socket mounted: DockerSpawner starts users' containers through it (this
+  is the only container that gets it);
+- the data volume at /data (sqlite database), restart unless-stopped, a healthcheck on
+  https /hub/health that `pulumi up` waits for;
+- the environment from components/hub/environment.py, secrets kept secret Outputs;
+- the TLS certificate and key and the LDAP CA put in at creation as container uploads.
+
+Every input that matters is a container input, so a changed setting, secret, image or
+notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
+leaves users' notebook containers and kernels running (jupyterhub_config.py:
+cleanup_servers) and the new one finds them again. They are not Pulumi resources, so
+`pulumi destroy` removes them with a delete-only local.Command (on the Docker host,
+over ssh for ssh:// hosts) after the hub is gone and before the network, which Docker
+will not remove while a container is on it.
+"""
+
+from __future__ import annotations
+
+import shlex
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+import pulumi_command as command
+import pulumi_docker as docker
+
+from components.delivery.script import delivery_target, ssh_command
+from components.docker import names
+from components.hub.environment import (
+    LDAP_CA_PATH,
+    SECRET_ENV,
+    SSL_CERT_PATH,
+    SSL_KEY_PATH,
+)
+
+CONTAINER_NAME = names.HUB_CONTAINER
+HUB_ALIAS = names.HUB_ALIAS
+DOCKER_SOCKET = "/var/run/docker.sock"
+DATA_DIR = "/data"
+HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.port)
+HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
+
+
+def notebook_removal_script(network_name: str, docker_host: str | None = None) -> str:
+    """POSIX sh, run on the Docker host at `pulumi destroy`: remove the notebook
+    containers (DockerSpawner's `jupyter-` names) on the stack's network, as DockerSpawner
+    removes them (with their anonymous volumes; users' named volumes stay)."""
+    q = shlex.quote
+    host = f"export DOCKER_HOST={q(docker_host)}\n" if docker_host else ""
+    return f"""\
+#!/bin/sh
+# Remove the notebook servers the hub left running (rendered by jupyterhub-zos).
+set -eu
+{host}NETWORK={q(network_name)}
+ids=$(docker ps -aq --filter "network=$NETWORK" --filter 'name=^{names.NOTEBOOK_PREFIX}-')
+count=0
+for id in $ids; do
+    docker rm -f -v "$id" >/dev/null
+    count=$((count + 1))
+done
+printf 'jupyterhub-zos: removed %s notebook container(s) on %s\\n' "$count" "$NETWORK"
+"""
+
+
+def notebook_removal_command(
+    network_name: str, docker_host: str | None, ssh_opts: Sequence[str] = ()
+) -> str:
+    """The delete text of the notebook-servers Command: the script here for a local
+    Docker host (unix://), over the `ssh` binary for ssh://, as the PKI delivery does."""
+    target = delivery_target(docker_host)
+    if target.kind == "ssh":
+        return ssh_command(target, notebook_removal_script(network_name), ssh_opts)
+    return notebook_removal_script(network_name, docker_host)
+
+
+def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
+    """The probe run inside the container: liveness of the hub behind its proxy. The
+    certificate is not checked (it names the public host, not 127.0.0.1)."""
+    script = (
+        "import ssl,urllib.request as u;"
+        f"u.urlopen({url!r},context=ssl._create_unverified_context(),timeout=5)"
+    )
+    return ["python3", "-c", script]
+
+
+def container_envs(env: Mapping[str, Any]) -> list[pulumi.Input[str]]:
+    """Container.envs ("K=V" strings), sorted; secret variables stay secret Outputs."""
+    result: list[pulumi.Input[str]] = []
+    for key in sorted(env):
+        value = env[key]
+        if key in SECRET_ENV:
+            result.append(pulumi.Output.secret(pulumi.Output.concat(key, "=", value)))
+        elif isinstance(value, pulumi.Output):
+            result.append(pulumi.Output.concat(key, "=", value))
+        else:
+            result.append(f"{key}={value}")
+    return result
+
+
+@dataclass(frozen=True)
+class HubArgs:
+    """What the hub container is made of; every field is a container input, so a change
+    to any of them replaces the container on `pulumi up`."""
+
+    environment: Mapping[str, Any]  # from hub_environment(); secret variables as secret Outputs
+    image: pulumi.Input[str]  # the hub image's digest
+    network_name: pulumi.Input[str]  # the stack's Docker network (notebooks reach the hub on it)
+    data_volume_name: pulumi.Input[str]  # mounted at /data: sqlite database, hub state
+    https_port: int  # HUB_HTTPS_PORT, published on the Docker host
+    hostname: str  # HUB_HOSTNAME, for the URL output
+    tls_cert_pem: pulumi.Input[str]  # the hub's certificate chain (PEM), uploaded
+    tls_key_pem: pulumi.Output[str]  # secret; uploaded 0600
+    ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
+    docker_host: str | None = None  # docker:host, where the notebook containers run
+    ssh_opts: Sequence[str] = ()  # docker:sshOpts
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
+
+
+class Hub(pulumi.ComponentResource):
+    container_name: pulumi.Output[str]
+    url: str
+
+    def __init__(self, name: str, args: HubArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("jupyterhub-zos:hub:Hub", name, None, opts)
+        uploads = [
+            docker.ContainerUploadArgs(file=SSL_CERT_PATH, content=args.tls_cert_pem),
+            docker.ContainerUploadArgs(
+                file=SSL_KEY_PATH,
+                content=pulumi.Output.secret(args.tls_key_pem),
+                permissions="0600",
+            ),
+        ]
+        if args.ldap_ca_pem is not None:
+            uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
+
+        # Users' notebook containers outlive a replaced hub; this removes them on destroy
+        # only. Its delete text holds the network's name, so it goes before the network;
+        # the hub depends on it, so it goes after the hub (no new spawns meanwhile).
+        self.notebook_servers = command.local.Command(
+            f"{name}-notebook-servers",
+            delete=pulumi.Output.from_input(args.network_name).apply(
+                lambda network: notebook_removal_command(
+                    network, args.docker_host, tuple(args.ssh_opts)
+                )
+            ),
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.container = docker.Container(
+            f"{name}-container",
+            name=CONTAINER_NAME,
+            image=args.image,
+            envs=container_envs(args.environment),
+            uploads=uploads,
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[HUB_ALIAS])
+            ],
+            ports=[docker.ContainerPortArgs(internal=HTTPS_PORT, external=args.https_port)],
+            volumes=[
+                docker.ContainerVolumeArgs(host_path=DOCKER_SOCKET, container_path=DOCKER_SOCKET),
+                docker.ContainerVolumeArgs(
+                    volume_name=args.data_volume_name, container_path=DATA_DIR
+                ),
+            ],
+            restart="unless-stopped",
+            healthcheck=docker.ContainerHealthcheckArgs(
+                tests=["CMD", *healthcheck_command()],
+                interval="30s",
+                timeout="10s",
+                start_period="30s",
+                retries=3,
+            ),
+            # `pulumi up` reports a hub that does not come up, instead of "created".
+            wait=True,
+            wait_timeout=180,
+            # Time for the hub to write its database and stop its proxy and services; it
+            # leaves users' notebook containers running (cleanup_servers).
+            destroy_grace_seconds=60,
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*args.depends_on, self.notebook_servers]
+            ),
+        )
+        self.container_name = self.container.name
+        port = "" if args.https_port == 443 else f":{args.https_port}"
+        self.url = f"https://{args.hostname}{port}/"
+        self.register_outputs({"container_name": self.container_name, "url": self.url})

@@ -1,0 +1,230 @@
+"""Loading: the raw strings the CLI delivers in, validated `Settings` (grouped by concern,
+secrets as secret Outputs) out, or one `SettingsError` that names every bad key. Each
+key is checked on its own first (value types), then the rules that tie keys together."""
+
+from __future__ import annotations
+
+import difflib
+import os
+from typing import Annotated, Any
+
+import pulumi
+from pydantic import TypeAdapter, ValidationError
+
+from components.delivery.script import delivery_target
+from components.settings.contract import (
+    CONFIG_KEYS,
+    DEV_DIRECTORY_BIND_DN,
+    PROJECT,
+    SECRET_KEYS,
+    StackConfig,
+)
+from components.settings.errors import Problem, SettingsError
+from components.settings.groups import (
+    GatewaySettings,
+    HubSettings,
+    LdapSettings,
+    Settings,
+    ZosSettings,
+)
+from components.settings.rules import check_together
+from components.settings.source import RawConfig, read_project_config
+from components.settings.values import abs_path, docker_host_url
+
+_MESSAGES = {
+    "int_parsing": "must be a whole number",
+    "int_from_float": "must be a whole number",
+    "literal_error": None,  # pydantic's own text lists the accepted values
+    "too_short": 'must list at least one user, e.g. ["admin"]',
+}
+
+
+_ADAPTERS = {
+    name: TypeAdapter(
+        Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
+    )
+    for name, info in StackConfig.model_fields.items()
+}
+
+
+def _describe(key: str, raw: str, error: dict) -> str:
+    message = _MESSAGES.get(error["type"], "") or error["msg"].removeprefix("Value error, ")
+    message = message.replace("Input should be", "must be")
+    where = " ".join(str(part) for part in error["loc"]).replace(" [key]", " (the name)")
+    if where:
+        message = f"{where}: {message}"
+    if key not in SECRET_KEYS:
+        shown = raw if len(raw) <= 60 else raw[:57] + "..."
+        message += f" (got {shown!r})"
+    return message
+
+
+def parse_value(key: str, text: str) -> tuple[Any, list[str]]:
+    """One key's value, as the CLI delivers it, on its own: (parsed value, []) or
+    (None, what is wrong). Secret values are never quoted back."""
+    try:
+        return _ADAPTERS[key].validate_python(text), []
+    except ValidationError as exc:
+        return None, [_describe(key, text, error) for error in exc.errors()]
+
+
+def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
+    """Each key on its own: the values that passed, and a problem per value that did not."""
+    values: dict[str, Any] = {}
+    problems: list[Problem] = []
+    for key, text in sorted(raw.values.items()):
+        if text.strip() == "":
+            continue  # an empty value means unset, as in the seed's .env
+        if key not in _ADAPTERS:
+            close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
+            hint = f"; did you mean {close[0]}?" if close else ""
+            problems.append(Problem(key, f"is not a config key of {PROJECT}{hint}"))
+            continue
+        if key in SECRET_KEYS and key not in raw.secret_keys:
+            problems.append(
+                Problem(
+                    key,
+                    f"is a secret; set it with `pulumi config set --secret {key}` "
+                    "so it is stored encrypted",
+                )
+            )
+            continue
+        value, wrong = parse_value(key, text)
+        if wrong:
+            problems.extend(Problem(key, message) for message in wrong)
+        else:
+            values[key] = value
+    return values, problems
+
+
+def default_pki_dir(stack: str, docker_host: str | None, project_dir: str | None) -> str:
+    """Where users' client certificates go on the Docker host when HUB_PKI_DIR is unset.
+    A local Docker engine: `<project>/.pki/<stack>` (git-ignored), which an operator who
+    is the notebook user (uid 1000, the usual first Linux user) can write without root.
+    A remote one: /var/lib/jupyterhub-zos/<stack>/pki."""
+    local = docker_host is None or docker_host.startswith("unix://")
+    if local and project_dir:
+        candidate = f"{project_dir.rstrip('/')}/.pki/{stack}"
+        try:
+            return abs_path(candidate)
+        except ValueError:
+            pass  # a project path with spaces or shell characters: use the system one
+    return f"/var/lib/jupyterhub-zos/{stack}/pki"
+
+
+def validate(
+    raw: RawConfig, stack: str, docker_host: str | None = None, project_dir: str | None = None
+) -> Settings:
+    """All the rules, all the problems at once; Settings only if there are none."""
+    values, problems = _validate_keys(raw)
+    if docker_host is not None:
+        try:
+            docker_host_url(docker_host)
+            delivery_target(docker_host)  # the client certificates must reach its files
+        except ValueError as exc:
+            problems.append(Problem("docker:host", str(exc)))
+    bad = {p.key for p in problems}
+    if "HUB_ADMIN_USERS" not in raw.values:
+        problems.append(
+            Problem(
+                "HUB_ADMIN_USERS",
+                "is required: at least one admin user, e.g. "
+                "pulumi config set --path 'HUB_ADMIN_USERS[0]' alice",
+            )
+        )
+        bad.add("HUB_ADMIN_USERS")
+    problems += check_together(values, bad)
+    if problems:
+        raise SettingsError(stack, problems)
+    return _settings(StackConfig(**values), raw, stack, docker_host, project_dir)
+
+
+def _secret(value: str | None) -> pulumi.Output[str] | None:
+    return None if value is None else pulumi.Output.secret(value)
+
+
+def _settings(
+    c: StackConfig, raw: RawConfig, stack: str, docker_host: str | None, project_dir: str | None
+) -> Settings:
+    warnings = tuple(
+        f"{key} was set with --secret, but it is not secret data; it is used in plain resource "
+        "inputs"
+        for key in sorted(raw.secret_keys - SECRET_KEYS)
+    )
+    kg_url = c.KG_URL
+    if kg_url is None and c.ZOS_HOST is not None:
+        kg_url = f"https://{c.ZOS_HOST}:{c.ZOS_KG_PORT}"  # the gateway on z/OS
+    zos = None
+    if c.ZOS_HOST is not None:
+        zos = ZosSettings(
+            host=c.ZOS_HOST,
+            ssh_port=c.ZOS_SSH_PORT,
+            ssh_user=c.ZOS_SSH_USER,
+            ssh_private_key=_secret(c.ZOS_SSH_PRIVATE_KEY),
+            ssh_host_key=c.ZOS_SSH_HOST_KEY,
+            kg_user=c.ZOS_KG_USER,
+            keyring=c.ZOS_KEYRING,
+            ca_label=c.ZOS_CA_LABEL,
+            server_cert_label=c.ZOS_SERVER_CERT_LABEL,
+            kg_port=c.ZOS_KG_PORT,
+            attls=c.ZOS_ATTLS,
+            attls_tlsv13=c.ZOS_ATTLS_TLSV13,
+            attls_policy_path=c.ZOS_ATTLS_POLICY_PATH,
+            opercmd=c.ZOS_OPERCMD,
+            kg_config_dir=c.ZOS_KG_CONFIG_DIR or f"/u/{c.ZOS_KG_USER.lower()}/.jupyter",
+            cert_notafter=c.ZOS_CERT_NOTAFTER,
+            users=dict(sorted(c.ZOS_USERS.items())),
+            p12_password=_secret(c.ZOS_P12_PASSWORD),
+            key_size=c.ZOS_KEY_SIZE,
+        )
+    return Settings(
+        project=raw.namespace,
+        stack=stack,
+        docker_host=docker_host,
+        ldap=LdapSettings(
+            host=c.LDAP_SERVER_HOST,
+            port=c.LDAP_SERVER_PORT or (636 if c.LDAP_TLS == "ldaps" else 389),
+            bind_dn_template=c.LDAP_BIND_DN or DEV_DIRECTORY_BIND_DN,
+            tls=c.LDAP_TLS,
+            ca_cert_pem=c.LDAP_CA_CERT,
+            allowed_groups=tuple(c.LDAP_ALLOWED_GROUPS),
+        ),
+        gateway=GatewaySettings(
+            url=kg_url,
+            auth_token=_secret(c.KG_AUTH_TOKEN),
+            validate_cert=c.VALIDATE_KG_CERT,
+            client_key=c.CLIENT_KEY,
+            client_cert=c.CLIENT_CERT,
+            client_ca=c.CLIENT_CA,
+        ),
+        hub=HubSettings(
+            hostname=c.HUB_HOSTNAME,
+            https_port=c.HUB_HTTPS_PORT,
+            tls_cert_pem=c.HUB_TLS_CERT,
+            tls_key_pem=_secret(c.HUB_TLS_KEY),
+            admin_users=tuple(dict.fromkeys(c.HUB_ADMIN_USERS)),
+            allowed_users=tuple(dict.fromkeys(c.HUB_ALLOWED_USERS)),
+            notebook_image=c.DOCKER_NOTEBOOK_IMAGE,
+            network_name=c.DOCKER_NETWORK_NAME,
+            pki_dir=c.HUB_PKI_DIR or default_pki_dir(stack, docker_host, project_dir),
+            mem_limit=c.NOTEBOOK_MEM_LIMIT,
+            cpu_limit=c.NOTEBOOK_CPU_LIMIT,
+            idle_cull_timeout=c.IDLE_CULL_TIMEOUT,
+        ),
+        zos=zos,
+        warnings=warnings,
+    )
+
+
+def load_settings() -> Settings:
+    """Read and validate the running stack's config; raise SettingsError if it is bad."""
+    settings = validate(
+        read_project_config(),
+        pulumi.get_stack(),
+        # As the Docker provider does: docker:host, else the DOCKER_HOST environment.
+        docker_host=pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST") or None,
+        project_dir=os.getcwd(),  # the CLI runs the program in the project directory
+    )
+    for warning in settings.warnings:
+        pulumi.log.warn(warning)
+    return settings

@@ -1,0 +1,76 @@
+"""z/OS: its keys only with ZOS_HOST, what it needs with it, a gateway URL that matches
+the AT-TLS rule's port, and one z/OS ID per hub user."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from components.settings.errors import Problem
+from components.settings.rules.common import need
+
+ZOS_ONLY = (
+    "ZOS_SSH_USER",
+    "ZOS_SSH_PRIVATE_KEY",
+    "ZOS_SSH_HOST_KEY",
+    "ZOS_USERS",
+    "ZOS_P12_PASSWORD",
+    "ZOS_CERT_NOTAFTER",
+    "ZOS_KG_CONFIG_DIR",
+)
+
+
+def check(v: dict[str, Any], bad: set[str]) -> list[Problem]:
+    problems: list[Problem] = []
+    if v.get("ZOS_HOST") is None and "ZOS_HOST" not in bad:
+        for key in ZOS_ONLY:
+            if v.get(key) not in (None, {}):
+                problems.append(
+                    Problem(key, "is only used with ZOS_HOST; set ZOS_HOST or unset this key")
+                )
+        return problems
+    if v.get("ZOS_HOST") is None:
+        return problems
+    problems += need(
+        v, bad, "ZOS_SSH_USER", "with ZOS_HOST: the z/OS user ID the program logs in as"
+    )
+    problems += need(
+        v, bad, "ZOS_SSH_PRIVATE_KEY", "with ZOS_HOST: that user's SSH private key (--secret)"
+    )
+    problems += need(
+        v,
+        bad,
+        "ZOS_SSH_HOST_KEY",
+        "with ZOS_HOST: the z/OS SSH server's public host key, "
+        "so the host is verified (ssh-keyscan it and check the fingerprint)",
+    )
+    kg_url = v.get("KG_URL")
+    if kg_url is not None:
+        parts = urlsplit(kg_url)
+        if parts.scheme != "https":
+            problems.append(
+                Problem(
+                    "KG_URL",
+                    "must be https:// with ZOS_HOST: the gateway on "
+                    "z/OS is reached through AT-TLS or its own TLS",
+                )
+            )
+        elif parts.hostname == v["ZOS_HOST"] and (parts.port or 443) != v.get("ZOS_KG_PORT", 8099):
+            problems.append(
+                Problem(
+                    "KG_URL",
+                    f"port {parts.port or 443} differs from "
+                    f"ZOS_KG_PORT {v.get('ZOS_KG_PORT', 8099)}, the port the "
+                    "gateway and its AT-TLS rule use",
+                )
+            )
+    ids = list(v.get("ZOS_USERS", {}).values())
+    dupes = sorted({i for i in ids if ids.count(i) > 1})
+    if dupes:
+        problems.append(
+            Problem(
+                "ZOS_USERS",
+                f"z/OS user IDs must be unique: {', '.join(dupes)} appears more than once",
+            )
+        )
+    return problems

@@ -1,0 +1,326 @@
+"""Value types of the config contract: each a pydantic-annotated type with the check
+and the message a user can act on. Pure: no Pulumi, no other key."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from datetime import date
+from typing import Annotated, Any
+from urllib.parse import urlsplit
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
+from pydantic import AfterValidator, BeforeValidator, Field
+
+
+def _parse_json(kind: type, example: str):
+    """The CLI delivers arrays and objects as JSON text; accept that or the parsed value."""
+
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError(f"must be a JSON {kind.__name__} such as {example}") from None
+        if not isinstance(value, kind):
+            raise ValueError(f"must be a JSON {kind.__name__} such as {example}")
+        return value
+
+    return parse
+
+
+def _parse_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValueError("must be true or false")
+
+
+def _check(pattern: str, message: str, flags: int = 0):
+    compiled = re.compile(pattern, flags)
+
+    def check(value: str) -> str:
+        if not compiled.fullmatch(value):
+            raise ValueError(message)
+        return value
+
+    return check
+
+
+USERNAME_RE = r"[a-z][a-z0-9._-]{0,63}"
+UserName = Annotated[
+    str,
+    AfterValidator(
+        _check(
+            USERNAME_RE,
+            "user names are 1-64 of a-z 0-9 . _ - starting with a letter "
+            "(JupyterHub lowercases names at login, so other names never match)",
+        )
+    ),
+]
+
+
+def _zos_id(value: str) -> str:
+    upper = value.upper()
+    if not re.fullmatch(r"[A-Z#$@][A-Z0-9#$@]{0,7}", upper):
+        raise ValueError("a z/OS user ID is 1-8 of A-Z 0-9 # $ @, not starting with a digit")
+    return upper
+
+
+ZosId = Annotated[str, AfterValidator(_zos_id)]
+
+_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOSTNAME_RE = rf"(?=.{{1,253}}$){_LABEL}(\.{_LABEL})*"
+
+
+def _host(value: str) -> str:
+    try:
+        ipaddress.ip_address(value)
+        return value
+    except ValueError:
+        pass
+    if not re.fullmatch(HOSTNAME_RE, value):
+        raise ValueError("must be a host name or an IP address, without scheme or port")
+    return value
+
+
+Host = Annotated[str, AfterValidator(_host)]
+Port = Annotated[int, Field(ge=1, le=65535)]
+
+
+def _loopback_refused(value: str) -> str:
+    try:
+        loopback = ipaddress.ip_address(value).is_loopback
+    except ValueError:
+        loopback = value.lower() == "localhost"
+    if loopback:
+        raise ValueError(
+            "inside the hub container this is the container itself, not the Docker host; "
+            "use an address the container can reach"
+        )
+    return value
+
+
+ExternalHost = Annotated[Host, AfterValidator(_loopback_refused)]
+
+
+def _file_name(value: str) -> str:
+    if not value or "/" in value or "\\" in value or value in (".", "..") or "\0" in value:
+        raise ValueError(
+            "must be a plain file name (no '/', no '..'); files live in /etc/jupyterpki"
+        )
+    if not re.fullmatch(r"[A-Za-z0-9._-]{1,128}", value):
+        raise ValueError("must be a file name of A-Z a-z 0-9 . _ -")
+    return value
+
+
+FileName = Annotated[str, AfterValidator(_file_name)]
+
+# The Docker reference grammar (distribution/reference), with the tag or digest required.
+IMAGE_RE = re.compile(
+    r"(?:(?P<domain>(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?\.)*[a-zA-Z0-9](?:[a-zA-Z0-9-]*[a-zA-Z0-9])?"
+    r"(?::[0-9]+)?)/)?"
+    r"(?P<path>[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*)"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?"
+    r"(?:@(?P<digest>sha256:[a-f0-9]{64}))?"
+)
+
+
+def _image_ref(value: str) -> str:
+    match = IMAGE_RE.fullmatch(value)
+    if not match:
+        raise ValueError(
+            "is not a valid image reference (e.g. quay.io/jupyter/base-notebook:2025-10-20)"
+        )
+    if not match["digest"] and (not match["tag"] or match["tag"] == "latest"):
+        raise ValueError("must be pinned by a tag other than 'latest' or by a digest (@sha256:...)")
+    return value
+
+
+ImageRef = Annotated[str, AfterValidator(_image_ref)]
+
+
+def _url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https"):
+        raise ValueError("must start with https:// or http://")
+    if not parts.hostname:
+        raise ValueError("must name a host, e.g. https://gateway.example.com:8099")
+    if parts.username or parts.password:
+        raise ValueError("must not carry credentials; the token goes in KG_AUTH_TOKEN")
+    if parts.query or parts.fragment:
+        raise ValueError("must not have a query or fragment")
+    try:
+        _ = parts.port
+    except ValueError:
+        raise ValueError("has an invalid port") from None
+    return value.rstrip("/")
+
+
+Url = Annotated[str, AfterValidator(_url)]
+
+_DN_RDN = r"[A-Za-z][A-Za-z0-9-]*=[^,]+"
+
+
+def _dn(value: str) -> str:
+    if not re.fullmatch(rf"\s*{_DN_RDN}(\s*,\s*{_DN_RDN})*\s*", value):
+        raise ValueError("must be an LDAP DN such as cn=jupyter,ou=groups,dc=example,dc=org")
+    return value
+
+
+Dn = Annotated[str, AfterValidator(_dn)]
+
+
+def _bind_dn(value: str) -> str:
+    if "{username}" not in value:
+        raise ValueError("must contain {username}, e.g. uid={username},ou=people,dc=example,dc=org")
+    _dn(value.replace("{username}", "user"))
+    return value
+
+
+def _mem_limit(value: str) -> str:
+    match = re.fullmatch(r"([0-9]+)([KMGT]?)", value.strip().upper())
+    if not match or int(match[1]) == 0:
+        raise ValueError("must be a positive size such as 512M or 2G (units K, M, G, T)")
+    return match[1] + match[2]
+
+
+def _cpu_limit(value: str) -> str:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError("must be a positive number of CPUs such as 1.5") from None
+    if not number > 0 or number != number or number == float("inf"):
+        raise ValueError("must be a positive number of CPUs such as 1.5")
+    return value.strip()
+
+
+def _pem_certs(value: str) -> str:
+    try:
+        certs = x509.load_pem_x509_certificates(value.encode())
+    except ValueError:
+        raise ValueError("must be PEM certificate text (-----BEGIN CERTIFICATE-----)") from None
+    if not certs:
+        raise ValueError("must hold at least one PEM certificate")
+    return value
+
+
+def load_private_key(value: str):
+    data = value.encode()
+    for loader in (serialization.load_pem_private_key, serialization.load_ssh_private_key):
+        try:
+            return loader(data, password=None)
+        except TypeError:
+            raise ValueError("is encrypted with a passphrase; give the key without one") from None
+        except (ValueError, UnsupportedAlgorithm):
+            continue
+    raise ValueError("must be a PEM or OpenSSH private key")
+
+
+def _private_key(value: str) -> str:
+    load_private_key(value)
+    return value
+
+
+def _ssh_host_key(value: str) -> str:
+    fields = value.split()
+    # Accept `type base64 [comment]` and a known_hosts line `hosts type base64`.
+    if len(fields) >= 3 and not fields[0].startswith(("ssh-", "ecdsa-")):
+        fields = fields[1:]
+    if len(fields) < 2:
+        raise ValueError("must be the server's public host key, e.g. 'ssh-ed25519 AAAA...'")
+    try:
+        serialization.load_ssh_public_key(f"{fields[0]} {fields[1]}".encode())
+    except (ValueError, UnsupportedAlgorithm):
+        raise ValueError(
+            "must be the server's public host key, e.g. 'ssh-ed25519 AAAA...'"
+        ) from None
+    return f"{fields[0]} {fields[1]}"
+
+
+def _secret_text(min_len: int, what: str):
+    def check(value: str) -> str:
+        if len(value) < min_len:
+            raise ValueError(f"must be at least {min_len} characters ({what})")
+        if not value.isprintable() or "'" in value or '"' in value:
+            raise ValueError("must be printable and hold no quote characters")
+        return value
+
+    return check
+
+
+def _racf_label(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._#@-]{0,31}", value):
+        raise ValueError("a RACF certificate label here is 1-32 of A-Z a-z 0-9 space . _ - # @")
+    return value
+
+
+def _ring_name(value: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9#@$][A-Za-z0-9#@$._-]{0,236}", value):
+        raise ValueError("a key ring name here is 1-237 of A-Z a-z 0-9 # @ $ . _ -")
+    return value
+
+
+def _future_date(value: str) -> str:
+    try:
+        parsed = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date YYYY-MM-DD") from None
+    if parsed <= date.today():
+        raise ValueError("must be a date in the future")
+    return value
+
+
+def abs_path(value: str) -> str:
+    if not value.startswith("/") or ".." in value.split("/") or not value.isprintable():
+        raise ValueError("must be an absolute path without '..'")
+    if re.search(r"[\s'\"`$\\;&|<>]", value):
+        raise ValueError("must not contain spaces, quotes or shell characters")
+    return value.rstrip("/") or "/"
+
+
+def docker_host_url(value: str) -> str:
+    if not re.match(r"(unix|tcp|ssh|npipe)://", value):
+        raise ValueError("must be unix://..., tcp://host:port or ssh://user@host")
+    return value
+
+
+def json_list(item):
+    return Annotated[list[item], BeforeValidator(_parse_json(list, '["alice", "bob"]'))]
+
+
+Bool = Annotated[bool, BeforeValidator(_parse_bool)]
+
+
+# The types StackConfig declares with (one per kind of value, named for what it holds).
+NetworkName = Annotated[
+    str,
+    AfterValidator(_check(r"[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}", "must be a Docker network name")),
+]
+LdapPort = Annotated[int, Field(ge=0, le=65535)]  # 0: by LDAP_TLS
+BindDn = Annotated[str, AfterValidator(_bind_dn)]
+PemCerts = Annotated[str, AfterValidator(_pem_certs)]
+PrivateKeyPem = Annotated[str, AfterValidator(_private_key)]
+GatewayToken = Annotated[str, AfterValidator(_secret_text(16, "a guessable token opens kernels"))]
+P12Password = Annotated[str, AfterValidator(_secret_text(12, "it protects exported keys"))]
+AbsPath = Annotated[str, AfterValidator(abs_path)]
+MemLimit = Annotated[str, AfterValidator(_mem_limit)]
+CpuLimit = Annotated[str, AfterValidator(_cpu_limit)]
+Seconds = Annotated[int, Field(ge=0)]
+SshHostKey = Annotated[str, AfterValidator(_ssh_host_key)]
+RingName = Annotated[str, AfterValidator(_ring_name)]
+RacfLabel = Annotated[str, AfterValidator(_racf_label)]
+CommandName = Annotated[
+    str,
+    AfterValidator(_check(r"[A-Za-z0-9_./-]+", "must be a command name or path, e.g. opercmd")),
+]
+FutureDate = Annotated[str, AfterValidator(_future_date)]
+ZosUserMap = Annotated[
+    dict[UserName, ZosId], BeforeValidator(_parse_json(dict, '{"alice": "ALICE01"}'))
+]
+RsaKeySize = Annotated[int, Field(ge=2048, le=4096)]

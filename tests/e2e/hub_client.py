@@ -1,0 +1,184 @@
+"""A user of the deployed hub, as a browser would be one: HTTPS verified against the
+stack's `hub_ca_cert`, the login form, the spawn, then kernels through the proxy at
+/user/<name>/ with a token the user made for themselves, code over the websocket.
+
+Nothing here knows the hub's internals: it uses the pages and REST API a person or a
+script of theirs uses, so the e2e tests see what users see.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import quote
+
+import requests
+import websocket
+
+from tests.support.notebook import KernelError, _message, _wait_reply
+
+XSRF_RE = re.compile(r"""name=["']?_xsrf["']?\s+value=["']([^"']+)""")
+
+
+class HubError(RuntimeError):
+    pass
+
+
+@dataclass
+class HubUser:
+    hub_url: str  # https://localhost:<port>/
+    ca_file: Path  # the hub_ca_cert output, written to a file
+    name: str
+    session: requests.Session = field(default_factory=requests.Session)
+    token: str | None = None
+
+    def __post_init__(self) -> None:
+        self.hub_url = self.hub_url.rstrip("/") + "/"
+        self.session.trust_env = False  # no proxy, no REQUESTS_CA_BUNDLE from the env
+        self.session.verify = str(self.ca_file)
+
+    # --- pages --------------------------------------------------------------------------
+
+    def url(self, path: str) -> str:
+        return self.hub_url + path.lstrip("/")
+
+    def _xsrf(self, page: str = "hub/home") -> str:
+        """JupyterHub 5.3 ties the _xsrf token to the session: take a fresh one from a
+        page of this session, as a browser's form would."""
+        response = self.session.get(self.url(page), timeout=30)
+        match = XSRF_RE.search(response.text)
+        if match:
+            return match.group(1)
+        return self.session.cookies.get("_xsrf", "")
+
+    def login(self, password: str) -> bool:
+        """The login form; True when the hub set a session (a 302 away from the form)."""
+        self.session.get(self.url("hub/login"), timeout=30)
+        response = self.session.post(
+            self.url("hub/login"),
+            data={"username": self.name, "password": password, "_xsrf": self._xsrf("hub/login")},
+            allow_redirects=False,
+            timeout=60,
+        )
+        return response.status_code == 302 and "jupyterhub-session-id" in self.session.cookies
+
+    def api(self, method: str, path: str, **kwargs) -> requests.Response:
+        """The hub's REST API with the session cookie (and a fresh _xsrf for writes)."""
+        headers = kwargs.pop("headers", {})
+        if method.upper() != "GET":
+            headers["X-XSRFToken"] = self._xsrf()
+        return self.session.request(
+            method, self.url(f"hub/api/{path.lstrip('/')}"), headers=headers, timeout=60, **kwargs
+        )
+
+    def model(self) -> dict:
+        response = self.api("GET", f"users/{quote(self.name)}")
+        if response.status_code != 200:
+            raise HubError(f"GET user {self.name}: HTTP {response.status_code} {response.text}")
+        return response.json()
+
+    # --- the server ---------------------------------------------------------------------
+
+    def start_server(self, timeout: float = 180) -> None:
+        """POST the spawn and wait until the hub says the server is ready."""
+        response = self.api("POST", f"users/{quote(self.name)}/server")
+        if response.status_code not in (201, 202, 400):
+            raise HubError(f"spawn for {self.name}: HTTP {response.status_code} {response.text}")
+        self.wait_ready(timeout)
+
+    def wait_ready(self, timeout: float = 180) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            server = self.model().get("servers", {}).get("")
+            if server and server.get("ready"):
+                return
+            if server is None or not server.get("pending"):
+                progress = self.session.get(
+                    self.url(f"hub/api/users/{quote(self.name)}/server/progress"), timeout=30
+                )
+                if server is None:
+                    raise HubError(f"no server for {self.name}: {progress.text[-800:]}")
+            time.sleep(1)
+        raise HubError(f"server of {self.name} not ready after {timeout}s")
+
+    def stop_server(self, timeout: float = 120) -> None:
+        response = self.api("DELETE", f"users/{quote(self.name)}/server")
+        if response.status_code not in (202, 204):
+            raise HubError(f"stop for {self.name}: HTTP {response.status_code} {response.text}")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.model().get("servers"):
+                return
+            time.sleep(1)
+        raise HubError(f"server of {self.name} still there after {timeout}s")
+
+    def spawn_page_error(self) -> str:
+        """What the spawn page tells a user whose spawn is refused."""
+        response = self.session.get(self.url(f"hub/spawn/{quote(self.name)}"), timeout=60)
+        return f"HTTP {response.status_code}\n{response.text}"
+
+    def make_token(self) -> str:
+        """A token the user makes for themselves (the hub's token page does the same)."""
+        response = self.api(
+            "POST", f"users/{quote(self.name)}/tokens", json={"note": "e2e", "expires_in": 3600}
+        )
+        if response.status_code not in (200, 201):
+            raise HubError(f"token for {self.name}: HTTP {response.status_code} {response.text}")
+        self.token = response.json()["token"]
+        return self.token
+
+    # --- the notebook server's API, through the hub's proxy -----------------------------
+
+    def server_url(self) -> str:
+        return self.url(f"user/{quote(self.name)}")
+
+    def server_api(self, method: str, path: str, **kwargs) -> requests.Response:
+        token = self.token or self.make_token()
+        headers = {"Authorization": f"token {token}", **kwargs.pop("headers", {})}
+        return self.session.request(
+            method,
+            f"{self.server_url()}/api/{path.lstrip('/')}",
+            headers=headers,
+            timeout=kwargs.pop("timeout", 150),
+            **kwargs,
+        )
+
+    def start_kernel(self) -> str:
+        response = self.server_api("POST", "kernels", json={"name": "python3"})
+        if response.status_code != 201:
+            raise KernelError(f"kernel start refused: HTTP {response.status_code} {response.text}")
+        return response.json()["id"]
+
+    def run(self, kernel_id: str, code: str, timeout: float = 120) -> str:
+        """Run `code` in the kernel over the websocket; the text/plain of its result."""
+        token = self.token or self.make_token()
+        ws_url = self.server_url().replace("https://", "wss://") + f"/api/kernels/{kernel_id}"
+        ws = websocket.create_connection(
+            ws_url + "/channels",
+            header=[f"Authorization: token {token}"],
+            sslopt={"ca_certs": str(self.ca_file)},
+            timeout=timeout,
+        )
+        try:
+            info = _message("kernel_info_request", {})
+            ws.send(json.dumps(info))
+            _wait_reply(ws, info, "kernel_info_reply")
+            execute = _message(
+                "execute_request",
+                {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
+            )
+            ws.send(json.dumps(execute))
+            return _wait_reply(ws, execute, "execute_result")["content"]["data"]["text/plain"]
+        finally:
+            ws.close()
+
+    def run_once(self, code: str) -> str:
+        """A fresh kernel, `code` run in it, the kernel deleted."""
+        kernel_id = self.start_kernel()
+        try:
+            return self.run(kernel_id, code)
+        finally:
+            self.server_api("DELETE", f"kernels/{kernel_id}")

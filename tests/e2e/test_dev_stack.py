@@ -1,0 +1,390 @@
+"""The dev stack, running for real on the local Docker engine.
+
+The graph is applied by the local applier (`python -m tests.e2e.deploy`, a stand-in for
+`pulumi up` and pulumi-docker: see tests/e2e/applier.py), on images built from the
+project's own Dockerfiles over stand-in base images where no registry answers
+(tests/e2e/base_images/). Users then do what users do, over HTTPS verified against the
+stack's `hub_ca_cert`: log in, spawn, run code on the gateway, stop, start, and live
+through hub replacements, crashes and a gateway outage.
+
+The scenarios run in order on one deployment (module scope): each builds on the state
+the one before left, as an operator's day does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+
+from components.directory.render import hash_password, password_salt, user_dn
+from components.docker import names
+from tests.e2e.hub_client import HubUser
+from tests.support.notebook import KernelError
+from tests.tooling import free_port, missing
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+ADMIN = "admin"  # Pulumi.dev.yaml
+# Names with . _ and -: DockerSpawner escapes them in container and volume names.
+USERS = ["alice", "bob.smith", "carol_x"]
+NEW_USER = "dave-y"
+# A member of an allowed group who is in no user list: logs in, has no certificate.
+GROUP = "e2e-extra"
+GROUP_DN = f"cn={GROUP},ou=groups,dc=jupyterhub,dc=local"
+GROUP_MEMBER = "eve"
+GROUP_MEMBER_PASSWORD = "eve-e2e-password-1"  # noqa: S105 - a test directory's user
+
+
+def docker_client():
+    try:
+        import docker
+
+        client = docker.from_env(timeout=300)
+        client.ping()
+        return client
+    except Exception as exc:  # no engine, no socket, no permission
+        missing(f"no Docker engine answers ({exc}); .ci/install-system-deps starts one")
+
+
+@dataclass
+class Deployment:
+    outputs: dict
+    port: int
+    ca_file: Path
+    state_dir: Path
+    pki_dir: Path
+    config: list[str]  # the --set arguments of the last `up`
+
+    def user(self, name: str) -> HubUser:
+        return HubUser(self.outputs["hub_url"], self.ca_file, name)
+
+    def password(self, name: str) -> str:
+        return self.outputs["dev_passwords"][name]
+
+    def logged_in(self, name: str) -> HubUser:
+        user = self.user(name)
+        assert user.login(self.password(name)), f"{name} could not log in"
+        return user
+
+
+def deploy(*args: str, state_dir: Path, outputs: Path | None = None) -> str:
+    cmd = [sys.executable, "-m", "tests.e2e.deploy", *args, "--state-dir", str(state_dir)]
+    if outputs is not None:
+        cmd += ["--outputs", str(outputs)]
+    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3000)
+    if done.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def changes(stdout: str) -> int:
+    """The change count `deploy up|down` prints: '<title>: N change(s)'."""
+    for line in stdout.splitlines():
+        if "change(s)" in line and not line.startswith(" "):
+            return int(line.rsplit(":", 1)[1].split()[0])
+    raise AssertionError(f"no change count in:\n{stdout}")
+
+
+def up(d: Deployment, *extra: str) -> str:
+    d.config = [*d.config, *extra]
+    out_file = d.state_dir / "outputs.json"
+    stdout = deploy("up", "--stack", "dev", *d.config, state_dir=d.state_dir, outputs=out_file)
+    d.outputs = json.loads(out_file.read_text())
+    return stdout
+
+
+def container(client, name: str):
+    return client.containers.get(name)
+
+
+def remove_leftovers(client) -> None:
+    """What a test run leaves that `down` keeps on purpose (the data volume, users'
+    volumes) or that the hub made (notebook containers): gone before and after."""
+    for c in client.containers.list(all=True, filters={"name": f"^{names.NOTEBOOK_PREFIX}-"}):
+        c.remove(force=True)
+    for v in client.volumes.list():
+        if v.name == names.DATA_VOLUME or v.name.startswith("jupyterhub-user-"):
+            v.remove(force=True)
+
+
+@pytest.fixture(scope="module")
+def client():
+    return docker_client()
+
+
+@pytest.fixture(scope="module")
+def stack(client):
+    ensure = subprocess.run(
+        [sys.executable, "-m", "tests.e2e.base_images", "ensure"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=3600,
+    )
+    assert ensure.returncode == 0, ensure.stdout + ensure.stderr
+    state_dir = Path(tempfile.mkdtemp(prefix="jzos-e2e-state-"))
+    pki_dir = Path(tempfile.mkdtemp(prefix="jzos-e2e-pki-"))
+    remove_leftovers(client)
+    port = free_port()
+    d = Deployment({}, port, state_dir / "hub-ca.pem", state_dir, pki_dir, [])
+    try:
+        up(
+            d,
+            "--set",
+            f"HUB_HTTPS_PORT={port}",
+            "--set",
+            f"HUB_ALLOWED_USERS={json.dumps(USERS)}",
+            "--set",
+            f"HUB_PKI_DIR={pki_dir}",
+            "--set",
+            f"LDAP_ALLOWED_GROUPS={json.dumps([GROUP_DN])}",
+        )
+        d.ca_file.write_text(d.outputs["hub_ca_cert"])
+        yield d
+    finally:
+        try:
+            deploy("down", "--stack", "dev", state_dir=state_dir)
+        finally:
+            remove_leftovers(client)
+            shutil.rmtree(state_dir, ignore_errors=True)
+            shutil.rmtree(pki_dir, ignore_errors=True)
+
+
+def wait_healthy(client, name: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        state = container(client, name).attrs["State"]
+        if state.get("Health", {}).get("Status") == "healthy":
+            return
+        time.sleep(1)
+    raise AssertionError(f"{name} not healthy after {timeout}s: {state}")
+
+
+# --- the scenarios, in order ------------------------------------------------------------------
+
+
+def test_the_four_images_are_built_from_the_projects_dockerfiles(stack, client):
+    for image in ("hub", "notebook", "gateway", "ldap"):
+        built = client.images.get(names.local_image_name("jupyterhub-zos", "dev", image))
+        # Built here from images/<image>/ (the hub's config file is in the hub image).
+        assert built.attrs["Config"], image
+    hub_image = client.images.get(names.local_image_name("jupyterhub-zos", "dev", "hub"))
+    assert hub_image.attrs["Config"]["Cmd"][:2] == ["jupyterhub", "-f"]
+
+
+def test_the_hub_serves_https_that_verifies_against_the_hub_ca_output(stack):
+    url = stack.outputs["hub_url"] + "hub/health"
+    assert requests.get(url, verify=str(stack.ca_file), timeout=10).status_code == 200
+    with pytest.raises(requests.exceptions.SSLError):
+        requests.get(url, timeout=10)  # the system trust store does not know our CA
+
+
+def test_each_user_logs_in_with_their_dev_password_and_a_wrong_one_is_refused(stack):
+    for name in [ADMIN, *USERS]:
+        stack.logged_in(name)
+    assert not stack.user("alice").login("not-her-password")
+    assert not stack.user("alice").login(stack.password("bob.smith"))
+
+
+def test_a_started_server_is_the_users_container_with_only_their_certificate(stack, client):
+    bob = stack.logged_in("bob.smith")
+    bob.start_server()
+    nb = container(client, names.notebook_container_name("bob.smith"))
+    assert nb.name == "jupyter-bob-2esmith"
+    assert list(nb.attrs["NetworkSettings"]["Networks"]) == [names.NETWORK]
+    mounts = {m["Destination"]: m for m in nb.attrs["Mounts"]}
+    assert "/var/run/docker.sock" not in mounts
+    assert not any("docker.sock" in (m.get("Source") or "") for m in nb.attrs["Mounts"])
+    work = mounts["/home/jovyan/work"]
+    assert work["Type"] == "volume" and work["Name"] == names.user_volume_name("bob.smith")
+    pki = mounts["/etc/jupyterpki"]
+    assert pki["Type"] == "bind" and pki["RW"] is False
+    files = nb.exec_run(["sh", "-c", "stat -c '%n %a %u' /etc/jupyterpki/*"], user="1000")
+    listing = files.output.decode()
+    assert "/etc/jupyterpki/key.pem 600 1000" in listing, listing
+    assert "/etc/jupyterpki/cert.pem" in listing and "/etc/jupyterpki/cacert.pem" in listing
+    decode = "import ssl; print(ssl._ssl._test_decode_cert('/etc/jupyterpki/cert.pem'))"
+    subject = nb.exec_run(["python3", "-c", decode], user="1000").output.decode()
+    assert "('commonName', 'bob.smith')" in subject, subject
+    for other in (ADMIN, "alice", "carol_x"):
+        assert f"'{other}'" not in subject
+    # Nobody can write there, not even the user.
+    wrote = nb.exec_run(["sh", "-c", "echo x > /etc/jupyterpki/cert.pem"], user="1000")
+    assert wrote.exit_code != 0
+
+
+def test_a_kernel_runs_on_the_gateway_over_mutual_tls(stack, client):
+    bob = stack.logged_in("bob.smith")
+    bob.wait_ready()
+    gateway_host = container(client, names.GATEWAY_CONTAINER).attrs["Config"]["Hostname"]
+    notebook_host = container(client, names.notebook_container_name("bob.smith")).attrs["Config"][
+        "Hostname"
+    ]
+    where = bob.run_once("import socket; socket.gethostname()").strip("'")
+    assert where == gateway_host and where != notebook_host
+    assert bob.run_once("6 * 7") == "42"
+
+
+def add_group_member(client) -> None:
+    """A user in the dev directory's allowed group only (slapadd into the running
+    back-mdb database, which takes concurrent writers)."""
+    password = hash_password(GROUP_MEMBER_PASSWORD, password_salt(GROUP_MEMBER, "e2e"))
+    ldif = "\n".join(
+        [
+            f"dn: {user_dn(GROUP_MEMBER)}",
+            "objectClass: inetOrgPerson",
+            f"uid: {GROUP_MEMBER}",
+            f"cn: {GROUP_MEMBER}",
+            f"sn: {GROUP_MEMBER}",
+            f"userPassword: {password}",
+            "",
+            f"dn: {GROUP_DN}",
+            "objectClass: groupOfNames",
+            f"cn: {GROUP}",
+            f"member: {user_dn(GROUP_MEMBER)}",
+            "",
+        ]
+    )
+    ldap = container(client, names.DIRECTORY_CONTAINER)
+    proc = subprocess.run(
+        [
+            "docker",
+            "exec",
+            "-i",
+            ldap.name,
+            "sh",
+            "-c",
+            "cat > /tmp/extra.ldif && slapadd -q -f /etc/ldap/jupyterhub/slapd.conf "
+            "-l /tmp/extra.ldif && chown -R openldap:openldap /var/lib/ldap",
+        ],
+        input=ldif,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_a_logged_in_user_without_a_client_certificate_sees_why_on_the_spawn_page(stack, client):
+    add_group_member(client)
+    eve = stack.user(GROUP_MEMBER)
+    assert eve.login(GROUP_MEMBER_PASSWORD), "an allowed group's member logs in"
+    page = eve.spawn_page_error()
+    assert "No Kernel Gateway client certificate" in page, page[-2000:]
+
+
+def test_a_file_the_user_wrote_survives_a_stop_and_start_of_their_server(stack):
+    carol = stack.logged_in("carol_x")
+    carol.start_server()
+    assert carol.server_api(
+        "PUT",
+        "contents/kept.txt",
+        json={"type": "file", "format": "text", "content": "still here"},
+    ).status_code in (200, 201)
+    carol.stop_server()
+    carol.start_server()
+    got = carol.server_api("GET", "contents/kept.txt")
+    assert got.status_code == 200 and got.json()["content"] == "still here"
+
+
+def container_ids(client) -> dict[str, str]:
+    return {c.name: c.id for c in client.containers.list(all=True)}
+
+
+def test_a_second_apply_of_the_unchanged_graph_replaces_nothing(stack, client):
+    before = container_ids(client)
+    assert changes(up(stack)) == 0
+    assert container_ids(client) == before
+
+
+def test_a_hub_only_change_replaces_the_hub_and_users_keep_their_session_server_and_kernel(
+    stack, client
+):
+    bob = stack.logged_in("bob.smith")
+    bob.wait_ready()
+    kernel = bob.start_kernel()
+    bob.run(kernel, "kept = 'from before the hub was replaced'")
+    hub_before = container(client, names.HUB_CONTAINER).id
+    nb_before = container(client, names.notebook_container_name("bob.smith")).id
+    up(stack, "--set", "IDLE_CULL_TIMEOUT=7200")
+    assert container(client, names.HUB_CONTAINER).id != hub_before
+    wait_healthy(client, names.HUB_CONTAINER)
+    assert container(client, names.notebook_container_name("bob.smith")).id == nb_before
+    # The same browser session, no new login; the same kernel, its state intact.
+    assert bob.model()["servers"][""]["ready"]
+    assert bob.run(kernel, "kept") == "'from before the hub was replaced'"
+
+
+def test_adding_a_user_lets_them_in_and_the_others_servers_survive(stack, client):
+    running = {
+        n: container(client, names.notebook_container_name(n)).id for n in ("bob.smith", "carol_x")
+    }
+    up(stack, "--set", f"HUB_ALLOWED_USERS={json.dumps([*USERS, NEW_USER])}")
+    wait_healthy(client, names.HUB_CONTAINER)
+    dave = stack.logged_in(NEW_USER)
+    dave.start_server()
+    assert dave.run_once("'dave' + '-y'") == "'dave-y'"
+    for name, cid in running.items():
+        assert container(client, names.notebook_container_name(name)).id == cid
+
+
+def test_a_crashed_hub_is_brought_back_by_its_restart_policy(stack, client):
+    hub = container(client, names.HUB_CONTAINER)
+    restarts = hub.attrs["RestartCount"]
+    pid = hub.attrs["State"]["Pid"]
+    os.kill(pid, 9)  # as the OOM killer would: not a `docker kill`, which counts as a stop
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        hub.reload()
+        if hub.attrs["RestartCount"] > restarts and hub.attrs["State"]["Running"]:
+            break
+        time.sleep(1)
+    assert hub.attrs["RestartCount"] > restarts
+    wait_healthy(client, names.HUB_CONTAINER)
+    stack.logged_in("alice")
+
+
+def test_a_stopped_gateway_fails_kernel_starts_clearly_and_they_work_again_after(stack, client):
+    alice = stack.logged_in("alice")
+    alice.start_server()
+    gateway = container(client, names.GATEWAY_CONTAINER)
+    gateway.stop(timeout=10)
+    try:
+        with pytest.raises(KernelError) as refused:
+            alice.start_kernel()
+        assert any(
+            word in str(refused.value).lower()
+            for word in ("gateway", "connection", "timeout", "refused", "resolve")
+        ), str(refused.value)
+    finally:
+        gateway.start()
+    wait_healthy(client, names.GATEWAY_CONTAINER)
+    assert alice.run_once("1 + 1") == "2"
+
+
+def test_down_removes_everything_but_the_hub_data_and_a_new_up_finds_the_users(stack, client):
+    deploy("down", "--stack", "dev", state_dir=stack.state_dir)
+    left = [c.name for c in client.containers.list(all=True)]
+    for name in (names.HUB_CONTAINER, names.GATEWAY_CONTAINER, names.DIRECTORY_CONTAINER):
+        assert name not in left
+    assert not [n for n in left if n.startswith(f"{names.NOTEBOOK_PREFIX}-")], left
+    assert not client.networks.list(names=[names.NETWORK])
+    assert client.volumes.get(names.DATA_VOLUME)
+    up(stack)
+    wait_healthy(client, names.HUB_CONTAINER)
+    admin = stack.logged_in(ADMIN)
+    known = {u["name"] for u in admin.api("GET", "users").json()}
+    assert {ADMIN, *USERS, NEW_USER} <= known
+    # Users' servers did not outlive `down`: the new hub finds none running.
+    assert "" not in stack.logged_in("bob.smith").model().get("servers", {})

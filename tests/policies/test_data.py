@@ -1,0 +1,63 @@
+"""Data (policies/data.py).
+
+Each policy: a compliant resource passes, a violating one is flagged with a message that says
+what to change, missing or unknown properties do not crash it, and its config changes
+what it accepts. Validators are called directly (pulumi-policy's own test pattern);
+props are built in the engine's wire form (see support.py)."""
+
+from __future__ import annotations
+
+from policies.props import VOLUME
+from tests.policies.support import UNKNOWN_ARRAY, UNKNOWN_STRING, options, violations
+
+# --- hub-data-volume-kept --------------------------------------------------------------
+
+KEPT = "hub-data-volume-kept"
+VOL = VOLUME
+LABEL = [{"label": "jupyterhub-zos.retain-on-delete", "value": "true"}]
+
+
+def test_kept_data_volume_passes():
+    data = {"name": "jupyterhub-data"}
+    assert violations(KEPT, VOL, data, opts=options(protect=True)) == []
+    assert violations(KEPT, VOL, {**data, "labels": LABEL}) == []
+    # What tools/policy_check.py can show (the engine cannot): the option itself.
+    assert violations(KEPT, VOL, data, opts=options(retain_on_delete=True)) == []
+    both = options(retain_on_delete=True)
+    assert violations(KEPT, VOL, {**data, "labels": LABEL}, opts=both) == []
+    # Per-stack names match too; other volumes are not this rule's business.
+    assert violations(KEPT, VOL, {"name": "dev-jupyterhub-data"}, opts=options(protect=True)) == []
+    assert violations(KEPT, VOL, {"name": "dev-ldap-data"}) == []
+
+
+def test_unkept_data_volume_is_flagged():
+    found = violations(KEPT, VOL, {"name": "jupyterhub-data"}, name="hub-data")
+    assert len(found) == 1 and "retain_on_delete=True" in found[0] and "protect" in found[0]
+    # The label must not claim what the options (when visible) deny.
+    mismatch = violations(
+        KEPT,
+        VOL,
+        {"name": "jupyterhub-data", "labels": LABEL},
+        opts=options(retain_on_delete=False),
+    )
+    assert len(mismatch) == 1 and "labelled" in mismatch[0]
+    wrong_value = [{"label": "jupyterhub-zos.retain-on-delete", "value": "no"}]
+    assert violations(KEPT, VOL, {"name": "jupyterhub-data", "labels": wrong_value})
+
+
+def test_volume_missing_or_unknown_props_do_not_crash():
+    # The Pulumi resource name identifies the volume when the Docker name is unknown.
+    found = violations(KEPT, VOL, {"name": UNKNOWN_STRING}, name="jupyterhub-data")
+    assert len(found) == 1
+    assert violations(KEPT, VOL, {"name": "jupyterhub-data", "labels": UNKNOWN_ARRAY})
+    assert violations(KEPT, VOL, {}, name="something") == []
+    unknown_label = [{"label": UNKNOWN_STRING, "value": UNKNOWN_STRING}]
+    assert violations(KEPT, VOL, {"name": "jupyterhub-data", "labels": unknown_label})
+
+
+def test_volume_config_pattern_and_label():
+    cfg = {"dataVolumePattern": "^hubdb$", "retainLabel": "keep"}
+    assert violations(KEPT, VOL, {"name": "hubdb"}, config=cfg)
+    assert violations(KEPT, VOL, {"name": "jupyterhub-data"}, config=cfg) == []
+    keep = [{"label": "keep", "value": "true"}]
+    assert violations(KEPT, VOL, {"name": "hubdb", "labels": keep}, config=cfg) == []

@@ -1,0 +1,65 @@
+"""Remote access (policies/remote.py).
+
+Each policy: a compliant resource passes, a violating one is flagged with a message that says
+what to change, missing or unknown properties do not crash it, and its config changes
+what it accepts. Validators are called directly (pulumi-policy's own test pattern);
+props are built in the engine's wire form (see support.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from policies.props import COPY_FILE, COPY_TO_REMOTE, DOCKER_PROVIDER, LOCAL_COMMAND, REMOTE_COMMAND
+from tests.policies.support import UNKNOWN_ARRAY, UNKNOWN_OBJECT, UNKNOWN_STRING, secret, violations
+
+# --- remote-commands-verify-host-key ---------------------------------------------------
+
+HOSTKEY = "remote-commands-verify-host-key"
+KEY_LINE = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGx1Y2t5IGtleSBmb3IgdGVzdHMgb25seSEhISEh"
+
+
+def _conn(**fields) -> dict:
+    # pulumi-command's SDK makes `connection` secret: policies see it through the marks.
+    return {"connection": secret({"host": "zos.example.com", "user": "IBMUSER", **fields})}
+
+
+def test_verified_connections_pass():
+    for kind in (REMOTE_COMMAND, COPY_TO_REMOTE):
+        assert violations(HOSTKEY, kind, {**_conn(hostKey=KEY_LINE), "create": "true"}) == []
+    proxied = _conn(hostKey=KEY_LINE, proxy={"host": "bastion", "hostKey": KEY_LINE})
+    assert violations(HOSTKEY, REMOTE_COMMAND, proxied) == []
+
+
+@pytest.mark.parametrize(
+    "connection, needle",
+    [
+        (_conn(), "`connection.hostKey`"),
+        (_conn(hostKey=""), "`connection.hostKey`"),
+        (_conn(hostKey="  "), "`connection.hostKey`"),
+        (_conn(hostKey=KEY_LINE, proxy={"host": "bastion"}), "`connection.proxy.hostKey`"),
+    ],
+)
+def test_unverified_connections_are_flagged(connection, needle):
+    for kind in (REMOTE_COMMAND, COPY_TO_REMOTE, COPY_FILE):
+        found = violations(HOSTKEY, kind, connection, name="racf")
+        assert len(found) == 1 and needle in found[0] and "zos.example.com" in found[0]
+
+
+def test_blind_ssh_in_local_commands_and_docker_provider_is_flagged():
+    script = "ssh -o StrictHostKeyChecking=no admin@host 'mkdir -p /srv/pki'"
+    found = violations(HOSTKEY, LOCAL_COMMAND, {"create": script})
+    assert len(found) == 1 and "StrictHostKeyChecking=no" in found[0]
+    ok = "ssh -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/etc/jhz/known_hosts h true"
+    assert violations(HOSTKEY, LOCAL_COMMAND, {"create": ok}) == []
+    provider = {"host": "ssh://admin@h", "sshOpts": ["-o", "UserKnownHostsFile=/dev/null"]}
+    found = violations(HOSTKEY, DOCKER_PROVIDER, provider, name="remote")
+    assert len(found) == 1 and "docker provider" in found[0]
+
+
+def test_host_key_missing_or_unknown_props_pass():
+    for kind in (REMOTE_COMMAND, COPY_TO_REMOTE):
+        assert violations(HOSTKEY, kind, {}) == []
+        assert violations(HOSTKEY, kind, {"connection": UNKNOWN_OBJECT}) == []
+        assert violations(HOSTKEY, kind, _conn(hostKey=UNKNOWN_STRING)) == []
+    assert violations(HOSTKEY, LOCAL_COMMAND, {"create": UNKNOWN_STRING}) == []
+    assert violations(HOSTKEY, DOCKER_PROVIDER, {"sshOpts": UNKNOWN_ARRAY}) == []

@@ -1,0 +1,169 @@
+"""TLS (policies/tls.py).
+
+Each policy: a compliant resource passes, a violating one is flagged with a message that says
+what to change, missing or unknown properties do not crash it, and its config changes
+what it accepts. Validators are called directly (pulumi-policy's own test pattern);
+props are built in the engine's wire form (see support.py)."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from components.pki import specs as cert_params
+from policies.props import COPY_TO_REMOTE, LOCALLY_SIGNED_CERT, REMOTE_COMMAND, SELF_SIGNED_CERT
+from tests.policies.support import (
+    UNKNOWN_BOOL,
+    UNKNOWN_NUMBER,
+    UNKNOWN_STRING,
+    string_asset,
+    violations,
+)
+
+SEED_ATTLS = """\
+# Sample AT-TLS policy for Jupyter Kernel Gateway on z/OS (the runbook's)
+TTLSRule                          JKG_Server
+{
+  Direction                       Inbound
+  LocalPortRange                  8099
+  TTLSGroupActionRef              gAction1
+  TTLSEnvironmentActionRef        serverEnv
+}
+TTLSGroupAction                   gAction1
+{
+  TTLSEnabled                     On
+}
+TTLSEnvironmentAction             serverEnv
+{
+  HandshakeRole                   ServerWithClientAuth
+  EnvironmentUserInstance         0
+  TTLSKeyRingParms
+  {
+    Keyring                       JKGRing
+  }
+  TTLSEnvironmentAdvancedParmsRef gAdvAction1
+}
+TTLSEnvironmentAdvancedParms      gAdvAction1
+{
+ ClientAuthType\t\tSAFCheck
+ TLSv1 Off
+ TLSv1.1 Off
+ TLSv1.2 On
+}
+"""
+
+
+# --- attls-old-protocols-off ----------------------------------------------------------
+
+ATTLS = "attls-old-protocols-off"
+
+
+def test_the_runbook_policy_passes_wherever_it_is_shipped():
+    heredoc = f"set -eu\ncat > /tmp/p <<'EOF'\n{SEED_ATTLS}EOF\niconv -t IBM-1047 /tmp/p > x\n"
+    assert violations(ATTLS, REMOTE_COMMAND, {"create": heredoc}) == []
+    assert violations(ATTLS, REMOTE_COMMAND, {"stdin": SEED_ATTLS}) == []
+    assert violations(ATTLS, COPY_TO_REMOTE, {"source": string_asset(SEED_ATTLS)}) == []
+    inline = SEED_ATTLS.replace(
+        "  TTLSEnvironmentAdvancedParmsRef gAdvAction1\n",
+        "  TTLSEnvironmentAdvancedParms\n  {\n    TLSv1 Off\n    TLSv1.1 Off\n  }\n",
+    )
+    assert violations(ATTLS, REMOTE_COMMAND, {"stdin": inline}) == []
+
+
+@pytest.mark.parametrize(
+    "policy_text, needle",
+    [
+        (SEED_ATTLS.replace("TLSv1 Off", "TLSv1 On"), "sets TLSv1 On"),
+        (SEED_ATTLS.replace(" TLSv1.1 Off\n", ""), "do not say `TLSv1.1 Off`"),
+        (SEED_ATTLS.replace(" TLSv1.2 On\n", " TLSv1.2 On\n SSLv3 On\n"), "sets SSLv3 On"),
+        (
+            SEED_ATTLS.replace("  TTLSEnvironmentAdvancedParmsRef gAdvAction1\n", ""),
+            "has no TTLSEnvironmentAdvancedParms",
+        ),
+        (SEED_ATTLS.replace("Ref gAdvAction1", "Ref typo"), "refers to a missing"),
+        (
+            SEED_ATTLS + "TTLSConnectionAdvancedParms c1\n{\n  TLSv1.1 On\n}\n",
+            "TTLSConnectionAdvancedParms c1 sets TLSv1.1 On",
+        ),
+        (SEED_ATTLS.replace("TLSv1.2 On\n}", "TLSv1.2 On\n"), "does not parse"),
+    ],
+)
+def test_attls_policies_letting_old_protocols_in_are_flagged(policy_text, needle):
+    found = violations(ATTLS, REMOTE_COMMAND, {"stdin": policy_text}, name="attls")
+    assert any(needle in f for f in found), found
+    assert all("TLSv1 Off" in f for f in found)
+
+
+def test_attls_policy_shipped_base64_encoded_is_checked_too():
+    for policy_text, expected in (
+        (SEED_ATTLS, 0),
+        (SEED_ATTLS.replace("TLSv1 Off", "TLSv1 On"), 1),
+    ):
+        blob = base64.b64encode(policy_text.encode()).decode()
+        script = f"echo {blob} | base64 -d | iconv -t IBM-1047 > /etc/pagent/jkg.policy"
+        found = violations(ATTLS, REMOTE_COMMAND, {"create": script})
+        assert len(found) == expected
+        assert all("create, base64-decoded" in f for f in found)
+
+
+def test_attls_missing_or_unknown_props_pass():
+    assert violations(ATTLS, REMOTE_COMMAND, {}) == []
+    assert violations(ATTLS, REMOTE_COMMAND, {"create": UNKNOWN_STRING}) == []
+    assert violations(ATTLS, COPY_TO_REMOTE, {"source": UNKNOWN_STRING}) == []
+    assert violations(ATTLS, REMOTE_COMMAND, {"create": "echo no policy here"}) == []
+
+
+# --- certificates-bounded-renewed -----------------------------------------------------
+
+CERTS = "certificates-bounded-renewed"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [cert_params.ca_spec("Gateway"), cert_params.server_spec("hub"), cert_params.client_spec("al")],
+)
+def test_the_programs_certificate_parameters_pass(spec):
+    props = {
+        "validityPeriodHours": spec.validity_hours,
+        "earlyRenewalHours": spec.early_renewal_hours,
+        "isCaCertificate": spec.is_ca,
+    }
+    kind = SELF_SIGNED_CERT if spec.is_ca else LOCALLY_SIGNED_CERT
+    assert violations(CERTS, kind, props) == []
+
+
+@pytest.mark.parametrize(
+    "props, needle",
+    [
+        ({"validityPeriodHours": 87600, "earlyRenewalHours": 720}, "the limit is 9552"),
+        ({"validityPeriodHours": 0, "earlyRenewalHours": 0}, "valid for 0 hours"),
+        ({"validityPeriodHours": 8760, "earlyRenewalHours": 0}, "early_renewal_hours=0"),
+        ({"validityPeriodHours": 8760}, "early_renewal_hours=0"),
+        ({"validityPeriodHours": 48, "earlyRenewalHours": 48}, "every `pulumi up` replaces"),
+        (
+            {"validityPeriodHours": 200000, "earlyRenewalHours": 720, "isCaCertificate": True},
+            "CA certificate",
+        ),
+    ],
+)
+def test_unbounded_or_unrenewed_certificates_are_flagged(props, needle):
+    for kind in (SELF_SIGNED_CERT, LOCALLY_SIGNED_CERT):
+        found = violations(CERTS, kind, props, name="hub-cert")
+        assert any(needle in f for f in found), found
+
+
+def test_certificate_config_moves_the_bounds():
+    props = {"validityPeriodHours": 87600, "earlyRenewalHours": 0}
+    cfg = {"maxValidityHours": 100000, "minEarlyRenewalHours": 0}
+    assert violations(CERTS, LOCALLY_SIGNED_CERT, props, config=cfg) == []
+
+
+def test_certificates_missing_or_unknown_props_do_not_crash():
+    kind = LOCALLY_SIGNED_CERT
+    assert violations(CERTS, kind, {"validityPeriodHours": UNKNOWN_NUMBER}) == []
+    unknown_renewal = {"validityPeriodHours": 8760, "earlyRenewalHours": UNKNOWN_NUMBER}
+    assert violations(CERTS, kind, unknown_renewal) == []
+    # No validity at all: nothing to bound; no renewal window: still reported.
+    assert len(violations(CERTS, kind, {})) == 1
+    assert violations(CERTS, kind, {"isCaCertificate": UNKNOWN_BOOL, "earlyRenewalHours": 24}) == []

@@ -1,0 +1,307 @@
+"""The settings model: every rule a user can get wrong is refused before any resource,
+with the key named; good stacks pass; secrets stay secret."""
+
+from __future__ import annotations
+
+import pulumi
+import pytest
+
+from components.settings import SECRET_KEYS, SettingsError, validate
+from components.settings.source import RawConfig
+from tools.mock_graph import run_program
+
+CERT_TEXT = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n"
+
+# (name, config overrides, secret overrides, the key that must be named)
+BAD = [
+    ("port zero", {"HUB_HTTPS_PORT": 0}, {}, "HUB_HTTPS_PORT"),
+    ("port too big", {"HUB_HTTPS_PORT": 70000}, {}, "HUB_HTTPS_PORT"),
+    ("port not a number", {"HUB_HTTPS_PORT": "https"}, {}, "HUB_HTTPS_PORT"),
+    (
+        "ldap port too big",
+        {
+            "LDAP_SERVER_HOST": "ldap.test",
+            "LDAP_BIND_DN": "uid={username},dc=x",
+            "LDAP_SERVER_PORT": 99999,
+        },
+        {},
+        "LDAP_SERVER_PORT",
+    ),
+    ("negative cull timeout", {"IDLE_CULL_TIMEOUT": -5}, {}, "IDLE_CULL_TIMEOUT"),
+    ("cull timeout too short", {"IDLE_CULL_TIMEOUT": 60}, {}, "IDLE_CULL_TIMEOUT"),
+    ("memory unit", {"NOTEBOOK_MEM_LIMIT": "2X"}, {}, "NOTEBOOK_MEM_LIMIT"),
+    ("memory zero", {"NOTEBOOK_MEM_LIMIT": "0G"}, {}, "NOTEBOOK_MEM_LIMIT"),
+    ("cpu negative", {"NOTEBOOK_CPU_LIMIT": "-1"}, {}, "NOTEBOOK_CPU_LIMIT"),
+    ("cpu words", {"NOTEBOOK_CPU_LIMIT": "lots"}, {}, "NOTEBOOK_CPU_LIMIT"),
+    ("kg url scheme", {"KG_URL": "ftp://gateway.test:8099"}, {}, "KG_URL"),
+    ("kg url credentials", {"KG_URL": "https://u:p@gateway.test"}, {}, "KG_URL"),
+    ("kg url no host", {"KG_URL": "https://"}, {}, "KG_URL"),
+    (
+        "bind dn without {username}",
+        {"LDAP_SERVER_HOST": "ldap.test", "LDAP_BIND_DN": "uid=admin,dc=example,dc=org"},
+        {},
+        "LDAP_BIND_DN",
+    ),
+    ("no admin", {"HUB_ADMIN_USERS": []}, {}, "HUB_ADMIN_USERS"),
+    ("admin missing", {"HUB_ADMIN_USERS": None}, {}, "HUB_ADMIN_USERS"),
+    ("upper-case user", {"HUB_ADMIN_USERS": ["Alice"]}, {}, "HUB_ADMIN_USERS"),
+    ("path in user name", {"HUB_ALLOWED_USERS": ["bob/../root"]}, {}, "HUB_ALLOWED_USERS"),
+    ("users not JSON", {"HUB_ALLOWED_USERS": "bob,carol"}, {}, "HUB_ALLOWED_USERS"),
+    ("client key path", {"CLIENT_KEY": "../key.pem"}, {}, "CLIENT_KEY"),
+    ("client cert subdir", {"CLIENT_CERT": "sub/cert.pem"}, {}, "CLIENT_CERT"),
+    ("client files clash", {"CLIENT_CA": "cert.pem"}, {}, "CLIENT_CA"),
+    (
+        "image untagged",
+        {"DOCKER_NOTEBOOK_IMAGE": "jupyter/base-notebook"},
+        {},
+        "DOCKER_NOTEBOOK_IMAGE",
+    ),
+    (
+        "image latest",
+        {"DOCKER_NOTEBOOK_IMAGE": "quay.io/jupyter/base-notebook:latest"},
+        {},
+        "DOCKER_NOTEBOOK_IMAGE",
+    ),
+    ("image garbage", {"DOCKER_NOTEBOOK_IMAGE": "Bad Image!"}, {}, "DOCKER_NOTEBOOK_IMAGE"),
+    ("ldap tls unknown", {"LDAP_TLS": "ssl"}, {}, "LDAP_TLS"),
+    (
+        "ldap tls none for a real server",
+        {
+            "LDAP_SERVER_HOST": "ldap.test",
+            "LDAP_TLS": "none",
+            "LDAP_BIND_DN": "uid={username},dc=x",
+        },
+        {},
+        "LDAP_TLS",
+    ),
+    (
+        "ldap host loopback",
+        {"LDAP_SERVER_HOST": "127.0.0.1", "LDAP_BIND_DN": "uid={username},dc=x"},
+        {},
+        "LDAP_SERVER_HOST",
+    ),
+    ("ldap host without bind dn", {"LDAP_SERVER_HOST": "ldap.test"}, {}, "LDAP_BIND_DN"),
+    ("bind dn without ldap host", {"LDAP_BIND_DN": "uid={username},dc=x"}, {}, "LDAP_BIND_DN"),
+    ("ldap group not a DN", {"LDAP_ALLOWED_GROUPS": ["jupyter users"]}, {}, "LDAP_ALLOWED_GROUPS"),
+    ("validate not boolean", {"VALIDATE_KG_CERT": "yes"}, {}, "VALIDATE_KG_CERT"),
+    ("token too short", {}, {"KG_AUTH_TOKEN": "short"}, "KG_AUTH_TOKEN"),
+    ("token not secret", {"KG_AUTH_TOKEN": "a-long-enough-gateway-token"}, {}, "KG_AUTH_TOKEN"),
+    ("hub cert garbage", {"HUB_TLS_CERT": CERT_TEXT}, {}, "HUB_TLS_CERT"),
+    ("hub key garbage", {}, {"HUB_TLS_KEY": "not a key"}, "HUB_TLS_KEY"),
+    ("hub host with scheme", {"HUB_HOSTNAME": "https://hub.test"}, {}, "HUB_HOSTNAME"),
+    ("zos users not a map", {"ZOS_USERS": ["alice"]}, {}, "ZOS_USERS"),
+    ("zos users without zos host", {"ZOS_USERS": {"alice": "ALICE01"}}, {}, "ZOS_USERS"),
+    ("key size 1024", {"ZOS_KEY_SIZE": 1024}, {}, "ZOS_KEY_SIZE"),
+    ("notafter in the past", {"ZOS_CERT_NOTAFTER": "2020-01-01"}, {}, "ZOS_CERT_NOTAFTER"),
+    ("notafter not a date", {"ZOS_CERT_NOTAFTER": "next year"}, {}, "ZOS_CERT_NOTAFTER"),
+    ("typo in a key", {"KG_URl": "https://gateway.test"}, {}, "KG_URl"),
+    ("docker host scheme", {"docker:host": "ftp://docker.test"}, {}, "docker:host"),
+    ("network name", {"DOCKER_NETWORK_NAME": "my network"}, {}, "DOCKER_NETWORK_NAME"),
+    ("pki dir relative", {"HUB_PKI_DIR": "pki"}, {}, "HUB_PKI_DIR"),
+]
+
+# Rules that need a z/OS stack around them: (name, config, secrets, key).
+BAD_ZOS = [
+    ("zos ssh port", {"ZOS_SSH_PORT": -1}, {}, "ZOS_SSH_PORT"),
+    ("zos user id too long", {"ZOS_USERS": {"alice": "ALICE0001"}}, {}, "ZOS_USERS"),
+    ("zos user id digit", {"ZOS_USERS": {"alice": "1ALICE"}}, {}, "ZOS_USERS"),
+    ("zos duplicate ids", {"ZOS_USERS": {"alice": "ALICE01", "bob": "ALICE01"}}, {}, "ZOS_USERS"),
+    ("zos kg url http", {"KG_URL": "http://127.0.0.1:8099"}, {}, "KG_URL"),
+    ("zos kg url port", {"KG_URL": "https://127.0.0.1:9000"}, {}, "KG_URL"),
+    ("zos host key garbage", {"ZOS_SSH_HOST_KEY": "ssh-ed25519 nonsense"}, {}, "ZOS_SSH_HOST_KEY"),
+    (
+        "zos private key garbage",
+        {},
+        {"ZOS_SSH_PRIVATE_KEY": "-----BEGIN nope"},
+        "ZOS_SSH_PRIVATE_KEY",
+    ),
+    (
+        "zos p12 password quote",
+        {},
+        {"ZOS_P12_PASSWORD": "it's-a-long-password"},
+        "ZOS_P12_PASSWORD",
+    ),
+    ("zos ring name", {"ZOS_KEYRING": "JKG Ring"}, {}, "ZOS_KEYRING"),
+    ("zos label quote", {"ZOS_CA_LABEL": "My 'CA'"}, {}, "ZOS_CA_LABEL"),
+    ("zos kg user", {"ZOS_KG_USER": "JUPYTERKG1"}, {}, "ZOS_KG_USER"),
+    ("zos ssh user missing", {"ZOS_SSH_USER": None}, {}, "ZOS_SSH_USER"),
+    ("zos host key missing", {"ZOS_SSH_HOST_KEY": None}, {}, "ZOS_SSH_HOST_KEY"),
+    ("zos private key missing", {}, {"ZOS_SSH_PRIVATE_KEY": None}, "ZOS_SSH_PRIVATE_KEY"),
+]
+
+
+def refused(config, secrets, stack="dev") -> SettingsError:
+    with pytest.raises(SettingsError) as caught:
+        run_program(stack, config=config, secrets=secrets)
+    error = caught.value
+    assert isinstance(error, pulumi.RunError)  # shown as a message, not a stack trace
+    assert error.graph.resources == [], "a resource was registered before validation"
+    return error
+
+
+@pytest.mark.parametrize(
+    ("config", "secrets", "key"), [b[1:] for b in BAD], ids=[b[0] for b in BAD]
+)
+def test_bad_input_is_refused_naming_the_key(config, secrets, key):
+    error = refused(config, secrets)
+    assert key in error.keys
+    assert f"  - {key}: " in str(error)
+    assert "nothing was deployed" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("config", "secrets", "key"), [b[1:] for b in BAD_ZOS], ids=[b[0] for b in BAD_ZOS]
+)
+def test_bad_zos_input_is_refused_naming_the_key(zos_config, config, secrets, key):
+    base_config, base_secrets = zos_config
+    error = refused({**base_config, **config}, {**base_secrets, **secrets})
+    assert key in error.keys
+
+
+def test_there_are_many_distinct_rules():
+    assert len({b[3] for b in BAD + BAD_ZOS}) >= 25
+    assert len(BAD) + len(BAD_ZOS) >= 50
+
+
+def test_hub_certificate_and_key_go_together(cert_pairs):
+    (cert, key), (_, other_key) = cert_pairs
+    assert "HUB_TLS_KEY" in refused({"HUB_TLS_CERT": cert}, {}).keys
+    assert "HUB_TLS_CERT" in refused({}, {"HUB_TLS_KEY": key}).keys
+    mismatch = refused({"HUB_TLS_CERT": cert}, {"HUB_TLS_KEY": other_key})
+    assert "does not belong" in str(mismatch) and other_key not in str(mismatch)
+    assert run_program("dev", config={"HUB_TLS_CERT": cert}, secrets={"HUB_TLS_KEY": key})
+
+
+def test_several_bad_keys_are_reported_together():
+    error = refused(
+        {
+            "HUB_HTTPS_PORT": 0,
+            "KG_URL": "ftp://x",
+            "NOTEBOOK_MEM_LIMIT": "lots",
+            "ZOS_USERS": {"alice": "ALICE01"},
+            "HUB_ADMIN_USERS": ["Admin"],
+        },
+        {"KG_AUTH_TOKEN": "short"},
+    )
+    assert error.keys == {
+        "HUB_HTTPS_PORT",
+        "KG_URL",
+        "NOTEBOOK_MEM_LIMIT",
+        "ZOS_USERS",
+        "HUB_ADMIN_USERS",
+        "KG_AUTH_TOKEN",
+    }
+    assert str(error).count("\n  - ") == len(error.problems)
+
+
+def test_zos_required_keys_are_all_named_at_once():
+    error = refused({"ZOS_HOST": "127.0.0.1"}, {})
+    assert {"ZOS_SSH_USER", "ZOS_SSH_PRIVATE_KEY", "ZOS_SSH_HOST_KEY"} <= error.keys
+
+
+def test_messages_say_what_is_accepted():
+    message = str(
+        refused(
+            {
+                "LDAP_SERVER_HOST": "ldap.test",
+                "LDAP_TLS": "none",
+                "LDAP_BIND_DN": "uid={username},dc=x",
+            },
+            {},
+        )
+    )
+    assert "clear text" in message and "starttls" in message
+    assert "did you mean KG_URL" in str(refused({"KG_URl": "https://gateway.test"}, {}))
+    assert "at least 300" in str(refused({"IDLE_CULL_TIMEOUT": 60}, {}))
+
+
+def test_secret_values_are_never_echoed():
+    secret = "tiny'secret"  # too short and quoted: refused twice over
+    message = str(refused({}, {"KG_AUTH_TOKEN": secret, "ZOS_P12_PASSWORD": "x"}))
+    assert secret not in message
+    plain = str(refused({"KG_AUTH_TOKEN": "plain-token-0123456789"}, {}))
+    assert "plain-token-0123456789" not in plain and "--secret" in plain
+
+
+def test_dev_stack_is_valid_with_no_edits():
+    graph = run_program("dev")
+    assert graph.outputs["hub_url"] == "https://localhost:8443/"
+
+
+def test_full_zos_stack_is_valid(zos_config, event_loop_set):
+    config, secrets = zos_config
+    settings = validate(_raw(config, secrets), "prod")
+    assert settings.zos is not None
+    assert settings.zos.users == {"admin": "ADMIN01", "alice": "ALICE01"}
+    assert settings.gateway.url == "https://127.0.0.1:8099"  # derived from ZOS_HOST
+    assert settings.ldap.port == 389 and settings.ldap.tls == "starttls"
+
+
+def test_secrets_are_handed_on_as_secret_outputs(zos_config, event_loop_set):
+    config, secrets = zos_config
+    settings = validate(_raw(config, secrets), "prod")
+    for output in (
+        settings.gateway.auth_token,
+        settings.zos.ssh_private_key,
+        settings.zos.p12_password,
+    ):
+        assert isinstance(output, pulumi.Output)
+        assert _is_secret(output)
+
+
+def test_empty_values_mean_unset_and_defaults_apply(event_loop_set):
+    settings = validate(
+        _raw(
+            {
+                "HUB_ADMIN_USERS": '["admin"]',
+                "KG_URL": "",
+                "LDAP_TLS": "ldaps",
+                "NOTEBOOK_MEM_LIMIT": "512m",
+            },
+            {},
+        ),
+        "dev",
+    )
+    assert settings.gateway.dev_gateway and settings.ldap.dev_directory
+    assert settings.ldap.port == 636
+    assert settings.hub.mem_limit == "512M"
+    assert settings.hub.pki_dir == "/var/lib/jupyterhub-zos/dev/pki"
+    assert settings.gateway.auth_token is None  # generated by the program
+
+
+def test_secret_keys_are_the_contract():
+    assert {
+        "KG_AUTH_TOKEN",
+        "HUB_TLS_KEY",
+        "ZOS_SSH_PRIVATE_KEY",
+        "ZOS_P12_PASSWORD",
+    } == SECRET_KEYS
+
+
+def _raw(config: dict, secrets: dict) -> RawConfig:
+    import json
+
+    def text(value):
+        return value if isinstance(value, str) else json.dumps(value)
+
+    values = {k: text(v) for k, v in {**config, **secrets}.items()}
+    values.setdefault("HUB_ADMIN_USERS", '["admin"]')
+    return RawConfig("jupyterhub-zos", values, frozenset(secrets))
+
+
+def _is_secret(output: pulumi.Output) -> bool:
+    import asyncio
+
+    return asyncio.get_event_loop().run_until_complete(output.is_secret())
+
+
+def test_pki_dir_default_follows_the_docker_host(event_loop_set):
+    raw = _raw({}, {})
+    local = validate(raw, "dev", None, project_dir="/home/op/jupyterhub-zos")
+    assert local.hub.pki_dir == "/home/op/jupyterhub-zos/.pki/dev"
+    remote = validate(raw, "prod", "ssh://op@docker.test", project_dir="/home/op/jhz")
+    assert remote.hub.pki_dir == "/var/lib/jupyterhub-zos/prod/pki"
+    odd = validate(raw, "dev", "unix:///var/run/docker.sock", project_dir="/home/op/my stack")
+    assert odd.hub.pki_dir == "/var/lib/jupyterhub-zos/dev/pki"  # no spaces in mount paths
+    given = validate(_raw({"HUB_PKI_DIR": "/srv/pki"}, {}), "dev", None, "/home/op/jhz")
+    assert given.hub.pki_dir == "/srv/pki"

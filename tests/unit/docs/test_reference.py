@@ -1,0 +1,120 @@
+"""The hand-written reference pages say what the code does: the stack outputs page lists
+exactly the outputs the program exports (with when and whether secret), the layout page
+names only paths that exist and every module of components/, and the README's config
+summary covers every key. (The config reference itself is generated: see
+test_config_contract.py.)"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from components.settings import StackConfig
+from tools.mock_graph import full_key, run_program
+
+ROOT = Path(__file__).resolve().parents[3]
+DOCS = ROOT / "docs"
+_ROW = re.compile(r"^\| `([^`]+)` \|(.*)$", re.MULTILINE)
+_CLAUSE = re.compile(r"^((?:`[A-Z_]+`/?)+) (set|unset)(?: \(.*\))?$")
+
+
+def table_rows(page: Path) -> dict[str, list[str]]:
+    """First-column name (in backticks) -> the row's other cells, for every table row."""
+    return {
+        name: [cell.strip() for cell in rest.strip().strip("|").split("|")]
+        for name, rest in _ROW.findall(page.read_text())
+    }
+
+
+# --- docs/reference/outputs.md ---------------------------------------------------------------
+
+OUTPUTS = table_rows(DOCS / "reference" / "outputs.md")
+
+
+def documented_when(condition: str, config: dict[str, str]) -> bool:
+    """Evaluate the page's "when" cell (`always`, or clauses like "`KEY` set",
+    "`A`/`B` unset" joined by ", ") against a stack's config (empty means unset)."""
+    if condition == "always":
+        return True
+    holds = []
+    for clause in condition.split(", "):
+        match = _CLAUSE.match(clause)
+        assert match, f"cannot read the condition {clause!r} in outputs.md"
+        keys = re.findall(r"`([A-Z_]+)`", match.group(1))
+        is_set = [config.get(full_key(k), "") not in ("", "[]", "{}") for k in keys]
+        holds.append(all(is_set) if match.group(2) == "set" else not any(is_set))
+    return all(holds)
+
+
+@pytest.fixture(scope="module")
+def graphs(zos_config, cert_pairs):
+    token = {"KG_AUTH_TOKEN": "a-long-enough-gateway-token"}
+    cert, key = cert_pairs[0]
+    config, secrets = zos_config
+    return {
+        "dev": run_program("dev"),
+        "own gateway": run_program("dev", config={"KG_URL": "https://kg.test:8099"}, secrets=token),
+        "own hub certificate": run_program(
+            "dev", config={"HUB_TLS_CERT": cert}, secrets={"HUB_TLS_KEY": key}
+        ),
+        "z/OS": run_program("dev", config=config, secrets=secrets),
+    }
+
+
+def test_the_outputs_page_lists_what_each_stack_exports(graphs):
+    for name, graph in graphs.items():
+        expected = {
+            out for out, (when, *_) in OUTPUTS.items() if documented_when(when, graph.config)
+        }
+        assert set(graph.outputs) == expected, name
+
+
+def test_the_outputs_page_says_which_are_secret(graphs):
+    documented = {out for out, (_, secret, *_) in OUTPUTS.items() if secret == "yes"}
+    assert {cell[1] for cell in OUTPUTS.values()} == {"yes", "no"}
+    exported = set().union(*(set(g.outputs) for g in graphs.values()))
+    assert exported == set(OUTPUTS)
+    assert set().union(*(g.secret_outputs for g in graphs.values())) == documented
+
+
+# --- docs/reference/layout.md ----------------------------------------------------------------
+
+LAYOUT = table_rows(DOCS / "reference" / "layout.md")
+
+
+def test_the_layout_names_only_paths_that_exist():
+    assert LAYOUT, "layout.md has no table rows"
+    assert [path for path in LAYOUT if not (ROOT / path).exists()] == []
+
+
+def test_the_layout_lists_every_component_module_and_top_level_directory():
+    modules = {
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "components").rglob("*.py")
+        if p.name != "__init__.py"
+    }
+    assert sorted(modules - set(LAYOUT)) == []
+    top = {
+        f"{p.name}/"
+        for p in ROOT.iterdir()
+        if p.is_dir() and p.name not in ("venv", "__pycache__") and not p.name.startswith(".")
+    }
+    assert sorted(d for d in top if not any(path.startswith(d) for path in LAYOUT)) == []
+
+
+# --- README.md's config summary --------------------------------------------------------------
+
+
+def test_the_readme_config_summary_covers_every_key():
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Configuration\n", 1)[1].split("\n## ", 1)[0]
+    names = re.findall(r"^- (.*)$", section, re.MULTILINE)
+    patterns = [n for line in names for n in re.findall(r"`([A-Z_]+\*?)`", line.split(":")[0])]
+    assert patterns, "no summary list under ## Configuration"
+
+    def covered(key: str) -> bool:
+        return any(key.startswith(p[:-1]) if p.endswith("*") else key == p for p in patterns)
+
+    assert [key for key in StackConfig.model_fields if not covered(key)] == []

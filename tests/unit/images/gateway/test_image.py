@@ -1,0 +1,58 @@
+"""The gateway and notebook images: pinned, linted, and agreeing with the components."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from components.gateway.dev_gateway import CONFIG_DIR, CONFIG_FILE, GATEWAY_UID, TLS
+from tests.tooling import require_tool
+
+ROOT = Path(__file__).resolve().parents[4]
+IMAGES = ("gateway", "notebook")
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_hadolint_passes(image):
+    hadolint = require_tool("hadolint")
+    result = subprocess.run(
+        [hadolint, str(ROOT / "images" / image / "Dockerfile")], capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("image", IMAGES)
+def test_base_image_and_requirements_are_pinned(image):
+    dockerfile = (ROOT / "images" / image / "Dockerfile").read_text()
+    bases = re.findall(r"^FROM\s+(\S+)", dockerfile, re.MULTILINE)
+    assert bases and all(re.fullmatch(r"[\w./-]+:[\w.-]+", b) for b in bases), bases
+    assert not any(b.endswith(":latest") for b in bases)
+    lines = (ROOT / "images" / image / "requirements.txt").read_text().splitlines()
+    reqs = [line for line in lines if line.strip() and not line.startswith("#")]
+    assert reqs and all(re.fullmatch(r"[A-Za-z0-9_.-]+==[0-9][\w.]*", r) for r in reqs), reqs
+
+
+def test_gateway_image_runs_the_config_the_component_uploads():
+    dockerfile = (ROOT / "images" / "gateway" / "Dockerfile").read_text()
+    assert f'"--config={CONFIG_FILE}"' in dockerfile
+    assert re.search(rf"^USER {GATEWAY_UID}(:\d+)?$", dockerfile, re.MULTILINE)
+    assert f"install -d -o kg -g kg -m 0700 {CONFIG_DIR} {CONFIG_DIR}/tls" in dockerfile
+    assert all(p.startswith(f"{CONFIG_DIR}/tls/") for p in (TLS.certfile, TLS.keyfile))
+    # Nothing secret goes into the image: only the requirements file is copied in.
+    assert re.findall(r"^(?:COPY|ADD)\s.*$", dockerfile, re.MULTILINE) == [
+        "COPY requirements.txt /tmp/gateway-requirements.txt"
+    ]
+    assert "KG_AUTH_TOKEN" not in re.sub(r"#.*", "", dockerfile)
+
+
+def test_notebook_image_has_the_mount_point_and_matches_the_hub():
+    dockerfile = (ROOT / "images" / "notebook" / "Dockerfile").read_text()
+    assert dockerfile.startswith("#") and "FROM quay.io/jupyter/base-notebook:" in dockerfile
+    assert "install -d -m 0755 /etc/jupyterpki" in dockerfile
+    hub = (ROOT / "images" / "hub" / "requirements.txt").read_text()
+    notebook = (ROOT / "images" / "notebook" / "requirements.txt").read_text()
+    hub_version = re.search(r"^jupyterhub==(\S+)$", hub, re.MULTILINE)[1]
+    assert f"jupyterhub=={hub_version}" in notebook.splitlines()

@@ -1,0 +1,307 @@
+"""The hub's jupyterhub_config.py, loaded the way JupyterHub loads it, with the
+environment components/hub/environment.py computes for the hub container."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from components.hub.environment import (
+    LDAP_CA_PATH,
+    SECRET_ENV,
+    SSL_CERT_PATH,
+    SSL_KEY_PATH,
+    HubEnvInputs,
+    hub_environment,
+)
+from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSettings, LdapSettings
+from tests.hubconfig import load_hub_config
+
+HUB = HubSettings(
+    hostname="hub.example.org",
+    https_port=8443,
+    tls_cert_pem=None,
+    tls_key_pem=None,
+    admin_users=("admin",),
+    allowed_users=("alice", "bob"),
+    notebook_image=None,
+    network_name="jupyterhub-network",
+    pki_dir="/var/lib/jupyterhub-zos/dev/pki",
+    mem_limit=None,
+    cpu_limit=None,
+    idle_cull_timeout=3600,
+)
+LDAP = LdapSettings(
+    host=None,
+    port=389,
+    bind_dn_template=DEV_DIRECTORY_BIND_DN,
+    tls="starttls",
+    ca_cert_pem=None,
+    allowed_groups=(),
+)
+GATEWAY = GatewaySettings(
+    url=None,
+    auth_token=None,
+    validate_cert=True,
+    client_key="key.pem",
+    client_cert="cert.pem",
+    client_ca="cacert.pem",
+)
+DERIVED = HubEnvInputs(
+    ldap_host="jupyterhub-ldap",
+    ldap_ca=True,
+    notebook_image="sha256:" + "1" * 64,
+    kg_url="https://jupyterhub-gateway:8888",
+    kg_auth_token="kg-token-0123456789abcdef",
+    cookie_secret="0f" * 32,
+    proxy_auth_token="proxy-token-0123456789",
+    pki_users=("bob", "admin", "alice"),
+)
+
+
+def env(hub=HUB, ldap=LDAP, gateway=GATEWAY, derived=DERIVED, **changes) -> dict[str, str]:
+    result = hub_environment(hub, ldap, gateway, derived)
+    result.update(changes)
+    return {k: v for k, v in result.items() if v is not None}
+
+
+def load(**kwargs):
+    return load_hub_config(env(**kwargs))
+
+
+def snapshot(value):
+    """A Config as plain data; callables by name (each load makes new function objects)."""
+    if callable(value):
+        return f"<callable {getattr(value, '__qualname__', type(value).__name__)}>"
+    if isinstance(value, dict):
+        return {str(k): snapshot(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [snapshot(v) for v in value]
+    if isinstance(value, set):
+        return sorted(snapshot(v) for v in value)
+    return value
+
+
+def spawn_allowed(values: dict[str, str], user: str) -> bool:
+    hook = load_hub_config(values).DockerSpawner.pre_spawn_hook
+    spawner = SimpleNamespace(user=SimpleNamespace(name=user))
+    try:
+        hook(spawner)
+    except RuntimeError:
+        return False
+    return True
+
+
+# --- hub_env: the contract ---------------------------------------------------------------
+
+
+def test_env_holds_the_contract_keys_as_strings():
+    result = env()
+    assert set(result) == {
+        "LDAP_SERVER_HOST",
+        "LDAP_SERVER_PORT",
+        "LDAP_BIND_DN",
+        "LDAP_TLS",
+        "LDAP_CA_CERT_FILE",
+        "HUB_ADMIN_USERS",
+        "HUB_ALLOWED_USERS",
+        "KG_URL",
+        "KG_AUTH_TOKEN",
+        "VALIDATE_KG_CERT",
+        "CLIENT_KEY",
+        "CLIENT_CERT",
+        "CLIENT_CA",
+        "JUPYTERPKI_HOST_DIR",
+        "JUPYTERPKI_USERS",
+        "DOCKER_NOTEBOOK_IMAGE",
+        "DOCKER_NETWORK_NAME",
+        "IDLE_CULL_TIMEOUT",
+        "SSL_CERT",
+        "SSL_KEY",
+        "JPY_COOKIE_SECRET",
+        "CONFIGPROXY_AUTH_TOKEN",
+    }
+    assert all(isinstance(v, str) for v in result.values())
+    assert result["JUPYTERPKI_USERS"] == "admin,alice,bob"
+    assert result["HUB_ALLOWED_USERS"] == "alice,bob"
+    assert (result["SSL_CERT"], result["SSL_KEY"]) == (SSL_CERT_PATH, SSL_KEY_PATH)
+    assert result["LDAP_CA_CERT_FILE"] == LDAP_CA_PATH
+    assert {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"} == SECRET_ENV
+
+
+def test_env_optional_keys():
+    result = env(
+        hub=dataclasses.replace(HUB, mem_limit="2G", cpu_limit="1.5"),
+        ldap=dataclasses.replace(LDAP, allowed_groups=("cn=a,ou=groups,dc=x", "cn=b,dc=x")),
+        derived=dataclasses.replace(DERIVED, ldap_ca=False),
+        gateway=dataclasses.replace(GATEWAY, validate_cert=False),
+    )
+    assert result["NOTEBOOK_MEM_LIMIT"] == "2G" and result["NOTEBOOK_CPU_LIMIT"] == "1.5"
+    assert json.loads(result["LDAP_ALLOWED_GROUPS"]) == ["cn=a,ou=groups,dc=x", "cn=b,dc=x"]
+    assert "LDAP_CA_CERT_FILE" not in result
+    assert result["VALIDATE_KG_CERT"] == "false"
+
+
+def test_every_variable_the_program_sets_changes_the_config():
+    """No dead variable: each one (bar the two JupyterHub reads itself) reaches a trait."""
+    base = snapshot(load_hub_config(env()))
+    for key, value in env().items():
+        if key in ("JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"):
+            continue
+        if key == "JUPYTERPKI_USERS":  # read by the pre-spawn hook, not a trait
+            assert spawn_allowed(env(), "bob")
+            assert not spawn_allowed(env(JUPYTERPKI_USERS="admin,alice"), "bob")
+            continue
+        changed = {"LDAP_SERVER_PORT": "636", "IDLE_CULL_TIMEOUT": "7200"}.get(key)
+        if key == "LDAP_TLS":
+            changed = "ldaps"
+        if key == "VALIDATE_KG_CERT":
+            changed = "false"
+        changed = changed or value + "x"
+        assert snapshot(load_hub_config(env(**{key: changed}))) != base, key
+
+
+# --- the hub itself ------------------------------------------------------------------------
+
+
+def test_https_with_the_uploaded_certificate_and_state_on_the_data_volume():
+    c = load()
+    assert c.JupyterHub.port == 443
+    assert (c.JupyterHub.ssl_cert, c.JupyterHub.ssl_key) == (SSL_CERT_PATH, SSL_KEY_PATH)
+    assert c.JupyterHub.hub_ip == "0.0.0.0"
+    assert c.JupyterHub.hub_connect_ip == "jupyterhub"
+    assert c.JupyterHub.db_url == "sqlite:////data/jupyterhub.sqlite"
+    assert c.JupyterHub.cookie_secret_file == "/data/jupyterhub_cookie_secret"
+    assert c.JupyterHub.upgrade_db is True
+
+
+def test_hub_replacement_leaves_users_servers_and_kernels_running():
+    # Any `pulumi up` that changes the hub replaces its container; JupyterHub's default
+    # (cleanup_servers=True) would stop every user's notebook container and kernels then.
+    c = load()
+    assert c.JupyterHub.cleanup_servers is False
+    # The proxy is the hub's subprocess and ends with its container either way; the new
+    # hub starts its own and adds the routes of the servers it finds running.
+    assert "cleanup_proxy" not in c.JupyterHub
+    assert "proxy_class" not in c.JupyterHub
+
+
+def test_secrets_are_not_copied_into_traits():
+    # JupyterHub reads JPY_COOKIE_SECRET / CONFIGPROXY_AUTH_TOKEN from its environment.
+    text = json.dumps(snapshot(load()))
+    assert DERIVED.cookie_secret not in text
+    assert DERIVED.proxy_auth_token not in text
+
+
+@pytest.mark.parametrize("missing", ["SSL_CERT", "SSL_KEY", "LDAP_SERVER_HOST", "LDAP_BIND_DN"])
+def test_required_variable_missing_names_it(missing):
+    values = env()
+    del values[missing]
+    with pytest.raises(KeyError, match=missing):
+        load_hub_config(values)
+
+
+# --- who may log in ------------------------------------------------------------------------
+
+
+def test_ldap_login_settings():
+    c = load()
+    assert c.JupyterHub.authenticator_class == "ldapauthenticator.LDAPAuthenticator"
+    assert c.LDAPAuthenticator.server_address == "jupyterhub-ldap"
+    assert c.LDAPAuthenticator.server_port == 389
+    assert c.LDAPAuthenticator.bind_dn_template == [DEV_DIRECTORY_BIND_DN]
+    assert c.LDAPAuthenticator.tls_strategy == "before_bind"
+    assert c.LDAPAuthenticator.tls_kwargs == {"validate": 2, "ca_certs_file": LDAP_CA_PATH}
+    assert c.LDAPAuthenticator.allowed_groups == []
+
+
+@pytest.mark.parametrize(
+    ("tls", "strategy"),
+    [("starttls", "before_bind"), ("ldaps", "on_connect"), ("none", "insecure")],
+)
+def test_ldap_tls_strategy(tls, strategy):
+    assert load(ldap=dataclasses.replace(LDAP, tls=tls)).LDAPAuthenticator.tls_strategy == strategy
+
+
+def test_ldap_certificate_is_verified_even_without_a_ca_file():
+    c = load(derived=dataclasses.replace(DERIVED, ldap_ca=False))
+    assert c.LDAPAuthenticator.tls_kwargs == {"validate": 2}
+
+
+def test_allowed_groups_keep_the_commas_of_their_dns():
+    groups = ("cn=jupyter,ou=groups,dc=example,dc=org", "cn=ops,dc=example,dc=org")
+    c = load(ldap=dataclasses.replace(LDAP, allowed_groups=groups))
+    assert c.LDAPAuthenticator.allowed_groups == list(groups)
+    # One DN given by hand, not as a JSON array, is one group.
+    single = load(LDAP_ALLOWED_GROUPS="cn=jupyter,ou=groups,dc=example,dc=org")
+    assert single.LDAPAuthenticator.allowed_groups == ["cn=jupyter,ou=groups,dc=example,dc=org"]
+
+
+@pytest.mark.parametrize("bad", ["[1, 2]", '[""]', "[not json"])
+def test_bad_allowed_groups_fail_loudly(bad):
+    with pytest.raises(ValueError):
+        load(LDAP_ALLOWED_GROUPS=bad)
+
+
+def test_only_admins_and_allowed_users_are_allowed():
+    c = load()
+    assert c.Authenticator.admin_users == {"admin"}
+    assert c.Authenticator.allowed_users == {"admin", "alice", "bob"}
+    assert c.Authenticator.allow_existing_users is False
+    assert "allow_all" not in c.Authenticator
+
+
+# --- notebook servers ----------------------------------------------------------------------
+
+
+def test_docker_spawner():
+    c = load()
+    assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
+    assert c.DockerSpawner.image == DERIVED.notebook_image
+    assert c.DockerSpawner.network_name == "jupyterhub-network"
+    assert c.DockerSpawner.use_internal_ip is True
+    assert c.DockerSpawner.remove is True
+    assert c.DockerSpawner.notebook_dir == "/home/jovyan/work"
+    assert c.DockerSpawner.volumes == {
+        "jupyterhub-user-{username}": "/home/jovyan/work",
+        "/var/lib/jupyterhub-zos/dev/pki/{raw_username}": {"bind": "/etc/jupyterpki", "mode": "ro"},
+    }
+    assert "mem_limit" not in c.DockerSpawner and "cpu_limit" not in c.DockerSpawner
+
+
+def test_notebook_limits():
+    c = load(hub=dataclasses.replace(HUB, mem_limit="2G", cpu_limit="1.5"))
+    assert c.DockerSpawner.mem_limit == "2G"
+    assert c.DockerSpawner.cpu_limit == 1.5
+
+
+# --- idle culler ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("timeout", "every"), [(3600, 600), (300, 60), (86400, 600), (1200, 240)])
+def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
+    c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=timeout))
+    (service,) = c.JupyterHub.services
+    assert service["name"] == "jupyterhub-idle-culler"
+    assert service["command"][1:] == [
+        "-m",
+        "jupyterhub_idle_culler",
+        f"--timeout={timeout}",
+        f"--cull-every={every}",
+    ]
+    (role,) = c.JupyterHub.load_roles
+    assert role["services"] == ["jupyterhub-idle-culler"]
+    assert set(role["scopes"]) == {
+        "list:users",
+        "read:users:activity",
+        "read:servers",
+        "delete:servers",
+    }
+
+
+def test_idle_culler_off_with_zero():
+    c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
+    assert "services" not in c.JupyterHub and "load_roles" not in c.JupyterHub
