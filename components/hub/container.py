@@ -11,10 +11,13 @@
 Every input that matters is a container input, so a changed setting, secret, image or
 notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
 leaves users' notebook containers and kernels running (jupyterhub_config.py:
-cleanup_servers) and the new one finds them again. They are not Pulumi resources, so
-`pulumi destroy` removes them with a delete-only local.Command (on the Docker host,
-over ssh for ssh:// hosts) after the hub is gone and before the network, which Docker
-will not remove while a container is on it.
+cleanup_servers) and the new one finds them again. They are not Pulumi resources, so a
+local.Command (run on the Docker host, over ssh for ssh:// hosts) looks after them:
+- create/update, before the hub is replaced: remove the servers of users who no longer
+  have a client certificate (removed from config), which the new hub would otherwise
+  find running and keep;
+- delete, at `pulumi destroy`, after the hub and before the network (Docker will not
+  remove a network a container is on): remove them all.
 """
 
 from __future__ import annotations
@@ -45,36 +48,74 @@ HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.por
 HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
 
 
-def notebook_removal_script(network_name: str, docker_host: str | None = None) -> str:
-    """POSIX sh, run on the Docker host at `pulumi destroy`: remove the notebook
-    containers (DockerSpawner's `jupyter-` names) on the stack's network, as DockerSpawner
-    removes them (with their anonymous volumes; users' named volumes stay)."""
-    q = shlex.quote
-    host = f"export DOCKER_HOST={q(docker_host)}\n" if docker_host else ""
-    return f"""\
+_NOTEBOOK_SCRIPT = """\
 #!/bin/sh
-# Remove the notebook servers the hub left running (rendered by jupyterhub-zos).
+# {title} (rendered by jupyterhub-zos).
 set -eu
-{host}NETWORK={q(network_name)}
-ids=$(docker ps -aq --filter "network=$NETWORK" --filter 'name=^{names.NOTEBOOK_PREFIX}-')
-count=0
-for id in $ids; do
-    docker rm -f -v "$id" >/dev/null
+{host}NETWORK={network}
+names=$(docker ps -a --filter "network=$NETWORK" --filter 'name=^{prefix}-' \\
+    --format '{{{{.Names}}}}')
+{keep}count=0
+for name in $names; do
+{body}done
+printf 'jupyterhub-zos: removed %s notebook container(s){what} on %s\\n' "$count" "$NETWORK"
+"""
+_REMOVE = """\
+    docker rm -f -v "$name" >/dev/null
     count=$((count + 1))
-done
-printf 'jupyterhub-zos: removed %s notebook container(s) on %s\\n' "$count" "$NETWORK"
 """
 
 
-def notebook_removal_command(
-    network_name: str, docker_host: str | None, ssh_opts: Sequence[str] = ()
+def notebook_servers_script(
+    network_name: str, docker_host: str | None = None, *, prune: bool
 ) -> str:
-    """The delete text of the notebook-servers Command: the script here for a local
+    """POSIX sh run on the Docker host against the notebook containers (DockerSpawner's
+    `jupyter-` names) on the stack's network, removing them as DockerSpawner does (with
+    their anonymous volumes; users' named volumes stay).
+
+    prune (create/update): remove those whose name is not on stdin (one a line: the
+    containers of users who have a client certificate), so a user removed from config
+    loses their running server. Otherwise (delete, at `pulumi destroy`): remove all."""
+    q = shlex.quote
+    keep, body = "", _REMOVE
+    if prune:
+        keep = "keep=$(cat)\n"
+        body = '    if ! printf \'%s\\n\' "$keep" | grep -qxF -- "$name"; then\n'
+        body += "".join("    " + line + "\n" for line in _REMOVE.splitlines()) + "    fi\n"
+    return _NOTEBOOK_SCRIPT.format(
+        title="Remove the notebook servers of users without a client certificate"
+        if prune
+        else "Remove the notebook servers the hub left running",
+        host=f"export DOCKER_HOST={q(docker_host)}\n" if docker_host else "",
+        network=q(network_name),
+        prefix=names.NOTEBOOK_PREFIX,
+        keep=keep,
+        body=body,
+        what=" of users without a client certificate" if prune else "",
+    )
+
+
+def notebook_servers_command(
+    network_name: str,
+    docker_host: str | None,
+    ssh_opts: Sequence[str] = (),
+    *,
+    prune: bool,
+) -> str:
+    """A command text of the notebook-servers Command: the script here for a local
     Docker host (unix://), over the `ssh` binary for ssh://, as the PKI delivery does."""
     target = delivery_target(docker_host)
     if target.kind == "ssh":
-        return ssh_command(target, notebook_removal_script(network_name), ssh_opts)
-    return notebook_removal_script(network_name, docker_host)
+        script = notebook_servers_script(network_name, prune=prune)
+        return ssh_command(target, script, ssh_opts)
+    return notebook_servers_script(network_name, docker_host, prune=prune)
+
+
+def notebook_keep_list(users: Sequence[str]) -> str:
+    """The prune script's stdin: the notebook container of each user with a certificate,
+    after a header line (never a container name), so stdin is never empty."""
+    kept = "".join(f"{names.notebook_container_name(u)}\n" for u in sorted(set(users)))
+    return "# notebook containers to keep\n" + kept
 
 
 def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
@@ -103,8 +144,9 @@ def container_envs(env: Mapping[str, Any]) -> list[pulumi.Input[str]]:
 
 @dataclass(frozen=True)
 class HubArgs:
-    """What the hub container is made of; every field is a container input, so a change
-    to any of them replaces the container on `pulumi up`."""
+    """What the hub container is made of (container inputs: a change to any of them
+    replaces the container on `pulumi up`), and where its users' notebook containers run
+    and whose are kept (the last three: inputs of the notebook-servers Command only)."""
 
     environment: Mapping[str, Any]  # from hub_environment(); secret variables as secret Outputs
     image: pulumi.Input[str]  # the hub image's digest
@@ -115,6 +157,9 @@ class HubArgs:
     tls_cert_pem: pulumi.Input[str]  # the hub's certificate chain (PEM), uploaded
     tls_key_pem: pulumi.Output[str]  # secret; uploaded 0600
     ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
+    # Users with a client certificate: their running notebook servers are kept (others'
+    # are removed before the hub is replaced, as the hub would refuse them a new one).
+    pki_users: Sequence[str] = ()
     docker_host: str | None = None  # docker:host, where the notebook containers run
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
@@ -137,16 +182,21 @@ class Hub(pulumi.ComponentResource):
         if args.ldap_ca_pem is not None:
             uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
 
-        # Users' notebook containers outlive a replaced hub; this removes them on destroy
-        # only. Its delete text holds the network's name, so it goes before the network;
-        # the hub depends on it, so it goes after the hub (no new spawns meanwhile).
+        def servers_command(prune: bool) -> pulumi.Output[str]:
+            return pulumi.Output.from_input(args.network_name).apply(
+                lambda network: notebook_servers_command(
+                    network, args.docker_host, tuple(args.ssh_opts), prune=prune
+                )
+            )
+
+        # Its texts hold the network's name, so on destroy it goes before the network; the
+        # hub depends on it, so it runs before a hub replacement and is deleted after the
+        # hub (no new spawns meanwhile). No triggers: a replacement would remove them all.
         self.notebook_servers = command.local.Command(
             f"{name}-notebook-servers",
-            delete=pulumi.Output.from_input(args.network_name).apply(
-                lambda network: notebook_removal_command(
-                    network, args.docker_host, tuple(args.ssh_opts)
-                )
-            ),
+            create=servers_command(prune=True),
+            stdin=notebook_keep_list(args.pki_users),
+            delete=servers_command(prune=False),
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self),
         )

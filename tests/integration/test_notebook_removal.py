@@ -1,7 +1,9 @@
-"""The notebook-servers Command's delete script, run with /bin/sh against the real Docker
-engine: the hub leaves users' notebook containers running when it stops (so a hub
-replacement keeps their work), and Docker refuses to remove a network a container is
-on, so `pulumi destroy` runs this script after the hub is gone and before the network.
+"""The notebook-servers Command's scripts, run with /bin/sh against the real Docker
+engine. The hub leaves users' notebook containers running when it stops (so a hub
+replacement keeps their work). So, before a hub is replaced, the create/update script
+removes the servers of users who no longer have a client certificate; and since Docker
+refuses to remove a network a container is on, `pulumi destroy` runs the delete script
+after the hub is gone and before the network.
 
 The containers are stand-ins for DockerSpawner's: named as it names them, on the
 stack's network, running `sleep` from a two-file image imported from this machine.
@@ -19,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from components.docker.names import notebook_container_name
-from components.hub.container import notebook_removal_command
+from components.hub.container import notebook_keep_list, notebook_servers_command
 from tests.tooling import missing, require_tool
 
 pytestmark = pytest.mark.integration
@@ -63,7 +65,7 @@ def engine():
     yield client, image, make
     for container in client.containers.list(all=True, filters={"name": TAG}):
         container.remove(force=True)
-    for network in client.networks.list(names=[f"{PREFIX}-net", f"{PREFIX}-other"]):
+    for network in client.networks.list(names=[f"{PREFIX}-{n}" for n in ("net", "other", "prune")]):
         network.remove()
     client.images.remove(image, force=True)
 
@@ -97,7 +99,7 @@ def test_destroy_removes_notebook_containers_so_the_network_can_go(engine):
         network.remove()
 
     hub_like = run_container(client, image, f"{PREFIX}-hub", network.name)
-    script = notebook_removal_command(network.name, None)
+    script = notebook_servers_command(network.name, None, prune=False)
     done = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert f"removed 3 notebook container(s) on {network.name}" in done.stdout
@@ -112,7 +114,7 @@ def test_destroy_removes_notebook_containers_so_the_network_can_go(engine):
     network.remove()  # what `pulumi destroy` does next: it succeeds now
     # A second run (nothing left) succeeds too, as a retried destroy would.
     again = subprocess.run(
-        ["/bin/sh", "-c", notebook_removal_command(other.name, None)],
+        ["/bin/sh", "-c", notebook_servers_command(other.name, None, prune=False)],
         capture_output=True,
         text=True,
         timeout=120,
@@ -122,7 +124,52 @@ def test_destroy_removes_notebook_containers_so_the_network_can_go(engine):
 
 def test_removal_fails_loudly_when_the_engine_does_not_answer(tmp_path):
     require_tool("docker")
-    script = notebook_removal_command("jupyterhub-network", f"unix://{tmp_path}/no.sock")
-    done = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=60)
-    assert done.returncode != 0
-    assert "removed" not in done.stdout
+    for prune in (True, False):
+        script = notebook_servers_command(
+            "jupyterhub-network", f"unix://{tmp_path}/no.sock", prune=prune
+        )
+        done = subprocess.run(
+            ["/bin/sh", "-c", script], input="", capture_output=True, text=True, timeout=60
+        )
+        assert done.returncode != 0
+        assert "removed" not in done.stdout
+
+
+def test_update_removes_only_the_servers_of_users_without_a_certificate(engine):
+    client, image, make = engine
+    network = make("networks", f"{PREFIX}-prune", driver="bridge")
+    kept_users = [f"{PREFIX}-frank", f"{PREFIX}.grace"]
+    kept = [
+        run_container(client, image, notebook_container_name(u), network.name) for u in kept_users
+    ]
+    # Removed from config; one name is a prefix of a kept user's (no partial matches).
+    gone = [
+        run_container(client, image, notebook_container_name(u), network.name)
+        for u in (f"{PREFIX}-heidi", f"{PREFIX}-fran")
+    ]
+    hub_like = run_container(client, image, f"{PREFIX}-hub2", network.name)
+
+    script = notebook_servers_command(network.name, None, prune=True)
+    done = subprocess.run(
+        ["/bin/sh", "-c", script],
+        input=notebook_keep_list(kept_users),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "removed 2 notebook container(s) of users without a client certificate" in done.stdout
+    names = {c.name for c in client.containers.list(filters={"name": TAG})}
+    assert {c.name for c in kept} | {hub_like.name} <= names
+    assert not {c.name for c in gone} & names
+    # No user keeps a certificate: every notebook container goes, nothing else.
+    again = subprocess.run(
+        ["/bin/sh", "-c", script],
+        input=notebook_keep_list([]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert again.returncode == 0 and "removed 2 " in again.stdout, again.stderr
+    names = {c.name for c in client.containers.list(filters={"name": TAG})}
+    assert hub_like.name in names and not {c.name for c in kept} & names
