@@ -216,6 +216,11 @@ class Hub(pulumi.ComponentResource):
                     volume_name=args.data_volume_name, container_path=DATA_DIR
                 ),
             ],
+            # A hub that dies by itself (crash, OOM killer) is started again in the same
+            # container and finds users' servers as a replaced hub does; `docker stop` or
+            # `docker kill` is a manual stop and stays stopped. The hub restarts its own
+            # proxy if that dies. Docker restarts no container for being unhealthy: the
+            # healthcheck only reports, and `pulumi up` waits for it.
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", *healthcheck_command()],

@@ -259,3 +259,27 @@ def test_kernel_keeps_its_state_across_the_restart(restart):
 def test_new_hub_runs_with_the_changed_setting(restart):
     services = api(restart.hub, restart.admin, "GET", "services").json()
     assert "--timeout=7200" in services["jupyterhub-idle-culler"]["command"]
+
+
+def test_the_hub_restarts_a_proxy_that_dies_with_the_routes(restart):
+    # A crash of the proxy alone (the hub lives on): the hub starts it again within
+    # seconds (its check every 5 s) and puts every route back.
+    hub = restart.hub
+    proxy = proxy_pid(hub)
+    os.kill(proxy, 9)
+    wait_gone(proxy)
+    deadline = time.monotonic() + 30
+    page = None
+    while time.monotonic() < deadline:
+        try:
+            page = restart.user.get(
+                hub.url + f"user/{USER}/files/{NOTE}", allow_redirects=False, timeout=5
+            )
+            if page.status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    assert page is not None and page.status_code == 200, hub.log_tail()
+    assert page.text == NOTE_TEXT
+    assert proxy_pid(hub) not in (None, proxy)
