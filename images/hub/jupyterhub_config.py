@@ -51,10 +51,14 @@ c.JupyterHub.cookie_secret_file = "/data/jupyterhub_cookie_secret"  # noqa: S105
 c.JupyterHub.upgrade_db = True
 # JPY_COOKIE_SECRET and CONFIGPROXY_AUTH_TOKEN are read from the environment by
 # JupyterHub itself; both are generated once per stack, so a replaced hub keeps sessions.
-# Stopping the hub stops the notebook containers: a replaced hub (any `pulumi up` that
-# changes it) brings every user onto the new image and settings at their next start,
-# and `pulumi destroy` leaves no container on the network it removes.
-c.JupyterHub.cleanup_servers = True
+# Stopping the hub leaves users' notebook containers and their kernels running. A
+# replaced hub (any `pulumi up` that changes it) finds them again: the database on the
+# data volume holds each server's container and API token, the notebooks reach the new
+# hub by the same alias, and the hub rebuilds the routes of its new proxy (a subprocess
+# that ends with the old container) to every server still running. Users stay logged in
+# and reconnect to their kernels with a browser refresh; a server gets a new notebook
+# image or settings at its next start.
+c.JupyterHub.cleanup_servers = False
 
 # --- Who may log in ---------------------------------------------------------------------
 
