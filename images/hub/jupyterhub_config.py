@@ -8,6 +8,8 @@ import json
 import os
 import sys
 
+from tornado import web
+
 c = get_config()  # noqa: F821
 
 
@@ -139,14 +141,19 @@ USERS_WITH_CERTS = set(env_list("JUPYTERPKI_USERS"))
 
 
 def refuse_users_without_certificate(spawner):
-    """Without a client certificate every kernel would fail at the gateway; say so now."""
+    """Without a client certificate every kernel would fail at the gateway; say so now.
+    An HTTPError with `jupyterhub_message` is what JupyterHub shows on the spawn page
+    (any other exception becomes a bare "Unhandled error starting server")."""
     name = spawner.user.name
     if name not in USERS_WITH_CERTS:
-        raise RuntimeError(
+        message = (
             f"No Kernel Gateway client certificate is provisioned for user '{name}'. "
             "Ask an administrator to add the user to HUB_ALLOWED_USERS (or, with z/OS, "
             "to ZOS_USERS) and run `pulumi up`."
         )
+        error = web.HTTPError(403, "%s", message)
+        error.jupyterhub_message = message
+        raise error
 
 
 c.DockerSpawner.pre_spawn_hook = refuse_users_without_certificate

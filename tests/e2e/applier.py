@@ -7,9 +7,8 @@ registration (in program order, every input awaited, so every dependency is appl
 command, and the outputs it returns (an image's repoDigest, a container's id, a command's
 stdout, ...) feed the resources that use them, as the engine would. `tls:` and `random:`
 resources go to a pluggable delegate (a `new_resource`-shaped function): by default the
-mock harness's provider-faithful mode (real keys, certificates and random values) where
-this tree has it, else the stand-in for it (tests/e2e/stand_in_tls_random.py); or the
-harness's deterministic fakes.
+mock harness's provider-faithful mode (real keys, certificates and random values,
+tools/mock_graph/faithful.py); or the harness's deterministic fakes.
 
 State: every applied resource's inputs, outputs and options go to `.e2e-state/<stack>.json`
 (git-ignored, mode 0600: it holds secrets, as a Pulumi state file does). An unchanged input
@@ -934,20 +933,10 @@ def fake_delegate() -> Delegate:
 
 
 def faithful_delegate() -> Delegate:
-    """Real tls/random values: the mock harness's provider-faithful mode where this tree has
-    it (tools.mock_graph.FaithfulProviders), else the stand-in (stand_in_tls_random.py)."""
-    try:
-        from tools.mock_graph import FaithfulProviders
-    except ImportError:
-        return stand_in_delegate()
+    """Real tls/random values: the mock harness's provider-faithful mode."""
+    from tools.mock_graph import FaithfulProviders
+
     return FaithfulProviders().new_resource
-
-
-def stand_in_delegate() -> Delegate:
-    """Real keys, certificates and random values (tests/e2e/stand_in_tls_random.py)."""
-    from tests.e2e import stand_in_tls_random
-
-    return stand_in_tls_random.new_resource
 
 
 @dataclass
@@ -1040,7 +1029,7 @@ def down(
 ) -> list[Change]:
     """Delete everything in the stack's state, in reverse dependency order."""
     state = State.load(state_path(stack, state_dir or root / STATE_DIR_NAME))
-    applier = Applier(state, stand_in_delegate(), root, log=log)
+    applier = Applier(state, faithful_delegate(), root, log=log)
     try:
         delete_in_reverse_order(applier, dict(state.resources))
     except Exception as exc:

@@ -11,8 +11,8 @@ each --secret KEY (its value from the environment variable KEY, kept secret). Th
 file gets the stack outputs as JSON, secrets revealed (mode 0600). State is kept in
 .e2e-state/<stack>.json (git-ignored, 0600: it holds the generated keys and passwords).
 
-tls:/random: values are real (the mock harness's provider-faithful mode, or where this tree
-lacks it tests/e2e/stand_in_tls_random.py); --fake-pki uses the harness's fake strings.
+tls:/random: values are real (the mock harness's provider-faithful mode); --fake-pki uses
+the harness's fake strings.
 Exit status: 0 applied, 1 failed (what was applied before the failure is listed), 2 bad
 usage or config (nothing touched).
 """

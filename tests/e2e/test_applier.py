@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e import applier, docker_inputs, stand_in_tls_random
+from tests.e2e import applier, docker_inputs
 from tests.e2e.docker_inputs import Unsupported
 from tests.tooling import missing
 
@@ -233,55 +233,6 @@ def test_a_zos_graph_is_refused_naming_the_remote_commands(tmp_path, zos_config)
         applier.preflight(_offline_applier(tmp_path, [], root=applier.ROOT), graph.resources)
     assert "command:remote:Command" in str(err.value)
     assert "has no provider for this type" in str(err.value)
-
-
-def test_stand_in_pki_is_real_and_chains():
-    from cryptography import x509
-
-    class Args:
-        def __init__(self, typ, inputs):
-            self.typ, self.name, self.inputs = typ, "t", inputs
-
-    def make(typ, **inputs):
-        return stand_in_tls_random.new_resource(Args(typ, inputs))[1]
-
-    ca_key = make("tls:index/privateKey:PrivateKey", algorithm="ECDSA", ecdsaCurve="P256")
-    ca = make(
-        "tls:index/selfSignedCert:SelfSignedCert",
-        privateKeyPem=ca_key["privateKeyPem"],
-        subject={"commonName": "ca"},
-        isCaCertificate=True,
-        validityPeriodHours=24.0,
-        allowedUses=["cert_signing"],
-    )
-    key = make("tls:index/privateKey:PrivateKey", algorithm="RSA", rsaBits=2048.0)
-    csr = make(
-        "tls:index/certRequest:CertRequest",
-        privateKeyPem=key["privateKeyPem"],
-        subject={"commonName": "srv"},
-        dnsNames=["srv"],
-        ipAddresses=["127.0.0.1"],
-    )
-    cert = make(
-        "tls:index/locallySignedCert:LocallySignedCert",
-        certRequestPem=csr["certRequestPem"],
-        caPrivateKeyPem=ca_key["privateKeyPem"],
-        caCertPem=ca["certPem"],
-        validityPeriodHours=24.0,
-        allowedUses=["digital_signature", "server_auth"],
-    )
-    leaf = x509.load_pem_x509_certificate(cert["certPem"].encode())
-    root = x509.load_pem_x509_certificate(ca["certPem"].encode())
-    leaf.verify_directly_issued_by(root)
-    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert sans.get_values_for_type(x509.DNSName) == ["srv"]
-    password = make("random:index/randomPassword:RandomPassword", length=48.0, special=False)
-    assert len(password["result"]) == 48 and password["result"].isalnum()
-    other = make("random:index/randomPassword:RandomPassword", length=48.0, special=False)
-    assert other["result"] != password["result"]
-
-
-# --- on the engine ------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="module")

@@ -8,6 +8,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from tornado import web
 
 from components.hub.environment import (
     LDAP_CA_PATH,
@@ -90,7 +91,7 @@ def spawn_allowed(values: dict[str, str], user: str) -> bool:
     spawner = SimpleNamespace(user=SimpleNamespace(name=user))
     try:
         hook(spawner)
-    except RuntimeError:
+    except web.HTTPError:
         return False
     return True
 
