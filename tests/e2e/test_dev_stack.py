@@ -78,11 +78,15 @@ def deploy(*args: str, state_dir: Path, outputs: Path | None = None) -> str:
 
 
 def changes(stdout: str) -> int:
-    """The change count `deploy up|down` prints: '<title>: N change(s)'."""
+    """How many changes `deploy up` reports: its summary line is
+    'deploy up --stack S: 2 create, 1 replace; 40 unchanged' or '...: no changes; ...'."""
     for line in stdout.splitlines():
-        if "change(s)" in line and not line.startswith(" "):
-            return int(line.rsplit(":", 1)[1].split()[0])
-    raise AssertionError(f"no change count in:\n{stdout}")
+        if line.startswith("deploy up --stack "):
+            summary = line.split(": ", 1)[1].split(";")[0]
+            if summary == "no changes":
+                return 0
+            return sum(int(part.split()[0]) for part in summary.split(", "))
+    raise AssertionError(f"no summary line in:\n{stdout}")
 
 
 def up(d: Deployment, *extra: str) -> str:
