@@ -94,6 +94,8 @@ def up(d: Deployment, *extra: str) -> str:
     out_file = d.state_dir / "outputs.json"
     stdout = deploy("up", "--stack", "dev", *d.config, state_dir=d.state_dir, outputs=out_file)
     d.outputs = json.loads(out_file.read_text())
+    # After a `down` the next `up` makes a new hub CA (destroy removed the old one).
+    d.ca_file.write_text(d.outputs["hub_ca_cert"])
     return stdout
 
 
@@ -135,7 +137,6 @@ def stack(client, base_images):
             "--set",
             f"LDAP_ALLOWED_GROUPS={json.dumps([GROUP_DN])}",
         )
-        d.ca_file.write_text(d.outputs["hub_ca_cert"])
         yield d
     finally:
         try:
