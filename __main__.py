@@ -160,6 +160,9 @@ hub = Hub(
         tls_cert_pem=hub_tls.cert_pem,
         tls_key_pem=hub_tls.key_pem,
         ldap_ca_pem=ldap_ca_pem,
+        pki_users=pki_users,
+        docker_host=settings.docker_host,
+        ssh_opts=docker_ssh_opts,
         depends_on=hub_depends_on,
     ),
 )

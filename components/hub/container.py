@@ -9,18 +9,29 @@
 - the TLS certificate and key and the LDAP CA put in at creation as container uploads.
 
 Every input that matters is a container input, so a changed setting, secret, image or
-notebook image replaces the container on `pulumi up`: no manual restart.
+notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
+leaves users' notebook containers and kernels running (jupyterhub_config.py:
+cleanup_servers) and the new one finds them again. They are not Pulumi resources, so a
+local.Command (run on the Docker host, over ssh for ssh:// hosts) looks after them:
+- create/update, before the hub is replaced: remove the servers of users who no longer
+  have a client certificate (removed from config), which the new hub would otherwise
+  find running and keep;
+- delete, at `pulumi destroy`, after the hub and before the network (Docker will not
+  remove a network a container is on): remove them all.
 """
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
+import pulumi_command as command
 import pulumi_docker as docker
 
+from components.delivery.script import delivery_target, ssh_command
 from components.docker import names
 from components.hub.environment import (
     LDAP_CA_PATH,
@@ -35,6 +46,76 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 DATA_DIR = "/data"
 HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.port)
 HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
+
+
+_NOTEBOOK_SCRIPT = """\
+#!/bin/sh
+# {title} (rendered by jupyterhub-zos).
+set -eu
+{host}NETWORK={network}
+names=$(docker ps -a --filter "network=$NETWORK" --filter 'name=^{prefix}-' \\
+    --format '{{{{.Names}}}}')
+{keep}count=0
+for name in $names; do
+{body}done
+printf 'jupyterhub-zos: removed %s notebook container(s){what} on %s\\n' "$count" "$NETWORK"
+"""
+_REMOVE = """\
+    docker rm -f -v "$name" >/dev/null
+    count=$((count + 1))
+"""
+
+
+def notebook_servers_script(
+    network_name: str, docker_host: str | None = None, *, prune: bool
+) -> str:
+    """POSIX sh run on the Docker host against the notebook containers (DockerSpawner's
+    `jupyter-` names) on the stack's network, removing them as DockerSpawner does (with
+    their anonymous volumes; users' named volumes stay).
+
+    prune (create/update): remove those whose name is not on stdin (one a line: the
+    containers of users who have a client certificate), so a user removed from config
+    loses their running server. Otherwise (delete, at `pulumi destroy`): remove all."""
+    q = shlex.quote
+    keep, body = "", _REMOVE
+    if prune:
+        keep = "keep=$(cat)\n"
+        body = '    if ! printf \'%s\\n\' "$keep" | grep -qxF -- "$name"; then\n'
+        body += "".join("    " + line + "\n" for line in _REMOVE.splitlines()) + "    fi\n"
+    return _NOTEBOOK_SCRIPT.format(
+        title="Remove the notebook servers of users without a client certificate"
+        if prune
+        else "Remove the notebook servers the hub left running",
+        host=f"export DOCKER_HOST={q(docker_host)}\n" if docker_host else "",
+        network=q(network_name),
+        prefix=names.NOTEBOOK_PREFIX,
+        keep=keep,
+        body=body,
+        what=" of users without a client certificate" if prune else "",
+    )
+
+
+def notebook_servers_command(
+    network_name: str,
+    docker_host: str | None,
+    ssh_opts: Sequence[str] = (),
+    *,
+    prune: bool,
+) -> str:
+    """A command text of the notebook-servers Command: the script here for a local
+    Docker host (unix://), over the `ssh` binary for ssh://, as the PKI delivery does."""
+    target = delivery_target(docker_host)
+    if target.kind == "ssh":
+        script = notebook_servers_script(network_name, prune=prune)
+        return ssh_command(target, script, ssh_opts)
+    return notebook_servers_script(network_name, docker_host, prune=prune)
+
+
+def notebook_keep_list(users: Sequence[str]) -> str:
+    """The prune script's stdin: the notebook container of each user with a certificate,
+    after a header line (never a container name), so stdin is never empty."""
+    kept = "".join(f"{names.notebook_container_name(u)}\n" for u in sorted(set(users)))
+    return "# notebook containers to keep\n" + kept
 
 
 def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
@@ -63,8 +144,9 @@ def container_envs(env: Mapping[str, Any]) -> list[pulumi.Input[str]]:
 
 @dataclass(frozen=True)
 class HubArgs:
-    """What the hub container is made of; every field is a container input, so a change
-    to any of them replaces the container on `pulumi up`."""
+    """What the hub container is made of (container inputs: a change to any of them
+    replaces the container on `pulumi up`), and where its users' notebook containers run
+    and whose are kept (the last three: inputs of the notebook-servers Command only)."""
 
     environment: Mapping[str, Any]  # from hub_environment(); secret variables as secret Outputs
     image: pulumi.Input[str]  # the hub image's digest
@@ -75,6 +157,11 @@ class HubArgs:
     tls_cert_pem: pulumi.Input[str]  # the hub's certificate chain (PEM), uploaded
     tls_key_pem: pulumi.Output[str]  # secret; uploaded 0600
     ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
+    # Users with a client certificate: their running notebook servers are kept (others'
+    # are removed before the hub is replaced, as the hub would refuse them a new one).
+    pki_users: Sequence[str] = ()
+    docker_host: str | None = None  # docker:host, where the notebook containers run
+    ssh_opts: Sequence[str] = ()  # docker:sshOpts
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
 
 
@@ -95,6 +182,24 @@ class Hub(pulumi.ComponentResource):
         if args.ldap_ca_pem is not None:
             uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
 
+        def servers_command(prune: bool) -> pulumi.Output[str]:
+            return pulumi.Output.from_input(args.network_name).apply(
+                lambda network: notebook_servers_command(
+                    network, args.docker_host, tuple(args.ssh_opts), prune=prune
+                )
+            )
+
+        # Its texts hold the network's name, so on destroy it goes before the network; the
+        # hub depends on it, so it runs before a hub replacement and is deleted after the
+        # hub (no new spawns meanwhile). No triggers: a replacement would remove them all.
+        self.notebook_servers = command.local.Command(
+            f"{name}-notebook-servers",
+            create=servers_command(prune=True),
+            stdin=notebook_keep_list(args.pki_users),
+            delete=servers_command(prune=False),
+            add_previous_output_in_env=False,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.container = docker.Container(
             f"{name}-container",
             name=CONTAINER_NAME,
@@ -111,6 +216,11 @@ class Hub(pulumi.ComponentResource):
                     volume_name=args.data_volume_name, container_path=DATA_DIR
                 ),
             ],
+            # A hub that dies by itself (crash, OOM killer) is started again in the same
+            # container and finds users' servers as a replaced hub does; `docker stop` or
+            # `docker kill` is a manual stop and stays stopped. The hub restarts its own
+            # proxy if that dies. Docker restarts no container for being unhealthy: the
+            # healthcheck only reports, and `pulumi up` waits for it.
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", *healthcheck_command()],
@@ -122,9 +232,12 @@ class Hub(pulumi.ComponentResource):
             # `pulumi up` reports a hub that does not come up, instead of "created".
             wait=True,
             wait_timeout=180,
-            # On stop the hub stops users' notebook containers (cleanup_servers) first.
+            # Time for the hub to write its database and stop its proxy and services; it
+            # leaves users' notebook containers running (cleanup_servers).
             destroy_grace_seconds=60,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.depends_on)),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[*args.depends_on, self.notebook_servers]
+            ),
         )
         self.container_name = self.container.name
         port = "" if args.https_port == 443 else f":{args.https_port}"

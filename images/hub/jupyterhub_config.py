@@ -8,6 +8,8 @@ import json
 import os
 import sys
 
+from tornado import web
+
 c = get_config()  # noqa: F821
 
 
@@ -51,10 +53,14 @@ c.JupyterHub.cookie_secret_file = "/data/jupyterhub_cookie_secret"  # noqa: S105
 c.JupyterHub.upgrade_db = True
 # JPY_COOKIE_SECRET and CONFIGPROXY_AUTH_TOKEN are read from the environment by
 # JupyterHub itself; both are generated once per stack, so a replaced hub keeps sessions.
-# Stopping the hub stops the notebook containers: a replaced hub (any `pulumi up` that
-# changes it) brings every user onto the new image and settings at their next start,
-# and `pulumi destroy` leaves no container on the network it removes.
-c.JupyterHub.cleanup_servers = True
+# Stopping the hub leaves users' notebook containers and their kernels running. A
+# replaced hub (any `pulumi up` that changes it) finds them again: the database on the
+# data volume holds each server's container and API token, the notebooks reach the new
+# hub by the same alias, and the hub rebuilds the routes of its new proxy (a subprocess
+# that ends with the old container) to every server still running. Users stay logged in
+# and reconnect to their kernels with a browser refresh; a server gets a new notebook
+# image or settings at its next start.
+c.JupyterHub.cleanup_servers = False
 
 # --- Who may log in ---------------------------------------------------------------------
 
@@ -135,14 +141,19 @@ USERS_WITH_CERTS = set(env_list("JUPYTERPKI_USERS"))
 
 
 def refuse_users_without_certificate(spawner):
-    """Without a client certificate every kernel would fail at the gateway; say so now."""
+    """Without a client certificate every kernel would fail at the gateway; say so now.
+    An HTTPError with `jupyterhub_message` is what JupyterHub shows on the spawn page
+    (any other exception becomes a bare "Unhandled error starting server")."""
     name = spawner.user.name
     if name not in USERS_WITH_CERTS:
-        raise RuntimeError(
+        message = (
             f"No Kernel Gateway client certificate is provisioned for user '{name}'. "
             "Ask an administrator to add the user to HUB_ALLOWED_USERS (or, with z/OS, "
             "to ZOS_USERS) and run `pulumi up`."
         )
+        error = web.HTTPError(403, "%s", message)
+        error.jupyterhub_message = message
+        raise error
 
 
 c.DockerSpawner.pre_spawn_hook = refuse_users_without_certificate

@@ -6,9 +6,9 @@ registration (in program order, every input awaited, so every dependency is appl
 `_check_order` asserts it) really creates, updates or replaces the Docker object or runs the
 command, and the outputs it returns (an image's repoDigest, a container's id, a command's
 stdout, ...) feed the resources that use them, as the engine would. `tls:` and `random:`
-resources go to a pluggable delegate (a `new_resource`-shaped function): the harness's
-deterministic fakes, the provider-faithful stand-in (tests/e2e/stand_in_tls_random.py), or
-the harness's own faithful mode once it lands.
+resources go to a pluggable delegate (a `new_resource`-shaped function): by default the
+mock harness's provider-faithful mode (real keys, certificates and random values,
+tools/mock_graph/faithful.py); or the harness's deterministic fakes.
 
 State: every applied resource's inputs, outputs and options go to `.e2e-state/<stack>.json`
 (git-ignored, mode 0600: it holds secrets, as a Pulumi state file does). An unchanged input
@@ -40,7 +40,13 @@ the next `up` (like `pulumi up --refresh`); published ports without an `ip` bind
 not 0.0.0.0 (the harness binds nothing but loopback: pass loopback_ports=False for the
 provider's behaviour); a resource whose create failed halfway stays in state marked failed
 and is replaced on the next `up`; there is no preview, no plan, no parallelism limit beyond
-one image build at a time.
+one image build at a time; after a failure nothing new starts (as the engine without
+--continue-on-error) and what was in flight finishes before `up` returns. Containers: the
+first of `networksAdvanced` is the network mode and given at create, the others are
+connected before start; upload `owner` / `group` must be numeric (the provider resolves
+names on the machine running Pulumi); `healthcheck.startInterval` is refused (Docker 20.10
+speaks API 1.41); a container's own logs are never printed (they may hold secrets). Only the
+local engine is used: a `docker:host` config naming another one is refused.
 """
 
 from __future__ import annotations
@@ -76,6 +82,10 @@ STATE_DIR_NAME = ".e2e-state"
 DELEGATED_PREFIXES = ("tls:", "random:")
 
 Delegate = Callable[[Any], tuple[str, dict]]
+
+
+class Skipped(Exception):  # noqa: N818
+    """A registration not applied because another failed first."""
 
 
 class ApplyError(Exception):
@@ -117,7 +127,7 @@ class State:
         return cls(path, dict(data.get("resources", {})))
 
     def save(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         tmp = self.path.with_suffix(".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
@@ -201,7 +211,16 @@ class ApplyingMonitor(RecordingMonitor):
     def __init__(self, applier: Applier):
         super().__init__(applier)
         self._local = threading.local()
+        self.thread_loops: set[asyncio.AbstractEventLoop] = set()
         applier.monitor = self
+
+    def close_thread_loops(self) -> None:
+        """Close the loops the SDK made in executor threads (else they are collected later,
+        unclosed, with an 'Invalid file descriptor' warning)."""
+        for loop in self.thread_loops:
+            if not loop.is_running() and not loop.is_closed():
+                loop.close()
+        self.thread_loops.clear()
 
     def current_request(self):
         return getattr(self._local, "request", None)
@@ -212,6 +231,9 @@ class ApplyingMonitor(RecordingMonitor):
             return super().RegisterResource(request)
         finally:
             self._local.request = None
+            if threading.current_thread() is not threading.main_thread():
+                with contextlib.suppress(RuntimeError):
+                    self.thread_loops.add(asyncio.get_event_loop())
 
 
 @dataclass
@@ -247,6 +269,8 @@ class Applier(pulumi.runtime.Mocks):
         self.seen: set[str] = set()
         self.done: set[str] = set()
         self._lock = threading.RLock()
+        self._idle = threading.Condition(self._lock)
+        self._inflight = 0
         self._build_lock = threading.Lock()
         self._client = client
         self._local = threading.local()
@@ -285,6 +309,10 @@ class Applier(pulumi.runtime.Mocks):
         )
         if not request.custom:  # a component: nothing to apply
             return f"{args.name}-component", dict(args.inputs)
+        with self._lock:
+            if self.failures:  # as the engine: nothing new starts after a failure
+                raise Skipped(f"{reg.type} {reg.name}: not applied (an earlier resource failed)")
+            self._inflight += 1
         try:
             self._check_order(reg)
             id_, outputs = self._apply(reg, args)
@@ -293,9 +321,19 @@ class Applier(pulumi.runtime.Mocks):
             with self._lock:
                 self.failures.append(f"{reg.type} {reg.name}: {message}")
             raise
+        finally:
+            with self._lock:
+                self._inflight -= 1
+                self._idle.notify_all()
         with self._lock:
             self.done.add(reg.urn)
         return id_, outputs
+
+    def wait_idle(self) -> None:
+        """Until no registration is applying: the SDK gives up on the first failure while
+        others still run in executor threads, and those finish (and reach state) first."""
+        with self._idle:
+            self._idle.wait_for(lambda: self._inflight == 0)
 
     def _check_order(self, reg: Registration) -> None:
         with self._lock:
@@ -774,7 +812,7 @@ class ContainerHandler(Handler):
             if not state.get("Running") and (spec.must_run or spec.wait):
                 raise ApplyError(
                     f"exited with code {state.get('ExitCode')} ({state.get('Error') or 'no error'})"
-                    f"; last log lines:\n{self._tail(cid)}"
+                    f"; {self._tail(cid)}"
                 )
             if not spec.wait or health in (None, "healthy"):
                 return
@@ -784,7 +822,7 @@ class ContainerHandler(Handler):
                 raise ApplyError(
                     f"not healthy within waitTimeout={spec.wait_timeout}s "
                     f"(health {health}): {self._health_log(state)}\n"
-                    f"last log lines:\n{self._tail(cid)}"
+                    f"{self._tail(cid)}"
                 )
             time.sleep(1)
 
@@ -793,10 +831,10 @@ class ContainerHandler(Handler):
         return (entries[-1].get("Output") or "").strip()[-500:] if entries else "no probe yet"
 
     def _tail(self, cid: str) -> str:
-        try:
-            return self.api.logs(cid, tail=20).decode(errors="replace")
-        except APIError:
-            return "(no logs)"
+        # Not the logs themselves: a service's output may hold secrets; the failed container
+        # is kept (marked failed in state) for `docker logs`.
+        name = self.api.inspect_container(cid)["Name"].lstrip("/")
+        return f"see `docker logs {name}`"
 
     def delete(self, entry):
         extra = entry.get("extra") or {}
@@ -894,11 +932,11 @@ def fake_delegate() -> Delegate:
     return fakes.new_resource
 
 
-def stand_in_delegate() -> Delegate:
-    """Real keys, certificates and random values (tests/e2e/stand_in_tls_random.py)."""
-    from tests.e2e import stand_in_tls_random
+def faithful_delegate() -> Delegate:
+    """Real tls/random values: the mock harness's provider-faithful mode."""
+    from tools.mock_graph import FaithfulProviders
 
-    return stand_in_tls_random.new_resource
+    return FaithfulProviders().new_resource
 
 
 @dataclass
@@ -936,7 +974,7 @@ def up(
     root = (root or program.parent).resolve()
     state = State.load(state_path(stack, state_dir or root / STATE_DIR_NAME))
     applier = Applier(
-        state, delegate or stand_in_delegate(), root, loopback_ports=loopback_ports, log=log
+        state, delegate or faithful_delegate(), root, loopback_ports=loopback_ports, log=log
     )
     values, secret_keys = stack_config(stack, config, secrets, root=root)
     _check_provider_config(values)
@@ -949,6 +987,7 @@ def up(
     try:
         outputs, secret_outputs = _run(monitor, program, root, stack, values, secret_keys)
     except Exception as exc:
+        applier.wait_idle()
         if isinstance(exc, SettingsError) and not applier.changes:
             raise  # bad config: nothing was touched
         reasons = applier.failures or [f"{type(exc).__name__}: {exc}"]
@@ -990,12 +1029,20 @@ def down(
 ) -> list[Change]:
     """Delete everything in the stack's state, in reverse dependency order."""
     state = State.load(state_path(stack, state_dir or root / STATE_DIR_NAME))
-    applier = Applier(state, stand_in_delegate(), root, log=log)
+    applier = Applier(state, faithful_delegate(), root, log=log)
     try:
         delete_in_reverse_order(applier, dict(state.resources))
     except Exception as exc:
         raise ApplyError(str(exc), applier.changes) from exc
     return applier.changes
+
+
+def _quiet_reported_failures(loop, context) -> None:
+    """A failed resource's error reaches every Output that depends on it; `up` reports it
+    once, so asyncio's "Future exception was never retrieved" for it is noise."""
+    if isinstance(context.get("exception"), ApplyError | Unsupported | Skipped):
+        return
+    loop.default_exception_handler(context)
 
 
 def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_keys: set):
@@ -1016,6 +1063,7 @@ def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_ke
         for future in [f for f in SETTINGS.outputs if f.get_loop().is_closed()]:
             SETTINGS.outputs.discard(future)
     loop = asyncio.new_event_loop()
+    loop.set_exception_handler(_quiet_reported_failures)
     asyncio.set_event_loop(loop)
     try:
         os.environ.update(env)
@@ -1026,7 +1074,16 @@ def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_ke
             monitor.mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor
         )
         SETTINGS.rpc_manager.clear()
-        _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(program), run_name="__main__")))
+        except BaseException:
+            # The SDK gives up at the first failure: end what it left pending on this loop
+            # (else "Task was destroyed but it is pending!" for each, at collection).
+            pending = [t for t in asyncio.all_tasks(loop) if not t.done()]
+            for task in pending:
+                task.cancel()
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
+            raise
         outputs: dict[str, Any] = {}
         secret: set[str] = set()
         for name, value in getattr(get_root_resource(), "outputs", {}).items():
@@ -1045,3 +1102,4 @@ def _run(monitor, program: Path, root: Path, stack: str, values: dict, secret_ke
                 os.environ[key] = old
         loop.close()
         asyncio.set_event_loop(None)
+        monitor.close_thread_loops()

@@ -11,9 +11,10 @@ each --secret KEY (its value from the environment variable KEY, kept secret). Th
 file gets the stack outputs as JSON, secrets revealed (mode 0600). State is kept in
 .e2e-state/<stack>.json (git-ignored, 0600: it holds the generated keys and passwords).
 
-tls:/random: values are real (tests/e2e/stand_in_tls_random.py); --fake-pki uses the mock
-harness's fake strings instead. Exit status: 0 applied, 1 failed (what was applied before
-the failure is listed), 2 bad usage or config (nothing touched).
+tls:/random: values are real (the mock harness's provider-faithful mode); --fake-pki uses
+the harness's fake strings.
+Exit status: 0 applied, 1 failed (what was applied before the failure is listed), 2 bad
+usage or config (nothing touched).
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ def _print_changes(title: str, changes: list[applier.Change], out=sys.stdout) ->
     print(f"{title}: {len(changes)} change(s)", file=out)
     for change in changes:
         print(f"  {change}", file=out)
+
+
+def summary(changes: list[applier.Change]) -> str:
+    """e.g. "2 create, 1 replace" (each change was printed as it happened)."""
+    counts: dict[str, int] = {}
+    for change in changes:
+        counts[change.action] = counts.get(change.action, 0) + 1
+    return ", ".join(f"{n} {action}" for action, n in counts.items()) or "no changes"
 
 
 def write_outputs(path: Path, outputs: dict[str, Any]) -> None:
@@ -96,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deploy down: FAILED: {exc}", file=sys.stderr)
             _print_changes("done before the failure", exc.changes, sys.stderr)
             return 1
-        _print_changes(f"deploy down --stack {args.stack}", changes)
+        print(f"deploy down --stack {args.stack}: {summary(changes)}")
         return 0
 
     config = _pairs(args.set)
@@ -108,7 +117,7 @@ def main(argv: list[str] | None = None) -> int:
         secrets[key] = os.environ[key]
     from components.settings import SettingsError
 
-    delegate = applier.fake_delegate() if args.fake_pki else applier.stand_in_delegate()
+    delegate = applier.fake_delegate() if args.fake_pki else applier.faithful_delegate()
     try:
         result = applier.up(
             args.stack, config=config, secrets=secrets, state_dir=args.state_dir, delegate=delegate
@@ -125,8 +134,9 @@ def main(argv: list[str] | None = None) -> int:
             "applied before the failure (kept in state; `down` removes it)", exc.changes, sys.stderr
         )
         return 1
-    _print_changes(f"deploy up --stack {args.stack}", result.changes)
-    print(f"  {result.unchanged} unchanged")
+    print(
+        f"deploy up --stack {args.stack}: {summary(result.changes)}; {result.unchanged} unchanged"
+    )
     if args.outputs:
         write_outputs(args.outputs, result.outputs)
         print(f"outputs (secrets revealed) in {args.outputs}")

@@ -153,7 +153,8 @@ class HubUser:
         return response.json()["id"]
 
     def run(self, kernel_id: str, code: str, timeout: float = 120) -> str:
-        """Run `code` in the kernel over the websocket; the text/plain of its result."""
+        """Run `code` in the kernel over the websocket; the text/plain of its result
+        ("" for a statement, which has none)."""
         token = self.token or self.make_token()
         ws_url = self.server_url().replace("https://", "wss://") + f"/api/kernels/{kernel_id}"
         ws = websocket.create_connection(
@@ -171,7 +172,7 @@ class HubUser:
                 {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
             )
             ws.send(json.dumps(execute))
-            return _wait_reply(ws, execute, "execute_result")["content"]["data"]["text/plain"]
+            return _collect_result(ws, execute)
         finally:
             ws.close()
 
@@ -182,3 +183,23 @@ class HubUser:
             return self.run(kernel_id, code)
         finally:
             self.server_api("DELETE", f"kernels/{kernel_id}")
+
+
+def _collect_result(ws, request: dict) -> str:
+    """The execute_result of `request` (if any), once the kernel has replied and gone
+    idle: a statement has no result, so waiting for one would wait forever."""
+    result, replied, idle = "", False, False
+    while not (replied and idle):
+        msg = json.loads(ws.recv())
+        if msg.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
+            continue
+        kind = msg.get("msg_type") or msg["header"]["msg_type"]
+        if kind == "error" or (kind == "execute_reply" and msg["content"]["status"] != "ok"):
+            raise KernelError(f"kernel error: {msg['content']}")
+        if kind == "execute_result":
+            result = msg["content"]["data"]["text/plain"]
+        elif kind == "execute_reply":
+            replied = True
+        elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
+    return result

@@ -1,23 +1,26 @@
 """The local applier (a test harness standing in for the Pulumi engine and pulumi-docker /
 pulumi-command): its input mapping as pure functions, then its mechanics on the Docker engine
-with a tiny program (tests/e2e/applier_program, every object named after stack e2eapplier).
+with a tiny program (tests/e2e/applier_program; every object is named after the stack,
+e2eapplier-<random>, unique per run).
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import secrets
 import tarfile
 from pathlib import Path
 
 import pytest
 
-from tests.e2e import applier, docker_inputs, stand_in_tls_random
+from tests.e2e import applier, docker_inputs
 from tests.e2e.docker_inputs import Unsupported
 from tests.tooling import missing
 
 PROGRAM = Path(__file__).parent / "applier_program" / "__main__.py"
-STACK = "e2eapplier"
+# Unique per run: other worktrees run these tests on the same engine at the same time.
+STACK = f"e2eapplier-{secrets.token_hex(3)}"
 TEST_IMAGE = "debian:bookworm-20251229-slim"
 
 
@@ -162,53 +165,74 @@ def test_ignore_changes_and_replace_on_changes():
     assert not applier.matches_replace_on_changes(["create"], ["triggers[*]"])
 
 
-def test_stand_in_pki_is_real_and_chains():
-    from cryptography import x509
-
-    class Args:
-        def __init__(self, typ, inputs):
-            self.typ, self.name, self.inputs = typ, "t", inputs
-
-    def make(typ, **inputs):
-        return stand_in_tls_random.new_resource(Args(typ, inputs))[1]
-
-    ca_key = make("tls:index/privateKey:PrivateKey", algorithm="ECDSA", ecdsaCurve="P256")
-    ca = make(
-        "tls:index/selfSignedCert:SelfSignedCert",
-        privateKeyPem=ca_key["privateKeyPem"],
-        subject={"commonName": "ca"},
-        isCaCertificate=True,
-        validityPeriodHours=24.0,
-        allowedUses=["cert_signing"],
-    )
-    key = make("tls:index/privateKey:PrivateKey", algorithm="RSA", rsaBits=2048.0)
-    csr = make(
-        "tls:index/certRequest:CertRequest",
-        privateKeyPem=key["privateKeyPem"],
-        subject={"commonName": "srv"},
-        dnsNames=["srv"],
-        ipAddresses=["127.0.0.1"],
-    )
-    cert = make(
-        "tls:index/locallySignedCert:LocallySignedCert",
-        certRequestPem=csr["certRequestPem"],
-        caPrivateKeyPem=ca_key["privateKeyPem"],
-        caCertPem=ca["certPem"],
-        validityPeriodHours=24.0,
-        allowedUses=["digital_signature", "server_auth"],
-    )
-    leaf = x509.load_pem_x509_certificate(cert["certPem"].encode())
-    root = x509.load_pem_x509_certificate(ca["certPem"].encode())
-    leaf.verify_directly_issued_by(root)
-    sans = leaf.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    assert sans.get_values_for_type(x509.DNSName) == ["srv"]
-    password = make("random:index/randomPassword:RandomPassword", length=48.0, special=False)
-    assert len(password["result"]) == 48 and password["result"].isalnum()
-    other = make("random:index/randomPassword:RandomPassword", length=48.0, special=False)
-    assert other["result"] != password["result"]
+def _entry(name, deps=(), **options):
+    return {
+        "type": "random:index/randomId:RandomId",
+        "name": name,
+        "id": name,
+        "inputs": {},
+        "outputs": {},
+        "dependencies": [f"urn:{d}" for d in deps],
+        "options": options,
+    }
 
 
-# --- on the engine ------------------------------------------------------------------------
+def _offline_applier(tmp_path, entries, root=None):
+    state = applier.State(tmp_path / "s.json", {f"urn:{e['name']}": e for e in entries})
+    return applier.Applier(state, applier.fake_delegate(), root or tmp_path, log=lambda _: None)
+
+
+def test_delete_order_is_reverse_dependency_order_and_retain_keeps(tmp_path):
+    entries = [
+        _entry("net"),
+        _entry("vol", retainOnDelete=True),
+        _entry("box", ["net", "vol"]),
+        _entry("cmd"),
+        _entry("late", ["cmd"]),
+    ]
+    app = _offline_applier(tmp_path, entries)
+    applier.delete_in_reverse_order(app, dict(app.state.resources))
+    order = [(c.action, c.name) for c in app.changes]
+    assert order.index(("delete", "box")) < order.index(("delete", "net"))
+    assert order.index(("delete", "box")) < order.index(("retain", "vol"))
+    assert order.index(("delete", "late")) < order.index(("delete", "cmd"))
+    assert app.state.resources == {}
+
+
+def test_a_protected_resource_stops_the_delete_before_anything_goes(tmp_path):
+    app = _offline_applier(tmp_path, [_entry("keep", protect=True), _entry("other")])
+    with pytest.raises(applier.ApplyError, match="protected.*keep.*nothing was deleted"):
+        applier.delete_in_reverse_order(app, dict(app.state.resources))
+    assert set(app.state.resources) == {"urn:keep", "urn:other"}
+    assert app.changes == []
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        {"HUB_ALLOWED_USERS": ["bob.smith", "carol_x", "dave-y"]},
+        {"DOCKER_NOTEBOOK_IMAGE": "quay.io/jupyter/base-notebook:2025-06-02"},
+    ],
+)
+def test_every_input_of_the_dev_graph_is_supported(tmp_path, config):
+    from tools.mock_graph import run_program
+
+    graph = run_program("dev", config=config)
+    app = _offline_applier(tmp_path, [], root=applier.ROOT)
+    applier.preflight(app, graph.resources)  # raises Unsupported naming any it cannot apply
+    types = {r.type for r in graph.resources if r.custom}
+    assert types & set(applier.HANDLERS)
+
+
+def test_a_zos_graph_is_refused_naming_the_remote_commands(tmp_path, zos_config):
+    from tools.mock_graph import run_program
+
+    config, secrets = zos_config
+    graph = run_program("dev", config=config, secrets=secrets)
+    with pytest.raises(Unsupported) as err:
+        applier.preflight(_offline_applier(tmp_path, [], root=applier.ROOT), graph.resources)
+    assert "command:remote:Command" in str(err.value)
+    assert "has no provider for this type" in str(err.value)
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +258,8 @@ def _cleanup(client) -> None:
         client.remove_container(c["Id"], force=True)
     for n in client.networks(names=[f"{STACK}-net"]):
         client.remove_network(n["Id"])
+    for image in client.images(name=f"{STACK}-img"):
+        client.remove_image(image["Id"], force=True)
     for v in (f"{STACK}-data", f"{STACK}-scratch"):
         with contextlib.suppress(docker.errors.NotFound):
             client.remove_volume(v, force=True)
@@ -292,7 +318,8 @@ def test_unsupported_input_fails_the_run_before_anything_is_touched(stack):
 def test_second_apply_of_an_unchanged_graph_changes_nothing(stack):
     first = stack.up()
     assert {c.action for c in first.changes} == {"create"}
-    assert len(first.changes) == 5
+    assert len(first.changes) == 7
+    assert first.outputs["base_image_id"] == stack.client.inspect_image(TEST_IMAGE)["Id"]
     container_id = stack.container()["Id"]
     assert first.outputs["container_id"] == container_id
     second = stack.up()
@@ -315,6 +342,31 @@ def test_changed_env_replaces_the_container(stack):
     assert new["State"]["Health"]["Status"] == "healthy"  # wait=True waited for it
     with pytest.raises(docker.errors.NotFound):
         stack.client.inspect_container(old_id)
+
+
+@pytest.mark.e2e
+def test_a_changed_build_arg_rebuilds_the_image_and_replaces_its_container(stack):
+    stack.up()
+    old = stack.container()
+    result = stack.up(STAMP="two")
+    assert [(c.action, c.name) for c in result.changes] == [("update", "img"), ("replace", "box")]
+    new = stack.container()
+    assert new["Image"] != old["Image"]
+    assert new["Config"]["Image"] == new["Image"]  # the container runs the repoDigest (image ID)
+    assert stack.client.inspect_image(new["Image"])["Config"]["Labels"]["e2eapplier.stamp"] == "two"
+    assert stack.client.inspect_image(f"{STACK}-img:{STACK}")["Id"] == new["Image"]
+
+
+@pytest.mark.e2e
+def test_a_changed_command_environment_updates_it_and_its_stdout_flows_on(stack):
+    stack.up()
+    result = stack.up(WHO="someone")
+    assert [(c.action, c.name) for c in result.changes] == [
+        ("update", "marker"),
+        ("replace", "box"),  # its env holds the command's stdout
+    ]
+    assert result.outputs["marker_stdout"] == "made-by-someone"
+    assert "CMD=made-by-someone" in stack.container()["Config"]["Env"]
 
 
 @pytest.mark.e2e
@@ -353,6 +405,8 @@ def test_down_removes_in_reverse_order_and_keeps_the_retained_volume(stack):
     changes = stack.down()
     actions = {(c.action, c.name) for c in changes}
     assert actions == {
+        ("delete", "base"),  # keepLocally: the image stays
+        ("delete", "img"),  # pulumi-docker's Image delete leaves the local image
         ("delete", "box"),
         ("delete", "marker"),
         ("delete", "net"),
@@ -366,3 +420,41 @@ def test_down_removes_in_reverse_order_and_keeps_the_retained_volume(stack):
     # A new up adopts the retained volume.
     again = stack.up()
     assert ("create", "data") in {(c.action, c.name) for c in again.changes}
+
+
+@pytest.mark.e2e
+def test_a_failure_halfway_reports_what_was_applied_and_down_removes_it(stack):
+    with pytest.raises(applier.ApplyError) as err:
+        stack.up(IMAGE="e2eapplier-missing:none")
+    assert "docker:index/container:Container box" in str(err.value)
+    assert "e2eapplier-missing:none" in str(err.value)
+    done = {(c.action, c.name) for c in err.value.changes}
+    required = {("create", n) for n in ("net", "data", "scratch", "marker")}
+    # The images come alongside (the box waits for neither): done, or never started.
+    assert required <= done <= required | {("create", "img"), ("create", "base")}
+    stack.down()
+    assert _names(stack.client) == [f"{STACK}-data"]
+
+
+def test_deploy_cli_parses_values_like_the_cli_and_downs_an_empty_stack(tmp_path, capsys):
+    from tests.e2e import deploy
+
+    assert deploy.parse_value('["bob.smith", "carol"]') == ["bob.smith", "carol"]
+    assert deploy.parse_value("8443") == "8443"  # the CLI hands scalars over as strings
+    with pytest.raises(SystemExit, match="KEY=VALUE"):
+        deploy.main(["up", "--stack", "x", "--set", "NOEQUALS"])
+    assert deploy.main(["down", "--stack", "e2eapplier-empty", "--state-dir", str(tmp_path)]) == 0
+    assert "no changes" in capsys.readouterr().out
+    assert deploy.main(["up", "--stack", "dev", "--secret", "E2E_APPLIER_UNSET_VAR"]) == 2
+    assert "set the environment variable" in capsys.readouterr().err
+
+
+def test_deploy_cli_refuses_bad_config_before_touching_anything(tmp_path, capsys):
+    from tests.e2e import deploy
+
+    code = deploy.main(
+        ["up", "--stack", "dev", "--set", "HUB_HTTPS_PORT=notaport", "--state-dir", str(tmp_path)]
+    )
+    assert code == 2
+    assert "HUB_HTTPS_PORT" in capsys.readouterr().err
+    assert not (tmp_path / "dev.json").exists()

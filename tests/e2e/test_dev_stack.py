@@ -30,7 +30,7 @@ from components.directory.render import hash_password, password_salt, user_dn
 from components.docker import names
 from tests.e2e.hub_client import HubUser
 from tests.support.notebook import KernelError
-from tests.tooling import free_port, missing
+from tests.tooling import free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -44,17 +44,6 @@ GROUP = "e2e-extra"
 GROUP_DN = f"cn={GROUP},ou=groups,dc=jupyterhub,dc=local"
 GROUP_MEMBER = "eve"
 GROUP_MEMBER_PASSWORD = "eve-e2e-password-1"  # noqa: S105 - a test directory's user
-
-
-def docker_client():
-    try:
-        import docker
-
-        client = docker.from_env(timeout=300)
-        client.ping()
-        return client
-    except Exception as exc:  # no engine, no socket, no permission
-        missing(f"no Docker engine answers ({exc}); .ci/install-system-deps starts one")
 
 
 @dataclass
@@ -89,11 +78,15 @@ def deploy(*args: str, state_dir: Path, outputs: Path | None = None) -> str:
 
 
 def changes(stdout: str) -> int:
-    """The change count `deploy up|down` prints: '<title>: N change(s)'."""
+    """How many changes `deploy up` reports: its summary line is
+    'deploy up --stack S: 2 create, 1 replace; 40 unchanged' or '...: no changes; ...'."""
     for line in stdout.splitlines():
-        if "change(s)" in line and not line.startswith(" "):
-            return int(line.rsplit(":", 1)[1].split()[0])
-    raise AssertionError(f"no change count in:\n{stdout}")
+        if line.startswith("deploy up --stack "):
+            summary = line.split(": ", 1)[1].split(";")[0]
+            if summary == "no changes":
+                return 0
+            return sum(int(part.split()[0]) for part in summary.split(", "))
+    raise AssertionError(f"no summary line in:\n{stdout}")
 
 
 def up(d: Deployment, *extra: str) -> str:
@@ -119,20 +112,12 @@ def remove_leftovers(client) -> None:
 
 
 @pytest.fixture(scope="module")
-def client():
-    return docker_client()
+def client(engine):
+    return engine
 
 
 @pytest.fixture(scope="module")
-def stack(client):
-    ensure = subprocess.run(
-        [sys.executable, "-m", "tests.e2e.base_images", "ensure"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=3600,
-    )
-    assert ensure.returncode == 0, ensure.stdout + ensure.stderr
+def stack(client, base_images):
     state_dir = Path(tempfile.mkdtemp(prefix="jzos-e2e-state-"))
     pki_dir = Path(tempfile.mkdtemp(prefix="jzos-e2e-pki-"))
     remove_leftovers(client)

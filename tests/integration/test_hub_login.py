@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -134,8 +135,16 @@ def program_env() -> dict[str, str]:
 
 
 class Hub:
-    def __init__(self, workdir: Path, name: str, env: dict[str, str], ca: Path):
+    def __init__(
+        self,
+        workdir: Path,
+        name: str,
+        env: dict[str, str],
+        ca: Path,
+        extra_args: Sequence[str] = (),
+    ):
         require_tool("configurable-http-proxy")
+        self.extra_args = list(extra_args)
         self.dir = workdir / name
         self.dir.mkdir()
         self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
@@ -166,6 +175,7 @@ class Hub:
             f"--ConfigurableHTTPProxy.api_url=http://127.0.0.1:{self.api_port}",
             f"--JupyterHub.db_url=sqlite:///{self.dir}/jupyterhub.sqlite",
             f"--JupyterHub.cookie_secret_file={self.dir}/cookie_secret",
+            *self.extra_args,
         ]
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(

@@ -1,5 +1,6 @@
-"""The local applier's test program: a network, a retained volume, a local command whose
-stdout feeds a container's env, and a container with uploads, healthcheck and wait."""
+"""The local applier's test program: a network, a retained volume, a locally built image, a
+local command whose stdout feeds a container's env, and a container with uploads,
+healthcheck and wait."""
 
 import pulumi
 import pulumi_command as command
@@ -22,16 +23,27 @@ marker = command.local.Command(
     create=f'mkdir -p {out_dir} && cat > {out_dir}/marker && echo "made-by-$WHO"',
     delete=f"rm -f {out_dir}/marker",
     stdin=pulumi.Output.secret("stdin-content\n"),
-    environment={"WHO": "command"},
+    environment={"WHO": config.require("WHO")},
     triggers=[out_dir],
     opts=pulumi.ResourceOptions(additional_secret_outputs=["stdout"]),
+)
+base = docker.RemoteImage(
+    "base", name="debian:bookworm-20251229-slim", keep_locally=True
+)  # on the engine already: used as it is, never pulled
+image = docker.Image(
+    "img",
+    image_name=f"{stack}-img:{stack}",
+    build=docker.DockerBuildArgs(
+        context="image", dockerfile="image/Dockerfile", args={"STAMP": config.require("STAMP")}
+    ),
+    skip_push=True,
 )
 if config.require_bool("WITH_CONTAINER"):
     extra = {"gpus": "all"} if config.require_bool("UNSUPPORTED") else {}
     container = docker.Container(
         "box",
         name=f"{stack}-box",
-        image=config.require("IMAGE"),
+        image=config.get("IMAGE") or image.repo_digest,
         command=["sleep", "infinity"],
         envs=[f"GREETING={config.require('GREETING')}", marker.stdout.apply(lambda s: f"CMD={s}")],
         labels=[docker.ContainerLabelArgs(label="e2eapplier", value="true")],
@@ -69,4 +81,5 @@ if config.require_bool("WITH_CONTAINER"):
     )
     pulumi.export("container_id", container.id)
 pulumi.export("marker_stdout", marker.stdout)
+pulumi.export("base_image_id", base.image_id)
 pulumi.export("network", network.name)

@@ -54,7 +54,11 @@ def envs(resource) -> dict[str, str]:
 
 
 def deliveries(graph) -> dict[str, object]:
-    return {r.name.removeprefix(f"{DELIVERY}-"): r for r in graph.of_type(COMMAND)}
+    return {
+        r.name.removeprefix(f"{DELIVERY}-"): r
+        for r in graph.of_type(COMMAND)
+        if r.name.startswith(f"{DELIVERY}-")
+    }
 
 
 # --- certificates: the parameters of components/pki/specs.py ---------------------------

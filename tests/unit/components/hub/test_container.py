@@ -20,6 +20,7 @@ from components.directory.render import (
     render_slapd_conf,
 )
 from components.docker.names import notebook_container_name
+from components.hub.container import notebook_keep_list, notebook_servers_command
 from components.hub.environment import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
 from tools.mock_graph import FAKES, run_program
 
@@ -29,6 +30,7 @@ IMAGE = "docker:index/image:Image"
 REMOTE_IMAGE = "docker:index/remoteImage:RemoteImage"
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"
+LOCAL_COMMAND = "command:local:Command"
 RANDOM_BYTES = "random:index/randomBytes:RandomBytes"
 RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 DOCKER_SOCKET = "/var/run/docker.sock"
@@ -441,8 +443,44 @@ def test_first_up_of_the_dev_stack_creates(dev):
             ("tls:index/locallySignedCert:LocallySignedCert", "jupyterhub-ldap-server-cert"),
             (CONTAINER, "jupyterhub-ldap-server"),
             (CONTAINER, "jupyterhub-container"),
+            (LOCAL_COMMAND, "jupyterhub-notebook-servers"),
         ]
     )
+
+
+def test_destroy_removes_notebook_containers_after_the_hub_and_before_the_network(dev):
+    # The hub leaves users' notebook containers running when it stops (a replacement
+    # keeps their work), and Docker will not remove a network a container is on.
+    servers = dev.one(LOCAL_COMMAND, "jupyterhub-notebook-servers")
+    assert servers.inputs["delete"] == notebook_servers_command(
+        "jupyterhub-network", None, prune=False
+    )
+    # Pulumi deletes dependents first: the hub, then this, then the network.
+    assert servers.urn in hub_container(dev).dependencies
+    assert resource_urn(dev, NETWORK, "jupyterhub-network") in servers.dependencies
+
+
+def test_notebook_containers_are_removed_over_ssh_on_an_ssh_docker_host():
+    graph = run_program("dev", config={"docker:host": "ssh://ops@dockerhost:2222"})
+    delete = graph.one(LOCAL_COMMAND, "jupyterhub-notebook-servers").inputs["delete"]
+    assert delete.startswith("exec ssh ")
+    assert "-l ops -p 2222" in delete and "-- dockerhost" in delete
+    assert "docker ps -a " in delete and "DOCKER_HOST" not in delete
+
+
+def test_servers_of_users_without_a_certificate_are_removed_before_the_hub_is_replaced(dev):
+    # The new hub would find them running and keep them; the config no longer has them.
+    servers = dev.one(LOCAL_COMMAND, "jupyterhub-notebook-servers")
+    assert servers.inputs["create"] == notebook_servers_command(
+        "jupyterhub-network", None, prune=True
+    )
+    assert "update" not in servers.inputs  # an input change runs `create` again
+    assert "triggers" not in servers.inputs  # a trigger would replace it: delete removes all
+    assert servers.inputs["stdin"] == notebook_keep_list(["admin", "alice"])
+    assert servers.inputs["stdin"].splitlines()[1:] == ["jupyter-admin", "jupyter-alice"]
+    removed = run_program("dev", config={"HUB_ALLOWED_USERS": []})
+    kept = removed.one(LOCAL_COMMAND, "jupyterhub-notebook-servers").inputs["stdin"]
+    assert kept.splitlines()[1:] == ["jupyter-admin"]
 
 
 def test_hub_certificate_for_an_ip_address_hostname():

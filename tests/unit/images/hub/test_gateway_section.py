@@ -5,6 +5,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
+from tornado import web
 
 from tests.hubconfig import load_hub_config
 from tests.support.notebook import hub_env, notebook_environment
@@ -18,14 +19,17 @@ def test_users_without_a_certificate_are_refused_at_spawn_with_a_reason():
     c = load_hub_config(hub_env(KG_URL="https://gw:8888", KG_AUTH_TOKEN="t" * 20))
     hook = c.DockerSpawner.pre_spawn_hook
     hook(spawner("alice"))  # has one: no error
-    with pytest.raises(RuntimeError, match=r"client certificate .* user 'bob'.*pulumi up"):
+    with pytest.raises(web.HTTPError, match=r"client certificate .* user 'bob'.*pulumi up") as e:
         hook(spawner("bob"))
+    # What JupyterHub shows on the spawn page instead of a bare 500.
+    assert e.value.status_code == 403
+    assert "client certificate is provisioned for user 'bob'" in e.value.jupyterhub_message
 
 
 def test_no_user_has_a_certificate_when_none_were_delivered():
     env = hub_env(KG_URL="https://gw:8888", KG_AUTH_TOKEN="t" * 20, JUPYTERPKI_USERS="")
     hook = load_hub_config(env).DockerSpawner.pre_spawn_hook
-    with pytest.raises(RuntimeError, match="alice"):
+    with pytest.raises(web.HTTPError, match="alice"):
         hook(spawner("alice"))
 
 

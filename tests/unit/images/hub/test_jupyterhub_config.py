@@ -8,6 +8,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from tornado import web
 
 from components.hub.environment import (
     LDAP_CA_PATH,
@@ -90,7 +91,7 @@ def spawn_allowed(values: dict[str, str], user: str) -> bool:
     spawner = SimpleNamespace(user=SimpleNamespace(name=user))
     try:
         hook(spawner)
-    except RuntimeError:
+    except web.HTTPError:
         return False
     return True
 
@@ -176,7 +177,17 @@ def test_https_with_the_uploaded_certificate_and_state_on_the_data_volume():
     assert c.JupyterHub.db_url == "sqlite:////data/jupyterhub.sqlite"
     assert c.JupyterHub.cookie_secret_file == "/data/jupyterhub_cookie_secret"
     assert c.JupyterHub.upgrade_db is True
-    assert c.JupyterHub.cleanup_servers is True
+
+
+def test_hub_replacement_leaves_users_servers_and_kernels_running():
+    # Any `pulumi up` that changes the hub replaces its container; JupyterHub's default
+    # (cleanup_servers=True) would stop every user's notebook container and kernels then.
+    c = load()
+    assert c.JupyterHub.cleanup_servers is False
+    # The proxy is the hub's subprocess and ends with its container either way; the new
+    # hub starts its own and adds the routes of the servers it finds running.
+    assert "cleanup_proxy" not in c.JupyterHub
+    assert "proxy_class" not in c.JupyterHub
 
 
 def test_secrets_are_not_copied_into_traits():
