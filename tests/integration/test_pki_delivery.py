@@ -328,6 +328,49 @@ def test_planted_links_over_ssh_are_not_followed(sshd, tmp_path, certs, victim):
     assert_delivered(user_dir, certs)
 
 
+# The attacker: uid 1000, looping while the deliveries run, swaps every temporary file
+# it can see for a symlink to the victim and plants the names a delivery used to use.
+ATTACKER = r"""
+while :; do
+    for f in "$D"/.key.pem.* "$D"/.cert.pem.* "$D"/.cacert.pem.*; do
+        case $f in *'*'|*.swap) continue ;; esac
+        mv -f "$f" "$f.swap" 2>/dev/null && ln -s "$V" "$f" 2>/dev/null
+    done
+    for n in key.pem cert.pem cacert.pem; do ln -sf "$V" "$D/.$n.new" 2>/dev/null; done
+done
+"""
+
+
+def test_a_racing_uid_1000_cannot_redirect_the_delivery(as_root, open_tmp, certs):
+    pki = open_tmp / "pki"
+    pki.mkdir(mode=0o755)
+    user_dir = user_dir_of_uid_1000(pki)
+    victim = open_tmp / "root-only"
+    victim.write_text("root's secret\n")
+    victim.chmod(0o644)
+    before = snapshot(victim)
+    commands = delivery_commands(files_for(pki), DeliveryTarget("local"))
+    attacker = subprocess.Popen(
+        [require_tool("setpriv"), f"--reuid={NOTEBOOK_UID}", f"--regid={NOTEBOOK_UID}",
+         "--clear-groups", "/bin/sh", "-c", ATTACKER],
+        env={"PATH": "/usr/bin:/bin", "D": str(user_dir), "V": str(victim)},
+    )  # fmt: skip
+    try:
+        for _ in range(15):
+            done = run(commands["create"], stdin_for(certs))
+            assert done.returncode == 0, done.stderr
+            assert snapshot(victim) == before
+    finally:
+        attacker.kill()
+        attacker.wait(timeout=10)
+    assert snapshot(victim) == before
+    key, cert = user_dir / "key.pem", user_dir / "cert.pem"
+    assert key.read_text().strip() == certs["alice"].key_pem.strip()
+    assert cert.read_text().strip() == certs["alice"].cert_pem.strip()
+    assert not key.is_symlink() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.stat().st_uid == NOTEBOOK_UID
+
+
 # --- over SSH, as with docker:host = ssh://root@127.0.0.1:PORT --------------------------
 
 
