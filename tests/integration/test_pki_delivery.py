@@ -179,6 +179,37 @@ def test_another_user_without_sudo_gets_a_clear_error(as_root, open_tmp, certs):
         assert not pki.exists()
 
 
+def test_with_sudo_the_whole_body_runs_as_one_root_shell(as_root, open_tmp, certs):
+    """A deploy user with passwordless sudo: one `sudo -n -- sh -c BODY`, stdin passed
+    through. Stand-ins: an `id` that says uid 4242 to the outer script, and a `sudo` that
+    logs its call and runs it (we are root already; the body sees the real `id`)."""
+    fake = open_tmp / "bin"
+    fake.mkdir()
+    log = open_tmp / "sudo.log"
+    (fake / "id").write_text('#!/bin/sh\n[ "$1" = -u ] && { echo 4242; exit 0; }\necho deploy\n')
+    (fake / "sudo").write_text(
+        "#!/bin/sh\n"
+        f"printf '%s|' \"$@\" >> {log}; echo >> {log}\n"
+        '[ "$1" = -n ] && shift\n[ "$1" = -- ] && shift\n'
+        '[ "$1" = true ] && exit 0\n'
+        'PATH=/usr/bin:/bin exec "$@"\n'
+    )
+    for tool in ("id", "sudo"):
+        (fake / tool).chmod(0o755)
+    commands = delivery_commands(files_for(open_tmp / "pki"), DeliveryTarget("local"))
+    env = {"PATH": f"{fake}:/usr/bin:/bin"}
+    done = run(commands["create"], stdin_for(certs), env=env)
+    assert done.returncode == 0, done.stderr
+    assert_delivered(open_tmp / "pki" / "alice", certs)
+    # One line per call starts with its options (the body's own lines follow the second).
+    calls = [line for line in log.read_text().splitlines() if line.startswith("-n|")]
+    assert calls[0] == "-n|true|"
+    assert len(calls) == 2 and calls[1].startswith("-n|--|sh|-c|#!/bin/sh")
+    gone = run(commands["delete"], env=env)
+    assert gone.returncode == 0, gone.stderr
+    assert not (open_tmp / "pki" / "alice").exists()
+
+
 def test_the_notebook_user_itself_needs_no_root(as_root, open_tmp, certs):
     pki = open_tmp / "pki"
     pki.mkdir()
