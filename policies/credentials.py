@@ -140,8 +140,8 @@ def validate_no_plain_secrets(args: ResourceValidationArgs, report: ReportViolat
                     "stored unencrypted in the state and shown in diffs. Pass it from a "
                     "secret (config --secret or pulumi-random) so the input stays secret."
                 )
-        for field in ("command", "entrypoints"):
-            for arg in elements(get(props, field)):
+        for field in ("command", "entrypoints", "healthcheck.tests"):
+            for arg in elements(get(props, *field.split("."))):
                 if isinstance(arg, str):
                     for what in set(literal_secrets(arg, cfg)):
                         report(

@@ -255,3 +255,11 @@ def test_credentials_read_at_run_time_pass():
     ]
     for script in fine:
         assert violations(SECRETS, LOCAL_COMMAND, {"create": script}) == [], script
+
+
+def test_a_literal_token_in_a_healthcheck_is_flagged():
+    probe = ["CMD", "curl", "-fsH", "Authorization: token 0123456789abcdef", "https://127.0.0.1/"]
+    found = violations(SECRETS, CONTAINER, {"healthcheck": {"tests": probe}}, name="gw")
+    assert len(found) == 1 and "`healthcheck.tests`" in found[0]
+    fine = ["CMD-SHELL", 'curl -fsH "Authorization: token $KG_AUTH_TOKEN" https://127.0.0.1/']
+    assert violations(SECRETS, CONTAINER, {"healthcheck": {"tests": fine}}) == []
