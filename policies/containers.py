@@ -6,30 +6,56 @@ the gateway and the dev directory are reached over the Docker network.
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from .props import CONTAINER, UNKNOWN, config, docker_name, elements, flag, get, text
+from .props import CONTAINER, UNKNOWN, config, elements, flag, get, parent_type, text
 from .rule import MANDATORY, Rule
 
-HUB_DEFAULTS = {"hubContainers": ["jupyterhub"]}
+HUB_DEFAULTS = {"hubComponents": ["jupyterhub-zos:hub:Hub"]}
 HUB_DESCRIPTIONS = {
-    "hubContainers": "Docker names of the hub container(s) (the Pulumi name when the "
-    "Docker name is not set).",
+    "hubComponents": "Component types whose own containers are the hub (the parent type "
+    "in the container's URN). A container's name proves nothing: anyone can call one "
+    "jupyterhub.",
 }
 
 
 def is_hub(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> bool:
-    return docker_name(args) in cfg["hubContainers"]
+    return parent_type(args) in cfg["hubComponents"]
+
+
+def _host_mode(props: Mapping[str, Any], field: str) -> bool:
+    return (text(get(props, field)) or "").strip().lower() == "host"
 
 
 # no privileged containers --------------------------------------------------------------
 
-# Capabilities that amount to root on the host as much as --privileged does.
-HOST_ROOT_CAPABILITIES = {"ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO"}
+# Capabilities that amount to root on the host as much as --privileged does
+# (DAC_READ_SEARCH: open_by_handle_at reads any host file, the "shocker" escape).
+HOST_ROOT_CAPABILITIES = {
+    "ALL", "SYS_ADMIN", "SYS_MODULE", "SYS_PTRACE", "SYS_RAWIO", "DAC_READ_SEARCH", "BPF",
+}  # fmt: skip
+# Host namespaces a container must not share.
+HOST_NAMESPACES = {
+    "networkMode": "the host's network",
+    "pidMode": "the host's processes",
+    "ipcMode": "the host's IPC",
+    "usernsMode": "the host's user namespace",
+}
+# Confinement turned off: seccomp, AppArmor, SELinux labels.
+UNCONFINED_RE = re.compile(
+    r"^\s*(seccomp|apparmor)\s*[=:]\s*unconfined\s*$|^\s*label\s*[=:]\s*disable\s*$", re.I
+)
+# Host directories whose bind mount hands over the host: its root, its configuration,
+# its kernel interfaces and devices, Docker's own state.
+HOST_ROOT_PATHS = {
+    "/", "/etc", "/proc", "/sys", "/dev", "/boot", "/root", "/usr", "/bin", "/sbin", "/lib",
+    "/lib64", "/var", "/var/lib", "/var/lib/docker", "/run", "/var/run",
+}  # fmt: skip
 
 
 def validate_no_privileged(args: ResourceValidationArgs, report: ReportViolation) -> None:
@@ -48,26 +74,65 @@ def validate_no_privileged(args: ResourceValidationArgs, report: ReportViolation
                 f"container {args.name!r} adds capability {name}, which is as good as root on "
                 "the Docker host. Remove it from `capabilities.adds`."
             )
+    for field, what in HOST_NAMESPACES.items():
+        if _host_mode(props, field):
+            report(
+                f"container {args.name!r} sets {field}=host: it shares {what}, which no "
+                f"container of this program needs. Remove `{field}`."
+            )
+    for option in elements(get(props, "securityOpts")):
+        value = text(option)
+        if value and UNCONFINED_RE.match(value):
+            report(
+                f"container {args.name!r} sets security option {value!r}, which turns off "
+                "the confinement that keeps it from the host. Remove it."
+            )
+    for device in elements(get(props, "devices")):
+        if device is None:
+            continue
+        path = text(get(device, "hostPath")) or "(unknown)"
+        report(
+            f"container {args.name!r} is given the host device {path}. No container of this "
+            "program needs a host device; remove `devices`."
+        )
+    for path in mounted_host_paths(props):
+        if posixpath.normpath(path).replace("//", "/") in HOST_ROOT_PATHS:
+            report(
+                f"container {args.name!r} bind-mounts the host's {path}, which hands it the "
+                "host (files, devices or Docker's own state). Mount only the files it needs."
+            )
 
 
 NO_PRIVILEGED = Rule(
     name="no-privileged-containers",
-    description="Containers run unprivileged: no privileged mode, no host-root capabilities.",
+    description="Containers run unprivileged: no privileged mode, no host-root capabilities, "
+    "no host namespaces, no unconfined seccomp/AppArmor, no devices, no mount of host roots.",
     level=MANDATORY,
     validate=validate_no_privileged,
     defaults={},
     descriptions={},
     severity=Severity.CRITICAL,
-    remediation="Remove privileged=True and SYS_ADMIN-class capabilities from the container.",
+    remediation="Remove privileged=True, SYS_ADMIN-class capabilities, host network/pid/ipc "
+    "modes, unconfined security options, devices and bind mounts of host directories.",
 )
 
 
 # the docker socket only in the hub -----------------------------------------------------
 
 SOCKET_RE = re.compile(r"(^|/)docker\.sock$")
+# Where Docker's socket lives: a mount of any directory above it hands it over too.
+SOCKET_PATHS = ("/var/run/docker.sock", "/run/docker.sock")
+ROOTLESS_SOCKET_DIR_RE = re.compile(r"^/run/user(/\d+)?$")
 
 
-def _mounted_host_paths(props: Mapping[str, Any]) -> Iterator[str]:
+def reaches_socket(path: str) -> bool:
+    path = posixpath.normpath(path).replace("//", "/")
+    if SOCKET_RE.search(path) or ROOTLESS_SOCKET_DIR_RE.match(path):
+        return True
+    return any(sock == path or sock.startswith(path.rstrip("/") + "/") for sock in SOCKET_PATHS)
+
+
+def mounted_host_paths(props: Mapping[str, Any]) -> Iterator[str]:
     for volume in elements(get(props, "volumes")):
         path = text(get(volume, "hostPath"))
         if path:
@@ -85,10 +150,11 @@ def validate_socket_only_in_hub(args: ResourceValidationArgs, report: ReportViol
     cfg = config(args, HUB_DEFAULTS)
     if is_hub(args, cfg):
         return
-    for path in _mounted_host_paths(args.props):
-        if SOCKET_RE.search(path.rstrip("/")):
+    for path in mounted_host_paths(args.props):
+        if reaches_socket(path):
             report(
-                f"container {args.name!r} mounts the Docker socket {path}: whoever controls "
+                f"container {args.name!r} mounts {path}, the Docker socket or a directory "
+                "holding it: whoever controls "
                 "it is root on the Docker host. Only the hub (DockerSpawner) may have it; "
                 "remove the mount."
             )
@@ -96,7 +162,8 @@ def validate_socket_only_in_hub(args: ResourceValidationArgs, report: ReportViol
 
 SOCKET_ONLY_IN_HUB = Rule(
     name="docker-socket-only-in-hub",
-    description="Only the hub container mounts the Docker socket (DockerSpawner needs it).",
+    description="Only the hub container (a container of the hub component) mounts the Docker "
+    "socket or a directory holding it (DockerSpawner needs it).",
     level=MANDATORY,
     validate=validate_socket_only_in_hub,
     defaults=HUB_DEFAULTS,
@@ -129,6 +196,11 @@ def validate_only_hub_publishes(args: ResourceValidationArgs, report: ReportViol
             "Docker host. Only the hub is reached from outside; the gateway and the "
             "directory are reached over the Docker network. Remove `ports`."
         )
+    if _host_mode(args.props, "networkMode"):
+        report(
+            f"container {args.name!r} sets networkMode=host: every port it listens on is "
+            "open on the Docker host. Only the hub publishes a port; use the Docker network."
+        )
     if flag(get(args.props, "publishAllPorts")):
         report(
             f"container {args.name!r} sets publishAllPorts=true. Only the hub publishes a "
@@ -145,7 +217,8 @@ ONLY_HUB_PUBLISHES = Rule(
     defaults=HUB_DEFAULTS,
     descriptions=HUB_DESCRIPTIONS,
     severity=Severity.HIGH,
-    remediation="Remove `ports` from containers other than the hub.",
+    remediation="Remove `ports`, publishAllPorts and networkMode=host from containers "
+    "other than the hub.",
 )
 
 RULES = [NO_PRIVILEGED, SOCKET_ONLY_IN_HUB, ONLY_HUB_PUBLISHES]

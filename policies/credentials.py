@@ -39,6 +39,23 @@ ASSIGNMENT_RE = re.compile(r"(?P<name>[A-Za-z_][\w.-]*)=(?P<q>['\"]?)(?P<value>(
 OPENSSL_PASS_RE = re.compile(r"-pass(?:in|out)?\s+pass:(?P<q>['\"]?)(?P<value>(?!\$)[^\s'\"]+)")
 RACF_PASSWORD_RE = re.compile(r"\bPASSWORD\(\s*'?(?P<value>[^)'$]+)'?\s*\)", re.IGNORECASE)
 SSHPASS_RE = re.compile(r"\bsshpass\s+-p\s*(?P<value>[^\s$]\S*)")
+# A literal credential in an HTTP header (curl -H, wget --header): token, bearer, basic.
+AUTH_HEADER_RE = re.compile(
+    r"\bAuthorization\s*:\s*(token|bearer|basic)\s+(?![\s'\"$])\S+", re.IGNORECASE
+)
+# curl -u user:password / --user user:password (the password part a literal).
+CURL_USER_RE = re.compile(
+    r"\bcurl\b[^\n;|&]*\s(?:-u\s*|--user[=\s]\s*)['\"]?[^\s:'\"$]*:(?![$'\"\s])"
+)
+# OpenLDAP tools' simple-bind password: -w secret (-W prompts, -y reads a file).
+LDAP_BIND_PASSWORD_RE = re.compile(
+    r"\bldap(?:search|add|modify|delete|passwd|whoami|compare|modrdn|exop|url)\b"
+    r"[^\n;|&]*?\s-w\s*(?P<q>['\"]?)(?![$\s'\"])\S"
+)
+# NAME = 'value' / NAME: "value" in a config file (an upload), the value a quoted literal.
+CONFIG_ASSIGNMENT_RE = re.compile(
+    r"(?P<name>[A-Za-z_][\w.-]*)['\"]?\s*[:=]\s*(?P<q>['\"])(?P<value>(?![$%{])[^'\"\n]+)(?P=q)"
+)
 
 SECRETS_DEFAULTS = {
     "secretWords": SECRET_WORDS_DEFAULT,
@@ -61,7 +78,20 @@ def secret_name(name: str, cfg: Mapping[str, Any]) -> bool:
         return False
     wanted = {w.upper() for w in cfg["secretWords"]}
     joined = "_".join(words)
-    return bool(wanted & set(words)) or "PRIVATE_KEY" in joined or "API_KEY" in joined
+    keys = ("PRIVATE_KEY", "API_KEY", "CRYPT_KEY", "SECRET_KEY", "SIGNING_KEY")
+    return bool(wanted & set(words)) or any(key in joined for key in keys)
+
+
+def file_secrets(path: str, content: str, cfg: Mapping[str, Any]) -> Iterator[str]:
+    """What a file's plain text gives away: secret-looking literals in it, or the file
+    is a secret by its name (a token, password or key file) and the text is its value."""
+    yield from literal_secrets(content, cfg)
+    for match in CONFIG_ASSIGNMENT_RE.finditer(content):
+        if secret_name(match["name"], cfg):
+            yield f"a literal value for {match['name']}"
+    stem = re.sub(r"\.(txt|conf|cfg|env|secret)$", "", path.rsplit("/", 1)[-1], flags=re.I)
+    if content.strip() and (secret_name(stem, cfg) or stem.upper() in {"KEY", "TOKEN"}):
+        yield f"the value of {path} (a secret by its name)"
 
 
 def literal_secrets(script: str, cfg: Mapping[str, Any]) -> Iterator[str]:
@@ -77,6 +107,12 @@ def literal_secrets(script: str, cfg: Mapping[str, Any]) -> Iterator[str]:
         yield "a literal RACF PASSWORD()"
     if SSHPASS_RE.search(script):
         yield "an sshpass -p password"
+    if AUTH_HEADER_RE.search(script):
+        yield "a literal Authorization header"
+    if CURL_USER_RE.search(script):
+        yield "a curl -u user:password"
+    if LDAP_BIND_PASSWORD_RE.search(script):
+        yield "an LDAP bind password (-w)"
 
 
 def _pem_in(value: str) -> bool:
@@ -104,8 +140,8 @@ def validate_no_plain_secrets(args: ResourceValidationArgs, report: ReportViolat
                     "stored unencrypted in the state and shown in diffs. Pass it from a "
                     "secret (config --secret or pulumi-random) so the input stays secret."
                 )
-        for field in ("command", "entrypoints"):
-            for arg in elements(get(props, field)):
+        for field in ("command", "entrypoints", "healthcheck.tests"):
+            for arg in elements(get(props, *field.split("."))):
                 if isinstance(arg, str):
                     for what in set(literal_secrets(arg, cfg)):
                         report(
@@ -113,6 +149,26 @@ def validate_no_plain_secrets(args: ResourceValidationArgs, report: ReportViolat
                             "visible in `docker inspect` and ps. Read it from the "
                             "environment or a file instead."
                         )
+        # Files put into the container: their text is an input like any other.
+        for upload in elements(get(props, "uploads")):
+            path = get(upload, "file")
+            path = path if isinstance(path, str) else "(a file)"
+            for field in ("content", "contentBase64"):
+                value = get(upload, field)
+                if not isinstance(value, str) or not value or is_secret(value):
+                    continue
+                if field == "contentBase64":
+                    try:
+                        value = base64.b64decode(value).decode("utf-8")
+                    except (binascii.Error, UnicodeDecodeError, ValueError):
+                        continue
+                # A PEM key anywhere is reported once, by the check for every input below.
+                for what in sorted(set(file_secrets(path, value, cfg)) - {"a PEM private key"}):
+                    report(
+                        f"container {args.name!r}: the upload {path} holds {what} in plain "
+                        "text (stored unencrypted in the state, shown in diffs). Build the "
+                        "content from a secret Output so the input stays secret."
+                    )
     if kind in COMMANDS:
         for field in COMMAND_TEXT_FIELDS:
             script = get(props, field)
@@ -157,8 +213,9 @@ def validate_no_plain_secrets(args: ResourceValidationArgs, report: ReportViolat
 
 NO_PLAIN_SECRETS = Rule(
     name="no-plain-secrets",
-    description="No secret in plain text: not in a container's environment or arguments, "
-    "command text, build args or any non-secret input (tokens, passwords, private keys).",
+    description="No secret in plain text: not in a container's environment, arguments or "
+    "uploaded files, command text (assignments, Authorization headers, curl -u, ldap* -w), "
+    "build args or any non-secret input (tokens, passwords, private and crypt keys).",
     level=MANDATORY,
     validate=validate_no_plain_secrets,
     defaults=SECRETS_DEFAULTS,

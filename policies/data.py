@@ -1,8 +1,9 @@
 """Data: the hub's data volume (database, cookie secret) outlives `pulumi destroy`.
 
-The engine shows policies `protect` but not `retain_on_delete`, so the program also
-labels a retained volume; tools/policy_check.py (the mock graph) can show the option
-itself, and then the label must not claim what the option denies.
+The engine shows policies `protect` but not `retain_on_delete`. Where the option is
+visible (tools/policy_check.py on the mock graph) it decides and the label proves nothing.
+Where it is not (the engine), the program's label is believed only on a volume of the
+program's storage component, whose option the mock-graph check proves.
 """
 
 from __future__ import annotations
@@ -11,18 +12,21 @@ import re
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from .props import VOLUME, config, docker_name, elements, get, text
+from .props import VOLUME, config, docker_name, elements, get, parent_type, text
 from .rule import MANDATORY, Rule
 
 VOLUME_DEFAULTS = {
     "dataVolumePattern": r"^(.+-)?jupyterhub-data(-.+)?$",
     "retainLabel": "jupyterhub-zos.retain-on-delete",
+    "retainingComponents": ["jupyterhub-zos:storage:Storage"],
 }
 VOLUME_DESCRIPTIONS = {
     "dataVolumePattern": "Regular expression for the Docker names of volumes that must "
     "outlive `pulumi destroy` (the Pulumi name when the Docker name is not set).",
     "retainLabel": "Volume label (value 'true') that declares retain_on_delete, which the "
     "engine does not show to policies.",
+    "retainingComponents": "Component types (the parent type in the volume's URN) whose "
+    "retain label the rule believes where the engine hides retain_on_delete.",
 }
 
 
@@ -40,13 +44,30 @@ def validate_data_volume_kept(args: ResourceValidationArgs, report: ReportViolat
     protect = bool(getattr(args.opts, "protect", False))
     # Only tools/policy_check.py (the mock graph) can show this; the engine cannot.
     retain = getattr(args.opts, "retain_on_delete", None)
-    if labelled and retain is False and not protect:
+    if retain is not None:
+        # The options are visible: they decide, the label proves nothing.
+        if not (retain or protect):
+            claim = f" It is labelled {cfg['retainLabel']}=true, but" if labelled else ""
+            report(
+                f"volume {args.name!r} holds the hub database and cookie secret.{claim} the "
+                "resource option retain_on_delete is not set (nor protect), so `pulumi "
+                "destroy` deletes it. Set ResourceOptions(retain_on_delete=True)."
+            )
+        return
+    # The engine hides retain_on_delete: a label is believed only on the volume of the
+    # program's storage component, whose retain_on_delete tests/policies/test_graph.py
+    # checks in the recorded graph (where the options are visible).
+    owner = parent_type(args)
+    if protect or (labelled and owner in cfg["retainingComponents"]):
+        return
+    if labelled:
         report(
-            f"volume {args.name!r} is labelled {cfg['retainLabel']}=true but the resource "
-            "option retain_on_delete is not set, so `pulumi destroy` deletes it. Set "
-            "ResourceOptions(retain_on_delete=True)."
+            f"volume {args.name!r} is labelled {cfg['retainLabel']}=true, but the label is "
+            "believed only on a volume of the program's storage component "
+            f"({', '.join(cfg['retainingComponents'])}), which sets retain_on_delete; this "
+            f"one's parent is {owner or 'the stack'}. Create it there, or set protect=True."
         )
-    elif not (protect or retain or labelled):
+    else:
         report(
             f"volume {args.name!r} holds the hub database and cookie secret, and `pulumi "
             "destroy` would delete it. Set ResourceOptions(retain_on_delete=True) and label "

@@ -159,6 +159,14 @@ def stack_of(args: ResourceValidationArgs, cfg: Mapping[str, Any]) -> str | None
     return match[1] if match else None
 
 
+def parent_type(args: ResourceValidationArgs) -> str | None:
+    """The type of the resource's parent component, from its URN
+    (urn:pulumi:<stack>::<project>::<parent type>$<type>::<name>); None at the top."""
+    parts = (args.urn or "").split("::")
+    chain = parts[2].split("$") if len(parts) >= 4 else []
+    return chain[-2] if len(chain) >= 2 else None
+
+
 def docker_name(args: ResourceValidationArgs) -> str:
     """A container's or volume's Docker name; its Pulumi name when that is not known."""
     return text(get(args.props, "name")) or args.name or ""

@@ -7,13 +7,24 @@ certificates are checked for a bounded validity and an early-renewal window.
 
 from __future__ import annotations
 
+import datetime
 import re
+import shlex
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from .props import LOCALLY_SIGNED_CERT, SELF_SIGNED_CERT, UNKNOWN, config, flag, get, script_texts
+from .props import (
+    COMMANDS,
+    LOCALLY_SIGNED_CERT,
+    SELF_SIGNED_CERT,
+    UNKNOWN,
+    config,
+    flag,
+    get,
+    script_texts,
+)
 from .rule import MANDATORY, Rule
 
 
@@ -79,14 +90,110 @@ TTLS_RE = re.compile(r"^\s*TTLSRule\b", re.IGNORECASE | re.MULTILINE)
 OLD_PROTOCOLS = ("SSLv2", "SSLv3", "TLSv1", "TLSv1.1")
 
 
+_ESCAPES = {"n": "\n", "t": "\t", "\\": "\\", "r": "", "'": "'", '"': '"', "a": "", "v": "\v"}
+
+
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", lambda m: _ESCAPES.get(m[1], "\\" + m[1]), value, flags=re.S)
+
+
+_CONVERSION_RE = re.compile(r"%(?:[-+ #0]*\d*(?:\.\d+)?)([sbdi%])")
+
+
+def _printf_once(fmt: str, args: list[str]) -> tuple[str, int]:
+    """One pass of printf's format: the text, and how many arguments it used."""
+    out, used, pos = [], 0, 0
+    for match in _CONVERSION_RE.finditer(fmt):
+        out.append(fmt[pos : match.start()])
+        pos = match.end()
+        if match[1] == "%":
+            out.append("%")
+            continue
+        value = args[used] if used < len(args) else ""
+        used += 1
+        out.append(_unescape(value) if match[1] == "b" else value)
+    out.append(fmt[pos:])
+    return "".join(out), used
+
+
+def _printf(words: list[str]) -> str:
+    """What `printf FORMAT ARGS...` prints (%s, %b, %d and %%; the format reused until
+    the arguments are used up, as printf does)."""
+    if not words:
+        return ""
+    fmt, args = _unescape(words[0]), words[1:]
+    out: list[str] = []
+    while True:
+        text_, used = _printf_once(fmt, args)
+        out.append(text_)
+        args = args[used:]
+        if not args or not used:
+            return "".join(out)
+
+
+def _shell_words(script: str) -> list[str] | None:
+    lexer = shlex.shlex(script, posix=True, punctuation_chars=";&|()<>\n")
+    lexer.whitespace = " \t\r"
+    lexer.whitespace_split = True
+    try:
+        return list(lexer)
+    except ValueError:
+        return None
+
+
+def printed_text(script: str) -> str:
+    """What the script's printf and echo commands print, all of it in order: a policy
+    can be written line by line (printf '%s\\n' 'TTLSRule x' '{' ...) or appended
+    command by command (printf ... >> file)."""
+    script = script.replace("\\\n", " ")
+    words = _shell_words(script)
+    if words is None:  # unbalanced quotes somewhere: line by line, skipping what fails
+        words = [w for line in script.splitlines() for w in (_shell_words(line) or []) + ["\n"]]
+    command: list[str] = []
+    printed: list[str] = []
+
+    def flush() -> None:
+        if command and command[0] == "printf":
+            printed.append(_printf(command[1:]))
+        elif command and command[0] == "echo":
+            args = command[1:]
+            escapes = bool(args) and args[0] == "-e"
+            args = args[1:] if args and args[0] in ("-e", "-n", "-E") else args
+            line = " ".join(args)
+            printed.append((_unescape(line) if escapes else line) + "\n")
+        command.clear()
+
+    redirected = False
+    for word in words:
+        if word and set(word) <= set(";&|()<>\n") and ("<" in word or ">" in word):
+            if command and command[-1].isdigit():
+                command.pop()  # 2>file: the descriptor, not an argument
+            redirected = True  # the next word is where it goes, not what it prints
+        elif word and set(word) <= set(";&|()\n"):
+            flush()
+            redirected = False
+        elif redirected:
+            redirected = False
+        else:
+            command.append(word)
+    flush()
+    return "".join(printed)
+
+
 def attls_policies(script: str) -> Iterator[str]:
-    """AT-TLS policy texts in a script: here-documents that hold a TTLSRule, or the
-    whole text when it is a policy itself."""
+    """AT-TLS policy texts in a script: here-documents that hold a TTLSRule, what its
+    printf/echo commands print, or the whole text when it is a policy itself."""
     found = False
     for match in HEREDOC_RE.finditer(script):
         if TTLS_RE.search(match[3]):
             found = True
             yield match[3]
+    if found:
+        return
+    printed = printed_text(HEREDOC_RE.sub("", script))
+    if TTLS_RE.search(printed):
+        found = True
+        yield printed
     if not found and TTLS_RE.search(script):
         yield script
 
@@ -166,7 +273,7 @@ ATTLS_OLD_PROTOCOLS_OFF = Rule(
 # certificates: bounded validity and early renewal -------------------------------------
 
 CERTS_DEFAULTS = {
-    "maxCaValidityHours": 10 * 365 * 24,
+    "maxCaValidityHours": 3653 * 24,  # ten calendar years, leap days included
     "maxValidityHours": 398 * 24,
     "minEarlyRenewalHours": 24,
 }
@@ -177,7 +284,86 @@ CERTS_DESCRIPTIONS = {
 }
 
 
+# RACF: `RACDCERT ... GENCERT ...` in a command's text. Without NOTAFTER a certificate
+# is valid for one year from NOTBEFORE (default: now), per the RACDCERT GENCERT reference.
+GENCERT_RE = re.compile(r"\bRACDCERT\b[^\n]*?\bGENCERT\b[^\n]*", re.IGNORECASE)
+RACF_DATE_RE = r"{}\(\s*DATE\(\s*([^)\s]+)\s*\)"
+DATE_RE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+# VAR="$(( $(date +%Y) + N ))-MM-DD": a date computed on z/OS when the script runs.
+COMPUTED_YEAR_RE = r"^\$\(\(\s*\$\(date \+%Y\)\s*\+\s*(\d+)\s*\)\)-(\d{2})-(\d{2})$"
+RACF_DEFAULT_VALIDITY_DAYS = 365
+
+
+def _racf_date(value: str, script: str, today: datetime.date) -> datetime.date | None:
+    """A GENCERT DATE(...) value as a date: a literal, or a variable the script sets to a
+    literal or to a year computed from `date +%Y`. None when it cannot be told."""
+    name = re.fullmatch(r"\$\{?(\w+)\}?", value)
+    if name:
+        assigned = re.findall(
+            rf"(?:^|[\s;]){name[1]}=(['\"]?)([^'\"\s;]+(?:\s*[^'\"\n;]*)?)\1", script
+        )
+        if not assigned:
+            return None
+        value = assigned[-1][1].strip()
+    value = value.strip("'\"")
+    try:
+        if match := DATE_RE.match(value):
+            return datetime.date(int(match[1]), int(match[2]), int(match[3]))
+        if match := re.match(COMPUTED_YEAR_RE, value):
+            return datetime.date(today.year + int(match[1]), int(match[2]), int(match[3]))
+    except ValueError:
+        return None
+    return None
+
+
+def racf_certificates(script: str, today: datetime.date) -> Iterator[tuple[str, bool, int | None]]:
+    """(the GENCERT command, is a CA, validity in days or None when it cannot be told) of
+    each RACF certificate the script makes."""
+    joined = re.sub(r"\\\n", "", script)
+    for match in GENCERT_RE.finditer(joined):
+        command = match[0]
+        is_ca = re.search(r"\bGENCERT\s+CERTAUTH\b", command, re.IGNORECASE) is not None
+        start = today
+        if before := re.search(RACF_DATE_RE.format("NOTBEFORE"), command, re.IGNORECASE):
+            start = _racf_date(before[1], joined, today) or today
+        after = re.search(RACF_DATE_RE.format("NOTAFTER"), command, re.IGNORECASE)
+        if after is None:
+            yield command, is_ca, RACF_DEFAULT_VALIDITY_DAYS
+            continue
+        until = _racf_date(after[1], joined, today)
+        yield command, is_ca, None if until is None else (until - start).days
+
+
+def validate_racf_certificates(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    cfg = config(args, CERTS_DEFAULTS)
+    today = datetime.datetime.now(datetime.UTC).date()
+    seen: set[str] = set()
+    for field, script in script_texts(args):
+        for command, is_ca, days in racf_certificates(script, today):
+            if days is None or command in seen:
+                continue
+            seen.add(command)
+            limit = (cfg["maxCaValidityHours"] if is_ca else cfg["maxValidityHours"]) // 24
+            what = "RACF CA certificate" if is_ca else "RACF certificate"
+            default = "" if "NOTAFTER" in command.upper() else " (RACF's default: no NOTAFTER)"
+            if days <= 0:
+                report(
+                    f"{args.name!r} ({field}): a {what} expires before it is valid "
+                    f"(NOTAFTER {-days} days before its start). Set NOTAFTER in the future "
+                    "(ZOS_CERT_NOTAFTER)."
+                )
+            elif days > limit:
+                report(
+                    f"{args.name!r} ({field}): a {what} is valid for {days} days{default}; "
+                    f"the limit is {limit}. A stolen key stays useful that long: set "
+                    "ZOS_CERT_NOTAFTER (RACDCERT GENCERT NOTAFTER) to an earlier date."
+                )
+
+
 def validate_certificates(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type in COMMANDS:
+        validate_racf_certificates(args, report)
+        return
     if args.resource_type not in (SELF_SIGNED_CERT, LOCALLY_SIGNED_CERT):
         return
     cfg = config(args, CERTS_DEFAULTS)
@@ -214,7 +400,9 @@ def validate_certificates(args: ResourceValidationArgs, report: ReportViolation)
 
 CERTIFICATES_BOUNDED_RENEWED = Rule(
     name="certificates-bounded-renewed",
-    description="Certificates have a bounded validity and an early-renewal window.",
+    description="Certificates have a bounded validity and an early-renewal window; RACF "
+    "certificates (RACDCERT GENCERT, with NOTAFTER or RACF's one-year default) a bounded "
+    "validity.",
     level=MANDATORY,
     validate=validate_certificates,
     defaults=CERTS_DEFAULTS,

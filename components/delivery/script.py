@@ -133,36 +133,21 @@ out == "" {{ bad = 1; exit 4 }}
 END {{ if (!bad && !(("key" in seen) && ("cert" in seen) && ("ca" in seen))) exit 5 }}
 """
 
-# Becoming root where needed. Defined once, used by the write and the delete script.
-_PRIVILEGE = """\
-if [ "$(id -u)" -eq 0 ]; then
-    as_root() { "$@"; }
-elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-    as_root() { sudo -n -- "$@"; }
-elif [ "$(id -u)" -eq "$NOTEBOOK_UID" ]; then
-    # Running as the notebook user itself: its files are its own, no root needed.
-    as_root() { "$@"; }
-else
-    fail "changing $DIR on $(hostname) needs root, because the files must belong to \\
-the notebook user (uid $NOTEBOOK_UID) and be unreadable to others. Run pulumi as root, \\
-or allow $(id -un) passwordless sudo there (sudo -n), or run as uid $NOTEBOOK_UID with \\
-HUB_PKI_DIR set to a directory it owns."
-fi
-"""
 
-
-def _header(files: DeliveryFiles, purpose: str) -> str:
+def _header(files: DeliveryFiles, purpose: str, names: bool = True) -> str:
     q = shlex.quote
+    file_names = (
+        f"KEY_FILE={q(files.key)}\nCERT_FILE={q(files.cert)}\nCA_FILE={q(files.ca)}\n"
+        if names
+        else ""
+    )
     return f"""\
 #!/bin/sh
 # {purpose} (rendered by jupyterhub-zos; no secret is in this text).
 set -eu
 umask 077
 DIR={q(files.directory)}
-KEY_FILE={q(files.key)}
-CERT_FILE={q(files.cert)}
-CA_FILE={q(files.ca)}
-NOTEBOOK_UID={NOTEBOOK_UID}
+{file_names}NOTEBOOK_UID={NOTEBOOK_UID}
 
 fail() {{
     printf 'jupyterhub-zos: %s\\n' "$*" >&2
@@ -172,58 +157,166 @@ fail() {{
 """
 
 
-def render_delivery_script(files: DeliveryFiles) -> str:
-    """POSIX sh: read the framed PEMs on stdin, write them into `<pki_dir>/<user>/`."""
-    split = shlex.quote(_SPLIT_AWK)
+# Who runs the body: root, the notebook user itself (its files are its own), or root by
+# passwordless sudo. The body runs as one shell (not sudo per command), so that it can
+# enter the user's directory once and work inside it, immune to links swapped in later.
+_PRIVILEGE = """\
+if [ "$(id -u)" -eq 0 ] || [ "$(id -u)" -eq "$NOTEBOOK_UID" ]; then
+    exec sh -c "$BODY" jupyterhub-zos
+elif command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+    exec sudo -n -- sh -c "$BODY" jupyterhub-zos
+fi
+fail "changing $DIR on $(hostname) needs root, because the files must belong to \\
+the notebook user (uid $NOTEBOOK_UID) and be unreadable to others. Run pulumi as root, \\
+or allow $(id -un) passwordless sudo there (sudo -n), or run as uid $NOTEBOOK_UID with \\
+HUB_PKI_DIR set to a directory it owns."
+"""
+
+# The user's directory belongs to the notebook user, who can plant symlinks and hard links
+# in it (and replace it by a link, if HUB_PKI_DIR is theirs too). So the body enters it
+# with `cd -P`, checks that it is the real <pki_dir>/<user>, and from then on works only
+# on names in "." (that inode, whatever happens to the path). As root it takes the
+# directory for the time of the change (owner root, 0755: nobody else can add, remove or
+# rename a name in it; the notebook can still read its files), creates every new file
+# itself with mktemp (O_EXCL: never an existing name, never through a link), sets owner
+# and mode on that fresh file, and renames it over the final name: a rename replaces
+# the name itself, be it a symlink or a hard link, never what it points to.
+_ENTER = """\
+AS_ROOT=''
+if [ "$(id -u)" -eq 0 ]; then AS_ROOT=1; fi
+
+mkdir -p -- "$PKI_DIR" || fail "cannot create $PKI_DIR on $(hostname)"
+parent=$(cd -P -- "$PKI_DIR" && pwd -P) || fail "cannot enter $PKI_DIR on $(hostname)"
+want="${parent%/}/$USER_DIR"
+if [ -L "$want" ]; then
+    # A link where the user's directory belongs: remove the link (never its target).
+    rm -f -- "$want" || fail "cannot remove the symlink $want"
+    printf 'jupyterhub-zos: removed the symlink %s (not a directory of ours)\\n' "$want" >&2
+fi
+"""
+
+_CHECK_HERE = """\
+[ "$(pwd -P)" = "$want" ] || fail "$DIR is not a directory of its own (it resolves to \\
+$(pwd -P)); refusing to write there"
+if [ -n "$AS_ROOT" ]; then
+    # Take the directory for the time of the change; give it back on the way out.
+    chown 0 . || fail "cannot take $DIR for the change"
+    chmod 0755 . || fail "cannot take $DIR for the change"
+    locked=1
+fi
+"""
+
+
+def _body(files: DeliveryFiles, purpose: str, text: str) -> str:
+    q = shlex.quote
     return (
-        _header(files, f"Write the Kernel Gateway client certificate of user {files.user}")
-        + _PRIVILEGE
-        + f"""
-# The user's directory: only the notebook user may enter it.
-as_root mkdir -p -- "$DIR" || fail "cannot create $DIR on $(hostname)"
-as_root chown "$NOTEBOOK_UID" "$DIR"
-as_root chmod 0700 "$DIR"
+        _header(files, purpose)
+        + f"PKI_DIR={q(files.pki_dir.rstrip('/') or '/')}\nUSER_DIR={q(files.user)}\n\n"
+        + _ENTER
+        + text
+    )
 
-new_key="$DIR/.$KEY_FILE.new"
-new_cert="$DIR/.$CERT_FILE.new"
-new_ca="$DIR/.$CA_FILE.new"
-# Whatever happens, no half-written file stays behind.
-trap 'as_root rm -f -- "$new_key" "$new_cert" "$new_ca"' EXIT
 
-# The PEMs come on stdin only. umask 077: the key is never readable by others.
+def delivery_body(files: DeliveryFiles) -> str:
+    """The part of the delivery that runs as root (or as the notebook user): reads the
+    framed PEMs on stdin, writes them into `<pki_dir>/<user>/`."""
+    split = shlex.quote(_SPLIT_AWK)
+    return _body(
+        files,
+        f"Write the Kernel Gateway client certificate of user {files.user}",
+        f"""\
+if [ ! -d "$want" ]; then
+    mkdir -- "$want" || fail "cannot create $DIR on $(hostname)"
+fi
+cd -P -- "$want" || fail "cannot enter $DIR on $(hostname)"
+new_key='' new_cert='' new_ca='' locked=''
+done_() {{
+    rm -f -- ${{new_key:+"$new_key"}} ${{new_cert:+"$new_cert"}} ${{new_ca:+"$new_ca"}}
+    # The directory: only the notebook user may enter it.
+    if [ -n "$locked" ]; then chown "$NOTEBOOK_UID" . && chmod 0700 .; fi
+}}
+# Whatever happens, no half-written file stays behind and the directory is given back.
+trap done_ EXIT
+{_CHECK_HERE}[ -n "$AS_ROOT" ] || chmod 0700 .
+
+# Leftovers of earlier deliveries (names only: rm never follows a link).
+rm -f -- "./.$KEY_FILE.new" "./.$CERT_FILE.new" "./.$CA_FILE.new"
+# Fresh files, made here and now (umask 077: 0600), never an existing name.
+new_key=$(mktemp "./.$KEY_FILE.XXXXXX") || fail "cannot create a file in $DIR"
+new_cert=$(mktemp "./.$CERT_FILE.XXXXXX") || fail "cannot create a file in $DIR"
+new_ca=$(mktemp "./.$CA_FILE.XXXXXX") || fail "cannot create a file in $DIR"
+
+# The PEMs come on stdin only.
 status=0
 # shellcheck disable=SC2016 # the $ are awk's fields, not the shell's
-as_root awk -v key="$new_key" -v cert="$new_cert" -v ca="$new_ca" {split} || status=$?
+awk -v key="$new_key" -v cert="$new_cert" -v ca="$new_ca" {split} || status=$?
 [ "$status" -eq 0 ] || fail "the certificate data on stdin is malformed (awk exit $status)"
 for new in "$new_key" "$new_cert" "$new_ca"; do
-    as_root grep -q -e '-----BEGIN ' "$new" || fail "no PEM data for ${{new##*/}}"
+    grep -q -e '-----BEGIN ' "$new" || fail "no PEM data for ${{new##*/}}"
 done
 
-as_root chown "$NOTEBOOK_UID" "$new_key" "$new_cert" "$new_ca"
-as_root chmod 0600 "$new_key"
-as_root chmod 0644 "$new_cert" "$new_ca"
+chown "$NOTEBOOK_UID" "$new_key" "$new_cert" "$new_ca"
+chmod 0600 "$new_key"
+chmod 0644 "$new_cert" "$new_ca"
 # Rename within the directory: atomic, and seen at once through the notebook's mount.
-as_root mv -f -- "$new_cert" "$DIR/$CERT_FILE"
-as_root mv -f -- "$new_key" "$DIR/$KEY_FILE"
-as_root mv -f -- "$new_ca" "$DIR/$CA_FILE"
+mv -f -- "$new_cert" "./$CERT_FILE" && new_cert=
+mv -f -- "$new_key" "./$KEY_FILE" && new_key=
+mv -f -- "$new_ca" "./$CA_FILE" && new_ca=
 printf 'jupyterhub-zos: wrote %s, %s, %s in %s\\n' "$KEY_FILE" "$CERT_FILE" "$CA_FILE" "$DIR"
-"""
+""",
     )
+
+
+def removal_body(files: DeliveryFiles) -> str:
+    """The part of the removal that runs as root (or as the notebook user)."""
+    return _body(
+        files,
+        f"Remove the Kernel Gateway client certificate of user {files.user}",
+        f"""\
+if [ ! -d "$want" ]; then
+    printf 'jupyterhub-zos: no client certificate files in %s\\n' "$DIR"
+    exit 0
+fi
+cd -P -- "$want" || fail "cannot enter $DIR on $(hostname)"
+locked=''
+trap 'if [ -n "$locked" ]; then chown "$NOTEBOOK_UID" . && chmod 0700 .; fi' EXIT
+{_CHECK_HERE}
+# rm removes names (a planted link goes, its target stays). Ours and our leftovers only.
+rm -f -- "./$KEY_FILE" "./$CERT_FILE" "./$CA_FILE" "./.$KEY_FILE.new" "./.$CERT_FILE.new" \\
+    "./.$CA_FILE.new"
+for left in "./.$KEY_FILE".?????? "./.$CERT_FILE".?????? "./.$CA_FILE".??????; do
+    if [ -f "$left" ] || [ -L "$left" ]; then rm -f -- "$left"; fi
+done
+# Give the directory back, then remove it unless someone put other files in it.
+if [ -n "$locked" ]; then chown "$NOTEBOOK_UID" . && chmod 0700 . && locked=; fi
+cd ..
+rmdir -- "$USER_DIR" 2>/dev/null || true
+printf 'jupyterhub-zos: removed the client certificate files of %s\\n' "$DIR"
+""",
+    )
+
+
+def _outer(files: DeliveryFiles, purpose: str, body: str) -> str:
+    return (
+        _header(files, purpose, names=False)
+        + "# What runs as root (or as the notebook user); its $ are its own.\n"
+        + "# shellcheck disable=SC2016\n"
+        + f"BODY={shlex.quote(body)}\n"
+        + _PRIVILEGE
+    )
+
+
+def render_delivery_script(files: DeliveryFiles) -> str:
+    """POSIX sh: read the framed PEMs on stdin, write them into `<pki_dir>/<user>/`
+    (`delivery_body`, as root or the notebook user)."""
+    purpose = f"Write the Kernel Gateway client certificate of user {files.user}"
+    return _outer(files, purpose, delivery_body(files))
 
 
 def render_removal_script(files: DeliveryFiles) -> str:
     """POSIX sh: remove the user's files (and the directory, if nothing else is in it)."""
-    return (
-        _header(files, f"Remove the Kernel Gateway client certificate of user {files.user}")
-        + _PRIVILEGE
-        + """
-as_root rm -f -- "$DIR/$KEY_FILE" "$DIR/$CERT_FILE" "$DIR/$CA_FILE" \\
-    "$DIR/.$KEY_FILE.new" "$DIR/.$CERT_FILE.new" "$DIR/.$CA_FILE.new"
-# Leave a directory someone put other files in; remove ours.
-as_root rmdir -- "$DIR" 2>/dev/null || true
-printf 'jupyterhub-zos: removed the client certificate files of %s\\n' "$DIR"
-"""
-    )
+    purpose = f"Remove the Kernel Gateway client certificate of user {files.user}"
+    return _outer(files, purpose, removal_body(files))
 
 
 def ssh_command(target: DeliveryTarget, script: str, ssh_opts: Sequence[str] = ()) -> str:

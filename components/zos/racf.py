@@ -32,12 +32,13 @@ def ca_step(zos: ZosSettings, stack: str) -> Step:
     """Seed step 1: the CA certificate, GENCERT CERTAUTH, only if the label is free."""
     spec = ca_spec(stack)
     variables = {"CA": zos.ca_label, "CA_CN": spec.common_name, "ORG": ORGANIZATION}
-    # A CA outlives what it signs: the configured date, or ten years from its creation.
+    # A CA outlives what it signs: the configured date, or the end of the ninth year after
+    # its creation (nine to ten years: within the policy pack's ten-year bound).
     if zos.cert_notafter:
         variables["CA_UNTIL"] = zos.cert_notafter
         until = ""
     else:
-        until = '  CA_UNTIL="$(( $(date +%Y) + 10 ))-12-31"\n'
+        until = '  CA_UNTIL="$(( $(date +%Y) + 9 ))-12-31"\n'
     create = f"""
 if ! cert_there CERTAUTH "$CA" "CA certificate"; then
 {until}  needs_refresh DIGTCERT

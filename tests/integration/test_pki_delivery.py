@@ -179,6 +179,37 @@ def test_another_user_without_sudo_gets_a_clear_error(as_root, open_tmp, certs):
         assert not pki.exists()
 
 
+def test_with_sudo_the_whole_body_runs_as_one_root_shell(as_root, open_tmp, certs):
+    """A deploy user with passwordless sudo: one `sudo -n -- sh -c BODY`, stdin passed
+    through. Stand-ins: an `id` that says uid 4242 to the outer script, and a `sudo` that
+    logs its call and runs it (we are root already; the body sees the real `id`)."""
+    fake = open_tmp / "bin"
+    fake.mkdir()
+    log = open_tmp / "sudo.log"
+    (fake / "id").write_text('#!/bin/sh\n[ "$1" = -u ] && { echo 4242; exit 0; }\necho deploy\n')
+    (fake / "sudo").write_text(
+        "#!/bin/sh\n"
+        f"printf '%s|' \"$@\" >> {log}; echo >> {log}\n"
+        '[ "$1" = -n ] && shift\n[ "$1" = -- ] && shift\n'
+        '[ "$1" = true ] && exit 0\n'
+        'PATH=/usr/bin:/bin exec "$@"\n'
+    )
+    for tool in ("id", "sudo"):
+        (fake / tool).chmod(0o755)
+    commands = delivery_commands(files_for(open_tmp / "pki"), DeliveryTarget("local"))
+    env = {"PATH": f"{fake}:/usr/bin:/bin"}
+    done = run(commands["create"], stdin_for(certs), env=env)
+    assert done.returncode == 0, done.stderr
+    assert_delivered(open_tmp / "pki" / "alice", certs)
+    # One line per call starts with its options (the body's own lines follow the second).
+    calls = [line for line in log.read_text().splitlines() if line.startswith("-n|")]
+    assert calls[0] == "-n|true|"
+    assert len(calls) == 2 and calls[1].startswith("-n|--|sh|-c|#!/bin/sh")
+    gone = run(commands["delete"], env=env)
+    assert gone.returncode == 0, gone.stderr
+    assert not (open_tmp / "pki" / "alice").exists()
+
+
 def test_the_notebook_user_itself_needs_no_root(as_root, open_tmp, certs):
     pki = open_tmp / "pki"
     pki.mkdir()
@@ -191,6 +222,184 @@ def test_the_notebook_user_itself_needs_no_root(as_root, open_tmp, certs):
     assert_delivered(pki / "alice", certs)
     assert run(commands["delete"], user=NOTEBOOK_UID, env={"PATH": "/usr/bin:/bin"}).returncode == 0
     assert not (pki / "alice").exists()
+
+
+# --- links planted by whoever has uid 1000 on the host --------------------------------
+# The user's directory is uid 1000's: a notebook user (or anyone with that uid on the
+# host) can put symlinks and hard links in it, or a link in its place. Run as root, the
+# delivery must not write, chown or chmod through any of them.
+
+NAMES = ("key.pem", "cert.pem", "cacert.pem")
+
+
+def snapshot(path: Path) -> tuple:
+    """What must not change about a root-owned file or directory."""
+    st = path.lstat()
+    body = sorted(p.name for p in path.iterdir()) if path.is_dir() else path.read_bytes()
+    return body, st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+
+
+@pytest.fixture
+def victim(tmp_path) -> Path:
+    """A root-owned file outside the user's directory, as /etc/shadow would be."""
+    path = tmp_path / "root-only"
+    path.write_text("root's secret\n")
+    os.chown(path, 0, 0)
+    path.chmod(0o640)
+    return path
+
+
+def user_dir_of_uid_1000(pki: Path) -> Path:
+    """The directory as an earlier delivery left it: uid 1000's, 0700."""
+    user_dir = pki / "alice"
+    user_dir.mkdir(parents=True)
+    os.chown(user_dir, NOTEBOOK_UID, NOTEBOOK_UID)
+    user_dir.chmod(0o700)
+    return user_dir
+
+
+def plant_symlink(link: Path, target: Path) -> None:
+    link.symlink_to(target)
+    os.lchown(link, NOTEBOOK_UID, NOTEBOOK_UID)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_planted_symlink_redirects_no_write_and_no_chown(as_root, tmp_path, certs, victim, name):
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"))
+    user_dir = user_dir_of_uid_1000(tmp_path / "pki")
+    before = snapshot(victim)
+    # The final name, and the name a delivery used for its temporary file.
+    plant_symlink(user_dir / name, victim)
+    plant_symlink(user_dir / f".{name}.new", victim)
+    done = run(commands["create"], stdin_for(certs))
+    assert done.returncode == 0, done.stderr
+    assert snapshot(victim) == before
+    assert_delivered(user_dir, certs)
+    assert not any(p.is_symlink() for p in user_dir.iterdir())
+
+
+def test_a_planted_hard_link_is_replaced_not_written(as_root, tmp_path, certs, victim):
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"))
+    user_dir = user_dir_of_uid_1000(tmp_path / "pki")
+    before = snapshot(victim)
+    for name in NAMES:
+        os.link(victim, user_dir / name)
+        os.link(victim, user_dir / f".{name}.new")
+    done = run(commands["create"], stdin_for(certs))
+    assert done.returncode == 0, done.stderr
+    assert snapshot(victim) == before
+    assert victim.stat().st_nlink == 1  # every planted name is gone
+    assert_delivered(user_dir, certs)
+
+
+def test_a_symlinked_user_directory_is_replaced_not_followed(as_root, tmp_path, certs, victim):
+    pki = tmp_path / "pki"
+    pki.mkdir()
+    root_dir = tmp_path / "root-dir"
+    root_dir.mkdir(mode=0o755)
+    (root_dir / "key.pem").write_text("root's key\n")
+    before_dir, before_key = snapshot(root_dir), snapshot(root_dir / "key.pem")
+    plant_symlink(pki / "alice", root_dir)
+    commands = delivery_commands(files_for(pki), DeliveryTarget("local"))
+    done = run(commands["create"], stdin_for(certs))
+    assert done.returncode == 0, done.stderr
+    assert "removed the symlink" in done.stderr
+    assert (snapshot(root_dir), snapshot(root_dir / "key.pem")) == (before_dir, before_key)
+    assert not (pki / "alice").is_symlink()
+    assert_delivered(pki / "alice", certs)
+
+    # The removal, likewise: a link in the directory's place loses only the link.
+    gone = run(commands["delete"])
+    assert gone.returncode == 0, gone.stderr
+    plant_symlink(pki / "alice", root_dir)
+    gone = run(commands["delete"])
+    assert gone.returncode == 0, gone.stderr
+    assert (snapshot(root_dir), snapshot(root_dir / "key.pem")) == (before_dir, before_key)
+    assert not (pki / "alice").exists() and not (pki / "alice").is_symlink()
+
+
+def test_the_removal_follows_no_planted_link(as_root, tmp_path, certs, victim):
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"))
+    assert run(commands["create"], stdin_for(certs)).returncode == 0
+    user_dir = tmp_path / "pki" / "alice"
+    before = snapshot(victim)
+    (user_dir / "key.pem").unlink()
+    plant_symlink(user_dir / "key.pem", victim)
+    os.link(victim, user_dir / ".cert.pem.new")
+    gone = run(commands["delete"])
+    assert gone.returncode == 0, gone.stderr
+    assert snapshot(victim) == before and victim.stat().st_nlink == 1
+    assert not user_dir.exists()
+
+
+def test_a_directory_kept_for_other_files_is_given_back(as_root, tmp_path, certs):
+    """The removal takes the directory while it works; what stays is uid 1000's again."""
+    commands = delivery_commands(files_for(tmp_path / "pki"), DeliveryTarget("local"))
+    assert run(commands["create"], stdin_for(certs)).returncode == 0
+    user_dir = tmp_path / "pki" / "alice"
+    (user_dir / "notes.txt").write_text("not ours")
+    assert run(commands["delete"]).returncode == 0
+    st = user_dir.stat()
+    assert (st.st_uid, stat.S_IMODE(st.st_mode)) == (NOTEBOOK_UID, 0o700)
+    assert sorted(p.name for p in user_dir.iterdir()) == ["notes.txt"]
+    assert (tmp_path / "pki").stat().st_uid == 0  # the parent never changes hands
+
+
+def test_planted_links_over_ssh_are_not_followed(sshd, tmp_path, certs, victim):
+    target, ssh_opts = sshd
+    commands = delivery_commands(files_for(tmp_path / "pki"), target, ssh_opts)
+    user_dir = user_dir_of_uid_1000(tmp_path / "pki")
+    before = snapshot(victim)
+    for name in NAMES:
+        plant_symlink(user_dir / f".{name}.new", victim)
+    os.link(victim, user_dir / "key.pem")
+    done = run(commands["create"], stdin_for(certs))
+    assert done.returncode == 0, done.stderr
+    assert snapshot(victim) == before and victim.stat().st_nlink == 1
+    assert_delivered(user_dir, certs)
+
+
+# The attacker: uid 1000, looping while the deliveries run, swaps every temporary file
+# it can see for a symlink to the victim and plants the names a delivery used to use.
+ATTACKER = r"""
+while :; do
+    for f in "$D"/.key.pem.* "$D"/.cert.pem.* "$D"/.cacert.pem.*; do
+        case $f in *'*'|*.swap) continue ;; esac
+        mv -f "$f" "$f.swap" 2>/dev/null && ln -s "$V" "$f" 2>/dev/null
+    done
+    for n in key.pem cert.pem cacert.pem; do ln -sf "$V" "$D/.$n.new" 2>/dev/null; done
+done
+"""
+
+
+def test_a_racing_uid_1000_cannot_redirect_the_delivery(as_root, open_tmp, certs):
+    pki = open_tmp / "pki"
+    pki.mkdir(mode=0o755)
+    user_dir = user_dir_of_uid_1000(pki)
+    victim = open_tmp / "root-only"
+    victim.write_text("root's secret\n")
+    victim.chmod(0o644)
+    before = snapshot(victim)
+    commands = delivery_commands(files_for(pki), DeliveryTarget("local"))
+    attacker = subprocess.Popen(
+        [require_tool("setpriv"), f"--reuid={NOTEBOOK_UID}", f"--regid={NOTEBOOK_UID}",
+         "--clear-groups", "/bin/sh", "-c", ATTACKER],
+        env={"PATH": "/usr/bin:/bin", "D": str(user_dir), "V": str(victim)},
+    )  # fmt: skip
+    try:
+        for _ in range(15):
+            done = run(commands["create"], stdin_for(certs))
+            assert done.returncode == 0, done.stderr
+            assert snapshot(victim) == before
+    finally:
+        attacker.kill()
+        attacker.wait(timeout=10)
+    assert snapshot(victim) == before
+    key, cert = user_dir / "key.pem", user_dir / "cert.pem"
+    assert key.read_text().strip() == certs["alice"].key_pem.strip()
+    assert cert.read_text().strip() == certs["alice"].cert_pem.strip()
+    assert not key.is_symlink() and stat.S_IMODE(key.stat().st_mode) == 0o600
+    assert key.stat().st_uid == NOTEBOOK_UID
 
 
 # --- over SSH, as with docker:host = ssh://root@127.0.0.1:PORT --------------------------

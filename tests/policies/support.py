@@ -56,12 +56,15 @@ def resource_args(
     stack: str = "prod",
     config: dict | None = None,
     opts: PolicyResourceOptions | None = None,
+    parent_type: str | None = None,
 ) -> ResourceValidationArgs:
+    """`parent_type`: the component the resource is a child of, as its URN shows it."""
     deserialized = sdk.deserialize_keeping_secret_marks(props)
+    qualified = f"{parent_type}${type_}" if parent_type else type_
     return ResourceValidationArgs(
         type_,
         unknown_checking_proxy(deserialized),
-        f"urn:pulumi:{stack}::jupyterhub-zos::{type_}::{name}",
+        f"urn:pulumi:{stack}::jupyterhub-zos::{qualified}::{name}",
         name,
         opts or options(),
         None,

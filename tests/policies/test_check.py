@@ -29,11 +29,14 @@ PREFIX = "urn:pulumi:{stack}::jupyterhub-zos::"
 DIGEST = "b" * 64
 
 
-def res(stack: str, type_: str, name: str, inputs: dict, secret=(), **options) -> Recorded:
+def res(
+    stack: str, type_: str, name: str, inputs: dict, secret=(), parent_type="", **options
+) -> Recorded:
+    qualified = f"{parent_type}${type_}" if parent_type else type_
     return Recorded(
         type=type_,
         name=name,
-        urn=f"{PREFIX.format(stack=stack)}{type_}::{name}",
+        urn=f"{PREFIX.format(stack=stack)}{qualified}::{name}",
         inputs=inputs,
         secret_paths=frozenset(secret),
         parent="",
@@ -107,6 +110,7 @@ def dev_graph(tmp_path, stack: str = "dev") -> list[Recorded]:
                 "uploads": tls_upload,
             },
             secret=["envs", "uploads"],
+            parent_type="jupyterhub-zos:hub:Hub",
         ),
         res(
             stack,
@@ -180,7 +184,7 @@ def test_policy_config_sets_levels_and_properties(tmp_path):
     disabled = policy_check.parse_policy_config({"no-plain-secrets": "disabled"})
     assert policy_check.check(graph, disabled) == []
     props = policy_check.parse_policy_config(
-        {"only-hub-publishes-ports": {"hubContainers": ["dev-gateway"]}}
+        {"only-hub-publishes-ports": {"hubComponents": ["jupyterhub-zos:dev_gateway:DevGateway"]}}
     )
     found = names(policy_check.check(dev_graph(tmp_path), props))
     assert ("only-hub-publishes-ports", "mandatory", "jupyterhub") in found

@@ -28,6 +28,9 @@ def test_unprivileged_container_passes():
     assert violations(PRIV, CONTAINER, props) == []
 
 
+HUB = "jupyterhub-zos:hub:Hub"
+
+
 @pytest.mark.parametrize(
     "props, needle",
     [
@@ -35,6 +38,20 @@ def test_unprivileged_container_passes():
         ({"capabilities": {"adds": ["SYS_ADMIN"]}}, "SYS_ADMIN"),
         ({"capabilities": {"adds": ["cap_sys_module"]}}, "cap_sys_module"),
         ({"capabilities": {"adds": ["ALL"]}}, "ALL"),
+        # The bypasses of issue 12, each on its own.
+        ({"networkMode": "host"}, "networkMode=host"),
+        ({"pidMode": "host"}, "pidMode=host"),
+        ({"ipcMode": "host"}, "ipcMode=host"),
+        ({"securityOpts": ["seccomp=unconfined"]}, "seccomp=unconfined"),
+        ({"securityOpts": ["seccomp:unconfined"]}, "seccomp:unconfined"),
+        ({"securityOpts": ["apparmor=unconfined"]}, "apparmor=unconfined"),
+        ({"securityOpts": ["label=disable"]}, "label=disable"),
+        ({"capabilities": {"adds": ["DAC_READ_SEARCH"]}}, "DAC_READ_SEARCH"),
+        ({"devices": [{"hostPath": "/dev/sda", "containerPath": "/dev/sda"}]}, "/dev/sda"),
+        ({"volumes": [{"hostPath": "/", "containerPath": "/host"}]}, "host's /"),
+        ({"mounts": [{"type": "bind", "source": "/", "target": "/host"}]}, "host's /"),
+        ({"volumes": [{"hostPath": "//./", "containerPath": "/host"}]}, "host's //./"),
+        ({"volumes": [{"hostPath": "/etc", "containerPath": "/host-etc"}]}, "host's /etc"),
     ],
 )
 def test_privileged_container_is_flagged(props, needle):
@@ -42,11 +59,32 @@ def test_privileged_container_is_flagged(props, needle):
     assert len(found) == 1 and needle in found[0] and "'gw'" in found[0]
 
 
+def test_hardened_container_with_ordinary_mounts_passes():
+    props = {
+        "networkMode": "bridge",
+        "securityOpts": ["no-new-privileges:true", "seccomp=/etc/docker/seccomp.json"],
+        "capabilities": {"drops": ["ALL"], "adds": ["CHOWN", "SETUID", "SETGID"]},
+        "volumes": [
+            {"hostPath": "/srv/pki/alice", "containerPath": "/etc/jupyterpki"},
+            {"volumeName": "jupyterhub-data", "containerPath": "/data"},
+        ],
+        "mounts": [{"type": "volume", "source": "x", "target": "/"}],
+    }
+    assert violations(PRIV, CONTAINER, props) == []
+    # Even the hub: the socket is its one privilege.
+    hub = {"volumes": [{"hostPath": "/var/run/docker.sock", "containerPath": "/s"}]}
+    assert violations(PRIV, CONTAINER, hub, parent_type=HUB) == []
+    assert violations(PRIV, CONTAINER, {"networkMode": "host"}, parent_type=HUB)
+
+
 def test_privileged_missing_or_unknown_props_pass():
     assert violations(PRIV, CONTAINER, {}) == []
     unknown = {"privileged": UNKNOWN_BOOL, "capabilities": {"adds": [UNKNOWN_STRING]}}
     assert violations(PRIV, CONTAINER, unknown) == []
     assert violations(PRIV, CONTAINER, {"capabilities": UNKNOWN_OBJECT}) == []
+    unknown = {"networkMode": UNKNOWN_STRING, "securityOpts": UNKNOWN_ARRAY, "devices": []}
+    assert violations(PRIV, CONTAINER, unknown) == []
+    assert violations(PRIV, CONTAINER, {"securityOpts": [UNKNOWN_STRING]}) == []
 
 
 # --- docker-socket-only-in-hub ---------------------------------------------------------
@@ -56,7 +94,8 @@ SOCKET_VOLUME = {"volumes": [{"hostPath": "/var/run/docker.sock", "containerPath
 
 
 def test_hub_may_mount_the_socket():
-    assert violations(SOCK, CONTAINER, {**SOCKET_VOLUME, "name": "jupyterhub"}, name="hub") == []
+    props = {**SOCKET_VOLUME, "name": "jupyterhub"}
+    assert violations(SOCK, CONTAINER, props, name="hub", parent_type=HUB) == []
 
 
 @pytest.mark.parametrize(
@@ -66,6 +105,12 @@ def test_hub_may_mount_the_socket():
         {"volumes": [{"hostPath": "/run/docker.sock/"}]},
         {"mounts": [{"type": "bind", "source": "/var/run/docker.sock", "target": "/s"}]},
         {"mounts": [{"source": "/run/user/1000/docker.sock", "target": "/s"}]},
+        # The directories that hold it hand it over as well.
+        {"volumes": [{"hostPath": "/var/run", "containerPath": "/host-run"}]},
+        {"volumes": [{"hostPath": "/run/", "containerPath": "/host-run"}]},
+        {"mounts": [{"type": "bind", "source": "/var", "target": "/v"}]},
+        {"volumes": [{"hostPath": "/run/user/1000", "containerPath": "/r"}]},
+        {"volumes": [{"hostPath": "/", "containerPath": "/host"}]},
     ],
 )
 def test_socket_elsewhere_is_flagged(mounts):
@@ -76,6 +121,8 @@ def test_socket_elsewhere_is_flagged(mounts):
 def test_other_mounts_and_missing_or_unknown_props_pass():
     other = {"volumes": [{"hostPath": "/srv/pki/alice", "containerPath": "/etc/jupyterpki"}]}
     assert violations(SOCK, CONTAINER, {**other, "name": "gw"}) == []
+    run_dir = {"volumes": [{"hostPath": "/srv/run", "containerPath": "/r"}]}
+    assert violations(SOCK, CONTAINER, {**run_dir, "name": "gw"}) == []
     named_volume = {"mounts": [{"type": "volume", "source": "docker.sock", "target": "/x"}]}
     assert violations(SOCK, CONTAINER, {**named_volume, "name": "gw"}) == []
     assert violations(SOCK, CONTAINER, {}) == []
@@ -83,18 +130,20 @@ def test_other_mounts_and_missing_or_unknown_props_pass():
     assert violations(SOCK, CONTAINER, {"volumes": [{"hostPath": UNKNOWN_STRING}]}) == []
 
 
-def test_the_docker_name_decides_which_container_is_the_hub():
-    # A container named jupyterhub in Pulumi but not in Docker is not the hub ...
-    assert violations(SOCK, CONTAINER, {**SOCKET_VOLUME, "name": "dev-ldap"}, name="jupyterhub")
-    # ... and without a Docker name, the Pulumi name stands in for it.
-    assert violations(SOCK, CONTAINER, SOCKET_VOLUME, name="jupyterhub") == []
-    assert violations(SOCK, CONTAINER, SOCKET_VOLUME, name="ldap")
+def test_the_hub_is_what_the_hub_component_owns_not_what_is_named_jupyterhub():
+    # Named jupyterhub, in Docker and in Pulumi, but not the hub component's: flagged.
+    named = {**SOCKET_VOLUME, "name": "jupyterhub"}
+    assert violations(SOCK, CONTAINER, named, name="jupyterhub")
+    other = "jupyterhub-zos:dev_gateway:DevGateway"
+    assert violations(SOCK, CONTAINER, named, name="jupyterhub", parent_type=other)
+    # Whatever its name, the hub component's container is the hub.
+    assert violations(SOCK, CONTAINER, SOCKET_VOLUME, name="edge", parent_type=HUB) == []
 
 
-def test_socket_config_names_the_hub():
-    cfg = {"hubContainers": ["hub-prod"]}
-    assert violations(SOCK, CONTAINER, {**SOCKET_VOLUME, "name": "hub-prod"}, config=cfg) == []
-    assert violations(SOCK, CONTAINER, {**SOCKET_VOLUME, "name": "jupyterhub"}, config=cfg)
+def test_socket_config_names_the_hub_component():
+    cfg = {"hubComponents": ["acme:edge:Hub"]}
+    assert violations(SOCK, CONTAINER, SOCKET_VOLUME, config=cfg, parent_type="acme:edge:Hub") == []
+    assert violations(SOCK, CONTAINER, SOCKET_VOLUME, config=cfg, parent_type=HUB)
 
 
 # --- only-hub-publishes-ports ----------------------------------------------------------
@@ -104,9 +153,10 @@ PUBLISHED = {"ports": [{"internal": 8443, "external": 8443}]}
 
 
 def test_hub_publishes_and_unpublished_containers_pass():
-    assert violations(PORTS, CONTAINER, {**PUBLISHED, "name": "jupyterhub"}) == []
+    assert violations(PORTS, CONTAINER, {**PUBLISHED, "name": "jupyterhub"}, parent_type=HUB) == []
     assert violations(PORTS, CONTAINER, {"name": "dev-gateway", "ports": []}) == []
     assert violations(PORTS, CONTAINER, {"name": "dev-gateway"}) == []
+    assert violations(PORTS, CONTAINER, {"name": "gw", "networkMode": "jupyterhub-network"}) == []
 
 
 def test_gateway_or_directory_publishing_is_flagged():
@@ -118,13 +168,26 @@ def test_gateway_or_directory_publishing_is_flagged():
     assert "389->random" in found[0]
 
 
+def test_host_networking_publishes_everything_and_is_flagged():
+    found = violations(PORTS, CONTAINER, {"name": "dev-gateway", "networkMode": "host"})
+    assert len(found) == 1 and "networkMode=host" in found[0]
+    found = violations(PORTS, CONTAINER, {"name": "dev-gateway", "networkMode": "HOST"})
+    assert len(found) == 1
+
+
+def test_a_container_named_jupyterhub_is_not_the_hub_for_ports():
+    assert violations(PORTS, CONTAINER, {**PUBLISHED, "name": "jupyterhub"}, name="jupyterhub")
+
+
 def test_ports_unknown_still_count_as_published_and_do_not_crash():
     found = violations(PORTS, CONTAINER, {"name": "gw", "ports": [UNKNOWN_OBJECT]})
     assert len(found) == 1 and "(unknown)" in found[0]
     assert violations(PORTS, CONTAINER, {"name": "gw", "ports": UNKNOWN_ARRAY}) == []
+    assert violations(PORTS, CONTAINER, {"name": "gw", "networkMode": UNKNOWN_STRING}) == []
 
 
-def test_ports_config_names_the_hub():
-    cfg = {"hubContainers": ["edge"]}
-    assert violations(PORTS, CONTAINER, {**PUBLISHED, "name": "edge"}, config=cfg) == []
-    assert violations(PORTS, CONTAINER, {**PUBLISHED, "name": "jupyterhub"}, config=cfg)
+def test_ports_config_names_the_hub_component():
+    cfg = {"hubComponents": ["acme:edge:Edge"]}
+    edge = "acme:edge:Edge"
+    assert violations(PORTS, CONTAINER, PUBLISHED, config=cfg, parent_type=edge) == []
+    assert violations(PORTS, CONTAINER, PUBLISHED, config=cfg, parent_type=HUB)

@@ -180,3 +180,86 @@ def test_secrets_config_words_and_allow_list():
         SECRETS, CONTAINER, {"envs": ["MY_PIN=1234"]}, config={"secretWords": ["PIN"]}
     )
     assert len(words) == 1
+
+
+# --- the bypasses of issue 12, each on its own -----------------------------------------
+
+
+def test_a_plain_jupyterhub_crypt_key_is_flagged():
+    found = violations(SECRETS, CONTAINER, {"envs": ["JUPYTERHUB_CRYPT_KEY=" + "ab" * 32]})
+    assert len(found) == 1 and "env JUPYTERHUB_CRYPT_KEY" in found[0]
+    ok = {"envs": [secret("JUPYTERHUB_CRYPT_KEY=" + "ab" * 32), "CLIENT_KEY=key.pem"]}
+    assert violations(SECRETS, CONTAINER, ok) == []
+
+
+@pytest.mark.parametrize(
+    "upload, needle",
+    [
+        ({"file": "/etc/kg/config.py", "content": "c.KernelGatewayApp.auth_token = 'tok-0123'\n"},
+         "literal value for c.KernelGatewayApp.auth_token"),
+        ({"file": "/srv/hub/.env", "content": "KG_AUTH_TOKEN=tok-0123\n"},
+         "literal value for KG_AUTH_TOKEN"),
+        ({"file": "/srv/hub/token", "content": "tok-0123\n"}, "a secret by its name"),
+        ({"file": "/run/secrets/kg_auth_token", "content": "tok-0123"}, "a secret by its name"),
+        ({"file": "/etc/kg/config.json", "contentBase64": base64.b64encode(
+            b'{"auth_token": "tok-0123"}').decode()}, "literal value for auth_token"),
+    ],
+)  # fmt: skip
+def test_a_literal_token_in_an_upload_is_flagged(upload, needle):
+    found = violations(SECRETS, CONTAINER, {"uploads": [upload]}, name="gw")
+    assert len(found) == 1 and needle in found[0] and "upload" in found[0], found
+
+
+def test_uploads_from_secrets_or_without_secrets_pass():
+    uploads = [
+        {"file": "/srv/hub/token", "content": secret("tok-0123")},
+        {"file": "/etc/kg/config.py", "content": secret("c.KernelGatewayApp.auth_token = 'x'")},
+        # Reading the secret at run time is fine.
+        {"file": "/etc/kg/config.py", "content": "c.KernelGatewayApp.auth_token = "
+         "os.environ['KG_AUTH_TOKEN']\nc.KernelGatewayApp.port = '8888'\n"},
+        {"file": "/etc/kg/tls/server.crt", "content": "-----BEGIN CERTIFICATE-----\n"},
+        {"file": "/etc/ldap/slapd.conf", "content": "rootpw {SSHA}abc\nTLSCertificateKeyFile x\n"},
+    ]  # fmt: skip
+    assert violations(SECRETS, CONTAINER, {"uploads": uploads}) == []
+    assert violations(SECRETS, CONTAINER, {"uploads": [{"file": UNKNOWN_STRING}]}) == []
+
+
+@pytest.mark.parametrize(
+    "script, needle",
+    [
+        ("curl -H 'Authorization: token 0123456789abcdef' https://gw/api/kernels",
+         "Authorization header"),
+        ('curl -H "Authorization: Bearer eyJhbGciOi" https://gw', "Authorization header"),
+        ("wget --header='authorization: basic YWxpY2U6cHc=' https://gw", "Authorization header"),
+        ("curl -u admin:hunter22 https://gw", "curl -u"),
+        ("curl --user admin:hunter22 https://gw", "curl -u"),
+        ("ldapsearch -x -D cn=admin,dc=x -w hunter22 -b dc=x", "LDAP bind password"),
+        ("ldapadd -x -D cn=admin -w'hunter22' -f seed.ldif", "LDAP bind password"),
+    ],
+)  # fmt: skip
+def test_literal_credentials_in_http_and_ldap_commands_are_flagged(script, needle):
+    for kind in COMMANDS:
+        found = violations(SECRETS, kind, {"create": script}, name="probe")
+        assert len(found) == 1 and needle in found[0], found
+
+
+def test_credentials_read_at_run_time_pass():
+    fine = [
+        'curl -H "Authorization: token $KG_AUTH_TOKEN" https://gw/api',
+        "curl -H 'Authorization: token '\"$(cat /run/token)\" https://gw",
+        'curl -u "admin:$PW" https://gw',
+        "curl -w '%{http_code}' https://gw",
+        "ldapsearch -x -D cn=admin -y /run/ldap-pw -b dc=x",
+        'ldapsearch -x -D cn=admin -w "$LDAP_PW" -b dc=x',
+        "grep -w token file",
+    ]
+    for script in fine:
+        assert violations(SECRETS, LOCAL_COMMAND, {"create": script}) == [], script
+
+
+def test_a_literal_token_in_a_healthcheck_is_flagged():
+    probe = ["CMD", "curl", "-fsH", "Authorization: token 0123456789abcdef", "https://127.0.0.1/"]
+    found = violations(SECRETS, CONTAINER, {"healthcheck": {"tests": probe}}, name="gw")
+    assert len(found) == 1 and "`healthcheck.tests`" in found[0]
+    fine = ["CMD-SHELL", 'curl -fsH "Authorization: token $KG_AUTH_TOKEN" https://127.0.0.1/']
+    assert violations(SECRETS, CONTAINER, {"healthcheck": {"tests": fine}}) == []

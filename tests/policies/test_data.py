@@ -15,12 +15,14 @@ from tests.policies.support import UNKNOWN_ARRAY, UNKNOWN_STRING, options, viola
 KEPT = "hub-data-volume-kept"
 VOL = VOLUME
 LABEL = [{"label": "jupyterhub-zos.retain-on-delete", "value": "true"}]
+STORAGE = "jupyterhub-zos:storage:Storage"
 
 
 def test_kept_data_volume_passes():
     data = {"name": "jupyterhub-data"}
     assert violations(KEPT, VOL, data, opts=options(protect=True)) == []
-    assert violations(KEPT, VOL, {**data, "labels": LABEL}) == []
+    # The engine hides retain_on_delete: the label of the storage component's volume.
+    assert violations(KEPT, VOL, {**data, "labels": LABEL}, parent_type=STORAGE) == []
     # What tools/policy_check.py can show (the engine cannot): the option itself.
     assert violations(KEPT, VOL, data, opts=options(retain_on_delete=True)) == []
     both = options(retain_on_delete=True)
@@ -60,4 +62,27 @@ def test_volume_config_pattern_and_label():
     assert violations(KEPT, VOL, {"name": "hubdb"}, config=cfg)
     assert violations(KEPT, VOL, {"name": "jupyterhub-data"}, config=cfg) == []
     keep = [{"label": "keep", "value": "true"}]
-    assert violations(KEPT, VOL, {"name": "hubdb", "labels": keep}, config=cfg) == []
+    assert violations(KEPT, VOL, {"name": "hubdb", "labels": keep}, config=cfg) != []
+    cfg["retainingComponents"] = ["acme:db:Db"]
+    kept = violations(
+        KEPT, VOL, {"name": "hubdb", "labels": keep}, config=cfg, parent_type="acme:db:Db"
+    )
+    assert kept == []
+
+
+def test_the_label_alone_does_not_keep_a_volume():
+    """Issue 12: the rule passed on the label alone."""
+    labelled = {"name": "jupyterhub-data", "labels": LABEL}
+    # Where the graph shows the options, they decide: label or not.
+    for parent in (None, STORAGE):
+        found = violations(
+            KEPT, VOL, labelled, opts=options(retain_on_delete=False), parent_type=parent
+        )
+        assert len(found) == 1 and "retain_on_delete is not set" in found[0]
+    kept = options(retain_on_delete=False, protect=True)
+    assert violations(KEPT, VOL, labelled, opts=kept) == []
+    # Where the engine hides them, a label on a volume made anywhere else proves nothing.
+    found = violations(KEPT, VOL, labelled, name="planted")
+    assert len(found) == 1 and "believed only on a volume of the program's storage" in found[0]
+    other = "jupyterhub-zos:dev_directory:DevDirectory"
+    assert violations(KEPT, VOL, labelled, parent_type=other)

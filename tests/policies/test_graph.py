@@ -44,9 +44,12 @@ docker.Volume(
     labels=[docker.VolumeLabelArgs(label="jupyterhub-zos.retain-on-delete", value="true")],
     opts=pulumi.ResourceOptions(retain_on_delete=True),
 )
+# The hub is the hub component's container (not whatever is named jupyterhub).
+hub = pulumi.ComponentResource("jupyterhub-zos:hub:Hub", "jupyterhub")
 docker.Container(
     "jupyterhub",
     name="jupyterhub",
+    opts=pulumi.ResourceOptions(parent=hub),
     image="quay.io/jupyterhub/jupyterhub:5.3.0",
     ports=[docker.ContainerPortArgs(internal=443, external=8443)],
     volumes=[SOCKET],
@@ -83,6 +86,13 @@ command.remote.Command(
     create="true",
 )
 command.local.Command("leaky", create=token.apply(lambda t: f"echo {t} > token"))
+docker.Container(
+    "impostor",
+    name="jupyterhub",  # a name proves nothing: not the hub component's
+    image="busybox:1.36",
+    network_mode="host",
+    volumes=[docker.ContainerVolumeArgs(host_path="/var/run", container_path="/host-run")],
+)
 """
 
 
@@ -109,6 +119,9 @@ def test_policies_read_what_the_real_sdks_send(scratch):
         ("no-plain-secrets", "mandatory", "gateway"),
         ("remote-commands-verify-host-key", "mandatory", "blind-remote"),
         ("no-plain-secrets", "mandatory", "leaky"),
+        ("no-privileged-containers", "mandatory", "impostor"),
+        ("docker-socket-only-in-hub", "mandatory", "impostor"),
+        ("only-hub-publishes-ports", "mandatory", "impostor"),
     }
 
 
@@ -158,3 +171,16 @@ def test_make_policy_check_entry_point_passes_on_the_dev_stack(capsys):
     assert policy_check.main(["--stack", "dev"]) == 0
     out = capsys.readouterr().out
     assert "policy-check: stack 'dev'" in out and "0 mandatory" in out
+
+
+def test_racf_certificates_of_the_real_graph_are_judged(zos_config):
+    """A far ZOS_CERT_NOTAFTER reaches the RACF GENCERT commands; the rule sees it there."""
+    config, secrets = zos_config
+    config = {**config, "HUB_ADMIN_USERS": ["admin"], "ZOS_CERT_NOTAFTER": "2099-12-31"}
+    graph = run_program("prod", config=config, secrets=secrets)
+    flagged = {
+        v.name
+        for v in policy_check.check(graph.resources)
+        if v.policy == "certificates-bounded-renewed"
+    }
+    assert flagged and all("zos" in name for name in flagged), flagged

@@ -63,3 +63,51 @@ def test_host_key_missing_or_unknown_props_pass():
         assert violations(HOSTKEY, kind, _conn(hostKey=UNKNOWN_STRING)) == []
     assert violations(HOSTKEY, LOCAL_COMMAND, {"create": UNKNOWN_STRING}) == []
     assert violations(HOSTKEY, DOCKER_PROVIDER, {"sshOpts": UNKNOWN_ARRAY}) == []
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [
+        "not-a-key",
+        "ssh-ed25519",
+        "ssh-ed25519 !!!not-base64!!!",
+        "ssh-rsa " + KEY_LINE.split()[1],  # an ed25519 blob claimed as RSA
+        "ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQABAAABAQ",  # truncated
+        "AAAAC3NzaC1lZDI1NTE5AAAAIGx1Y2t5IGtleSBmb3IgdGVzdHMgb25seSEhISEh",  # no type
+    ],
+)
+def test_a_garbage_host_key_is_flagged(garbage):
+    for kind in (REMOTE_COMMAND, COPY_TO_REMOTE, COPY_FILE):
+        found = violations(HOSTKEY, kind, _conn(hostKey=garbage), name="racf")
+        assert len(found) == 1 and "ssh-keyscan" in found[0], found
+    proxied = _conn(hostKey=KEY_LINE, proxy={"host": "bastion", "hostKey": garbage})
+    found = violations(HOSTKEY, REMOTE_COMMAND, proxied)
+    assert len(found) == 1 and "`connection.proxy.hostKey`" in found[0]
+
+
+def test_a_known_hosts_line_is_a_real_host_key():
+    line = f"[zos.example.com]:2222 {KEY_LINE} comment"
+    assert violations(HOSTKEY, REMOTE_COMMAND, _conn(hostKey=line)) == []
+
+
+@pytest.mark.parametrize(
+    "option",
+    [
+        "StrictHostKeyChecking=false",
+        "StrictHostKeyChecking=off",
+        "StrictHostKeyChecking=accept-new",
+        "StrictHostKeyChecking no",
+        "StrictHostKeyChecking='no'",
+        '"StrictHostKeyChecking=False"',
+        "stricthostkeychecking=NO",
+        "UserKnownHostsFile='/dev/null'",
+    ],
+)
+def test_every_spelling_of_no_host_key_check_is_flagged(option):
+    script = f"ssh -o {option} admin@host true"
+    found = violations(HOSTKEY, LOCAL_COMMAND, {"create": script})
+    assert len(found) == 1, option
+    found = violations(HOSTKEY, DOCKER_PROVIDER, {"sshOpts": ["-o", option]})
+    assert len(found) == 1, option
+    for fine in ("StrictHostKeyChecking=yes", "StrictHostKeyChecking=ask"):
+        assert violations(HOSTKEY, LOCAL_COMMAND, {"create": f"ssh -o {fine} h true"}) == []

@@ -167,3 +167,102 @@ def test_certificates_missing_or_unknown_props_do_not_crash():
     # No validity at all: nothing to bound; no renewal window: still reported.
     assert len(violations(CERTS, kind, {})) == 1
     assert violations(CERTS, kind, {"isCaCertificate": UNKNOWN_BOOL, "earlyRenewalHours": 24}) == []
+
+
+# --- the bypasses of issue 12: a policy written with printf, RACF certificates ---------
+
+
+def printf_lines(policy_text: str) -> str:
+    """The policy as printf '%s\\n' 'line' 'line' ... > file (each line quoted)."""
+    lines = " ".join("'" + line.replace("'", "'\\''") + "'" for line in policy_text.splitlines())
+    return f"set -eu\nprintf '%s\\n' {lines} > /etc/pagent/jkg.conf\n"
+
+
+def printf_escapes(policy_text: str) -> str:
+    """The policy as one printf format with \\n escapes, then appended piece by piece."""
+    head, tail = policy_text.split("TTLSEnvironmentAdvancedParms      gAdvAction1")
+    first = head.replace("\n", "\\n").replace("\t", "\\t").replace("'", "'\\''")
+    second = ("TTLSEnvironmentAdvancedParms gAdvAction1" + tail).replace("\n", "\\n")
+    return (
+        f"printf '{first}' > /tmp/p; echo 'first half' >&2\n"
+        f'printf "{second}" >> /tmp/p 2>/dev/null && iconv -t IBM-1047 /tmp/p > x\n'
+    )
+
+
+@pytest.mark.parametrize("write", [printf_lines, printf_escapes], ids=["lines", "escapes"])
+def test_a_policy_written_with_printf_is_read(write):
+    assert violations(ATTLS, REMOTE_COMMAND, {"create": write(SEED_ATTLS)}) == []
+    for bad, needle in (
+        (SEED_ATTLS.replace("TLSv1 Off", "TLSv1 On"), "sets TLSv1 On"),
+        (SEED_ATTLS.replace(" TLSv1.1 Off\n", ""), "do not say `TLSv1.1 Off`"),
+    ):
+        found = violations(ATTLS, REMOTE_COMMAND, {"create": write(bad)}, name="attls")
+        assert any(needle in f for f in found), found
+
+
+def test_echo_written_policy_is_read_too():
+    quoted = (line.replace("'", "'\\''") for line in SEED_ATTLS.splitlines())
+    lines = "\n".join(f"echo '{line}' >> /tmp/p" for line in quoted)
+    assert violations(ATTLS, REMOTE_COMMAND, {"create": lines}) == []
+    bad = lines.replace("TLSv1 Off", "TLSv1 On")
+    assert violations(ATTLS, REMOTE_COMMAND, {"create": bad})
+
+
+RACF_CA = (
+    'CA_UNTIL="$(( $(date +%Y) + 9 ))-12-31"\n'
+    "ok \"RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('CA')) WITHLABEL('$CA') \\\n"
+    'KEYUSAGE(CERTSIGN) SIZE(2048) NOTAFTER(DATE($CA_UNTIL))"\n'
+)
+RACF_USER = (
+    "ok \"RACDCERT GENCERT ID($ID) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\\n"
+    "WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN')) SIZE(2048){notafter}\"\n"
+)
+
+
+def _date_in(days: int) -> str:
+    import datetime
+
+    return (datetime.datetime.now(datetime.UTC).date() + datetime.timedelta(days=days)).isoformat()
+
+
+def test_racf_certificates_within_bounds_pass():
+    for script in (
+        RACF_CA,
+        RACF_USER.format(notafter=""),  # RACF's default: one year
+        RACF_USER.format(notafter=f" NOTAFTER(DATE({_date_in(300)}))"),
+        f"UNTIL={_date_in(398)}\n" + RACF_USER.format(notafter=" NOTAFTER(DATE($UNTIL))"),
+        RACF_USER.format(notafter=" NOTAFTER(DATE($SET_ELSEWHERE))"),  # cannot be told
+    ):
+        assert violations(CERTS, REMOTE_COMMAND, {"create": script}) == [], script
+
+
+@pytest.mark.parametrize(
+    "script, needle",
+    [
+        (RACF_USER.format(notafter=" NOTAFTER(DATE(2099-12-31))"), "RACF certificate is valid"),
+        (
+            f"UNTIL='{_date_in(500)}'\n" + RACF_USER.format(notafter=" NOTAFTER(DATE($UNTIL))"),
+            "RACF certificate is valid for 500 days",
+        ),
+        (RACF_CA.replace("+ 9 ))", "+ 10 ))"), "RACF CA certificate is valid"),
+        (RACF_CA.replace("$CA_UNTIL", "2080-01-01"), "RACF CA certificate is valid"),
+        (RACF_USER.format(notafter=" NOTAFTER(DATE(2001-01-01))"), "expires before"),
+        (
+            "tsocmd \"RACDCERT ID(ALICE01) GENCERT SUBJECTSDN(CN('a')) "
+            f'NOTBEFORE(DATE({_date_in(1)})) NOTAFTER(DATE({_date_in(900)}))"',
+            "valid for 899 days",
+        ),
+    ],
+)
+def test_racf_certificates_unbounded_are_flagged(script, needle):
+    found = violations(CERTS, REMOTE_COMMAND, {"create": script}, name="racf")
+    assert len(found) == 1 and needle in found[0] and "NOTAFTER" in found[0], found
+
+
+def test_racf_default_validity_is_judged_too():
+    """No NOTAFTER: RACF's one year, held to the configured bound like any other."""
+    script = RACF_USER.format(notafter="")
+    found = violations(
+        CERTS, REMOTE_COMMAND, {"create": script}, config={"maxValidityHours": 24 * 90}
+    )
+    assert len(found) == 1 and "RACF's default" in found[0] and "365 days" in found[0]

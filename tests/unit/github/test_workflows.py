@@ -132,3 +132,55 @@ def test_make_targets_the_workflows_use_exist(name):
 def test_workflows_have_time_limits(name):
     for job in load(name)["jobs"].values():
         assert 0 < job["timeout-minutes"] <= 60
+
+
+# --- who can get the stacks' secrets ---------------------------------------------------
+
+SECRET = re.compile(r"\$\{\{\s*secrets\.(\w+)\s*\}\}")
+
+
+def secrets_used(job: dict) -> set[str]:
+    """The secrets a job reads (anywhere in it), the job's own GITHUB_TOKEN aside."""
+    return set(SECRET.findall(yaml.safe_dump(job))) - {"GITHUB_TOKEN"}
+
+
+@pytest.mark.parametrize("name", ["test.yml", "preview.yml"])
+def test_no_workflow_runs_pull_request_code_with_the_base_repositorys_rights(name):
+    """`pull_request_target` and `workflow_run` run with the repository's secrets even for a
+    fork's pull request: none here."""
+    assert not {"pull_request_target", "workflow_run"} & set(load(name)["on"])
+
+
+@pytest.mark.parametrize("name", ["test.yml", "preview.yml"])
+def test_every_job_holding_secrets_waits_for_a_reviewer_in_an_environment(name):
+    """Secrets that reach pull-request code sit in an environment (with required reviewers,
+    docs/howto/day-2.md): a job reading them names it, per stack, and skips forks."""
+    for job_name, job in load(name)["jobs"].items():
+        if not secrets_used(job):
+            continue
+        environment = job.get("environment")
+        if isinstance(environment, dict):
+            environment = environment.get("name")
+        assert environment, f"{name}: job {job_name} reads secrets outside an environment"
+        assert environment == "preview-${{ matrix.stack }}"
+        assert job["if"] == "github.event.pull_request.head.repo.full_name == github.repository"
+
+
+def test_the_preview_gives_the_pull_requests_code_no_git_token():
+    (job,) = load("preview.yml")["jobs"].values()
+    (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["persist-credentials"] is False
+
+
+def test_the_default_preview_matrix_holds_dev_stacks_only():
+    """A production stack's passphrase decrypts real secrets: it is previewed only when an
+    operator adds it on purpose. A dev stack uses only the embedded parts."""
+    (job,) = load("preview.yml")["jobs"].values()
+    stacks = job["strategy"]["matrix"]["stack"]
+    assert stacks
+    for stack in stacks:
+        assert "prod" not in stack.lower()
+        config = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text()).get("config", {})
+        real = {"ZOS_HOST", "KG_URL", "LDAP_SERVER_HOST", "HUB_TLS_KEY", "ZOS_SSH_PRIVATE_KEY"}
+        assert not {k.split(":")[-1] for k in config} & real, f"{stack} is not a dev stack"
+        assert "docker:host" not in config

@@ -11,12 +11,15 @@ from components.delivery.script import (
     FRAME,
     DeliveryFiles,
     DeliveryTarget,
+    delivery_body,
     delivery_commands,
     delivery_target,
     fed_by,
     frame_stdin,
     parse_frames,
+    removal_body,
     render_delivery_script,
+    render_removal_script,
     ssh_command,
     ssh_options,
 )
@@ -120,6 +123,26 @@ def test_shellcheck_passes(tmp_path, target, which):
             text=True,
         )
         assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("body", [delivery_body, removal_body], ids=["create", "delete"])
+def test_the_body_run_as_root_passes_shellcheck_and_is_what_the_script_runs(tmp_path, body):
+    text = body(FILES)
+    path = tmp_path / "body.sh"
+    path.write_text(text)
+    result = subprocess.run(
+        [require_tool("shellcheck"), "--shell=sh", "--severity=style", str(path)],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
+    script = (render_delivery_script if body is delivery_body else render_removal_script)(FILES)
+    assert f"BODY={shlex.quote(text)}\n" in script
+    # One shell does the work: never a `sudo` per command, never a path into the directory
+    # once inside it (only names in "."), every new file made by mktemp.
+    assert script.count("sudo -n -- ") == 1
+    after_cd = text.split('cd -P -- "$want"', 1)[1]
+    assert '"$DIR/' not in after_cd and '"$want/' not in after_cd
 
 
 @pytest.mark.parametrize(

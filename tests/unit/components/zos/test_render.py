@@ -133,8 +133,9 @@ def test_without_a_notafter_leaf_certificates_take_racf_s_default(ssh_keypair):
     scripts = all_scripts(zos_settings(ssh_keypair))
     for name in ("server-cert.create", "user-alice.create"):
         assert "NOTAFTER" not in scripts[name]
-    # the CA: ten years from the day it is made, computed on z/OS (the script stays the same)
-    assert 'CA_UNTIL="$(( $(date +%Y) + 10 ))-12-31"' in scripts["ca.create"]
+    # the CA: to the end of the ninth year after the day it is made (at most ten years),
+    # computed on z/OS (the script stays the same)
+    assert 'CA_UNTIL="$(( $(date +%Y) + 9 ))-12-31"' in scripts["ca.create"]
 
 
 def test_the_steps_follow_the_seed_order(ssh_keypair):
