@@ -3,7 +3,7 @@
 - `source`: the raw values the Pulumi CLI hands the program;
 - `values`: the value types (one check and message per kind of value);
 - `contract`: `StackConfig`, one field per config key (names as in the seed's `.env`),
-  the secret keys;
+  the secret keys, what a dev stack is (`is_dev_stack`);
 - `rules/`: the rules that tie keys together, one module per concern (ldap, hub,
   gateway, zos);
 - `groups`: the validated settings the components get, grouped by concern;
@@ -20,6 +20,7 @@ from components.settings.contract import (
     PROJECT,
     SECRET_KEYS,
     StackConfig,
+    is_dev_stack,
 )
 from components.settings.errors import Problem, SettingsError
 from components.settings.groups import (
@@ -46,6 +47,7 @@ __all__ = [
     "StackConfig",
     "ZosSettings",
     "default_pki_dir",
+    "is_dev_stack",
     "load_settings",
     "parse_value",
     "validate",

@@ -53,6 +53,12 @@ DEV_DIRECTORY_BASE_DN = "dc=jupyterhub,dc=local"
 DEV_DIRECTORY_BIND_DN = f"uid={{username}},ou=people,{DEV_DIRECTORY_BASE_DN}"
 
 
+def is_dev_stack(stack: str) -> bool:
+    """A dev stack is named `dev` or `dev-<anything>`. Only dev stacks get the dev
+    gateway and the dev directory when their keys are unset, unless ALLOW_DEV_SERVICES."""
+    return stack == "dev" or stack.startswith("dev-")
+
+
 class StackConfig(BaseModel):
     """One field per config key, named exactly as the key. Defaults equal Pulumi.yaml's."""
 
@@ -60,6 +66,7 @@ class StackConfig(BaseModel):
 
     DOCKER_NOTEBOOK_IMAGE: ImageRef | None = None
     DOCKER_NETWORK_NAME: NetworkName = names.NETWORK
+    ALLOW_DEV_SERVICES: Bool = False
     LDAP_SERVER_HOST: ExternalHost | None = None
     LDAP_SERVER_PORT: LdapPort = 0  # 0: by LDAP_TLS
     LDAP_BIND_DN: BindDn | None = None

@@ -133,7 +133,7 @@ def validate(
             )
         )
         bad.add("HUB_ADMIN_USERS")
-    problems += check_together(values, bad)
+    problems += check_together(values, bad, stack)
     if problems:
         raise SettingsError(stack, problems)
     return _settings(StackConfig(**values), raw, stack, docker_host, project_dir)

@@ -8,6 +8,9 @@ import json
 import os
 import sys
 
+from jupyterhub import orm
+from jupyterhub.utils import new_token
+from ldapauthenticator import LDAPAuthenticator
 from tornado import web
 
 c = get_config()  # noqa: F821
@@ -64,7 +67,47 @@ c.JupyterHub.cleanup_servers = False
 
 # --- Who may log in ---------------------------------------------------------------------
 
-c.JupyterHub.authenticator_class = "ldapauthenticator.LDAPAuthenticator"
+
+class ConfiguredAccessAuthenticator(LDAPAuthenticator):
+    """LDAP login whose access follows the config across hub restarts (every config
+    change restarts the hub). JupyterHub itself checks who is allowed only at login."""
+
+    def check_allow_config(self):
+        """Runs once at hub start, before the hub serves anything. A user the database
+        knows but the config no longer allows (not named, and not in an allowed group
+        at their last login) loses their API and OAuth tokens and their sessions (the
+        cookie's id changes), and is blocked for this start, so JupyterHub strips their
+        roles and stops their server itself (their volume stays)."""
+        super().check_allow_config()
+        db = self.parent.db
+        allowed = {self.normalize_username(name) for name in self.allowed_users}
+        groups = set(self.allowed_groups or ())
+        for user in db.query(orm.User):
+            if user.name in allowed or {group.name for group in user.groups} & groups:
+                continue
+            self.log.warning("%s is no longer allowed by the config: access revoked", user.name)
+            for token in user.api_tokens:
+                db.delete(token)
+            user.cookie_id = new_token()
+            self.blocked_users.add(user.name)
+        db.commit()
+
+    def check_blocked_users(self, username, authentication=None):
+        # The block above is for the start only; at login check_allowed decides, asking
+        # the directory for the user's groups afresh.
+        return True
+
+    async def authenticate(self, handler, data):
+        # The allowed groups the user is in, kept by JupyterHub as the user's groups
+        # (manage_groups), so the check at the next start knows them.
+        auth = await super().authenticate(handler, data)
+        if auth:
+            auth["groups"] = auth["auth_state"]["ldap_groups"]
+        return auth
+
+
+c.JupyterHub.authenticator_class = ConfiguredAccessAuthenticator
+c.Authenticator.manage_groups = True
 c.LDAPAuthenticator.server_address = os.environ["LDAP_SERVER_HOST"]
 c.LDAPAuthenticator.server_port = env_int("LDAP_SERVER_PORT", 389)
 # Users bind as themselves; the user name is DN-escaped by the authenticator.
@@ -84,11 +127,13 @@ c.LDAPAuthenticator.tls_kwargs = _ldap_tls
 c.LDAPAuthenticator.allowed_groups = env_dn_list("LDAP_ALLOWED_GROUPS")
 
 # Nobody logs in unless named here or in an allowed group (JupyterHub 5 denies by
-# default). Config is the source of truth: a user removed here loses access even
-# though the database still knows them.
-c.Authenticator.admin_users = set(env_list("HUB_ADMIN_USERS"))
-c.Authenticator.allowed_users = set(env_list("HUB_ADMIN_USERS") + env_list("HUB_ALLOWED_USERS"))
+# default); users the database keeps from earlier logins are not allowed for that.
+ADMIN_USERS = env_list("HUB_ADMIN_USERS")
+c.Authenticator.allowed_users = set(ADMIN_USERS + env_list("HUB_ALLOWED_USERS"))
 c.Authenticator.allow_existing_users = False
+# Admins are exactly these: the admin role with its member list is synced at every start,
+# so a user removed here stops being admin (Authenticator.admin_users only ever adds).
+c.JupyterHub.load_roles = [{"name": "admin", "users": ADMIN_USERS}]
 
 # --- Notebook servers -----------------------------------------------------------------
 
@@ -176,10 +221,10 @@ if idle_timeout > 0:
             ],
         }
     ]
-    c.JupyterHub.load_roles = [
+    c.JupyterHub.load_roles.append(
         {
             "name": "jupyterhub-idle-culler",
             "scopes": ["list:users", "read:users:activity", "read:servers", "delete:servers"],
             "services": ["jupyterhub-idle-culler"],
         }
-    ]
+    )

@@ -46,6 +46,7 @@ PASSWORDS = {
     for user in (
         "admin",
         "alice",
+        "bob",  # named in the config only by the access tests (test_hub_access)
         "carol",  # not listed; in the allowed group
         "mallory",  # in the directory, allowed nowhere
     )

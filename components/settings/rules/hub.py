@@ -11,7 +11,7 @@ from components.settings.errors import Problem
 from components.settings.values import load_private_key
 
 
-def check(v: dict[str, Any], bad: set[str]) -> list[Problem]:
+def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
     problems: list[Problem] = []
     if ("HUB_TLS_CERT" in v) != ("HUB_TLS_KEY" in v):
         missing = "HUB_TLS_KEY" if "HUB_TLS_CERT" in v else "HUB_TLS_CERT"

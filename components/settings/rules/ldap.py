@@ -5,13 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from components.settings.errors import Problem
-from components.settings.rules.common import need
+from components.settings.rules.common import dev_service, need
 
 
-def check(v: dict[str, Any], bad: set[str]) -> list[Problem]:
+def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
     problems: list[Problem] = []
     ldap_host = v.get("LDAP_SERVER_HOST")
     if ldap_host is None and "LDAP_SERVER_HOST" not in bad:
+        problems += dev_service(
+            v,
+            stack,
+            "LDAP_SERVER_HOST",
+            "the dev directory",
+            "its users' passwords are derived from one stack secret and its data is not managed",
+        )
         for key in ("LDAP_BIND_DN", "LDAP_CA_CERT", "LDAP_SERVER_PORT"):
             if v.get(key):
                 problems.append(

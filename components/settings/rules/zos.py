@@ -20,7 +20,7 @@ ZOS_ONLY = (
 )
 
 
-def check(v: dict[str, Any], bad: set[str]) -> list[Problem]:
+def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
     problems: list[Problem] = []
     if v.get("ZOS_HOST") is None and "ZOS_HOST" not in bad:
         for key in ZOS_ONLY:

@@ -299,7 +299,8 @@ def test_pki_dir_default_follows_the_docker_host(event_loop_set):
     raw = _raw({}, {})
     local = validate(raw, "dev", None, project_dir="/home/op/jupyterhub-zos")
     assert local.hub.pki_dir == "/home/op/jupyterhub-zos/.pki/dev"
-    remote = validate(raw, "prod", "ssh://op@docker.test", project_dir="/home/op/jhz")
+    prod = _raw({"ALLOW_DEV_SERVICES": "true"}, {})  # a stack not named dev, dev-*
+    remote = validate(prod, "prod", "ssh://op@docker.test", project_dir="/home/op/jhz")
     assert remote.hub.pki_dir == "/var/lib/jupyterhub-zos/prod/pki"
     odd = validate(raw, "dev", "unix:///var/run/docker.sock", project_dir="/home/op/my stack")
     assert odd.hub.pki_dir == "/var/lib/jupyterhub-zos/dev/pki"  # no spaces in mount paths

@@ -8,6 +8,7 @@ import json
 from types import SimpleNamespace
 
 import pytest
+from ldapauthenticator import LDAPAuthenticator
 from tornado import web
 
 from components.hub.environment import (
@@ -210,7 +211,9 @@ def test_required_variable_missing_names_it(missing):
 
 def test_ldap_login_settings():
     c = load()
-    assert c.JupyterHub.authenticator_class == "ldapauthenticator.LDAPAuthenticator"
+    authenticator = c.JupyterHub.authenticator_class
+    assert issubclass(authenticator, LDAPAuthenticator)
+    assert c.Authenticator.manage_groups is True
     assert c.LDAPAuthenticator.server_address == "jupyterhub-ldap"
     assert c.LDAPAuthenticator.server_port == 389
     assert c.LDAPAuthenticator.bind_dn_template == [DEV_DIRECTORY_BIND_DN]
@@ -249,10 +252,19 @@ def test_bad_allowed_groups_fail_loudly(bad):
 
 def test_only_admins_and_allowed_users_are_allowed():
     c = load()
-    assert c.Authenticator.admin_users == {"admin"}
     assert c.Authenticator.allowed_users == {"admin", "alice", "bob"}
     assert c.Authenticator.allow_existing_users is False
     assert "allow_all" not in c.Authenticator
+
+
+def test_admins_are_exactly_the_admin_roles_members():
+    # An explicit member list makes JupyterHub sync the role at start (removals too);
+    # admin_users alongside it would only ever add.
+    c = load()
+    assert "admin_users" not in c.Authenticator
+    assert c.JupyterHub.load_roles[0] == {"name": "admin", "users": ["admin"]}
+    off = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
+    assert off.JupyterHub.load_roles == [{"name": "admin", "users": ["admin"]}]
 
 
 # --- notebook servers ----------------------------------------------------------------------
@@ -293,7 +305,8 @@ def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
         f"--timeout={timeout}",
         f"--cull-every={every}",
     ]
-    (role,) = c.JupyterHub.load_roles
+    admin, role = c.JupyterHub.load_roles
+    assert admin["name"] == "admin"
     assert role["services"] == ["jupyterhub-idle-culler"]
     assert set(role["scopes"]) == {
         "list:users",
@@ -305,4 +318,5 @@ def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
 
 def test_idle_culler_off_with_zero():
     c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
-    assert "services" not in c.JupyterHub and "load_roles" not in c.JupyterHub
+    assert "services" not in c.JupyterHub
+    assert [role["name"] for role in c.JupyterHub.load_roles] == ["admin"]
