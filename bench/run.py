@@ -6,7 +6,10 @@ Targets (issue: benchmarks):
   peak RSS at 1000 users < 400 MB;
 - critical path <= 6 resources for dev (reported for z/OS);
 - two evaluations of the same config give identical resource inputs;
-- a kernel start through the gateway over mutual TLS <= 1.5x a direct local start.
+- a kernel start through the gateway over mutual TLS <= 1.5x a direct local start;
+- with a Docker engine (bench/runtime.py): warm login to the first kernel output <= 5 s
+  for 1 user and <= 60 s for 10 at once; a second apply with nothing changed makes 0
+  Docker changes.
 """
 
 from __future__ import annotations
@@ -174,10 +177,22 @@ def main() -> int:
     }
     results["gateway"] = gateway_overhead()
     checks = check(results)
+    page = markdown(results, checks)
+    # The running system, where a Docker engine answers (else said so, not guessed).
+    from tests.e2e.base_images import core
+
+    if core.engine_answers():
+        from bench import runtime
+
+        results["runtime"] = runtime.measure()
+        checks += runtime.checks(results["runtime"])
+        page = markdown(results, checks) + runtime.markdown(results["runtime"])
+    else:
+        print("no Docker engine answers: the running system's benchmarks are skipped")
     results["targets"] = [{"target": n, "met": ok, "measured": v} for n, ok, v in checks]
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=2) + "\n")
     (ROOT / "docs").mkdir(exist_ok=True)
-    (ROOT / "docs" / "benchmarks.md").write_text(markdown(results, checks))
+    (ROOT / "docs" / "benchmarks.md").write_text(page)
     for name, ok, value in checks:
         print(f"{'ok  ' if ok else 'MISS'} {name}: {value}")
     return 0 if all(ok for _, ok, _ in checks) else 1

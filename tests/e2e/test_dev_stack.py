@@ -17,10 +17,8 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -28,7 +26,7 @@ import requests
 
 from components.directory.render import hash_password, password_salt, user_dn
 from components.docker import names
-from tests.e2e.hub_client import HubUser
+from tests.e2e.dev_stack import Deployment, changes, container, deploy, remove_leftovers, up
 from tests.support.notebook import KernelError
 from tests.tooling import free_port
 
@@ -44,73 +42,6 @@ GROUP = "e2e-extra"
 GROUP_DN = f"cn={GROUP},ou=groups,dc=jupyterhub,dc=local"
 GROUP_MEMBER = "eve"
 GROUP_MEMBER_PASSWORD = "eve-e2e-password-1"  # noqa: S105 - a test directory's user
-
-
-@dataclass
-class Deployment:
-    outputs: dict
-    port: int
-    ca_file: Path
-    state_dir: Path
-    pki_dir: Path
-    config: list[str]  # the --set arguments of the last `up`
-
-    def user(self, name: str) -> HubUser:
-        return HubUser(self.outputs["hub_url"], self.ca_file, name)
-
-    def password(self, name: str) -> str:
-        return self.outputs["dev_passwords"][name]
-
-    def logged_in(self, name: str) -> HubUser:
-        user = self.user(name)
-        assert user.login(self.password(name)), f"{name} could not log in"
-        return user
-
-
-def deploy(*args: str, state_dir: Path, outputs: Path | None = None) -> str:
-    cmd = [sys.executable, "-m", "tests.e2e.deploy", *args, "--state-dir", str(state_dir)]
-    if outputs is not None:
-        cmd += ["--outputs", str(outputs)]
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=3000)
-    if done.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def changes(stdout: str) -> int:
-    """How many changes `deploy up` reports: its summary line is
-    'deploy up --stack S: 2 create, 1 replace; 40 unchanged' or '...: no changes; ...'."""
-    for line in stdout.splitlines():
-        if line.startswith("deploy up --stack "):
-            summary = line.split(": ", 1)[1].split(";")[0]
-            if summary == "no changes":
-                return 0
-            return sum(int(part.split()[0]) for part in summary.split(", "))
-    raise AssertionError(f"no summary line in:\n{stdout}")
-
-
-def up(d: Deployment, *extra: str) -> str:
-    d.config = [*d.config, *extra]
-    out_file = d.state_dir / "outputs.json"
-    stdout = deploy("up", "--stack", "dev", *d.config, state_dir=d.state_dir, outputs=out_file)
-    d.outputs = json.loads(out_file.read_text())
-    # After a `down` the next `up` makes a new hub CA (destroy removed the old one).
-    d.ca_file.write_text(d.outputs["hub_ca_cert"])
-    return stdout
-
-
-def container(client, name: str):
-    return client.containers.get(name)
-
-
-def remove_leftovers(client) -> None:
-    """What a test run leaves that `down` keeps on purpose (the data volume, users'
-    volumes) or that the hub made (notebook containers): gone before and after."""
-    for c in client.containers.list(all=True, filters={"name": f"^{names.NOTEBOOK_PREFIX}-"}):
-        c.remove(force=True)
-    for v in client.volumes.list():
-        if v.name == names.DATA_VOLUME or v.name.startswith("jupyterhub-user-"):
-            v.remove(force=True)
 
 
 @pytest.fixture(scope="module")

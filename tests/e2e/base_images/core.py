@@ -321,13 +321,21 @@ def docker_build(
     *,
     labels: dict[str, str] | None = None,
     on_line: Callable[[str], None] | None = None,
+    nocache: bool = False,
 ) -> None:
-    """The legacy builder (what `DOCKER_BUILDKIT=0 docker build` uses), via the API."""
+    """The legacy builder (what `DOCKER_BUILDKIT=0 docker build` uses), via the API;
+    `nocache` rebuilds every layer (a cold build on present base images)."""
     api = docker.APIClient(timeout=BUILD_TIMEOUT, version="auto")
     error = None
     with logfile.open("w") as out:
         for event in api.build(
-            path=str(context), tag=tag, rm=True, forcerm=True, decode=True, labels=labels
+            path=str(context),
+            tag=tag,
+            rm=True,
+            forcerm=True,
+            decode=True,
+            labels=labels,
+            nocache=nocache,
         ):
             text = event.get("stream") or event.get("status") or ""
             if text:
