@@ -4,13 +4,14 @@ KernelGatewayApp (no HTTP server) built from it guards every kernel and session 
 
 from __future__ import annotations
 
-import asyncio
+import json
+import os
 import re
+import subprocess
 import sys
 from types import SimpleNamespace
 
 import pytest
-from kernel_gateway.gatewayapp import KernelGatewayApp
 from traitlets.config.loader import PyFileConfigLoader
 
 from components.gateway.config import (
@@ -22,6 +23,7 @@ from components.gateway.config import (
 from components.gateway.dev_gateway import MODULE_DIR, dev_gateway_config
 from components.zos.kg_config import MODULE_FILE, kg_config_step, render_config
 from tests.unit.components.zos.test_render import zos_settings
+from tools.mock_graph import settled_event_loop
 
 TLS = GatewayTls("/tls/server.crt", "/tls/server.key", "/tls/client-ca.crt")
 
@@ -48,6 +50,11 @@ def test_rendered_config_loads_the_isolation_layer(tls, tmp_path, monkeypatch):
 
 
 def test_dev_and_zos_gateways_load_the_same_module(ssh_keypair, tmp_path, monkeypatch):
+    with settled_event_loop():  # settings hold secrets as Outputs
+        _check_dev_and_zos(ssh_keypair, tmp_path, monkeypatch)
+
+
+def _check_dev_and_zos(ssh_keypair, tmp_path, monkeypatch):
     dev, _ = load(dev_gateway_config(), tmp_path, monkeypatch)
     assert dev.KernelGatewayApp.api == ISOLATION_MODULE
     assert sys.path[0] == MODULE_DIR
@@ -67,44 +74,62 @@ def test_dev_and_zos_gateways_load_the_same_module(ssh_keypair, tmp_path, monkey
         assert f"put_file {MODULE_FILE}" in step.create and MODULE_FILE in step.delete
 
 
-@pytest.fixture
-def app_from(tmp_path, monkeypatch):
+# Run in a child process: a KernelGatewayApp takes over the process's event loop and
+# traitlets singletons, which the Pulumi mock tests in this process need for themselves.
+_APP_PROBE = """
+import json, sys
+from kernel_gateway.gatewayapp import KernelGatewayApp
+app = KernelGatewayApp()
+app.init_signal = lambda: None
+app.initialize(["--config=" + sys.argv[1]], new_httpserver=False)
+import kg_isolation
+print(json.dumps({
+    "personality": type(app.personality).__name__,
+    "kernel_manager": type(app.kernel_manager).__name__,
+    "bound": app.personality.bound,
+    "routes": {
+        rule.matcher.regex.pattern: issubclass(rule.target, kg_isolation._Guard)
+        for rule in app.web_app.wildcard_router.rules
+    },
+}))
+"""
+
+
+def app_from(tls, tmp_path) -> dict:
     """A real KernelGatewayApp initialised from a rendered config (no HTTP server)."""
-    apps = []
-
-    def make(tls):
-        monkeypatch.setattr(sys, "path", list(sys.path))
-        monkeypatch.setenv("JUPYTER_RUNTIME_DIR", str(tmp_path / "runtime"))
-        monkeypatch.setenv("KG_AUTH_TOKEN", "t" * 20)
-        config = tmp_path / "kg_config.py"
-        config.write_text(
-            render_kernel_gateway_config(
-                ip="127.0.0.1", port=8888, tls=tls, module_dir=str(ISOLATION_SOURCE.parent)
-            )
+    config = tmp_path / "kg_config.py"
+    config.write_text(
+        render_kernel_gateway_config(
+            ip="127.0.0.1", port=8888, tls=tls, module_dir=str(ISOLATION_SOURCE.parent)
         )
-        asyncio.set_event_loop(asyncio.new_event_loop())  # the app's IOLoop.current()
-        app = KernelGatewayApp()
-        app.init_signal = lambda: None  # leave the test process's signal handlers alone
-        app.initialize([f"--config={config}"], new_httpserver=False)
-        apps.append(app)
-        return app
-
-    yield make
-    for app in apps:
-        app.io_loop.close(all_fds=True)
-    asyncio.set_event_loop(None)
-    KernelGatewayApp.clear_instance()
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "KG_AUTH_TOKEN": "t" * 20,
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "runtime"),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "config"),
+        "HOME": str(tmp_path),
+    }
+    probe = subprocess.run(
+        [sys.executable, "-c", _APP_PROBE, str(config)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        check=False,
+    )
+    assert probe.returncode == 0, probe.stderr
+    return json.loads(probe.stdout.strip().splitlines()[-1])
 
 
 @pytest.mark.parametrize("tls", [TLS, None], ids=["mutual TLS", "behind AT-TLS"])
-def test_every_kernel_and_session_route_is_guarded(app_from, tls):
-    app = app_from(tls)
-    kg_isolation = sys.modules[ISOLATION_MODULE]
-    assert isinstance(app.personality, kg_isolation.IsolatingPersonality)
-    assert isinstance(app.kernel_manager, kg_isolation.OwnedKernelManager)
-    assert app.personality.bound is (tls is not None)
-    routes = {rule.matcher.regex.pattern: rule.target for rule in app.web_app.wildcard_router.rules}
-    guarded = {p for p, h in routes.items() if issubclass(h, kg_isolation._Guard)}
+def test_every_kernel_and_session_route_is_guarded(tls, tmp_path):
+    app = app_from(tls, tmp_path)
+    assert app["personality"] == "IsolatingPersonality"
+    assert app["kernel_manager"] == "OwnedKernelManager"
+    assert app["bound"] is (tls is not None)
+    routes = app["routes"]
+    guarded = {p for p, is_guarded in routes.items() if is_guarded}
     # Anything naming a kernel or a session is guarded; the rest serves no kernel.
     naming = re.compile("kernel_id|session_id|kernels\\$|sessions")
     assert {p for p in routes if naming.search(p)} <= guarded
