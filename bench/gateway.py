@@ -13,7 +13,7 @@ import statistics
 import tempfile
 from pathlib import Path
 
-from components.gateway.config import GatewayTls, render_kernel_gateway_config
+from components.gateway.config import ISOLATION_SOURCE, GatewayTls, render_kernel_gateway_config
 from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
 from components.pki.specs import ca_spec, client_spec
 from tests.support.certs import issue
@@ -50,6 +50,7 @@ def _gateway_root(root: Path, port: int) -> tuple[Path, Path]:
             ip="127.0.0.1",
             port=port,
             tls=GatewayTls(certfile=str(cert), keyfile=str(key), client_ca=str(client_ca)),
+            module_dir=str(ISOLATION_SOURCE.parent),
         )
     )
     return config, user_dir

@@ -4,11 +4,23 @@ One renderer for both gateways: the dev gateway container (it does mutual TLS it
 and the gateway on z/OS (behind AT-TLS it speaks plain HTTP on the port the policy
 covers; without AT-TLS it does TLS itself like the dev one). The auth token is never
 written here: the gateway reads it from the KG_AUTH_TOKEN environment variable.
+
+Both load images/gateway/kg_isolation.py (shipped beside the gateway: in the dev image,
+in ZOS_KG_CONFIG_DIR on z/OS) as the gateway's personality and kernel manager: each
+kernel belongs to the client certificate (CN) that started it and no one else can list,
+use or delete it. Behind AT-TLS the gateway sees no certificate: the module then closes
+listings and sessions only (the trust model in docs/howto/zos-production-stack.md).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+# The authorizing layer, one file for every gateway; its module name is what the config
+# imports, so keep the two together.
+ISOLATION_MODULE = "kg_isolation"
+ISOLATION_SOURCE = Path(__file__).resolve().parents[2] / "images" / "gateway" / "kg_isolation.py"
 
 
 @dataclass(frozen=True)
@@ -26,10 +38,11 @@ def render_kernel_gateway_config(
     ip: str,
     port: int,
     tls: GatewayTls | None,
-    list_kernels: bool = True,
+    module_dir: str,
     allow_origin: str | None = None,
 ) -> str:
-    """The config file text. `tls=None` means plain HTTP (only behind AT-TLS)."""
+    """The config file text. `tls=None` means plain HTTP (only behind AT-TLS).
+    `module_dir` is the directory, as the gateway sees it, holding kg_isolation.py."""
     lines = [
         "# Configuration file for jupyter-kernelgateway, rendered by jupyterhub-zos.",
         "# The auth token is not here: the gateway reads it from $KG_AUTH_TOKEN.",
@@ -37,8 +50,17 @@ def render_kernel_gateway_config(
         f"c.KernelGatewayApp.port = {int(port)}",
         "# Fail instead of drifting to another port the clients (and AT-TLS) do not know.",
         "c.KernelGatewayApp.port_retries = 0",
-        "# Notebook servers list and reconnect to their running kernels.",
-        f"c.JupyterWebsocketPersonality.list_kernels = {bool(list_kernels)!r}",
+        "# Kernels belong to whoever started them: kg_isolation guards every kernel and",
+        "# session endpoint (websocket included) and takes identity from the client",
+        "# certificate only. Importing it fails the start rather than run unguarded.",
+        "import sys as _sys",
+        f"_sys.path.insert(0, {module_dir!r})",
+        f"c.KernelGatewayApp.api = {ISOLATION_MODULE!r}",
+        f"c.KernelGatewayApp.kernel_manager_class = '{ISOLATION_MODULE}.OwnedKernelManager'",
+        "# Listing shows each caller only their own kernels (none behind AT-TLS); it stays",
+        "# on because the notebook server's gateway client refreshes its kernels and the",
+        "# UI's kernel list from it (a 403 there would break that list).",
+        "c.JupyterWebsocketPersonality.list_kernels = True",
     ]
     if allow_origin is not None:
         lines.append(f"c.KernelGatewayApp.allow_origin = {allow_origin!r}")

@@ -27,6 +27,9 @@ GATEWAY_UID = "1000"  # the image's `kg` user
 # images/gateway/Dockerfile's CMD reads this file; the directory is the kg user's, 0700.
 CONFIG_DIR = "/etc/jupyter-kg"
 CONFIG_FILE = f"{CONFIG_DIR}/jupyter_kernel_gateway_config.py"
+# images/gateway/Dockerfile copies kg_isolation.py here, root-owned: kernels (uid 1000)
+# cannot change the layer that guards them.
+MODULE_DIR = "/opt/jupyterhub-zos"
 TLS = GatewayTls(
     certfile=f"{CONFIG_DIR}/tls/server.crt",
     keyfile=f"{CONFIG_DIR}/tls/server.key",
@@ -41,8 +44,14 @@ def gateway_url(container_name: str = CONTAINER_NAME, port: int = PORT) -> str:
 
 def dev_gateway_config(port: int = PORT) -> str:
     """The dev gateway's jupyter_kernel_gateway_config.py: every interface of its own
-    container (it is reachable only on the Docker network), mutual TLS."""
-    return render_kernel_gateway_config(ip="0.0.0.0", port=port, tls=TLS)  # noqa: S104
+    container (it is reachable only on the Docker network), mutual TLS, kernels bound to
+    the client certificate that started them."""
+    return render_kernel_gateway_config(
+        ip="0.0.0.0",  # noqa: S104
+        port=port,
+        tls=TLS,
+        module_dir=MODULE_DIR,
+    )
 
 
 def healthcheck_command(port: int = PORT) -> list[str]:

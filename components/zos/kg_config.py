@@ -8,18 +8,29 @@ like the users' (so clients check it against the same RACF CA they hold), and
 `client_ca` is that CA, so only holders of a certificate RACF issued get in. Kernels
 then run as the gateway's ID (per-user IDs need AT-TLS's SAFCheck).
 
+Beside the config goes kg_isolation.py, the layer the dev gateway runs too: with
+ZOS_ATTLS=false the gateway sees the client certificate and binds each kernel to its CN;
+behind AT-TLS it sees none and only closes listings and sessions (the trust model is in
+docs/howto/zos-production-stack.md).
+
 The token is not in the config: it arrives on stdin, goes to a 0600 file beside it,
 and the config reads $KG_AUTH_TOKEN or that file when the gateway starts.
 """
 
 from __future__ import annotations
 
-from components.gateway.config import GatewayTls, render_kernel_gateway_config
+from components.gateway.config import (
+    ISOLATION_MODULE,
+    ISOLATION_SOURCE,
+    GatewayTls,
+    render_kernel_gateway_config,
+)
 from components.settings import ZosSettings
 from components.zos.script import Step, make_step
 
 CONFIG_FILE = "jupyter_kernel_gateway_config.py"
 TOKEN_FILE = "kg_auth_token"  # noqa: S105 - a file name, not a token
+MODULE_FILE = f"{ISOLATION_MODULE}.py"  # loaded by the config from the same directory
 # Without AT-TLS: the gateway's own TLS material, in this order on stdin.
 TLS_FILES = ("kg_server_cert.pem", "kg_server_key.pem", "kg_client_ca.pem")
 # Behind AT-TLS the rule covers the port on every local address.
@@ -34,7 +45,9 @@ def gateway_tls(zos: ZosSettings) -> GatewayTls | None:
 
 
 def render_config(zos: ZosSettings) -> str:
-    text = render_kernel_gateway_config(ip=LISTEN_IP, port=zos.kg_port, tls=gateway_tls(zos))
+    text = render_kernel_gateway_config(
+        ip=LISTEN_IP, port=zos.kg_port, tls=gateway_tls(zos), module_dir=zos.kg_config_dir
+    )
     return text + (
         "# jupyterhub-zos: the token is $KG_AUTH_TOKEN, or else the 0600 file beside this one.\n"
         "import os as _os\n"
@@ -61,9 +74,10 @@ def kg_config_step(zos: ZosSettings, stack: str) -> Step:
     ~/.jupyter. An existing file this program did not write is kept aside and put back
     by the delete."""
     config = render_config(zos)
-    if "JHZOS_CONFIG" in config:
-        raise ValueError("the gateway config contains the heredoc marker JHZOS_CONFIG")
-    wanted = [CONFIG_FILE, TOKEN_FILE] + ([] if zos.attls else list(TLS_FILES))
+    module = ISOLATION_SOURCE.read_text()
+    if "JHZOS_CONFIG" in config or "JHZOS_MODULE" in module:
+        raise ValueError("the gateway config or module contains its heredoc marker")
+    wanted = [CONFIG_FILE, MODULE_FILE, TOKEN_FILE] + ([] if zos.attls else list(TLS_FILES))
     unwanted = [] if not zos.attls else list(TLS_FILES)
     variables = {"DIR": zos.kg_config_dir, "KG": zos.kg_user}
     helpers = """
@@ -110,6 +124,8 @@ put_file() {{
 }}
 cat >"$DIR/{CONFIG_FILE}.jupyterhub-zos.new" <<'JHZOS_CONFIG'
 {config}JHZOS_CONFIG
+cat >"$DIR/{MODULE_FILE}.jupyterhub-zos.new" <<'JHZOS_MODULE'
+{module}JHZOS_MODULE
 cat >"$DIR/{TOKEN_FILE}.jupyterhub-zos.new" <<JHZOS_TOKEN
 $TOKEN
 JHZOS_TOKEN
@@ -144,7 +160,7 @@ if marked "DIR $DIR"; then
   rmdir "$DIR" 2>/dev/null || say "$DIR is not empty: left in place"
   unmark "DIR $DIR"
 fi
-""".replace("__FILES__", " ".join([CONFIG_FILE, TOKEN_FILE, *TLS_FILES]))
+""".replace("__FILES__", " ".join([CONFIG_FILE, MODULE_FILE, TOKEN_FILE, *TLS_FILES]))
     purpose = "The Kernel Gateway's config (and token file) for the gateway's user ID."
     return make_step(
         stack,

@@ -249,9 +249,22 @@ def _library_chunks(library: str) -> list[tuple[str | None, str]]:
 LIBRARY_CHUNKS = _library_chunks(LIBRARY)
 
 
+_HEREDOC = re.compile(r"<<-?\s*'?([A-Za-z_][A-Za-z0-9_]*)'?")
+
+
 def _code(text: str) -> str:
-    """`text` without its comment lines (words in comments are not calls)."""
-    return "\n".join(line for line in text.split("\n") if not line.lstrip().startswith("#"))
+    """`text` without its comment lines and here-document bodies (words in comments or
+    in data written to a file, such as the gateway's config and module, are not calls)."""
+    lines, end = [], None
+    for line in text.split("\n"):
+        if end is not None:
+            end = None if line == end else end
+            continue
+        if not line.lstrip().startswith("#"):
+            lines.append(line)
+            heredoc = _HEREDOC.search(line)
+            end = heredoc[1] if heredoc else None
+    return "\n".join(lines)
 
 
 @functools.lru_cache(maxsize=64)  # a step's body is the same for every user

@@ -178,7 +178,9 @@ c.DockerSpawner.environment = {
     "JUPYTER_GATEWAY_CONNECT_TIMEOUT": "30",
     "JUPYTER_GATEWAY_REQUEST_TIMEOUT": "120",
     "KERNEL_LAUNCH_TIMEOUT": "118",
-    # Sent with each kernel start, so the gateway knows whose kernel it runs.
+    # Sent with each kernel start for the kernel's environment only. The gateway does not
+    # take identity from it: where it verifies client certificates it overwrites it with
+    # the certificate's CN and binds the kernel to that (images/gateway/kg_isolation.py).
     "KERNEL_USERNAME": lambda spawner: spawner.user.name,
 }
 

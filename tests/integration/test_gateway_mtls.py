@@ -24,7 +24,7 @@ from components.delivery.script import (
     delivery_target,
     frame_stdin,
 )
-from components.gateway.config import GatewayTls, render_kernel_gateway_config
+from components.gateway.config import ISOLATION_SOURCE, GatewayTls, render_kernel_gateway_config
 from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
 from components.pki.specs import ca_spec, client_spec
 from tests.support.certs import Issued, issue
@@ -123,6 +123,7 @@ def gateway(pki, gateway_port, tmp_path_factory):
             ip="127.0.0.1",
             port=gateway_port,
             tls=GatewayTls(certfile=str(cert), keyfile=str(key), client_ca=str(client_ca)),
+            module_dir=str(ISOLATION_SOURCE.parent),
         )
     )
     with kernel_gateway(config, TOKEN, root, gateway_port) as server:

@@ -182,35 +182,78 @@ class KernelRun:
     result: str  # text/plain of the execute_result
 
 
-def start_kernel_and_run(server: Server, code: str = "1+1", timeout: float = 90) -> KernelRun:
-    """Start a python3 kernel through the notebook server, wait until it answers, run
-    `code` over the websocket, return the timing and the result; delete the kernel."""
-    auth = {"Authorization": f"token {server.token}"}
-    started = time.monotonic()
+def start_kernel(server: Server, timeout: float = 90) -> str:
+    """POST /api/kernels on a notebook server (a gateway, with `server.token` and its
+    cert); the kernel's id. KernelError if the start is refused."""
     r = requests.post(
-        f"{server.url}/api/kernels", json={"name": "python3"}, headers=auth, timeout=timeout
+        f"{server.url}/api/kernels",
+        json={"name": "python3"},
+        headers={"Authorization": f"token {server.token}"},
+        timeout=timeout,
     )
     if r.status_code != 201:
         raise KernelError(f"kernel start refused: HTTP {r.status_code} {r.text[:300]}")
-    kernel_id = r.json()["id"]
-    ws_url = server.url.replace("http://", "ws://") + f"/api/kernels/{kernel_id}/channels"
-    ws = websocket.create_connection(ws_url, header=[f"Authorization: token {server.token}"])
+    return r.json()["id"]
+
+
+def channels(server: Server, kernel_id: str, sslopt: dict | None = None, timeout: float = 90):
+    """The kernel's channels websocket, opened as a browser (or gateway client) does."""
+    base = server.url.replace("https://", "wss://").replace("http://", "ws://")
+    ws = websocket.create_connection(
+        f"{base}/api/kernels/{kernel_id}/channels",
+        header=[f"Authorization: token {server.token}"],
+        sslopt=sslopt,
+        timeout=timeout,
+    )
+    ws.settimeout(timeout)
+    return ws
+
+
+def run_code(ws, code: str, started: float | None = None) -> tuple[float, str]:
+    """On an open channels websocket: wait until the kernel answers kernel_info, run
+    `code`; (seconds from `started` (default: now) until the kernel answered, text/plain
+    of the execute_result)."""
+    started = time.monotonic() if started is None else started
+    info = _message("kernel_info_request", {})
+    ws.send(json.dumps(info))
+    _wait_reply(ws, info, "kernel_info_reply")
+    ready = time.monotonic() - started
+    execute = _message(
+        "execute_request",
+        {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
+    )
+    ws.send(json.dumps(execute))
+    result = _wait_reply(ws, execute, "execute_result")
+    return ready, result["content"]["data"]["text/plain"]
+
+
+def run_in_kernel(server: Server, kernel_id: str, code: str, timeout: float = 90) -> str:
+    """Run `code` in a running kernel of a notebook server; its text/plain result."""
+    ws = channels(server, kernel_id, timeout=timeout)
     try:
-        ws.settimeout(timeout)
-        info = _message("kernel_info_request", {})
-        ws.send(json.dumps(info))
-        _wait_reply(ws, info, "kernel_info_reply")
-        ready = time.monotonic() - started
-        execute = _message(
-            "execute_request",
-            {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
-        )
-        ws.send(json.dumps(execute))
-        result = _wait_reply(ws, execute, "execute_result")
-        return KernelRun(ready, result["content"]["data"]["text/plain"])
+        return run_code(ws, code)[1]
     finally:
         ws.close()
-        requests.delete(f"{server.url}/api/kernels/{kernel_id}", headers=auth, timeout=30)
+
+
+def start_kernel_and_run(server: Server, code: str = "1+1", timeout: float = 90) -> KernelRun:
+    """Start a python3 kernel through the notebook server, wait until it answers, run
+    `code` over the websocket, return the timing and the result; delete the kernel."""
+    started = time.monotonic()
+    kernel_id = start_kernel(server, timeout)
+    try:
+        ws = channels(server, kernel_id, timeout=timeout)
+        try:
+            ready, result = run_code(ws, code, started)
+        finally:
+            ws.close()
+        return KernelRun(ready, result)
+    finally:
+        requests.delete(
+            f"{server.url}/api/kernels/{kernel_id}",
+            headers={"Authorization": f"token {server.token}"},
+            timeout=30,
+        )
 
 
 def _wait_reply(ws, request: dict, msg_type: str) -> dict:

@@ -8,7 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from components.gateway.dev_gateway import CONFIG_DIR, CONFIG_FILE, GATEWAY_UID, TLS
+from components.gateway.config import ISOLATION_MODULE
+from components.gateway.dev_gateway import (
+    CONFIG_DIR,
+    CONFIG_FILE,
+    GATEWAY_UID,
+    MODULE_DIR,
+    TLS,
+    dev_gateway_config,
+)
 from tests.tooling import require_tool
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -41,10 +49,13 @@ def test_gateway_image_runs_the_config_the_component_uploads():
     assert re.search(rf"^USER {GATEWAY_UID}(:\d+)?$", dockerfile, re.MULTILINE)
     assert f"install -d -o kg -g kg -m 0700 {CONFIG_DIR} {CONFIG_DIR}/tls" in dockerfile
     assert all(p.startswith(f"{CONFIG_DIR}/tls/") for p in (TLS.certfile, TLS.keyfile))
-    # Nothing secret goes into the image: only the requirements file is copied in.
+    # Nothing secret goes into the image: only the requirements file and the isolation
+    # module (root-owned, where the rendered config looks for it) are copied in.
     assert re.findall(r"^(?:COPY|ADD)\s.*$", dockerfile, re.MULTILINE) == [
-        "COPY requirements.txt /tmp/gateway-requirements.txt"
+        "COPY requirements.txt /tmp/gateway-requirements.txt",
+        f"COPY {ISOLATION_MODULE}.py {MODULE_DIR}/{ISOLATION_MODULE}.py",
     ]
+    assert f"_sys.path.insert(0, {MODULE_DIR!r})" in dev_gateway_config()
     assert "KG_AUTH_TOKEN" not in re.sub(r"#.*", "", dockerfile)
 
 

@@ -1,0 +1,314 @@
+"""Users are kept apart on a real Kernel Gateway: alice and bob each run a kernel through
+their own real notebook server (jupyter_server's gateway client, the environment the
+shipped hub config gives them, their own client certificates); then, holding everything
+alice has (her certificate, key, CA, the gateway token, her notebook server), every
+attempt on bob's kernel is refused, and bob's kernel runs on untouched.
+
+The gateway's config is the one the program renders (kg_isolation loaded from
+images/gateway). With mutual TLS (the dev gateway; z/OS with ZOS_ATTLS=false) kernels are
+bound to the client certificate's CN; with plain HTTP (behind z/OS AT-TLS) the gateway
+knows no caller and only closes listings and sessions, as documented.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import requests
+import websocket
+
+from components.gateway.config import ISOLATION_SOURCE, GatewayTls, render_kernel_gateway_config
+from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
+from components.pki.specs import ca_spec, client_spec
+from tests.support.certs import Issued, issue
+from tests.support.notebook import (
+    KernelError,
+    Server,
+    channels,
+    hub_env,
+    kernel_gateway,
+    notebook_environment,
+    notebook_server,
+    run_code,
+    run_in_kernel,
+    start_kernel,
+)
+from tests.tooling import free_port
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "kg-isolation-token-0123456789abcdef"
+FILES = {"CLIENT_KEY": "key.pem", "CLIENT_CERT": "cert.pem", "CLIENT_CA": "cacert.pem"}
+SESSION_ID = "00000000-0000-4000-8000-000000000000"
+
+
+@dataclass
+class Holder:
+    """What a notebook user holds: their files, as the delivery lays them out."""
+
+    name: str
+    pki_dir: Path  # <HUB_PKI_DIR>; the user's files are in <pki_dir>/<name>
+
+    @property
+    def files(self) -> Path:
+        return self.pki_dir / self.name
+
+    def call(self, method: str, url: str, **kw) -> requests.Response:
+        """`method url` with this user's certificate, key and CA, and the gateway token."""
+        return requests.request(
+            method,
+            url,
+            cert=(str(self.files / "cert.pem"), str(self.files / "key.pem")),
+            verify=str(self.files / "cacert.pem"),
+            headers={"Authorization": f"token {TOKEN}"},
+            timeout=30,
+            **kw,
+        )
+
+    def sslopt(self) -> dict:
+        return {
+            "certfile": str(self.files / "cert.pem"),
+            "keyfile": str(self.files / "key.pem"),
+            "ca_certs": str(self.files / "cacert.pem"),
+        }
+
+
+def write_user(pki_dir: Path, name: str, client: Issued, ca: Issued) -> Holder:
+    d = pki_dir / name
+    d.mkdir(parents=True)
+    (d / "key.pem").write_text(client.key_pem)
+    (d / "cert.pem").write_text(client.cert_pem)
+    (d / "cacert.pem").write_text(ca.cert_pem)
+    return Holder(name, pki_dir)
+
+
+@pytest.fixture(scope="module")
+def mtls(tmp_path_factory):
+    """A gateway doing mutual TLS itself, and alice's and bob's files."""
+    root = tmp_path_factory.mktemp("isolation")
+    port = free_port()
+    ca = issue(ca_spec(GATEWAY_CA_PURPOSE))
+    server = issue(gateway_server_spec(server_hosts(None, f"https://127.0.0.1:{port}")), ca)
+    cert, key = server.write(root / "tls", "server")
+    (root / "tls" / "client-ca.crt").write_text(ca.cert_pem)
+    config = root / "jupyter_kernel_gateway_config.py"
+    config.write_text(
+        render_kernel_gateway_config(
+            ip="127.0.0.1",
+            port=port,
+            tls=GatewayTls(str(cert), str(key), str(root / "tls" / "client-ca.crt")),
+            module_dir=str(ISOLATION_SOURCE.parent),
+        )
+    )
+    users = {
+        name: write_user(root / "pki", name, issue(client_spec(name), ca), ca)
+        for name in ("alice", "bob")
+    }
+    with kernel_gateway(config, TOKEN, root / "gw", port) as gateway:
+        yield gateway, users
+
+
+def user_notebook(gateway: Server, holder: Holder, root: Path):
+    env = hub_env(KG_URL=gateway.url, KG_AUTH_TOKEN=TOKEN, VALIDATE_KG_CERT="true", **FILES)
+    return notebook_server(notebook_environment(env, holder.name, holder.files), root)
+
+
+def gateway_ids(gateway: Server, holder: Holder) -> list[str]:
+    r = holder.call("GET", f"{gateway.url}/api/kernels")
+    assert r.status_code == 200, r.text
+    return [k["id"] for k in r.json()]
+
+
+def gateway_kernel_env(gateway: Server, holder: Holder, kernel_id: str, key: str) -> str:
+    ws = channels(gateway_as(gateway), kernel_id, sslopt=holder.sslopt())
+    try:
+        return run_code(ws, f"str(__import__('os').environ.get({key!r}))")[1]
+    finally:
+        ws.close()
+
+
+def gateway_as(gateway: Server) -> Server:
+    """The gateway as a `Server` whose token is the gateway token (for `channels`)."""
+    return Server(gateway.url, gateway.port, gateway.process, gateway.log, token=TOKEN)
+
+
+def cross_user_attempts(gateway: Server, attacker: Holder, victim_kernel: str) -> dict:
+    """Every REST and websocket way in, with the attacker's own files and the token:
+    {attempt: HTTP status (or the websocket handshake's)}."""
+    call = attacker.call
+    k = f"{gateway.url}/api/kernels/{victim_kernel}"
+    s = f"{gateway.url}/api/sessions"
+    session = {"path": "stolen.ipynb", "type": "notebook", "kernel": {"id": victim_kernel}}
+    calls = {
+        "GET kernel": lambda: call("GET", k),
+        "POST interrupt": lambda: call("POST", f"{k}/interrupt", json={}),
+        "POST restart": lambda: call("POST", f"{k}/restart", json={}),
+        "DELETE kernel": lambda: call("DELETE", k),
+        "GET sessions": lambda: call("GET", s),
+        "POST session on the kernel": lambda: call("POST", s, json=session),
+        "GET session": lambda: call("GET", f"{s}/{SESSION_ID}"),
+        "PATCH session to the kernel": lambda: call(
+            "PATCH", f"{s}/{SESSION_ID}", json={"kernel": {"id": victim_kernel}}
+        ),
+        "DELETE session": lambda: call("DELETE", f"{s}/{SESSION_ID}"),
+    }
+    statuses = {name: call().status_code for name, call in calls.items()}
+    try:
+        ws = channels(gateway_as(gateway), victim_kernel, sslopt=attacker.sslopt(), timeout=20)
+    except websocket.WebSocketBadStatusException as refused:
+        statuses["websocket channels"] = refused.status_code
+    else:  # connected: show what it let the attacker do
+        statuses["websocket channels"] = f"connected, ran: {run_code(ws, '6*7')[1]}"
+        ws.close()
+    return statuses
+
+
+def test_each_user_uses_only_their_own_kernels(mtls, tmp_path):
+    gateway, users = mtls
+    alice, bob = users["alice"], users["bob"]
+    with (
+        user_notebook(gateway, alice, tmp_path / "alice") as alice_nb,
+        user_notebook(gateway, bob, tmp_path / "bob") as bob_nb,
+    ):
+        # Both users' kernels work through their own notebook servers.
+        alice_kernel, bob_kernel = start_kernel(alice_nb), start_kernel(bob_nb)
+        assert run_in_kernel(alice_nb, alice_kernel, "'alice ok'") == "'alice ok'"
+        assert run_in_kernel(bob_nb, bob_kernel, "secret = 41; secret") == "41"
+
+        # The gateway lists each caller's own kernels only.
+        assert gateway_ids(gateway, alice) == [alice_kernel]
+        assert gateway_ids(gateway, bob) == [bob_kernel]
+
+        # Everything alice holds, tried directly on the gateway against bob's kernel.
+        refused = cross_user_attempts(gateway, alice, bob_kernel)
+        assert refused == {
+            "GET kernel": 404,
+            "POST interrupt": 404,
+            "POST restart": 404,
+            "DELETE kernel": 404,
+            "GET sessions": 403,
+            "POST session on the kernel": 403,
+            "GET session": 403,
+            "PATCH session to the kernel": 403,
+            "DELETE session": 403,
+            "websocket channels": 404,
+        }
+        # And the same from bob towards alice's kernel.
+        assert set(cross_user_attempts(gateway, bob, alice_kernel).values()) <= {403, 404}
+
+        # Through her own notebook server: a session asked for on bob's kernel id gets
+        # her a new kernel of her own (her server does not know the id), not bob's.
+        auth = {"Authorization": f"token {alice_nb.token}"}
+        r = requests.post(
+            f"{alice_nb.url}/api/sessions",
+            json={"path": "x.ipynb", "type": "notebook", "kernel": {"id": bob_kernel}},
+            headers=auth,
+            timeout=60,
+        )
+        assert r.status_code == 201, r.text
+        session_kernel = r.json()["kernel"]["id"]
+        assert session_kernel != bob_kernel
+        with pytest.raises(KernelError, match="NameError"):
+            run_in_kernel(alice_nb, session_kernel, "secret")
+        requests.delete(f"{alice_nb.url}/api/sessions/{r.json()['id']}", headers=auth, timeout=30)
+        listed = requests.get(f"{alice_nb.url}/api/kernels", headers=auth, timeout=30).json()
+        assert [k["id"] for k in listed] == [alice_kernel]
+
+        # bob's kernel still runs, with its state: nothing restarted or reached it.
+        assert run_in_kernel(bob_nb, bob_kernel, "secret + 1") == "42"
+        # alice's own kernel answers her interrupt and restart, and is hers to delete.
+        k = f"{gateway.url}/api/kernels/{alice_kernel}"
+        assert alice.call("POST", f"{k}/interrupt", json={}).status_code == 204
+        assert alice.call("POST", f"{k}/restart", json={}).status_code == 200
+        assert run_in_kernel(alice_nb, alice_kernel, "'still mine'") == "'still mine'"
+        assert alice.call("DELETE", k).status_code == 204
+        assert gateway_ids(gateway, alice) == []
+        assert gateway_ids(gateway, bob) == [bob_kernel]
+
+
+def test_identity_comes_from_the_certificate_not_kernel_username(mtls):
+    gateway, users = mtls
+    alice, bob = users["alice"], users["bob"]
+    r = alice.call(
+        "POST",
+        f"{gateway.url}/api/kernels",
+        json={"name": "python3", "env": {"KERNEL_USERNAME": "bob"}},
+    )
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    try:
+        # It is alice's kernel: listed for her, refused to bob, and its environment says so.
+        assert kernel in gateway_ids(gateway, alice)
+        assert kernel not in gateway_ids(gateway, bob)
+        assert bob.call("GET", f"{gateway.url}/api/kernels/{kernel}").status_code == 404
+        assert gateway_kernel_env(gateway, alice, kernel, "KERNEL_USERNAME") == "'alice'"
+    finally:
+        alice.call("DELETE", f"{gateway.url}/api/kernels/{kernel}")
+
+
+# --- behind AT-TLS: the gateway speaks plain HTTP and sees no certificate ----------------
+
+
+@pytest.fixture(scope="module")
+def plain(tmp_path_factory):
+    root = tmp_path_factory.mktemp("plain")
+    port = free_port()
+    config = root / "jupyter_kernel_gateway_config.py"
+    config.write_text(
+        render_kernel_gateway_config(
+            ip="127.0.0.1", port=port, tls=None, module_dir=str(ISOLATION_SOURCE.parent)
+        )
+    )
+    with kernel_gateway(config, TOKEN, root / "gw", port) as gateway:
+        gateway.url = f"http://127.0.0.1:{port}"
+        yield gateway
+
+
+def plain_call(method: str, url: str, **kw) -> requests.Response:
+    """What anyone holding the token can send behind AT-TLS (plain HTTP at the gateway)."""
+    return requests.request(
+        method, url, headers={"Authorization": f"token {TOKEN}"}, timeout=30, **kw
+    )
+
+
+def test_without_certificates_listing_and_sessions_are_closed(plain):
+    r = plain_call(
+        "POST",
+        f"{plain.url}/api/kernels",
+        json={"name": "python3", "env": {"KERNEL_USERNAME": "bob"}},
+    )
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    try:
+        assert plain_call("GET", f"{plain.url}/api/kernels").json() == []
+        assert plain_call("GET", f"{plain.url}/api/sessions").status_code == 403
+        session = {"path": "x.ipynb", "type": "notebook", "kernel": {"id": kernel}}
+        assert plain_call("POST", f"{plain.url}/api/sessions", json=session).status_code == 403
+        # The trust model documented for AT-TLS: the token and the id reach a kernel, and
+        # no unverified user name is handed to it.
+        assert plain_call("GET", f"{plain.url}/api/kernels/{kernel}").status_code == 200
+        ws = channels(gateway_as(plain), kernel)
+        try:
+            code = "str(__import__('os').environ.get('KERNEL_USERNAME'))"
+            assert run_code(ws, code)[1] == "'None'"
+        finally:
+            ws.close()
+    finally:
+        plain_call("DELETE", f"{plain.url}/api/kernels/{kernel}")
+
+
+def test_without_certificates_a_notebook_still_runs_and_lists_its_kernels(plain, tmp_path):
+    env = hub_env(KG_URL=plain.url, KG_AUTH_TOKEN=TOKEN, **FILES)
+    nb_env = {k: v for k, v in notebook_environment(env, "alice").items() if "CERT" not in k}
+    nb_env.pop("JUPYTER_GATEWAY_CLIENT_KEY")
+    with notebook_server(nb_env, tmp_path / "nb") as nb:
+        kernel = start_kernel(nb)
+        assert run_in_kernel(nb, kernel, "1+1") == "2"
+        # The gateway lists nothing; the gateway client keeps its own kernel by id.
+        listed = requests.get(
+            f"{nb.url}/api/kernels", headers={"Authorization": f"token {nb.token}"}, timeout=30
+        ).json()
+        assert [k["id"] for k in listed] == [kernel], json.dumps(listed)
