@@ -11,6 +11,7 @@ import re
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -20,11 +21,12 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
+from components.gateway.config import ISOLATION_MODULE, ISOLATION_SOURCE
 from components.settings import validate
 from components.settings.source import RawConfig
 from components.zos.attls import rule_name
 from components.zos.export import parse_split_output, render_split_script
-from components.zos.kg_config import CONFIG_FILE, TLS_FILES, TOKEN_FILE
+from components.zos.kg_config import CONFIG_FILE, MODULE_FILE, TLS_FILES, TOKEN_FILE
 from components.zos.steps import step_stdin
 from tests.tooling import require_tool
 from tests.zos_double import cli, racf
@@ -274,21 +276,26 @@ def test_gateway_config_is_private_loads_and_holds_no_token(clean, tmp_path, mon
     from traitlets.config import Application
 
     files = clean["first"]["files"]
-    assert sorted(files) == sorted([CONFIG_FILE, TOKEN_FILE, "policy"])
-    for name in (CONFIG_FILE, TOKEN_FILE):
+    assert sorted(files) == sorted([CONFIG_FILE, MODULE_FILE, TOKEN_FILE, "policy"])
+    for name in (CONFIG_FILE, MODULE_FILE, TOKEN_FILE):
         assert files[name]["mode"] == 0o600, name
         assert files[name]["owner"] == "JKGID", name
         assert files[name]["tag"] == "t IBM-1047", name
     assert TOKEN not in files[CONFIG_FILE]["text"]
     assert files[TOKEN_FILE]["text"].strip() == TOKEN
+    # The isolation layer arrives byte for byte (the same file the dev gateway ships).
+    assert files[MODULE_FILE]["text"] == ISOLATION_SOURCE.read_text()
 
     # The gateway loads it: plain HTTP on ZOS_KG_PORT behind AT-TLS, token from the file.
-    for name in (CONFIG_FILE, TOKEN_FILE):
+    for name in (CONFIG_FILE, MODULE_FILE, TOKEN_FILE):
         (tmp_path / name).write_text(files[name]["text"])
     monkeypatch.delenv("KG_AUTH_TOKEN", raising=False)
+    # The config prepends ZOS_KG_CONFIG_DIR (a z/OS path); here the copies are in tmp_path.
+    monkeypatch.setattr(sys, "path", [str(tmp_path), *sys.path])
+    monkeypatch.delitem(sys.modules, ISOLATION_MODULE, raising=False)
     app = KernelGatewayApp()
     Application.load_config_file(app, CONFIG_FILE, path=[str(tmp_path)])
-    assert app.port == 8099 and app.ip == "0.0.0.0"
+    assert app.api == ISOLATION_MODULE and app.port == 8099 and app.ip == "0.0.0.0"
     assert app.auth_token == TOKEN
     assert not app.certfile and not app.keyfile and not app.client_ca
 
@@ -398,7 +405,7 @@ def test_failure_at_each_step_then_rerun_converges(host, clean):
         assert state["pagent"]["rules"] == first["state"]["pagent"]["rules"], where
         assert _markers(host) == first["markers"], where
         files = sorted(p.name for p in Path(settings.zos.kg_config_dir).iterdir())
-        assert files == [CONFIG_FILE, TOKEN_FILE], where
+        assert files == sorted([CONFIG_FILE, MODULE_FILE, TOKEN_FILE]), where
 
 
 # --- a site with things of its own -------------------------------------------------------------
