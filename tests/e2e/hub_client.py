@@ -8,7 +8,6 @@ script of theirs uses, so the e2e tests see what users see.
 
 from __future__ import annotations
 
-import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -18,7 +17,7 @@ from urllib.parse import quote
 import requests
 import websocket
 
-from tests.support.notebook import KernelError, _message, _wait_reply
+from tests.support.notebook import KernelError, run_code
 
 XSRF_RE = re.compile(r"""name=["']?_xsrf["']?\s+value=["']([^"']+)""")
 
@@ -164,15 +163,7 @@ class HubUser:
             timeout=timeout,
         )
         try:
-            info = _message("kernel_info_request", {})
-            ws.send(json.dumps(info))
-            _wait_reply(ws, info, "kernel_info_reply")
-            execute = _message(
-                "execute_request",
-                {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
-            )
-            ws.send(json.dumps(execute))
-            return _collect_result(ws, execute)
+            return run_code(ws, code)[1]
         finally:
             ws.close()
 
@@ -183,23 +174,3 @@ class HubUser:
             return self.run(kernel_id, code)
         finally:
             self.server_api("DELETE", f"kernels/{kernel_id}")
-
-
-def _collect_result(ws, request: dict) -> str:
-    """The execute_result of `request` (if any), once the kernel has replied and gone
-    idle: a statement has no result, so waiting for one would wait forever."""
-    result, replied, idle = "", False, False
-    while not (replied and idle):
-        msg = json.loads(ws.recv())
-        if msg.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
-            continue
-        kind = msg.get("msg_type") or msg["header"]["msg_type"]
-        if kind == "error" or (kind == "execute_reply" and msg["content"]["status"] != "ok"):
-            raise KernelError(f"kernel error: {msg['content']}")
-        if kind == "execute_result":
-            result = msg["content"]["data"]["text/plain"]
-        elif kind == "execute_reply":
-            replied = True
-        elif kind == "status" and msg["content"]["execution_state"] == "idle":
-            idle = True
-    return result

@@ -212,7 +212,7 @@ def channels(server: Server, kernel_id: str, sslopt: dict | None = None, timeout
 def run_code(ws, code: str, started: float | None = None) -> tuple[float, str]:
     """On an open channels websocket: wait until the kernel answers kernel_info, run
     `code`; (seconds from `started` (default: now) until the kernel answered, text/plain
-    of the execute_result)."""
+    of the execute_result, "" for a statement, which has none)."""
     started = time.monotonic() if started is None else started
     info = _message("kernel_info_request", {})
     ws.send(json.dumps(info))
@@ -223,8 +223,7 @@ def run_code(ws, code: str, started: float | None = None) -> tuple[float, str]:
         {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
     )
     ws.send(json.dumps(execute))
-    result = _wait_reply(ws, execute, "execute_result")
-    return ready, result["content"]["data"]["text/plain"]
+    return ready, _collect_result(ws, execute)
 
 
 def run_in_kernel(server: Server, kernel_id: str, code: str, timeout: float = 90) -> str:
@@ -266,3 +265,23 @@ def _wait_reply(ws, request: dict, msg_type: str) -> dict:
             raise KernelError(f"kernel error: {msg['content']}")
         if kind == msg_type:
             return msg
+
+
+def _collect_result(ws, request: dict) -> str:
+    """The execute_result of `request` (if any), once the kernel has replied and gone
+    idle: a statement has no result, so waiting for one would wait forever."""
+    result, replied, idle = "", False, False
+    while not (replied and idle):
+        msg = json.loads(ws.recv())
+        if msg.get("parent_header", {}).get("msg_id") != request["header"]["msg_id"]:
+            continue
+        kind = msg.get("msg_type") or msg["header"]["msg_type"]
+        if kind == "error" or (kind == "execute_reply" and msg["content"]["status"] != "ok"):
+            raise KernelError(f"kernel error: {msg['content']}")
+        if kind == "execute_result":
+            result = msg["content"]["data"]["text/plain"]
+        elif kind == "execute_reply":
+            replied = True
+        elif kind == "status" and msg["content"]["execution_state"] == "idle":
+            idle = True
+    return result
