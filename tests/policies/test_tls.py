@@ -240,10 +240,6 @@ def test_racf_certificates_within_bounds_pass():
     "script, needle",
     [
         (RACF_USER.format(notafter=" NOTAFTER(DATE(2099-12-31))"), "RACF certificate is valid"),
-        (
-            f"UNTIL='{_date_in(500)}'\n" + RACF_USER.format(notafter=" NOTAFTER(DATE($UNTIL))"),
-            "RACF certificate is valid for 500 days",
-        ),
         (RACF_CA.replace("+ 9 ))", "+ 10 ))"), "RACF CA certificate is valid"),
         (RACF_CA.replace("$CA_UNTIL", "2080-01-01"), "RACF CA certificate is valid"),
         (RACF_USER.format(notafter=" NOTAFTER(DATE(2001-01-01))"), "expires before"),
@@ -257,6 +253,14 @@ def test_racf_certificates_within_bounds_pass():
 def test_racf_certificates_unbounded_are_flagged(script, needle):
     found = violations(CERTS, REMOTE_COMMAND, {"create": script}, name="racf")
     assert len(found) == 1 and needle in found[0] and "NOTAFTER" in found[0], found
+
+
+def test_racf_validity_is_counted_from_today():
+    # The date is made here, not at collection: a run that crosses midnight
+    # would otherwise count one day less than the needle says.
+    script = f"UNTIL='{_date_in(500)}'\n" + RACF_USER.format(notafter=" NOTAFTER(DATE($UNTIL))")
+    found = violations(CERTS, REMOTE_COMMAND, {"create": script}, name="racf")
+    assert len(found) == 1 and "RACF certificate is valid for 500 days" in found[0], found
 
 
 def test_racf_default_validity_is_judged_too():
