@@ -13,7 +13,7 @@ from components.delivery.material import UserPkcs12, UserPki
 from components.delivery.script import ssh_options
 from components.directory.dev_directory import DevDirectory, DevDirectoryArgs
 from components.docker.images import Images, ImagesArgs
-from components.docker.names import notebook_container_name
+from components.docker.names import directory_network_name, notebook_container_name
 from components.docker.network import Network, NetworkArgs
 from components.docker.storage import Storage, StorageArgs
 from components.gateway.dev_gateway import CONTAINER_NAME as DEV_GATEWAY_NAME
@@ -55,15 +55,23 @@ hub_tls = HubTls(
 
 # LDAP: the stack's own server, or the dev directory container.
 hub_depends_on: list[pulumi.Resource] = []
+hub_networks: list[pulumi.Output[str]] = []  # beyond the stack's network
 dev_directory = None
 if settings.ldap.dev_directory:
+    directory_network = Network(
+        "jupyterhub-directory",
+        NetworkArgs(directory_network_name(hub_settings.network_name), internal=True),
+    )
+    hub_networks.append(directory_network.name)
     dev_directory = DevDirectory(
         "jupyterhub-ldap",
         DevDirectoryArgs(
             users=hub_settings.users,
             image=images.ldap_image,
-            network_name=network.name,
+            network_name=directory_network.name,
             tls=settings.ldap.tls,
+            docker_host=settings.docker_host,
+            ssh_opts=docker_ssh_opts,
         ),
     )
     ldap_host, ldap_ca_pem = dev_directory.host, dev_directory.ca_cert_pem
@@ -128,6 +136,8 @@ if gateway.dev_gateway:
             server_key_pem=gateway_pki.server.key_pem,
             client_ca_pem=gateway_pki.ca.cert_pem,
             auth_token=secrets.kg_auth_token,
+            docker_host=settings.docker_host,
+            ssh_opts=docker_ssh_opts,
         ),
     )
     kg_url = dev_gateway.url
@@ -154,6 +164,7 @@ hub = Hub(
         environment=hub_env,
         image=images.hub_image,
         network_name=network.name,
+        extra_networks=hub_networks,
         data_volume_name=storage.data_volume_name,
         https_port=hub_settings.https_port,
         hostname=hub_settings.hostname,

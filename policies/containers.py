@@ -1,4 +1,5 @@
-"""Containers: who runs privileged, who has the Docker socket, who publishes ports.
+"""Containers: who runs privileged, who has the Docker socket, who publishes ports, that
+every container is hardened and that the hub limits the notebooks it starts.
 
 Only the hub container (DockerSpawner) needs the Docker socket and a published port;
 the gateway and the dev directory are reached over the Docker network.
@@ -13,7 +14,17 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
-from .props import CONTAINER, UNKNOWN, config, elements, flag, get, parent_type, text
+from .props import (
+    CONTAINER,
+    UNKNOWN,
+    config,
+    elements,
+    env_map,
+    flag,
+    get,
+    parent_type,
+    text,
+)
 from .rule import MANDATORY, Rule
 
 HUB_DEFAULTS = {"hubComponents": ["jupyterhub-zos:hub:Hub"]}
@@ -221,4 +232,130 @@ ONLY_HUB_PUBLISHES = Rule(
     "other than the hub.",
 )
 
-RULES = [NO_PRIVILEGED, SOCKET_ONLY_IN_HUB, ONLY_HUB_PUBLISHES]
+
+# every container hardened -------------------------------------------------------------
+
+NO_NEW_PRIVILEGES_RE = re.compile(r"^\s*no-new-privileges(\s*[=:]\s*true)?\s*$", re.I)
+
+
+def validate_hardened(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type != CONTAINER:
+        return
+    props = args.props
+    drops = get(props, "capabilities", "drops")
+    if drops is not UNKNOWN:
+        dropped = {(text(c) or "").upper().removeprefix("CAP_") for c in elements(drops)}
+        if "ALL" not in dropped:
+            report(
+                f"container {args.name!r} keeps Docker's default capabilities (NET_RAW, "
+                "MKNOD, SETUID, ...). Set capabilities.drops=['ALL'] and add back in "
+                "`capabilities.adds` only what it needs."
+            )
+    opts = get(props, "securityOpts")
+    if opts is not UNKNOWN and not any(
+        NO_NEW_PRIVILEGES_RE.match(text(o) or "") for o in elements(opts)
+    ):
+        report(
+            f"container {args.name!r} lets its processes gain privileges (setuid binaries, "
+            "file capabilities). Add 'no-new-privileges:true' to `securityOpts`."
+        )
+    memory = get(props, "memory")
+    limited = isinstance(memory, int | float) and memory > 0
+    if memory is not UNKNOWN and not limited and not is_hub(args, config(args, HUB_DEFAULTS)):
+        report(
+            f"container {args.name!r} has no memory limit: one runaway process takes "
+            "the Docker host's memory from every user. Set `memory` (MB)."
+        )
+
+
+HARDENED = Rule(
+    name="containers-hardened",
+    description="Every container drops all capabilities it does not add back, runs with "
+    "no-new-privileges, and every container but the hub has a memory limit.",
+    level=MANDATORY,
+    validate=validate_hardened,
+    defaults=HUB_DEFAULTS,
+    descriptions=HUB_DESCRIPTIONS,
+    severity=Severity.HIGH,
+    remediation="Set capabilities.drops=['ALL'] (adding back only what is needed), "
+    "securityOpts=['no-new-privileges:true'] and `memory`.",
+)
+
+
+# notebooks limited ---------------------------------------------------------------------
+
+NOTEBOOK_DEFAULTS = {
+    **HUB_DEFAULTS,
+    "maxNotebookMemory": "16G",
+    "maxNotebookCpus": 8,
+    "maxNotebookPids": 4096,
+}
+NOTEBOOK_DESCRIPTIONS = {
+    **HUB_DESCRIPTIONS,
+    "maxNotebookMemory": "The most memory one notebook server may be given "
+    "(NOTEBOOK_MEM_LIMIT), units K, M, G, T.",
+    "maxNotebookCpus": "The most CPUs one notebook server may be given (NOTEBOOK_CPU_LIMIT).",
+    "maxNotebookPids": "The most processes one notebook server may run (NOTEBOOK_PIDS_LIMIT).",
+}
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def _bytes(size: str) -> int | None:
+    match = re.fullmatch(r"\s*([0-9]+)\s*([KMGT]?)B?\s*", size.upper())
+    return int(match[1]) * _UNITS[match[2]] if match else None
+
+
+def _number(value: str) -> float | None:
+    try:
+        return float(value)
+    except ValueError:
+        return None
+
+
+def validate_notebooks_limited(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    """The hub tells DockerSpawner the notebooks' limits in its environment (the
+    hardening itself, capabilities and no-new-privileges, is in the hub image's
+    jupyterhub_config.py and has no switch)."""
+    if args.resource_type != CONTAINER:
+        return
+    cfg = config(args, NOTEBOOK_DEFAULTS)
+    if not is_hub(args, cfg) or get(args.props, "envs") is UNKNOWN:
+        return
+    env = env_map(args.props)
+    checks = [  # key, how to read it, the policy setting of its maximum
+        ("NOTEBOOK_MEM_LIMIT", _bytes, "maxNotebookMemory"),
+        ("NOTEBOOK_CPU_LIMIT", _number, "maxNotebookCpus"),
+        ("NOTEBOOK_PIDS_LIMIT", _number, "maxNotebookPids"),
+    ]
+    for key, parse, setting in checks:
+        most = cfg[setting]
+        value = env.get(key)
+        if value is None or not str(value).strip():
+            report(
+                f"hub container {args.name!r} starts notebook servers without {key}: one "
+                f"user can take the Docker host from the others. Set {key} (at most "
+                f"{most}); the program's default is on unless it was set to none/0."
+            )
+            continue
+        amount, limit = parse(str(value)), parse(str(most))
+        if amount is None or amount <= 0 or (limit is not None and amount > limit):
+            report(
+                f"hub container {args.name!r} gives each notebook server {key}={value}; "
+                f"the most this pack allows is {most} (policy setting {setting})."
+            )
+
+
+NOTEBOOKS_LIMITED = Rule(
+    name="notebooks-limited",
+    description="The hub gives every notebook server a memory, CPU and process limit, each "
+    "at most the pack's maximum.",
+    level=MANDATORY,
+    validate=validate_notebooks_limited,
+    defaults=NOTEBOOK_DEFAULTS,
+    descriptions=NOTEBOOK_DESCRIPTIONS,
+    severity=Severity.HIGH,
+    remediation="Set NOTEBOOK_MEM_LIMIT, NOTEBOOK_CPU_LIMIT and NOTEBOOK_PIDS_LIMIT "
+    "(their defaults: 2G, 2, 512) within the pack's maxima.",
+)
+
+RULES = [NO_PRIVILEGED, SOCKET_ONLY_IN_HUB, ONLY_HUB_PUBLISHES, HARDENED, NOTEBOOKS_LIMITED]

@@ -31,20 +31,32 @@ from components.directory.render import (
     render_slapd_conf,
 )
 from components.docker import names
+from components.docker.hardening import Hardening, container_security, limit_pids
 from components.pki.resources import self_signed_ca, signed_cert
 from components.pki.specs import ca_spec, server_spec
 from components.settings import DEV_DIRECTORY_BIND_DN
 
 CONTAINER_NAME = names.DIRECTORY_CONTAINER
+# images/ldap's entrypoint runs as root to seed the database and hand slapd's files to
+# the openldap user (CHOWN, FOWNER, and DAC_OVERRIDE to read them again at a restart),
+# then slapd binds 389/636 and drops to openldap (NET_BIND_SERVICE, SETUID, SETGID).
+# Nothing else: no NET_RAW, no MKNOD, no SYS_*.
+HARDENING = Hardening(
+    cap_add=("CHOWN", "DAC_OVERRIDE", "FOWNER", "NET_BIND_SERVICE", "SETGID", "SETUID"),
+    memory_mb=256,
+    pids_limit=128,
+)
 
 
 @dataclass(frozen=True)
 class DevDirectoryArgs:
     users: Sequence[str]  # admins and allowed users
     image: pulumi.Input[str]  # the dev directory image's digest
-    network_name: pulumi.Input[str]  # the stack's Docker network; only the hub needs it
+    network_name: pulumi.Input[str]  # its own network, which only the hub joins
     tls: str = "starttls"  # LDAP_TLS: with "none" slapd also takes passwords without TLS
     container_name: str = CONTAINER_NAME  # also its host name for the hub
+    docker_host: str | None = None  # docker:host, for the pids limit (docker update)
+    ssh_opts: Sequence[str] = ()  # docker:sshOpts
 
 
 class DevDirectory(pulumi.ComponentResource):
@@ -114,7 +126,16 @@ class DevDirectory(pulumi.ComponentResource):
                 ),
             ],
             restart="unless-stopped",
+            **container_security(HARDENING),
             opts=child,
+        )
+        self.pids_limit = limit_pids(
+            f"{name}-pids-limit",
+            self.container,
+            HARDENING.pids_limit,
+            args.docker_host,
+            args.ssh_opts,
+            parent=self,
         )
 
         self.host = args.container_name

@@ -38,6 +38,12 @@ def user_volume_name(user: str) -> str:
     return USER_VOLUME_TEMPLATE.format(username=escaped_user(user))
 
 
+def directory_network_name(network_name: str) -> str:
+    """The dev directory's own network, beside the stack's: only the hub joins it, so
+    notebooks can neither reach nor resolve the directory."""
+    return f"{network_name}-directory"
+
+
 def local_image_name(project: str, stack: str, image: str) -> str:
     """A local tag per stack and image, e.g. jupyterhub-zos-hub:dev (Docker wants lowercase)."""
     return f"{project}-{image}:{stack}".lower()

@@ -1,8 +1,11 @@
-"""The Docker network the hub, its notebook containers and the dev servers share.
+"""The Docker networks: user-defined bridges, on which Docker's DNS resolves containers
+by name and only containers on the same network reach each other.
 
-A user-defined bridge (the seed's `docker network create jupyterhub-network`): only
-containers on it reach each other, and Docker's DNS resolves them by name, which is
-how notebooks reach the hub (`jupyterhub`) and the hub the dev directory.
+- the stack's network (DOCKER_NETWORK_NAME, the seed's `jupyterhub-network`): the hub,
+  the notebook containers and the dev gateway; notebooks reach the hub API
+  (`jupyterhub`) and the gateway on it;
+- with the dev directory, its own internal network (no route out), which only the hub
+  joins: notebooks cannot reach or resolve the directory.
 """
 
 from __future__ import annotations
@@ -15,7 +18,8 @@ import pulumi_docker as docker
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    network_name: str  # DOCKER_NETWORK_NAME
+    network_name: str  # DOCKER_NETWORK_NAME, or names.directory_network_name() of it
+    internal: bool = False  # no route off the Docker host (the directory needs none)
 
 
 class Network(pulumi.ComponentResource):
@@ -27,6 +31,7 @@ class Network(pulumi.ComponentResource):
             f"{name}-network",
             name=args.network_name,
             driver="bridge",
+            internal=args.internal or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name = self.network.name

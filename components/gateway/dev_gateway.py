@@ -12,28 +12,40 @@ certificate or a new token changes an input and so replaces the container.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_docker as docker
 
 from components.docker import names
+from components.docker.hardening import Hardening, container_security, limit_pids
 from components.gateway.config import GatewayTls, render_kernel_gateway_config
 
 CONTAINER_NAME = names.GATEWAY_CONTAINER
 PORT = 8888
 GATEWAY_CONTEXT = "images/gateway"
-GATEWAY_UID = "1000"  # the image's `kg` user
-# images/gateway/Dockerfile's CMD reads this file; the directory is the kg user's, 0700.
+# images/gateway/Dockerfile's CMD reads this file; the directory is root's, 0700.
 CONFIG_DIR = "/etc/jupyter-kg"
 CONFIG_FILE = f"{CONFIG_DIR}/jupyter_kernel_gateway_config.py"
-# images/gateway/Dockerfile copies kg_isolation.py here, root-owned: kernels (uid 1000)
-# cannot change the layer that guards them.
+# images/gateway/Dockerfile copies kg_isolation.py and kernel_as_user.py here,
+# root-owned: kernels cannot change the layer that guards them.
 MODULE_DIR = "/opt/jupyterhub-zos"
 TLS = GatewayTls(
     certfile=f"{CONFIG_DIR}/tls/server.crt",
     keyfile=f"{CONFIG_DIR}/tls/server.key",
     client_ca=f"{CONFIG_DIR}/tls/client-ca.crt",
+)
+
+
+# Every user's kernels run in this one container. The gateway is root in it with only
+# what starting each kernel as its user's own uid takes (images/gateway/kernel_as_user.py:
+# CHOWN for the connection file and home, SETUID/SETGID to drop to the uid, KILL to
+# interrupt and stop kernels of other uids); the kernels have no capability at all.
+# Memory and processes are capped so a runaway kernel cannot take the Docker host; the
+# kernels share the cap, as they would share a z/OS gateway's region.
+HARDENING = Hardening(
+    cap_add=("CHOWN", "KILL", "SETGID", "SETUID"), memory_mb=4096, pids_limit=1024
 )
 
 
@@ -66,10 +78,12 @@ class DevGatewayArgs:
     stack: str
     network_name: pulumi.Input[str]  # the stack's Docker network; notebooks reach it there
     server_cert_pem: pulumi.Input[str]  # the gateway's server certificate (GatewayPki)
-    server_key_pem: pulumi.Output[str]  # secret: its key, uploaded 0600 for the kg user
+    server_key_pem: pulumi.Output[str]  # secret: its key, uploaded 0400 for root alone
     client_ca_pem: pulumi.Input[str]  # CA of the client certificates it accepts (mutual TLS)
     auth_token: pulumi.Output[str]  # secret: KG_AUTH_TOKEN (config or generated)
     container_name: str = CONTAINER_NAME  # also the host name in KG_URL
+    docker_host: str | None = None  # docker:host, for the pids limit (docker update)
+    ssh_opts: Sequence[str] = ()  # docker:sshOpts
 
 
 class DevGateway(pulumi.ComponentResource):
@@ -109,9 +123,7 @@ class DevGateway(pulumi.ComponentResource):
                 docker.ContainerUploadArgs(
                     file=TLS.keyfile,
                     content=pulumi.Output.secret(args.server_key_pem),
-                    owner=GATEWAY_UID,
-                    group=GATEWAY_UID,
-                    permissions="0400",
+                    permissions="0400",  # root's: kernels run as other uids
                 ),
                 docker.ContainerUploadArgs(
                     file=TLS.client_ca, content=args.client_ca_pem, permissions="0444"
@@ -133,7 +145,16 @@ class DevGateway(pulumi.ComponentResource):
             ),
             wait=True,
             wait_timeout=120,
+            **container_security(HARDENING),
             opts=child,
+        )
+        self.pids_limit = limit_pids(
+            f"{name}-pids-limit",
+            self.container,
+            HARDENING.pids_limit,
+            args.docker_host,
+            args.ssh_opts,
+            parent=self,
         )
         self.url = gateway_url(args.container_name)
         self.register_outputs({"url": self.url, "container": self.container.name})

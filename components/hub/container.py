@@ -31,8 +31,13 @@ import pulumi
 import pulumi_command as command
 import pulumi_docker as docker
 
-from components.delivery.script import delivery_target, ssh_command
 from components.docker import names
+from components.docker.hardening import (
+    Hardening,
+    container_security,
+    docker_host_command,
+    limit_pids,
+)
 from components.hub.environment import (
     LDAP_CA_PATH,
     SECRET_ENV,
@@ -46,13 +51,19 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 DATA_DIR = "/data"
 HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.port)
 HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
+# The hub runs as root in its container, owns its files and the Docker socket's access
+# comes from the socket, not from a capability: it keeps only NET_BIND_SERVICE (port
+# 443, on engines that do not set ip_unprivileged_port_start). Its processes (hub,
+# proxy, culler) are capped; its memory is not, as it grows with the number of users
+# (docs/benchmarks.md), and an out-of-memory hub would log everyone out.
+HARDENING = Hardening(cap_add=("NET_BIND_SERVICE",), pids_limit=1024)
 
 
 _NOTEBOOK_SCRIPT = """\
 #!/bin/sh
 # {title} (rendered by jupyterhub-zos).
 set -eu
-{host}NETWORK={network}
+NETWORK={network}
 names=$(docker ps -a --filter "network=$NETWORK" --filter 'name=^{prefix}-' \\
     --format '{{{{.Names}}}}')
 {keep}count=0
@@ -66,9 +77,7 @@ _REMOVE = """\
 """
 
 
-def notebook_servers_script(
-    network_name: str, docker_host: str | None = None, *, prune: bool
-) -> str:
+def notebook_servers_script(network_name: str, *, prune: bool) -> str:
     """POSIX sh run on the Docker host against the notebook containers (DockerSpawner's
     `jupyter-` names) on the stack's network, removing them as DockerSpawner does (with
     their anonymous volumes; users' named volumes stay).
@@ -86,7 +95,6 @@ def notebook_servers_script(
         title="Remove the notebook servers of users without a client certificate"
         if prune
         else "Remove the notebook servers the hub left running",
-        host=f"export DOCKER_HOST={q(docker_host)}\n" if docker_host else "",
         network=q(network_name),
         prefix=names.NOTEBOOK_PREFIX,
         keep=keep,
@@ -104,11 +112,9 @@ def notebook_servers_command(
 ) -> str:
     """A command text of the notebook-servers Command: the script here for a local
     Docker host (unix://), over the `ssh` binary for ssh://, as the PKI delivery does."""
-    target = delivery_target(docker_host)
-    if target.kind == "ssh":
-        script = notebook_servers_script(network_name, prune=prune)
-        return ssh_command(target, script, ssh_opts)
-    return notebook_servers_script(network_name, docker_host, prune=prune)
+    return docker_host_command(
+        notebook_servers_script(network_name, prune=prune), docker_host, ssh_opts
+    )
 
 
 def notebook_keep_list(users: Sequence[str]) -> str:
@@ -151,6 +157,7 @@ class HubArgs:
     environment: Mapping[str, Any]  # from hub_environment(); secret variables as secret Outputs
     image: pulumi.Input[str]  # the hub image's digest
     network_name: pulumi.Input[str]  # the stack's Docker network (notebooks reach the hub on it)
+    extra_networks: Sequence[pulumi.Input[str]]  # e.g. the dev directory's, only the hub's
     data_volume_name: pulumi.Input[str]  # mounted at /data: sqlite database, hub state
     https_port: int  # HUB_HTTPS_PORT, published on the Docker host
     hostname: str  # HUB_HOSTNAME, for the URL output
@@ -207,7 +214,8 @@ class Hub(pulumi.ComponentResource):
             envs=container_envs(args.environment),
             uploads=uploads,
             networks_advanced=[
-                docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[HUB_ALIAS])
+                docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[HUB_ALIAS]),
+                *(docker.ContainerNetworksAdvancedArgs(name=n) for n in args.extra_networks),
             ],
             ports=[docker.ContainerPortArgs(internal=HTTPS_PORT, external=args.https_port)],
             volumes=[
@@ -235,9 +243,18 @@ class Hub(pulumi.ComponentResource):
             # Time for the hub to write its database and stop its proxy and services; it
             # leaves users' notebook containers running (cleanup_servers).
             destroy_grace_seconds=60,
+            **container_security(HARDENING),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[*args.depends_on, self.notebook_servers]
             ),
+        )
+        self.pids_limit = limit_pids(
+            f"{name}-pids-limit",
+            self.container,
+            HARDENING.pids_limit,
+            args.docker_host,
+            args.ssh_opts,
+            parent=self,
         )
         self.container_name = self.container.name
         port = "" if args.https_port == 443 else f":{args.https_port}"

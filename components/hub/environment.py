@@ -78,6 +78,9 @@ def hub_environment(
         # The hub's own HTTPS and state
         "SSL_CERT": SSL_CERT_PATH,
         "SSL_KEY": SSL_KEY_PATH,
+        # The public HTTPS is served by configurable-http-proxy (Node.js): TLS 1.2 or later
+        # only, said here rather than left to the Node.js default of the hub image.
+        "NODE_OPTIONS": "--tls-min-v1.2",
         "JPY_COOKIE_SECRET": derived.cookie_secret,
         "CONFIGPROXY_AUTH_TOKEN": derived.proxy_auth_token,
     }
@@ -89,4 +92,6 @@ def hub_environment(
         env["NOTEBOOK_MEM_LIMIT"] = hub.mem_limit
     if hub.cpu_limit:
         env["NOTEBOOK_CPU_LIMIT"] = hub.cpu_limit
+    if hub.pids_limit:
+        env["NOTEBOOK_PIDS_LIMIT"] = str(hub.pids_limit)
     return env

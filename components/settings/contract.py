@@ -27,6 +27,7 @@ from components.settings.values import (
     NetworkName,
     P12Password,
     PemCerts,
+    PidsLimit,
     Port,
     PrivateKeyPem,
     RacfLabel,
@@ -86,8 +87,9 @@ class StackConfig(BaseModel):
     HUB_ADMIN_USERS: Annotated[json_list(UserName), Field(min_length=1)] = []
     HUB_ALLOWED_USERS: json_list(UserName) = []
     HUB_PKI_DIR: AbsPath | None = None
-    NOTEBOOK_MEM_LIMIT: MemLimit | None = None
-    NOTEBOOK_CPU_LIMIT: CpuLimit | None = None
+    NOTEBOOK_MEM_LIMIT: MemLimit = "2G"
+    NOTEBOOK_CPU_LIMIT: CpuLimit = "2"
+    NOTEBOOK_PIDS_LIMIT: PidsLimit = 512
     IDLE_CULL_TIMEOUT: Seconds = 3600
     ZOS_HOST: Host | None = None
     ZOS_SSH_PORT: Port = 22

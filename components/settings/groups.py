@@ -48,8 +48,9 @@ class HubSettings:
     notebook_image: str | None  # None: built from images/notebook
     network_name: str
     pki_dir: str
-    mem_limit: str | None
-    cpu_limit: str | None
+    mem_limit: str | None  # per notebook server; None: no limit (NOTEBOOK_MEM_LIMIT=none)
+    cpu_limit: str | None  # CPUs per notebook server; None: no limit
+    pids_limit: int  # processes per notebook server; 0: no limit
     idle_cull_timeout: int
 
     @property

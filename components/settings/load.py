@@ -29,7 +29,7 @@ from components.settings.groups import (
 )
 from components.settings.rules import check_together
 from components.settings.source import RawConfig, read_project_config
-from components.settings.values import abs_path, docker_host_url
+from components.settings.values import NO_LIMIT, abs_path, docker_host_url
 
 _MESSAGES = {
     "int_parsing": "must be a whole number",
@@ -207,8 +207,9 @@ def _settings(
             notebook_image=c.DOCKER_NOTEBOOK_IMAGE,
             network_name=c.DOCKER_NETWORK_NAME,
             pki_dir=c.HUB_PKI_DIR or default_pki_dir(stack, docker_host, project_dir),
-            mem_limit=c.NOTEBOOK_MEM_LIMIT,
-            cpu_limit=c.NOTEBOOK_CPU_LIMIT,
+            mem_limit=None if c.NOTEBOOK_MEM_LIMIT == NO_LIMIT else c.NOTEBOOK_MEM_LIMIT,
+            cpu_limit=None if c.NOTEBOOK_CPU_LIMIT == NO_LIMIT else c.NOTEBOOK_CPU_LIMIT,
+            pids_limit=c.NOTEBOOK_PIDS_LIMIT,
             idle_cull_timeout=c.IDLE_CULL_TIMEOUT,
         ),
         zos=zos,

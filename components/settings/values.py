@@ -183,20 +183,30 @@ def _bind_dn(value: str) -> str:
     return value
 
 
+NO_LIMIT = "none"  # the word that turns a notebook limit off on purpose
+
+
 def _mem_limit(value: str) -> str:
+    if value.strip().lower() == NO_LIMIT:
+        return NO_LIMIT
     match = re.fullmatch(r"([0-9]+)([KMGT]?)", value.strip().upper())
     if not match or int(match[1]) == 0:
-        raise ValueError("must be a positive size such as 512M or 2G (units K, M, G, T)")
+        raise ValueError(
+            "must be a positive size such as 512M or 2G (units K, M, G, T), or none for no limit"
+        )
     return match[1] + match[2]
 
 
 def _cpu_limit(value: str) -> str:
+    if value.strip().lower() == NO_LIMIT:
+        return NO_LIMIT
+    message = "must be a positive number of CPUs such as 1.5, or none for no limit"
     try:
         number = float(value)
     except ValueError:
-        raise ValueError("must be a positive number of CPUs such as 1.5") from None
+        raise ValueError(message) from None
     if not number > 0 or number != number or number == float("inf"):
-        raise ValueError("must be a positive number of CPUs such as 1.5")
+        raise ValueError(message)
     return value.strip()
 
 
@@ -311,6 +321,7 @@ P12Password = Annotated[str, AfterValidator(_secret_text(12, "it protects export
 AbsPath = Annotated[str, AfterValidator(abs_path)]
 MemLimit = Annotated[str, AfterValidator(_mem_limit)]
 CpuLimit = Annotated[str, AfterValidator(_cpu_limit)]
+PidsLimit = Annotated[int, Field(ge=0, le=4_194_304)]  # 0: no limit; the kernel's pid_max cap
 Seconds = Annotated[int, Field(ge=0)]
 SshHostKey = Annotated[str, AfterValidator(_ssh_host_key)]
 RingName = Annotated[str, AfterValidator(_ring_name)]

@@ -27,14 +27,16 @@ certificate) there is no identity to bind to: listings are empty, sessions stay 
 KERNEL_USERNAME is dropped, and a kernel is reachable by whoever holds the token and its
 id (see docs/howto/zos-production-stack.md for that trust model).
 
-What this does not do: kernels still run as the gateway's one OS user, so code inside a
-kernel is not kept from other kernels' processes and connection files by this layer.
+What this layer does not do is keep code inside one kernel from the others' processes
+and connection files: on the dev gateway, kernel_as_user.py (its kernel spec) runs each
+kernel as its user's own uid for that; elsewhere the gateway's kernel spec decides.
 """
 
 from __future__ import annotations
 
 import contextvars
 import json
+import os
 
 from jupyter_client.jsonutil import json_default
 from jupyter_server.utils import ensure_async
@@ -71,11 +73,15 @@ class OwnedKernelManager(SeedingMappingKernelManager):
             raise web.HTTPError(403, "Kernels are only started new")
         owner = _caller.get()
         env = kwargs.get("env")
-        if isinstance(env, dict):
-            # The client's claim of who it is does not reach the kernel unchecked.
-            env.pop("KERNEL_USERNAME", None)
-            if owner is not None:
-                env["KERNEL_USERNAME"] = owner
+        if not isinstance(env, dict):
+            # A start without "env": jupyter_client would hand the kernel the gateway's
+            # whole environment (KG_AUTH_TOKEN included). Give it what Kernel Gateway
+            # gives a start with an env instead: PATH and the KERNEL_ variables.
+            env = kwargs["env"] = {"PATH": os.environ.get("PATH", "")}
+        # The client's claim of who it is does not reach the kernel unchecked.
+        env.pop("KERNEL_USERNAME", None)
+        if owner is not None:
+            env["KERNEL_USERNAME"] = owner
         kernel_id = await super().start_kernel(*args, **kwargs)
         self.owners.setdefault(kernel_id, owner)
         return kernel_id

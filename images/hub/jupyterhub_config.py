@@ -155,10 +155,20 @@ c.DockerSpawner.volumes = {
     # bob-2esmith), which is not the directory the program wrote.
     os.environ["JUPYTERPKI_HOST_DIR"] + "/{raw_username}": {"bind": PKI_DIR, "mode": "ro"},
 }
+# Limits (NOTEBOOK_*_LIMIT; the program sets them by default, unset means none): one
+# user cannot take the Docker host's memory, CPUs or process table from the others.
 if os.environ.get("NOTEBOOK_MEM_LIMIT"):
     c.DockerSpawner.mem_limit = os.environ["NOTEBOOK_MEM_LIMIT"]
 if os.environ.get("NOTEBOOK_CPU_LIMIT"):
     c.DockerSpawner.cpu_limit = float(os.environ["NOTEBOOK_CPU_LIMIT"])
+# Hardening: the server starts as jovyan (uid 1000) and needs no capability. Without
+# NET_RAW / NET_ADMIN a notebook can neither sniff nor spoof (ARP) the hub API traffic
+# of other notebooks on the shared network; no-new-privileges stops setuid binaries.
+c.DockerSpawner.extra_host_config = {
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges:true"],
+    "pids_limit": env_int("NOTEBOOK_PIDS_LIMIT", 0) or -1,  # -1: Docker's "no limit"
+}
 
 # --- Kernels on the Kernel Gateway --------------------------------------------------------
 

@@ -76,9 +76,18 @@ def container(client, name: str):
 
 def remove_leftovers(client) -> None:
     """What a test run leaves that `down` keeps on purpose (the data volume, users'
-    volumes) or that the hub made (notebook containers): gone before and after."""
-    for c in client.containers.list(all=True, filters={"name": f"^{names.NOTEBOOK_PREFIX}-"}):
-        c.remove(force=True)
+    volumes) or that the hub made (notebook containers), and everything of a run that
+    was killed before its `down`: gone before and after. Only the dev stack's own names."""
+    fixed = {names.HUB_CONTAINER, names.GATEWAY_CONTAINER, names.DIRECTORY_CONTAINER}
+    for c in client.containers.list(all=True):
+        if c.name in fixed or c.name.startswith(f"{names.NOTEBOOK_PREFIX}-"):
+            c.remove(force=True)
+    stack_networks = {names.NETWORK, names.directory_network_name(names.NETWORK)}
+    for n in client.networks.list(names=sorted(stack_networks)):
+        if n.name in stack_networks:
+            n.remove()
     for v in client.volumes.list():
-        if v.name == names.DATA_VOLUME or v.name.startswith("jupyterhub-user-"):
+        if v.name in (names.DATA_VOLUME, f"{names.DIRECTORY_CONTAINER}-data") or (
+            v.name.startswith("jupyterhub-user-")
+        ):
             v.remove(force=True)

@@ -16,6 +16,8 @@ from urllib.parse import quote
 
 import requests
 import websocket
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
 
 from tests.support.notebook import KernelError, run_code
 
@@ -38,6 +40,13 @@ class HubUser:
         self.hub_url = self.hub_url.rstrip("/") + "/"
         self.session.trust_env = False  # no proxy, no REQUESTS_CA_BUNDLE from the env
         self.session.verify = str(self.ca_file)
+        # The proxy (Node.js) closes idle keep-alive connections after 5 s; a request sent
+        # on one just as it closes fails with RemoteDisconnected, as a browser's would be
+        # resent. Idempotent requests (GET, DELETE, ...) are resent once; POSTs never.
+        retry = Retry(
+            total=1, connect=1, read=1, status=0, allowed_methods=Retry.DEFAULT_ALLOWED_METHODS
+        )
+        self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
     # --- pages --------------------------------------------------------------------------
 

@@ -13,9 +13,12 @@ the one before left, as an operator's day does.
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import shutil
+import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -151,6 +154,138 @@ def test_a_kernel_runs_on_the_gateway_over_mutual_tls(stack, client):
     where = bob.run_once("import socket; socket.gethostname()").strip("'")
     assert where == gateway_host and where != notebook_host
     assert bob.run_once("6 * 7") == "42"
+
+
+# --- a hostile user: what alice can reach from her notebook and her kernel --------------
+
+# The attacks, as alice would type them (tests/e2e/hostile/).
+HOSTILE = Path(__file__).parent / "hostile"
+FROM_HER_NOTEBOOK = (HOSTILE / "from_her_notebook.py").read_text()
+
+
+FROM_HER_KERNEL = (HOSTILE / "from_her_kernel.py").read_text()
+
+
+def test_from_her_notebook_alice_reaches_nothing_of_bobs(stack, client):
+    alice, bob = stack.logged_in("alice"), stack.logged_in("bob.smith")
+    alice.start_server()
+    bob.wait_ready()
+    bob_kernel = bob.start_kernel()
+    try:
+        directory = container(client, names.DIRECTORY_CONTAINER)
+        (directory_ip,) = [
+            n["IPAddress"] for n in directory.attrs["NetworkSettings"]["Networks"].values()
+        ]
+        args = {
+            "directory": names.DIRECTORY_CONTAINER,
+            "directory_ip": directory_ip,
+            "bob_kernel": bob_kernel,
+            "bob_server": f"http://{names.notebook_container_name('bob.smith')}:8888"
+            "/user/bob.smith/api/contents",
+        }
+        nb = container(client, names.notebook_container_name("alice"))
+        ran = nb.exec_run(["python3", "-c", FROM_HER_NOTEBOOK, json.dumps(args)], user="1000")
+        assert ran.exit_code == 0, ran.output.decode()[-3000:]
+        got = json.loads(ran.output.decode().strip().splitlines()[-1])
+        # The directory is on a network she is not on: no name, no route.
+        assert got["directory_resolves"] is False
+        assert got["directory_ip"] in ("timeout", "TimeoutError", "OSError"), got
+        # The gateway: with her certificate and the token, bob's kernel does not exist.
+        assert bob_kernel not in got["listed"]
+        for attempt in ("bob_kernel", "bob_interrupt", "bob_restart", "bob_channels", "bob_delete"):
+            assert got[attempt] == 404, (attempt, got)
+        # Bob's server, straight over the Docker network with her own hub token: refused.
+        assert got["bob_server"] in (401, 403), got
+        assert got["hub_bob"] in (403, 404) and got["hub_users"] == 403, got
+        # No capability, no new privileges, no raw socket to sniff the shared network.
+        assert got["cap_eff"] == "0000000000000000" and got["no_new_privs"] == "1", got
+        assert got["raw_socket"] == "refused"
+        assert got["pids_max"] == "512"
+        # Bob's kernel is untouched by all that.
+        assert bob.run(bob_kernel, "'still ' + 'his'") == "'still his'"
+    finally:
+        bob.server_api("DELETE", f"kernels/{bob_kernel}")
+
+
+def test_from_her_kernel_on_the_gateway_alice_reaches_nothing_of_bobs(stack):
+    alice, bob = stack.logged_in("alice"), stack.logged_in("bob.smith")
+    alice.wait_ready()
+    bob_kernel = bob.start_kernel()
+    alice_kernel = alice.start_kernel()
+    try:
+        bob_uid = int(bob.run(bob_kernel, "__import__('os').getuid()"))
+        code = FROM_HER_KERNEL.replace("BOB", bob_kernel)
+        got = json.loads(ast.literal_eval(alice.run(alice_kernel, code)))  # the str's repr
+        assert got["uid"] != bob_uid and got["uid"] >= 20000 and bob_uid >= 20000
+        assert got["token_in_env"] is False
+        for attempt in ("list_runtime", "bob_connection_file", "server_key", "gateway_environ"):
+            assert got[attempt] == "denied", (attempt, got)
+        assert got["uid_map"] in ("denied", "missing"), got
+        assert got["cap_eff"] == "0000000000000000"
+        bobs = [p for p in got["others"] if p["uid"] == bob_uid]
+        assert bobs, got["others"]  # his kernel's processes are there to try
+        for process in bobs:
+            assert process == {"uid": bob_uid, "environ": "denied", "signal": "denied"}
+        assert bob.run(bob_kernel, "6 * 7") == "42"
+    finally:
+        alice.server_api("DELETE", f"kernels/{alice_kernel}")
+        bob.server_api("DELETE", f"kernels/{bob_kernel}")
+
+
+HARDENED = {
+    names.HUB_CONTAINER: (["CAP_NET_BIND_SERVICE"], 1024, 0),
+    names.GATEWAY_CONTAINER: (["CAP_CHOWN", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"], 1024, 4096),
+    names.DIRECTORY_CONTAINER: (
+        [
+            "CAP_CHOWN",
+            "CAP_DAC_OVERRIDE",
+            "CAP_FOWNER",
+            "CAP_NET_BIND_SERVICE",
+            "CAP_SETGID",
+            "CAP_SETUID",
+        ],
+        128,
+        256,
+    ),
+    names.notebook_container_name("alice"): ([], 512, 2048),
+}
+
+
+def test_every_container_runs_hardened_on_the_engine(stack, client):
+    for name, (cap_add, pids, memory_mb) in HARDENED.items():
+        host = container(client, name).attrs["HostConfig"]
+        assert [c.upper() for c in host["CapDrop"]] in (["ALL"], ["CAP_ALL"]), (name, host)
+        added = sorted(
+            c.upper() if c.upper().startswith("CAP_") else "CAP_" + c.upper()
+            for c in host.get("CapAdd") or []
+        )
+        assert added == cap_add, (name, host["CapAdd"])
+        assert "no-new-privileges:true" in host["SecurityOpt"], name
+        assert not host["Privileged"], name
+        assert host["PidsLimit"] == pids, (name, host["PidsLimit"])
+        assert host["Memory"] == memory_mb * 1024 * 1024, (name, host["Memory"])
+    # DockerSpawner: cpu_quota = NOTEBOOK_CPU_LIMIT * cpu_period.
+    nb = container(client, names.notebook_container_name("alice")).attrs["HostConfig"]
+    assert nb["CpuQuota"] == 2 * nb["CpuPeriod"], nb
+
+
+def test_the_hub_serves_tls_1_2_and_later_only(stack):
+    host, port = "127.0.0.1", int(stack.outputs["hub_url"].rsplit(":", 1)[1].strip("/"))
+    old = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    old.check_hostname, old.verify_mode = False, ssl.CERT_NONE
+    old.set_ciphers("DEFAULT@SECLEVEL=0")  # let this client offer TLS 1.1 at all
+    old.minimum_version = old.maximum_version = ssl.TLSVersion.TLSv1_1
+    with pytest.raises(ssl.SSLError) as refused, socket.create_connection((host, port), 10) as s:
+        old.wrap_socket(s)
+    # The server's alert, not this client refusing to try.
+    assert "ALERT_PROTOCOL_VERSION" in str(refused.value) or "UNSUPPORTED_PROTOCOL" in str(
+        refused.value
+    ), refused.value
+    modern = ssl.create_default_context(cafile=str(stack.ca_file))
+    modern.check_hostname = False
+    modern.maximum_version = ssl.TLSVersion.TLSv1_2
+    with socket.create_connection((host, port), 10) as s, modern.wrap_socket(s) as tls:
+        assert tls.version() == "TLSv1.2"
 
 
 def add_group_member(client) -> None:

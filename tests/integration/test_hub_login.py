@@ -104,6 +104,7 @@ def program_env() -> dict[str, str]:
         pki_dir="/var/lib/jupyterhub-zos/test/pki",
         mem_limit="2G",
         cpu_limit="1.5",
+        pids_limit=512,
         idle_cull_timeout=3600,
     )
     ldap = LdapSettings(

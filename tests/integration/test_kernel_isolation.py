@@ -249,6 +249,21 @@ def test_identity_comes_from_the_certificate_not_kernel_username(mtls):
         alice.call("DELETE", f"{gateway.url}/api/kernels/{kernel}")
 
 
+def test_a_start_without_env_gets_neither_the_gateways_environment_nor_a_claimed_name(mtls):
+    # jupyter_client would give such a kernel the gateway's whole environment, token
+    # included; it gets PATH and the verified KERNEL_USERNAME, as a start with env does.
+    gateway, users = mtls
+    alice = users["alice"]
+    r = alice.call("POST", f"{gateway.url}/api/kernels", json={"name": "python3"})
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    try:
+        assert gateway_kernel_env(gateway, alice, kernel, "KG_AUTH_TOKEN") == "'None'"
+        assert gateway_kernel_env(gateway, alice, kernel, "KERNEL_USERNAME") == "'alice'"
+    finally:
+        alice.call("DELETE", f"{gateway.url}/api/kernels/{kernel}")
+
+
 # --- behind AT-TLS: the gateway speaks plain HTTP and sees no certificate ----------------
 
 

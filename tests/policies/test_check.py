@@ -71,7 +71,11 @@ def dev_graph(tmp_path, stack: str = "dev") -> list[Recorded]:
         "KG_AUTH_TOKEN=0123456789abcdef0123456789abcdef",
         "JPY_COOKIE_SECRET=" + "cd" * 32,
         "CONFIGPROXY_AUTH_TOKEN=" + "ef" * 16,
+        "NOTEBOOK_MEM_LIMIT=2G",
+        "NOTEBOOK_CPU_LIMIT=2",
+        "NOTEBOOK_PIDS_LIMIT=512",
     ]
+    hardened = {"capabilities": {"drops": ["ALL"]}, "securityOpts": ["no-new-privileges:true"]}
     tls_upload = [{"file": "/srv/jupyterhub/tls/key.pem", "content": "-----BEGIN PRIVATE KEY-----"}]
     return [
         res(stack, "docker:index/network:Network", "jupyterhub-network", {"name": "jupyterhub"}),
@@ -108,6 +112,7 @@ def dev_graph(tmp_path, stack: str = "dev") -> list[Recorded]:
                 ],
                 "envs": hub_envs,
                 "uploads": tls_upload,
+                **hardened,
             },
             secret=["envs", "uploads"],
             parent_type="jupyterhub-zos:hub:Hub",
@@ -116,7 +121,12 @@ def dev_graph(tmp_path, stack: str = "dev") -> list[Recorded]:
             stack,
             CONTAINER,
             "gateway",
-            {"name": f"{stack}-gateway", "envs": ["KG_AUTH_TOKEN=0123456789abcdef"]},
+            {
+                "name": f"{stack}-gateway",
+                "envs": ["KG_AUTH_TOKEN=0123456789abcdef"],
+                "memory": 4096,
+                **hardened,
+            },
             secret=["envs"],
         ),
         res(
@@ -232,7 +242,7 @@ def test_main_exit_status_and_report(tmp_path, capsys):
     clean = FakeHarness(dev_graph(tmp_path))
     assert policy_check.main(["--stack", "dev"], run_program=clean) == 0
     out = capsys.readouterr().out
-    assert "stack 'dev', 9 resources, 12 policies" in out and "0 mandatory, 0 advisory" in out
+    assert "stack 'dev', 9 resources, 14 policies" in out and "0 mandatory, 0 advisory" in out
 
     graph = dev_graph(tmp_path)
     graph[6] = replace(graph[6], secret_paths=frozenset({"uploads"}))

@@ -191,3 +191,97 @@ def test_ports_config_names_the_hub_component():
     edge = "acme:edge:Edge"
     assert violations(PORTS, CONTAINER, PUBLISHED, config=cfg, parent_type=edge) == []
     assert violations(PORTS, CONTAINER, PUBLISHED, config=cfg, parent_type=HUB)
+
+
+# --- containers-hardened -------------------------------------------------------------------
+
+HARD = "containers-hardened"
+HARDENED_PROPS = {
+    "image": "x:1",
+    "capabilities": {"drops": ["ALL"], "adds": ["CHOWN"]},
+    "securityOpts": ["no-new-privileges:true"],
+    "memory": 256,
+}
+
+
+@pytest.mark.parametrize(
+    "opt", ["no-new-privileges:true", "no-new-privileges=true", "no-new-privileges"]
+)
+def test_hardened_container_passes(opt):
+    props = {**HARDENED_PROPS, "securityOpts": ["label=type:x", opt]}
+    assert violations(HARD, CONTAINER, props) == []
+    # The hub may go without a memory limit (it grows with its users).
+    hub = {k: v for k, v in HARDENED_PROPS.items() if k != "memory"}
+    assert violations(HARD, CONTAINER, hub, parent_type=HUB) == []
+
+
+@pytest.mark.parametrize(
+    "change, needle",
+    [
+        ({"capabilities": None}, "capabilities.drops=['ALL']"),
+        ({"capabilities": {"drops": ["NET_RAW"]}}, "capabilities.drops=['ALL']"),
+        ({"securityOpts": None}, "no-new-privileges:true"),
+        ({"securityOpts": ["no-new-privileges:false"]}, "no-new-privileges:true"),
+        ({"memory": None}, "no memory limit"),
+        ({"memory": 0}, "no memory limit"),
+    ],
+)
+def test_unhardened_container_is_flagged(change, needle):
+    props = {k: v for k, v in {**HARDENED_PROPS, **change}.items() if v is not None}
+    found = violations(HARD, CONTAINER, props, name="gw")
+    assert len(found) == 1 and needle in found[0] and "'gw'" in found[0], found
+
+
+def test_hardened_cap_drop_spelled_cap_all_passes_and_unknowns_are_not_judged():
+    props = {**HARDENED_PROPS, "capabilities": {"drops": ["cap_all"]}}
+    assert violations(HARD, CONTAINER, props) == []
+    unknown = {
+        "capabilities": {"drops": UNKNOWN_ARRAY},
+        "securityOpts": UNKNOWN_ARRAY,
+        "memory": UNKNOWN_STRING,
+    }
+    assert violations(HARD, CONTAINER, unknown) == []
+
+
+def test_a_container_named_jupyterhub_outside_the_hub_needs_a_memory_limit():
+    props = {k: v for k, v in HARDENED_PROPS.items() if k != "memory"}
+    assert violations(HARD, CONTAINER, {**props, "name": "jupyterhub"})
+
+
+# --- notebooks-limited ---------------------------------------------------------------------
+
+NB = "notebooks-limited"
+LIMITS = ["NOTEBOOK_MEM_LIMIT=2G", "NOTEBOOK_CPU_LIMIT=2", "NOTEBOOK_PIDS_LIMIT=512"]
+
+
+def test_hub_that_limits_its_notebooks_passes():
+    props = {"envs": ["KG_URL=https://gw:8888", *LIMITS]}
+    assert violations(NB, CONTAINER, props, parent_type=HUB) == []
+    # Only the hub starts notebooks: other containers are not judged by this rule.
+    assert violations(NB, CONTAINER, {"envs": []}) == []
+    assert violations(NB, CONTAINER, {"envs": UNKNOWN_ARRAY}, parent_type=HUB) == []
+
+
+@pytest.mark.parametrize(
+    "envs, needle",
+    [
+        (LIMITS[1:], "without NOTEBOOK_MEM_LIMIT"),
+        ([LIMITS[0], LIMITS[2]], "without NOTEBOOK_CPU_LIMIT"),
+        (LIMITS[:2], "without NOTEBOOK_PIDS_LIMIT"),
+        (["NOTEBOOK_MEM_LIMIT=64G", *LIMITS[1:]], "NOTEBOOK_MEM_LIMIT=64G"),
+        ([LIMITS[0], "NOTEBOOK_CPU_LIMIT=32", LIMITS[2]], "maxNotebookCpus"),
+        ([*LIMITS[:2], "NOTEBOOK_PIDS_LIMIT=100000"], "maxNotebookPids"),
+        (["NOTEBOOK_MEM_LIMIT=lots", *LIMITS[1:]], "NOTEBOOK_MEM_LIMIT=lots"),
+    ],
+)
+def test_hub_that_leaves_notebooks_unlimited_is_flagged(envs, needle):
+    found = violations(NB, CONTAINER, {"envs": envs}, parent_type=HUB, name="jupyterhub")
+    assert len(found) == 1 and needle in found[0], found
+
+
+def test_notebook_maxima_are_policy_settings():
+    envs = ["NOTEBOOK_MEM_LIMIT=64G", "NOTEBOOK_CPU_LIMIT=32", "NOTEBOOK_PIDS_LIMIT=100000"]
+    cfg = {"maxNotebookMemory": "128G", "maxNotebookCpus": 64, "maxNotebookPids": 200000}
+    assert violations(NB, CONTAINER, {"envs": envs}, parent_type=HUB, config=cfg) == []
+    tight = {"maxNotebookMemory": "1G"}
+    assert violations(NB, CONTAINER, {"envs": LIMITS}, parent_type=HUB, config=tight)

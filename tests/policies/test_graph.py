@@ -56,8 +56,13 @@ docker.Container(
     envs=[
         "KG_URL=https://gateway:8888",
         "DOCKER_NOTEBOOK_IMAGE=quay.io/jupyter/base-notebook:2025-10-20",
+        "NOTEBOOK_MEM_LIMIT=2G",
+        "NOTEBOOK_CPU_LIMIT=2",
+        "NOTEBOOK_PIDS_LIMIT=512",
         token.apply(lambda t: f"KG_AUTH_TOKEN={t}"),
     ],
+    capabilities=docker.ContainerCapabilitiesArgs(drops=["ALL"], adds=["NET_BIND_SERVICE"]),
+    security_opts=["no-new-privileges:true"],
 )
 command.remote.Command(
     "good-remote",
@@ -122,6 +127,8 @@ def test_policies_read_what_the_real_sdks_send(scratch):
         ("no-privileged-containers", "mandatory", "impostor"),
         ("docker-socket-only-in-hub", "mandatory", "impostor"),
         ("only-hub-publishes-ports", "mandatory", "impostor"),
+        ("containers-hardened", "mandatory", "gateway"),
+        ("containers-hardened", "mandatory", "impostor"),
     }
 
 

@@ -35,7 +35,7 @@ POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 def test_the_pack_has_every_policy_the_issue_lists_with_unique_names():
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 12
+    assert len(names) == len(set(names)) == 14
     for p in POLICIES:
         assert p.enforcement_level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY)
         assert p.description and p.remediation_steps
@@ -119,11 +119,19 @@ def test_pack_serves_every_policy_with_its_level_and_config_schema(analyzer):
         assert set(schema) == set(rule.descriptions)
 
 
+# What containers-hardened asks of every container (its own tests: test_containers.py).
+HARDENED = {
+    "capabilities": {"drops": ["ALL"]},
+    "securityOpts": ["no-new-privileges:true"],
+    "memory": 512,
+}
+
+
 def test_served_pack_tells_secret_outputs_from_literals(analyzer):
     configure(analyzer, {})
-    good = {"name": "jupyterhub", "envs": [secret("KG_AUTH_TOKEN=0123456789abcdef")]}
+    good = {"name": "jupyterhub", "envs": [secret("KG_AUTH_TOKEN=0123456789abcdef")], **HARDENED}
     assert analyze(analyzer, CONTAINER, "hub", good) == []
-    bad = {"name": "jupyterhub", "envs": ["KG_AUTH_TOKEN=0123456789abcdef"]}
+    bad = {"name": "jupyterhub", "envs": ["KG_AUTH_TOKEN=0123456789abcdef"], **HARDENED}
     found = analyze(analyzer, CONTAINER, "hub", bad)
     assert [d.policyName for d in found] == ["no-plain-secrets"]
     assert found[0].enforcementLevel == proto.MANDATORY
@@ -139,12 +147,12 @@ def test_served_pack_sees_protect_and_survives_unknowns(analyzer):
     assert [d.policyName for d in analyze(analyzer, VOLUME, "data", volume)] == [
         "hub-data-volume-kept"
     ]
-    unknown = {"envs": ["04da6b54-80e4-46f7-96ec-b56ff0331ba9"], "ports": []}
+    unknown = {"envs": ["04da6b54-80e4-46f7-96ec-b56ff0331ba9"], "ports": [], **HARDENED}
     assert analyze(analyzer, CONTAINER, "hub", unknown) == []
 
 
 def test_served_pack_applies_policy_config_and_levels(analyzer):
-    plain = {"name": "gw", "envs": ["KG_URL=http://gw:8099"]}
+    plain = {"name": "gw", "envs": ["KG_URL=http://gw:8099"], **HARDENED}
     try:
         configure(analyzer, {})
         found = analyze(analyzer, CONTAINER, "hub", plain, stack="dev")

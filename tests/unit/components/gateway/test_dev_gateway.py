@@ -52,7 +52,7 @@ def test_dev_gateway_is_on_the_network_and_not_published(dev):
     gw = gateway_container(dev)
     assert gw.inputs["name"] == CONTAINER_NAME and "gateway" in CONTAINER_NAME
     assert not gw.inputs.get("ports")
-    network = dev.one("docker:index/network:Network")
+    network = dev.one("docker:index/network:Network", "jupyterhub-network")
     assert gw.inputs["networksAdvanced"] == [
         {"name": network.inputs["name"], "aliases": [CONTAINER_NAME]}
     ]

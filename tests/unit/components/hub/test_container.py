@@ -80,7 +80,7 @@ def resource_urn(graph, type_, name):
 
 
 def test_network_is_a_user_defined_bridge(dev):
-    network = dev.one(NETWORK)
+    network = dev.one(NETWORK, "jupyterhub-network")
     assert network.inputs["name"] == "jupyterhub-network"
     assert network.inputs["driver"] == "bridge"
     assert dev.by_urn(network.parent).type == "jupyterhub-zos:network:Network"
@@ -119,7 +119,8 @@ def test_hub_container_wiring(dev):
     assert hub.inputs["image"].startswith("sha256:")  # the local build's image ID
     assert resource_urn(dev, IMAGE, "jupyterhub-hub") in hub.dependencies
     assert hub.inputs["networksAdvanced"] == [
-        {"name": "jupyterhub-network", "aliases": ["jupyterhub"]}
+        {"name": "jupyterhub-network", "aliases": ["jupyterhub"]},
+        {"name": "jupyterhub-network-directory"},  # the dev directory's own network
     ]
     assert hub.inputs["ports"] == [{"internal": 443, "external": 8443}]
     assert sorted(hub.inputs["volumes"], key=lambda v: v["containerPath"]) == [
@@ -182,7 +183,7 @@ def test_dev_directory_container(dev):
     assert ldap.inputs["image"].startswith("sha256:")
     assert "ports" not in ldap.inputs  # only on the Docker network
     assert ldap.inputs["networksAdvanced"] == [
-        {"name": "jupyterhub-network", "aliases": ["jupyterhub-ldap"]}
+        {"name": "jupyterhub-network-directory", "aliases": ["jupyterhub-ldap"]}
     ]
     assert ldap.inputs["volumes"] == [
         {"volumeName": "jupyterhub-ldap-data", "containerPath": "/var/lib/ldap"}
@@ -422,6 +423,7 @@ def test_first_up_of_the_dev_stack_creates(dev):
     assert created == sorted(
         [
             (NETWORK, "jupyterhub-network"),
+            (NETWORK, "jupyterhub-directory-network"),
             (VOLUME, "jupyterhub-data"),
             (VOLUME, "jupyterhub-ldap-data"),
             (IMAGE, "jupyterhub-hub"),
@@ -444,6 +446,8 @@ def test_first_up_of_the_dev_stack_creates(dev):
             (CONTAINER, "jupyterhub-ldap-server"),
             (CONTAINER, "jupyterhub-container"),
             (LOCAL_COMMAND, "jupyterhub-notebook-servers"),
+            (LOCAL_COMMAND, "jupyterhub-pids-limit"),
+            (LOCAL_COMMAND, "jupyterhub-ldap-pids-limit"),
         ]
     )
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 from pathlib import Path
@@ -12,7 +13,6 @@ from components.gateway.config import ISOLATION_MODULE
 from components.gateway.dev_gateway import (
     CONFIG_DIR,
     CONFIG_FILE,
-    GATEWAY_UID,
     MODULE_DIR,
     TLS,
     dev_gateway_config,
@@ -46,14 +46,28 @@ def test_base_image_and_requirements_are_pinned(image):
 def test_gateway_image_runs_the_config_the_component_uploads():
     dockerfile = (ROOT / "images" / "gateway" / "Dockerfile").read_text()
     assert f'"--config={CONFIG_FILE}"' in dockerfile
-    assert re.search(rf"^USER {GATEWAY_UID}(:\d+)?$", dockerfile, re.MULTILINE)
-    assert f"install -d -o kg -g kg -m 0700 {CONFIG_DIR} {CONFIG_DIR}/tls" in dockerfile
+    # Root in the container (with four capabilities) to start kernels as their users.
+    assert not re.search(r"^USER\s", dockerfile, re.MULTILINE)
+    assert f"install -d -m 0700 {CONFIG_DIR} {CONFIG_DIR}/tls" in dockerfile
+    assert "install -d -m 0711 /var/lib/jupyterhub-zos /var/lib/jupyterhub-zos/runtime" in (
+        dockerfile
+    )
+    assert "JUPYTER_RUNTIME_DIR=/var/lib/jupyterhub-zos/runtime" in dockerfile
     assert all(p.startswith(f"{CONFIG_DIR}/tls/") for p in (TLS.certfile, TLS.keyfile))
-    # Nothing secret goes into the image: only the requirements file and the isolation
-    # module (root-owned, where the rendered config looks for it) are copied in.
+    # Nothing secret goes into the image: only the requirements file, the isolation
+    # module and kernel launcher (root-owned, where the config and kernel spec look for
+    # them) and the kernel spec are copied in.
     assert re.findall(r"^(?:COPY|ADD)\s.*$", dockerfile, re.MULTILINE) == [
         "COPY requirements.txt /tmp/gateway-requirements.txt",
-        f"COPY {ISOLATION_MODULE}.py {MODULE_DIR}/{ISOLATION_MODULE}.py",
+        f"COPY {ISOLATION_MODULE}.py kernel_as_user.py {MODULE_DIR}/",
+        "COPY kernel.json /usr/local/share/jupyter/kernels/python3/kernel.json",
+    ]
+    spec = json.loads((ROOT / "images" / "gateway" / "kernel.json").read_text())
+    assert spec["argv"] == [
+        "python3",
+        f"{MODULE_DIR}/kernel_as_user.py",
+        "-f",
+        "{connection_file}",
     ]
     assert f"_sys.path.insert(0, {MODULE_DIR!r})" in dev_gateway_config()
     assert "KG_AUTH_TOKEN" not in re.sub(r"#.*", "", dockerfile)

@@ -34,6 +34,7 @@ HUB = HubSettings(
     pki_dir="/var/lib/jupyterhub-zos/dev/pki",
     mem_limit=None,
     cpu_limit=None,
+    pids_limit=0,
     idle_cull_timeout=3600,
 )
 LDAP = LdapSettings(
@@ -123,6 +124,7 @@ def test_env_holds_the_contract_keys_as_strings():
         "IDLE_CULL_TIMEOUT",
         "SSL_CERT",
         "SSL_KEY",
+        "NODE_OPTIONS",
         "JPY_COOKIE_SECRET",
         "CONFIGPROXY_AUTH_TOKEN",
     }
@@ -136,12 +138,13 @@ def test_env_holds_the_contract_keys_as_strings():
 
 def test_env_optional_keys():
     result = env(
-        hub=dataclasses.replace(HUB, mem_limit="2G", cpu_limit="1.5"),
+        hub=dataclasses.replace(HUB, mem_limit="2G", cpu_limit="1.5", pids_limit=256),
         ldap=dataclasses.replace(LDAP, allowed_groups=("cn=a,ou=groups,dc=x", "cn=b,dc=x")),
         derived=dataclasses.replace(DERIVED, ldap_ca=False),
         gateway=dataclasses.replace(GATEWAY, validate_cert=False),
     )
     assert result["NOTEBOOK_MEM_LIMIT"] == "2G" and result["NOTEBOOK_CPU_LIMIT"] == "1.5"
+    assert result["NOTEBOOK_PIDS_LIMIT"] == "256"
     assert json.loads(result["LDAP_ALLOWED_GROUPS"]) == ["cn=a,ou=groups,dc=x", "cn=b,dc=x"]
     assert "LDAP_CA_CERT_FILE" not in result
     assert result["VALIDATE_KG_CERT"] == "false"
@@ -152,6 +155,9 @@ def test_every_variable_the_program_sets_changes_the_config():
     base = snapshot(load_hub_config(env()))
     for key, value in env().items():
         if key in ("JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"):
+            continue
+        if key == "NODE_OPTIONS":  # read by configurable-http-proxy (Node.js), not a trait
+            assert value == "--tls-min-v1.2"
             continue
         if key == "JUPYTERPKI_USERS":  # read by the pre-spawn hook, not a trait
             assert spawn_allowed(env(), "bob")
@@ -286,9 +292,20 @@ def test_docker_spawner():
 
 
 def test_notebook_limits():
-    c = load(hub=dataclasses.replace(HUB, mem_limit="2G", cpu_limit="1.5"))
+    c = load(hub=dataclasses.replace(HUB, mem_limit="2G", cpu_limit="1.5", pids_limit=256))
     assert c.DockerSpawner.mem_limit == "2G"
     assert c.DockerSpawner.cpu_limit == 1.5
+    assert c.DockerSpawner.extra_host_config["pids_limit"] == 256
+
+
+def test_notebooks_are_hardened_whatever_the_limits():
+    for hub in (HUB, dataclasses.replace(HUB, pids_limit=300)):
+        host_config = load(hub=hub).DockerSpawner.extra_host_config
+        assert host_config["cap_drop"] == ["ALL"]
+        assert host_config["security_opt"] == ["no-new-privileges:true"]
+        assert "cap_add" not in host_config and "privileged" not in host_config
+    # No limit configured (NOTEBOOK_PIDS_LIMIT=0): Docker's -1, not a limit of 0.
+    assert load().DockerSpawner.extra_host_config["pids_limit"] == -1
 
 
 # --- idle culler ---------------------------------------------------------------------------
