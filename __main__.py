@@ -160,6 +160,7 @@ hub = Hub(
         tls_cert_pem=hub_tls.cert_pem,
         tls_key_pem=hub_tls.key_pem,
         ldap_ca_pem=ldap_ca_pem,
+        ldap_search_password=settings.ldap.search_bind_password,
         pki_users=pki_users,
         docker_host=settings.docker_host,
         ssh_opts=docker_ssh_opts,

@@ -6,7 +6,8 @@
 - the data volume at /data (sqlite database), restart unless-stopped, a healthcheck on
   https /hub/health that `pulumi up` waits for;
 - the environment from components/hub/environment.py, secrets kept secret Outputs;
-- the TLS certificate and key and the LDAP CA put in at creation as container uploads.
+- the TLS certificate and key, the LDAP CA and the LDAP search account's password put
+  in at creation as container uploads (secrets 0600, never in the environment).
 
 Every input that matters is a container input, so a changed setting, secret, image or
 notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
@@ -35,6 +36,7 @@ from components.delivery.script import delivery_target, ssh_command
 from components.docker import names
 from components.hub.environment import (
     LDAP_CA_PATH,
+    LDAP_SEARCH_PASSWORD_PATH,
     SECRET_ENV,
     SSL_CERT_PATH,
     SSL_KEY_PATH,
@@ -157,6 +159,8 @@ class HubArgs:
     tls_cert_pem: pulumi.Input[str]  # the hub's certificate chain (PEM), uploaded
     tls_key_pem: pulumi.Output[str]  # secret; uploaded 0600
     ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
+    # Secret: LDAP_SEARCH_BIND_PASSWORD, uploaded 0600 (search-then-bind), else None.
+    ldap_search_password: pulumi.Output[str] | None = None
     # Users with a client certificate: their running notebook servers are kept (others'
     # are removed before the hub is replaced, as the hub would refuse them a new one).
     pki_users: Sequence[str] = ()
@@ -181,6 +185,14 @@ class Hub(pulumi.ComponentResource):
         ]
         if args.ldap_ca_pem is not None:
             uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
+        if args.ldap_search_password is not None:
+            uploads.append(
+                docker.ContainerUploadArgs(
+                    file=LDAP_SEARCH_PASSWORD_PATH,
+                    content=pulumi.Output.secret(args.ldap_search_password),
+                    permissions="0600",
+                )
+            )
 
         def servers_command(prune: bool) -> pulumi.Output[str]:
             return pulumi.Output.from_input(args.network_name).apply(

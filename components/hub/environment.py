@@ -23,6 +23,10 @@ HUB_TLS_DIR = "/srv/jupyterhub/tls"
 SSL_CERT_PATH = f"{HUB_TLS_DIR}/hub.crt"
 SSL_KEY_PATH = f"{HUB_TLS_DIR}/hub.key"
 LDAP_CA_PATH = f"{HUB_TLS_DIR}/ldap-ca.pem"
+# Secrets the hub reads from files (0600 uploads), kept out of its environment and argv:
+# `docker inspect` shows a container's environment to anyone with the Docker API.
+HUB_SECRETS_DIR = "/srv/jupyterhub/secrets"
+LDAP_SEARCH_PASSWORD_PATH = f"{HUB_SECRETS_DIR}/ldap-search-password"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
 SECRET_ENV = frozenset({"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"})
@@ -49,6 +53,22 @@ def _csv(items: Sequence[str]) -> str:
     return ",".join(items)
 
 
+def _ldap_user_lookup(ldap: LdapSettings) -> dict[str, str]:
+    """How a login name becomes a DN: a template, or search-then-bind. The search
+    account's password is not here: it is a file (LDAP_SEARCH_PASSWORD_PATH)."""
+    if not ldap.search_then_bind:
+        return {"LDAP_BIND_DN": ldap.bind_dn_template}
+    env = {
+        "LDAP_USER_SEARCH_BASE": ldap.user_search_base,
+        "LDAP_USER_ATTRIBUTE": ldap.user_attribute,
+        "LDAP_USER_SEARCH_FILTER": ldap.user_search_filter,
+    }
+    if ldap.search_bind_dn is not None:
+        env["LDAP_SEARCH_BIND_DN"] = ldap.search_bind_dn
+        env["LDAP_SEARCH_BIND_PASSWORD_FILE"] = LDAP_SEARCH_PASSWORD_PATH
+    return env
+
+
 def hub_environment(
     hub: HubSettings, ldap: LdapSettings, gateway: GatewaySettings, derived: HubEnvInputs
 ) -> dict[str, Any]:
@@ -57,8 +77,8 @@ def hub_environment(
         # LDAP login
         "LDAP_SERVER_HOST": derived.ldap_host,
         "LDAP_SERVER_PORT": str(ldap.port),
-        "LDAP_BIND_DN": ldap.bind_dn_template,
         "LDAP_TLS": ldap.tls,
+        **_ldap_user_lookup(ldap),
         # Who may log in
         "HUB_ADMIN_USERS": _csv(hub.admin_users),
         "HUB_ALLOWED_USERS": _csv(hub.allowed_users),
@@ -83,6 +103,7 @@ def hub_environment(
     }
     if ldap.allowed_groups:
         env["LDAP_ALLOWED_GROUPS"] = json.dumps(list(ldap.allowed_groups))
+        env["LDAP_GROUP_SEARCH_FILTER"] = ldap.group_search_filter
     if derived.ldap_ca:
         env["LDAP_CA_CERT_FILE"] = LDAP_CA_PATH
     if hub.mem_limit:

@@ -20,8 +20,11 @@ from components.settings.values import (
     FileName,
     FutureDate,
     GatewayToken,
+    GroupSearchFilter,
     Host,
     ImageRef,
+    LdapAttribute,
+    LdapPassword,
     LdapPort,
     MemLimit,
     NetworkName,
@@ -36,6 +39,7 @@ from components.settings.values import (
     SshHostKey,
     Url,
     UserName,
+    UserSearchFilter,
     ZosId,
     ZosUserMap,
     json_list,
@@ -45,12 +49,25 @@ PROJECT = "jupyterhub-zos"
 
 # Keys whose values are secrets: validated here, handed on only as Output.secret, and
 # refused when set without --secret (the plain value would sit in Pulumi.<stack>.yaml).
-SECRET_KEYS = frozenset({"KG_AUTH_TOKEN", "HUB_TLS_KEY", "ZOS_SSH_PRIVATE_KEY", "ZOS_P12_PASSWORD"})
+SECRET_KEYS = frozenset(
+    {
+        "KG_AUTH_TOKEN",
+        "HUB_TLS_KEY",
+        "ZOS_SSH_PRIVATE_KEY",
+        "ZOS_P12_PASSWORD",
+        "LDAP_SEARCH_BIND_PASSWORD",
+    }
+)
 
 # The dev directory's people live here (images/ldap renders the same base); its bind DN
 # template is LDAP_BIND_DN's default when the stack runs the dev directory.
 DEV_DIRECTORY_BASE_DN = "dc=jupyterhub,dc=local"
 DEV_DIRECTORY_BIND_DN = f"uid={{username}},ou=people,{DEV_DIRECTORY_BASE_DN}"
+
+# Search-then-bind (LDAP_USER_SEARCH_BASE set): LDAPAuthenticator's own defaults.
+DEFAULT_USER_ATTRIBUTE = "uid"
+DEFAULT_USER_SEARCH_FILTER = "({login_attr}={login})"
+DEFAULT_GROUP_SEARCH_FILTER = "(|(member={userdn})(uniqueMember={userdn})(memberUid={uid}))"
 
 
 def is_dev_stack(stack: str) -> bool:
@@ -73,6 +90,12 @@ class StackConfig(BaseModel):
     LDAP_TLS: Literal["starttls", "ldaps", "none"] = "starttls"
     LDAP_CA_CERT: PemCerts | None = None
     LDAP_ALLOWED_GROUPS: json_list(Dn) = []
+    LDAP_GROUP_SEARCH_FILTER: GroupSearchFilter = DEFAULT_GROUP_SEARCH_FILTER
+    LDAP_USER_SEARCH_BASE: Dn | None = None
+    LDAP_USER_ATTRIBUTE: LdapAttribute = DEFAULT_USER_ATTRIBUTE
+    LDAP_USER_SEARCH_FILTER: UserSearchFilter = DEFAULT_USER_SEARCH_FILTER
+    LDAP_SEARCH_BIND_DN: Dn | None = None
+    LDAP_SEARCH_BIND_PASSWORD: LdapPassword | None = None
     KG_URL: Url | None = None
     KG_AUTH_TOKEN: GatewayToken | None = None
     VALIDATE_KG_CERT: Bool = True

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.settings.contract import (
+    DEFAULT_GROUP_SEARCH_FILTER,
+    DEFAULT_USER_ATTRIBUTE,
+    DEFAULT_USER_SEARCH_FILTER,
+)
+
 
 @dataclass(frozen=True)
 class LdapSettings:
@@ -17,10 +23,23 @@ class LdapSettings:
     tls: str
     ca_cert_pem: str | None
     allowed_groups: tuple[str, ...]
+    # How membership of an allowed group is asked ({userdn}, {uid}: the user's).
+    group_search_filter: str = DEFAULT_GROUP_SEARCH_FILTER
+    # Search-then-bind: find the user's entry under user_search_base by a search (as
+    # search_bind_dn, or anonymously), then bind as that entry. None: bind_dn_template.
+    user_search_base: str | None = None
+    user_attribute: str = DEFAULT_USER_ATTRIBUTE
+    user_search_filter: str = DEFAULT_USER_SEARCH_FILTER
+    search_bind_dn: str | None = None
+    search_bind_password: pulumi.Output[str] | None = None  # secret
 
     @property
     def dev_directory(self) -> bool:
         return self.host is None
+
+    @property
+    def search_then_bind(self) -> bool:
+        return self.user_search_base is not None
 
 
 @dataclass(frozen=True)

@@ -184,10 +184,19 @@ def _settings(
         ldap=LdapSettings(
             host=c.LDAP_SERVER_HOST,
             port=c.LDAP_SERVER_PORT or (636 if c.LDAP_TLS == "ldaps" else 389),
-            bind_dn_template=c.LDAP_BIND_DN or DEV_DIRECTORY_BIND_DN,
+            # Search-then-bind binds as the DN the search found: no template.
+            bind_dn_template=""
+            if c.LDAP_USER_SEARCH_BASE
+            else c.LDAP_BIND_DN or DEV_DIRECTORY_BIND_DN,
             tls=c.LDAP_TLS,
             ca_cert_pem=c.LDAP_CA_CERT,
             allowed_groups=tuple(c.LDAP_ALLOWED_GROUPS),
+            group_search_filter=c.LDAP_GROUP_SEARCH_FILTER,
+            user_search_base=c.LDAP_USER_SEARCH_BASE,
+            user_attribute=c.LDAP_USER_ATTRIBUTE,
+            user_search_filter=c.LDAP_USER_SEARCH_FILTER,
+            search_bind_dn=c.LDAP_SEARCH_BIND_DN,
+            search_bind_password=_secret(c.LDAP_SEARCH_BIND_PASSWORD),
         ),
         gateway=GatewaySettings(
             url=kg_url,

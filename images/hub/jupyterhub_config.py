@@ -12,6 +12,7 @@ from jupyterhub import orm
 from jupyterhub.utils import new_token
 from ldapauthenticator import LDAPAuthenticator
 from tornado import web
+from traitlets import default
 
 c = get_config()  # noqa: F821
 
@@ -68,6 +69,9 @@ c.JupyterHub.cleanup_servers = False
 # --- Who may log in ---------------------------------------------------------------------
 
 
+SEARCH_PASSWORD_FILE = os.environ.get("LDAP_SEARCH_BIND_PASSWORD_FILE")
+
+
 class ConfiguredAccessAuthenticator(LDAPAuthenticator):
     """LDAP login whose access follows the config across hub restarts (every config
     change restarts the hub). JupyterHub itself checks who is allowed only at login."""
@@ -97,6 +101,15 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
         # the directory for the user's groups afresh.
         return True
 
+    @default("lookup_dn_search_password")
+    def _search_password_from_file(self):
+        # Search-then-bind: the search account's password is a 0600 file the program
+        # uploads, read at the first search (never in env, argv or the config).
+        if not SEARCH_PASSWORD_FILE:
+            return None
+        with open(SEARCH_PASSWORD_FILE, encoding="utf-8") as file:
+            return file.read().rstrip("\n")
+
     async def authenticate(self, handler, data):
         # The allowed groups the user is in, kept by JupyterHub as the user's groups
         # (manage_groups), so the check at the next start knows them.
@@ -110,8 +123,21 @@ c.JupyterHub.authenticator_class = ConfiguredAccessAuthenticator
 c.Authenticator.manage_groups = True
 c.LDAPAuthenticator.server_address = os.environ["LDAP_SERVER_HOST"]
 c.LDAPAuthenticator.server_port = env_int("LDAP_SERVER_PORT", 389)
-# Users bind as themselves; the user name is DN-escaped by the authenticator.
-c.LDAPAuthenticator.bind_dn_template = [os.environ["LDAP_BIND_DN"]]
+if os.environ.get("LDAP_USER_SEARCH_BASE"):
+    # Search-then-bind (Active Directory, DNs in several branches): the hub searches the
+    # subtree for exactly one entry whose LDAP_USER_ATTRIBUTE is the login name (escaped
+    # by the authenticator), as LDAP_SEARCH_BIND_DN or anonymously, then the user binds
+    # as that entry's DN with their password. The hub's user name stays the login name.
+    c.LDAPAuthenticator.lookup_dn = True
+    c.LDAPAuthenticator.user_search_base = os.environ["LDAP_USER_SEARCH_BASE"]
+    c.LDAPAuthenticator.user_attribute = os.environ["LDAP_USER_ATTRIBUTE"]
+    c.LDAPAuthenticator.lookup_dn_user_dn_attribute = os.environ["LDAP_USER_ATTRIBUTE"]
+    c.LDAPAuthenticator.lookup_dn_search_filter = os.environ["LDAP_USER_SEARCH_FILTER"]
+    c.LDAPAuthenticator.lookup_dn_search_user = os.environ.get("LDAP_SEARCH_BIND_DN") or None
+    c.LDAPAuthenticator.use_lookup_dn_username = False
+else:
+    # Users bind as themselves; the user name is DN-escaped by the authenticator.
+    c.LDAPAuthenticator.bind_dn_template = [os.environ["LDAP_BIND_DN"]]
 # starttls: upgrade before sending the password; ldaps: TLS from the first byte;
 # none: only for the dev directory on the private Docker network.
 c.LDAPAuthenticator.tls_strategy = {
@@ -125,6 +151,10 @@ if os.environ.get("LDAP_CA_CERT_FILE"):
     _ldap_tls["ca_certs_file"] = os.environ["LDAP_CA_CERT_FILE"]
 c.LDAPAuthenticator.tls_kwargs = _ldap_tls
 c.LDAPAuthenticator.allowed_groups = env_dn_list("LDAP_ALLOWED_GROUPS")
+# Membership asked the directory's way: a filter searched on each allowed group's entry
+# as the user (after their bind), e.g. Active Directory's nested-group rule.
+if os.environ.get("LDAP_GROUP_SEARCH_FILTER"):
+    c.LDAPAuthenticator.group_search_filter = os.environ["LDAP_GROUP_SEARCH_FILTER"]
 
 # Nobody logs in unless named here or in an allowed group (JupyterHub 5 denies by
 # default); users the database keeps from earlier logins are not allowed for that.

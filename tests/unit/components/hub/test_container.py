@@ -21,7 +21,12 @@ from components.directory.render import (
 )
 from components.docker.names import notebook_container_name
 from components.hub.container import notebook_keep_list, notebook_servers_command
-from components.hub.environment import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
+from components.hub.environment import (
+    LDAP_CA_PATH,
+    LDAP_SEARCH_PASSWORD_PATH,
+    SSL_CERT_PATH,
+    SSL_KEY_PATH,
+)
 from tools.mock_graph import FAKES, run_program
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -489,3 +494,31 @@ def test_hub_certificate_for_an_ip_address_hostname():
     assert csr.inputs["dnsNames"] == ["localhost"]
     assert csr.inputs["ipAddresses"] == ["192.0.2.10", "127.0.0.1"]
     assert graph.outputs["hub_url"] == "https://192.0.2.10:8443/"
+
+
+def test_search_then_bind_password_is_a_secret_file_not_an_env_variable():
+    password = "search-account-password-42"
+    graph = run_program(
+        "dev",
+        config={
+            "LDAP_SERVER_HOST": "ad.example.org",
+            "LDAP_USER_SEARCH_BASE": "dc=example,dc=org",
+            "LDAP_USER_ATTRIBUTE": "sAMAccountName",
+            "LDAP_SEARCH_BIND_DN": "cn=hub-search,ou=services,dc=example,dc=org",
+        },
+        secrets={"LDAP_SEARCH_BIND_PASSWORD": password},
+    )
+    hub = hub_container(graph)
+    env = envs(hub)
+    assert "LDAP_BIND_DN" not in env
+    assert env["LDAP_USER_SEARCH_BASE"] == "dc=example,dc=org"
+    assert env["LDAP_SEARCH_BIND_PASSWORD_FILE"] == LDAP_SEARCH_PASSWORD_PATH
+    assert password not in json.dumps(hub.inputs["envs"])
+    upload = uploads(hub)[LDAP_SEARCH_PASSWORD_PATH]
+    assert upload["content"] == password and upload["permissions"] == "0600"
+    index = [u["file"] for u in hub.inputs["uploads"]].index(LDAP_SEARCH_PASSWORD_PATH)
+    assert ("uploads", index, "content") in hub.secret_leaves
+    # Nowhere else in the graph, secret or not.
+    for resource in graph.resources:
+        if resource is not hub:
+            assert password not in json.dumps(resource.inputs), resource.name

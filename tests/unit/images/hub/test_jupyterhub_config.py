@@ -13,6 +13,7 @@ from tornado import web
 
 from components.hub.environment import (
     LDAP_CA_PATH,
+    LDAP_SEARCH_PASSWORD_PATH,
     SECRET_ENV,
     SSL_CERT_PATH,
     SSL_KEY_PATH,
@@ -320,3 +321,66 @@ def test_idle_culler_off_with_zero():
     c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
     assert "services" not in c.JupyterHub
     assert [role["name"] for role in c.JupyterHub.load_roles] == ["admin"]
+
+
+# --- search-then-bind LDAP -------------------------------------------------------------------
+
+SEARCH_LDAP = dataclasses.replace(
+    LDAP,
+    host="ad.example.org",
+    bind_dn_template="",
+    user_search_base="dc=example,dc=org",
+    user_attribute="sAMAccountName",
+    user_search_filter="(&(objectClass=user)({login_attr}={login}))",
+    search_bind_dn="cn=hub-search,ou=services,dc=example,dc=org",
+    search_bind_password="not-in-the-env",
+    allowed_groups=("cn=jupyter,ou=groups,dc=example,dc=org",),
+    group_search_filter="(member:1.2.840.113556.1.4.1941:={userdn})",
+)
+
+
+def test_search_then_bind_env_holds_no_password_and_no_template():
+    result = env(ldap=SEARCH_LDAP)
+    assert "LDAP_BIND_DN" not in result
+    assert result["LDAP_USER_SEARCH_BASE"] == "dc=example,dc=org"
+    assert result["LDAP_USER_ATTRIBUTE"] == "sAMAccountName"
+    assert result["LDAP_USER_SEARCH_FILTER"] == SEARCH_LDAP.user_search_filter
+    assert result["LDAP_SEARCH_BIND_DN"] == SEARCH_LDAP.search_bind_dn
+    assert result["LDAP_SEARCH_BIND_PASSWORD_FILE"] == LDAP_SEARCH_PASSWORD_PATH
+    assert result["LDAP_GROUP_SEARCH_FILTER"] == SEARCH_LDAP.group_search_filter
+    assert "not-in-the-env" not in json.dumps(result)
+    # An anonymous search: no account, no password file.
+    anonymous = env(ldap=dataclasses.replace(SEARCH_LDAP, search_bind_dn=None))
+    assert "LDAP_SEARCH_BIND_DN" not in anonymous
+    assert "LDAP_SEARCH_BIND_PASSWORD_FILE" not in anonymous
+
+
+def test_search_then_bind_config(tmp_path):
+    password = tmp_path / "pw"
+    password.write_text("s3cret with 'quotes' and spaces\n")
+    values = env(ldap=SEARCH_LDAP, LDAP_SEARCH_BIND_PASSWORD_FILE=str(password))
+    c = load_hub_config(values)
+    ldap = c.LDAPAuthenticator
+    assert ldap.lookup_dn is True
+    assert "bind_dn_template" not in ldap  # bind as the DN the search found
+    assert ldap.user_search_base == "dc=example,dc=org"
+    assert ldap.user_attribute == ldap.lookup_dn_user_dn_attribute == "sAMAccountName"
+    assert ldap.lookup_dn_search_filter == SEARCH_LDAP.user_search_filter
+    assert ldap.lookup_dn_search_user == SEARCH_LDAP.search_bind_dn
+    assert ldap.use_lookup_dn_username is False  # the hub's name is the login name
+    assert ldap.group_search_filter == SEARCH_LDAP.group_search_filter
+    assert ldap.allowed_groups == list(SEARCH_LDAP.allowed_groups)
+    # The password is not in the config: the authenticator reads the file itself.
+    assert "s3cret" not in json.dumps(snapshot(c))
+    authenticator = c.JupyterHub.authenticator_class(config=c)
+    assert authenticator.lookup_dn_search_password == "s3cret with 'quotes' and spaces"
+    assert authenticator.bind_dn_template == []
+
+
+def test_template_bind_config_is_unchanged_by_search_keys():
+    c = load()
+    assert c.LDAPAuthenticator.bind_dn_template == [DEV_DIRECTORY_BIND_DN]
+    assert "lookup_dn" not in c.LDAPAuthenticator
+    assert "group_search_filter" not in c.LDAPAuthenticator  # no allowed groups
+    authenticator = c.JupyterHub.authenticator_class(config=c)
+    assert authenticator.lookup_dn_search_password is None
