@@ -128,6 +128,7 @@ if gateway.dev_gateway:
             server_key_pem=gateway_pki.server.key_pem,
             client_ca_pem=gateway_pki.ca.cert_pem,
             auth_token=secrets.kg_auth_token,
+            kernels=gateway.kernels,
         ),
     )
     kg_url = dev_gateway.url

@@ -19,8 +19,10 @@ import pulumi_docker as docker
 
 from components.docker import names
 from components.gateway.config import GatewayTls, render_kernel_gateway_config
+from components.settings import KernelLimits
 
 CONTAINER_NAME = names.GATEWAY_CONTAINER
+DEFAULT_KERNELS = KernelLimits()
 PORT = 8888
 GATEWAY_CONTEXT = "images/gateway"
 GATEWAY_UID = "1000"  # the image's `kg` user
@@ -42,15 +44,16 @@ def gateway_url(container_name: str = CONTAINER_NAME, port: int = PORT) -> str:
     return f"https://{container_name}:{port}"
 
 
-def dev_gateway_config(port: int = PORT) -> str:
+def dev_gateway_config(port: int = PORT, kernels: KernelLimits = DEFAULT_KERNELS) -> str:
     """The dev gateway's jupyter_kernel_gateway_config.py: every interface of its own
     container (it is reachable only on the Docker network), mutual TLS, kernels bound to
-    the client certificate that started them."""
+    the client certificate that started them, idle ones culled, at most KG_MAX_KERNELS."""
     return render_kernel_gateway_config(
         ip="0.0.0.0",  # noqa: S104
         port=port,
         tls=TLS,
         module_dir=MODULE_DIR,
+        kernels=kernels,
     )
 
 
@@ -70,6 +73,7 @@ class DevGatewayArgs:
     client_ca_pem: pulumi.Input[str]  # CA of the client certificates it accepts (mutual TLS)
     auth_token: pulumi.Output[str]  # secret: KG_AUTH_TOKEN (config or generated)
     container_name: str = CONTAINER_NAME  # also the host name in KG_URL
+    kernels: KernelLimits = DEFAULT_KERNELS  # KG_CULL_*, KG_MAX_KERNELS
 
 
 class DevGateway(pulumi.ComponentResource):
@@ -101,7 +105,9 @@ class DevGateway(pulumi.ComponentResource):
             envs=[token_env],
             uploads=[
                 docker.ContainerUploadArgs(
-                    file=CONFIG_FILE, content=dev_gateway_config(), permissions="0444"
+                    file=CONFIG_FILE,
+                    content=dev_gateway_config(kernels=args.kernels),
+                    permissions="0444",
                 ),
                 docker.ContainerUploadArgs(
                     file=TLS.certfile, content=args.server_cert_pem, permissions="0444"

@@ -95,6 +95,8 @@ def hub_environment(
         "DOCKER_NOTEBOOK_IMAGE": derived.notebook_image,
         "DOCKER_NETWORK_NAME": hub.network_name,
         "IDLE_CULL_TIMEOUT": str(hub.idle_cull_timeout),
+        "IDLE_CULL_MAX_AGE": str(hub.idle_cull_max_age),
+        "IDLE_CULL_CONCURRENCY": str(hub.idle_cull_concurrency),
         # The hub's own HTTPS and state
         "SSL_CERT": SSL_CERT_PATH,
         "SSL_KEY": SSL_KEY_PATH,

@@ -26,6 +26,7 @@ from components.settings.errors import Problem, SettingsError
 from components.settings.groups import (
     GatewaySettings,
     HubSettings,
+    KernelLimits,
     LdapSettings,
     Settings,
     ZosSettings,
@@ -40,6 +41,7 @@ __all__ = [
     "SECRET_KEYS",
     "GatewaySettings",
     "HubSettings",
+    "KernelLimits",
     "LdapSettings",
     "Problem",
     "Settings",

@@ -14,6 +14,8 @@ from components.settings.values import (
     BindDn,
     Bool,
     CommandName,
+    Concurrency,
+    Count,
     CpuLimit,
     Dn,
     ExternalHost,
@@ -31,6 +33,7 @@ from components.settings.values import (
     P12Password,
     PemCerts,
     Port,
+    PositiveSeconds,
     PrivateKeyPem,
     RacfLabel,
     RingName,
@@ -112,6 +115,12 @@ class StackConfig(BaseModel):
     NOTEBOOK_MEM_LIMIT: MemLimit | None = None
     NOTEBOOK_CPU_LIMIT: CpuLimit | None = None
     IDLE_CULL_TIMEOUT: Seconds = 3600
+    IDLE_CULL_MAX_AGE: Seconds = 0
+    IDLE_CULL_CONCURRENCY: Concurrency = 10
+    KG_CULL_IDLE_TIMEOUT: Seconds = 3600
+    KG_CULL_INTERVAL: PositiveSeconds = 300
+    KG_CULL_CONNECTED: Bool = False
+    KG_MAX_KERNELS: Count = 0
     ZOS_HOST: Host | None = None
     ZOS_SSH_PORT: Port = 22
     ZOS_SSH_USER: ZosId | None = None

@@ -43,6 +43,19 @@ class LdapSettings:
 
 
 @dataclass(frozen=True)
+class KernelLimits:
+    """What a gateway the program configures (the dev one, the one on z/OS) does with
+    kernels: cull those idle (and, unless cull_connected, without a client) for
+    cull_idle_timeout seconds (0: never), checking every cull_interval, and start no more
+    than max_kernels at once (0: no cap). Defaults equal Pulumi.yaml's."""
+
+    cull_idle_timeout: int = 3600
+    cull_interval: int = 300
+    cull_connected: bool = False
+    max_kernels: int = 0
+
+
+@dataclass(frozen=True)
 class GatewaySettings:
     url: str | None  # None: the dev gateway container
     auth_token: pulumi.Output[str] | None  # None: generated
@@ -50,6 +63,7 @@ class GatewaySettings:
     client_key: str
     client_cert: str
     client_ca: str
+    kernels: KernelLimits = field(default_factory=KernelLimits)
 
     @property
     def dev_gateway(self) -> bool:
@@ -70,6 +84,8 @@ class HubSettings:
     mem_limit: str | None
     cpu_limit: str | None
     idle_cull_timeout: int
+    idle_cull_max_age: int = 0  # 0: no maximum age
+    idle_cull_concurrency: int = 10
 
     @property
     def users(self) -> tuple[str, ...]:
@@ -98,6 +114,7 @@ class ZosSettings:
     users: Mapping[str, str]  # hub user -> z/OS user ID
     p12_password: pulumi.Output[str] | None  # None: generated
     key_size: int
+    kernels: KernelLimits = field(default_factory=KernelLimits)  # the gateway's config
 
 
 @dataclass(frozen=True)

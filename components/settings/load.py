@@ -23,6 +23,7 @@ from components.settings.errors import Problem, SettingsError
 from components.settings.groups import (
     GatewaySettings,
     HubSettings,
+    KernelLimits,
     LdapSettings,
     Settings,
     ZosSettings,
@@ -154,6 +155,12 @@ def _settings(
     kg_url = c.KG_URL
     if kg_url is None and c.ZOS_HOST is not None:
         kg_url = f"https://{c.ZOS_HOST}:{c.ZOS_KG_PORT}"  # the gateway on z/OS
+    kernels = KernelLimits(
+        cull_idle_timeout=c.KG_CULL_IDLE_TIMEOUT,
+        cull_interval=c.KG_CULL_INTERVAL,
+        cull_connected=c.KG_CULL_CONNECTED,
+        max_kernels=c.KG_MAX_KERNELS,
+    )
     zos = None
     if c.ZOS_HOST is not None:
         zos = ZosSettings(
@@ -176,6 +183,7 @@ def _settings(
             users=dict(sorted(c.ZOS_USERS.items())),
             p12_password=_secret(c.ZOS_P12_PASSWORD),
             key_size=c.ZOS_KEY_SIZE,
+            kernels=kernels,
         )
     return Settings(
         project=raw.namespace,
@@ -205,6 +213,7 @@ def _settings(
             client_key=c.CLIENT_KEY,
             client_cert=c.CLIENT_CERT,
             client_ca=c.CLIENT_CA,
+            kernels=kernels,
         ),
         hub=HubSettings(
             hostname=c.HUB_HOSTNAME,
@@ -219,6 +228,8 @@ def _settings(
             mem_limit=c.NOTEBOOK_MEM_LIMIT,
             cpu_limit=c.NOTEBOOK_CPU_LIMIT,
             idle_cull_timeout=c.IDLE_CULL_TIMEOUT,
+            idle_cull_max_age=c.IDLE_CULL_MAX_AGE,
+            idle_cull_concurrency=c.IDLE_CULL_CONCURRENCY,
         ),
         zos=zos,
         warnings=warnings,

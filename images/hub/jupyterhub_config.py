@@ -238,8 +238,12 @@ c.DockerSpawner.pre_spawn_hook = refuse_users_without_certificate
 # --- Idle culler ----------------------------------------------------------------------------
 
 # Stops notebook servers idle for IDLE_CULL_TIMEOUT seconds (0 turns it off), so idle
-# users do not hold memory and kernels on the gateway.
+# users do not hold memory and kernels on the gateway; IDLE_CULL_MAX_AGE (0: none) also
+# stops servers older than that, busy or not; IDLE_CULL_CONCURRENCY bounds its parallel
+# calls to the hub API. Kernels the gateway holds without a server are culled by the
+# gateway itself (KG_CULL_*, in its own config).
 idle_timeout = env_int("IDLE_CULL_TIMEOUT", 3600)
+idle_max_age = env_int("IDLE_CULL_MAX_AGE", 0)
 if idle_timeout > 0:
     c.JupyterHub.services = [
         {
@@ -248,6 +252,8 @@ if idle_timeout > 0:
                 sys.executable,
                 "-m",
                 "jupyterhub_idle_culler",
+                f"--concurrency={env_int('IDLE_CULL_CONCURRENCY', 10)}",
+                *([f"--max-age={idle_max_age}"] if idle_max_age > 0 else []),
                 f"--timeout={idle_timeout}",
                 f"--cull-every={max(60, min(600, idle_timeout // 5))}",
             ],

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.settings import SECRET_KEYS, SettingsError, validate
+from components.settings import SECRET_KEYS, KernelLimits, SettingsError, validate
 from components.settings.source import RawConfig
 from tools.mock_graph import run_program
 
@@ -102,6 +102,26 @@ BAD = [
     ("docker host scheme", {"docker:host": "ftp://docker.test"}, {}, "docker:host"),
     ("network name", {"DOCKER_NETWORK_NAME": "my network"}, {}, "DOCKER_NETWORK_NAME"),
     ("pki dir relative", {"HUB_PKI_DIR": "pki"}, {}, "HUB_PKI_DIR"),
+    # Culling and the kernel cap
+    (
+        "max age without culler",
+        {"IDLE_CULL_TIMEOUT": 0, "IDLE_CULL_MAX_AGE": 86400},
+        {},
+        "IDLE_CULL_MAX_AGE",
+    ),
+    ("max age negative", {"IDLE_CULL_MAX_AGE": -1}, {}, "IDLE_CULL_MAX_AGE"),
+    ("culler concurrency zero", {"IDLE_CULL_CONCURRENCY": 0}, {}, "IDLE_CULL_CONCURRENCY"),
+    ("culler concurrency huge", {"IDLE_CULL_CONCURRENCY": 1000}, {}, "IDLE_CULL_CONCURRENCY"),
+    ("kernel cull negative", {"KG_CULL_IDLE_TIMEOUT": -1}, {}, "KG_CULL_IDLE_TIMEOUT"),
+    ("kernel cull interval zero", {"KG_CULL_INTERVAL": 0}, {}, "KG_CULL_INTERVAL"),
+    ("kernel cull connected yes", {"KG_CULL_CONNECTED": "yes"}, {}, "KG_CULL_CONNECTED"),
+    ("max kernels negative", {"KG_MAX_KERNELS": -2}, {}, "KG_MAX_KERNELS"),
+    (
+        "max kernels for a gateway at KG_URL",
+        {"KG_URL": "https://gateway.test:8099", "KG_MAX_KERNELS": 20},
+        {},
+        "KG_MAX_KERNELS",
+    ),
     # Search-then-bind LDAP
     (
         "search base not a DN",
@@ -446,3 +466,16 @@ def test_search_password_is_never_echoed():
     )
     assert "LDAP_SEARCH_BIND_PASSWORD" in str(error)
     assert "line-one-secret" not in str(error)
+
+
+def test_kernel_limits_reach_the_dev_and_zos_gateways(zos_config, event_loop_set):
+    values = {"KG_CULL_IDLE_TIMEOUT": 600, "KG_CULL_INTERVAL": 30, "KG_CULL_CONNECTED": True}
+    values["KG_MAX_KERNELS"] = 40
+    dev = validate(_raw(values, {}), "dev")
+    assert dev.gateway.kernels == KernelLimits(600, 30, True, 40)
+    config, secrets = zos_config
+    zos = validate(_raw({**config, **values}, secrets), "dev")
+    assert zos.zos.kernels == KernelLimits(600, 30, True, 40)
+    defaults = validate(_raw({}, {}), "dev")
+    assert defaults.gateway.kernels == KernelLimits() == KernelLimits(3600, 300, False, 0)
+    assert (defaults.hub.idle_cull_max_age, defaults.hub.idle_cull_concurrency) == (0, 10)

@@ -122,6 +122,8 @@ def test_env_holds_the_contract_keys_as_strings():
         "DOCKER_NOTEBOOK_IMAGE",
         "DOCKER_NETWORK_NAME",
         "IDLE_CULL_TIMEOUT",
+        "IDLE_CULL_MAX_AGE",
+        "IDLE_CULL_CONCURRENCY",
         "SSL_CERT",
         "SSL_KEY",
         "JPY_COOKIE_SECRET",
@@ -158,7 +160,12 @@ def test_every_variable_the_program_sets_changes_the_config():
             assert spawn_allowed(env(), "bob")
             assert not spawn_allowed(env(JUPYTERPKI_USERS="admin,alice"), "bob")
             continue
-        changed = {"LDAP_SERVER_PORT": "636", "IDLE_CULL_TIMEOUT": "7200"}.get(key)
+        changed = {
+            "LDAP_SERVER_PORT": "636",
+            "IDLE_CULL_TIMEOUT": "7200",
+            "IDLE_CULL_MAX_AGE": "86400",
+            "IDLE_CULL_CONCURRENCY": "3",
+        }.get(key)
         if key == "LDAP_TLS":
             changed = "ldaps"
         if key == "VALIDATE_KG_CERT":
@@ -303,6 +310,7 @@ def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
     assert service["command"][1:] == [
         "-m",
         "jupyterhub_idle_culler",
+        "--concurrency=10",
         f"--timeout={timeout}",
         f"--cull-every={every}",
     ]
@@ -315,6 +323,17 @@ def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
         "read:servers",
         "delete:servers",
     }
+
+
+def test_idle_culler_max_age_and_concurrency():
+    c = load(hub=dataclasses.replace(HUB, idle_cull_max_age=86400, idle_cull_concurrency=3))
+    (service,) = c.JupyterHub.services
+    assert service["command"][3:] == [
+        "--concurrency=3",
+        "--max-age=86400",
+        "--timeout=3600",
+        "--cull-every=600",
+    ]
 
 
 def test_idle_culler_off_with_zero():
