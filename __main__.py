@@ -147,6 +147,7 @@ hub_env = hub_environment(
         cookie_secret=secrets.cookie_secret,
         proxy_auth_token=secrets.proxy_auth_token,
         pki_users=tuple(pki_users),
+        metrics_token=secrets.metrics_token,
     ),
 )
 hub = Hub(
@@ -188,6 +189,8 @@ if zos is not None:
         "zos_gateway",
         {"config": zos.gateway.config_path, "users": dict(settings.zos.users)},
     )
+# For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
+pulumi.export("metrics_token", secrets.metrics_token)
 pulumi.export("kg_url", kg_url)
 pulumi.export("users_with_client_certs", pki_users)
 if gateway_pki is not None:

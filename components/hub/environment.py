@@ -29,7 +29,9 @@ HUB_SECRETS_DIR = "/srv/jupyterhub/secrets"
 LDAP_SEARCH_PASSWORD_PATH = f"{HUB_SECRETS_DIR}/ldap-search-password"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
-SECRET_ENV = frozenset({"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"})
+SECRET_ENV = frozenset(
+    {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "HUB_METRICS_TOKEN"}
+)
 
 
 @dataclass(frozen=True)
@@ -44,6 +46,7 @@ class HubEnvInputs:
     cookie_secret: Any  # secret, hex
     proxy_auth_token: Any  # secret
     pki_users: Sequence[str]  # users with a client certificate in <pki_dir>/<user>
+    metrics_token: Any = None  # secret: the Prometheus scrape token (None: no scraping)
 
 
 def _csv(items: Sequence[str]) -> str:
@@ -106,6 +109,8 @@ def hub_environment(
     if ldap.allowed_groups:
         env["LDAP_ALLOWED_GROUPS"] = json.dumps(list(ldap.allowed_groups))
         env["LDAP_GROUP_SEARCH_FILTER"] = ldap.group_search_filter
+    if derived.metrics_token is not None:
+        env["HUB_METRICS_TOKEN"] = derived.metrics_token
     if derived.ldap_ca:
         env["LDAP_CA_CERT_FILE"] = LDAP_CA_PATH
     if hub.mem_limit:

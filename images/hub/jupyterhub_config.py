@@ -266,3 +266,19 @@ if idle_timeout > 0:
             "services": ["jupyterhub-idle-culler"],
         }
     )
+
+# --- Prometheus metrics -----------------------------------------------------------------
+
+# /hub/metrics answers only a token with the read:metrics scope (authenticate_prometheus,
+# JupyterHub's default, kept on: the metrics name users and servers). The program makes
+# one such token (the `metrics_token` stack output) for an external `prometheus` service
+# that has that one scope: it can read no user, server or token.
+c.JupyterHub.authenticate_prometheus = True
+if os.environ.get("HUB_METRICS_TOKEN"):
+    c.JupyterHub.services = [
+        *(c.JupyterHub.services if "services" in c.JupyterHub else []),
+        {"name": "prometheus", "api_token": os.environ["HUB_METRICS_TOKEN"]},
+    ]
+    c.JupyterHub.load_roles.append(
+        {"name": "prometheus-scraper", "scopes": ["read:metrics"], "services": ["prometheus"]}
+    )

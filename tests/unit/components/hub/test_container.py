@@ -271,7 +271,15 @@ def test_only_the_hub_gets_the_docker_socket(dev, zos):
 
 def secret_values(graph) -> set[str]:
     env = envs(hub_container(graph))
-    values = {env[k] for k in ("KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN")}
+    values = {
+        env[k]
+        for k in (
+            "KG_AUTH_TOKEN",
+            "JPY_COOKIE_SECRET",
+            "CONFIGPROXY_AUTH_TOKEN",
+            "HUB_METRICS_TOKEN",
+        )
+    }
     for container in graph.of_type(CONTAINER):
         for upload in container.inputs.get("uploads", []):
             if "PRIVATE KEY" in upload["content"] or upload["file"].endswith(".ldif"):
@@ -320,6 +328,15 @@ def test_stack_outputs(dev):
         "admin": "docker logs jupyter-admin",
         "alice": "docker logs jupyter-alice",
     }
+
+
+def test_metrics_token_is_generated_once_and_a_secret_output(dev):
+    token = dev.one(RANDOM_PASSWORD, "jupyterhub-metrics-token")
+    assert token.inputs["length"] == 48 and token.inputs["special"] is False
+    env = envs(hub_container(dev))
+    assert env["HUB_METRICS_TOKEN"] == dev.outputs["metrics_token"]
+    assert len(env["HUB_METRICS_TOKEN"]) == 48
+    assert "metrics_token" in dev.secret_outputs
 
 
 def test_notebook_container_names_match_dockerspawner():
@@ -435,6 +452,7 @@ def test_first_up_of_the_dev_stack_creates(dev):
             ("random:index/randomBytes:RandomBytes", "jupyterhub-cookie-secret"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-proxy-token"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-kg-token"),
+            ("random:index/randomPassword:RandomPassword", "jupyterhub-metrics-token"),
             ("random:index/randomBytes:RandomBytes", "jupyterhub-ldap-password-key"),
             ("tls:index/privateKey:PrivateKey", "jupyterhub-tls-ca-key"),
             ("tls:index/selfSignedCert:SelfSignedCert", "jupyterhub-tls-ca-cert"),

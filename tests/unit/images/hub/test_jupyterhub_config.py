@@ -134,7 +134,12 @@ def test_env_holds_the_contract_keys_as_strings():
     assert result["HUB_ALLOWED_USERS"] == "alice,bob"
     assert (result["SSL_CERT"], result["SSL_KEY"]) == (SSL_CERT_PATH, SSL_KEY_PATH)
     assert result["LDAP_CA_CERT_FILE"] == LDAP_CA_PATH
-    assert {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"} == SECRET_ENV
+    assert {
+        "KG_AUTH_TOKEN",
+        "JPY_COOKIE_SECRET",
+        "CONFIGPROXY_AUTH_TOKEN",
+        "HUB_METRICS_TOKEN",
+    } == SECRET_ENV
 
 
 def test_env_optional_keys():
@@ -403,3 +408,30 @@ def test_template_bind_config_is_unchanged_by_search_keys():
     assert "group_search_filter" not in c.LDAPAuthenticator  # no allowed groups
     authenticator = c.JupyterHub.authenticator_class(config=c)
     assert authenticator.lookup_dn_search_password is None
+
+
+# --- Prometheus metrics --------------------------------------------------------------------
+
+
+def test_metrics_token_belongs_to_a_service_with_read_metrics_only():
+    token = "metrics-token-0123456789abcdef"
+    result = env(derived=dataclasses.replace(DERIVED, metrics_token=token))
+    assert result["HUB_METRICS_TOKEN"] == token and "HUB_METRICS_TOKEN" in SECRET_ENV
+    for culler in (3600, 0):  # with the culler's service, and alone
+        c = load_hub_config({**result, "IDLE_CULL_TIMEOUT": str(culler)})
+        assert c.JupyterHub.authenticate_prometheus is True
+        services = {s["name"]: s for s in c.JupyterHub.services}
+        assert services["prometheus"] == {"name": "prometheus", "api_token": token}
+        assert ("jupyterhub-idle-culler" in services) == (culler > 0)
+        (role,) = [r for r in c.JupyterHub.load_roles if "prometheus" in r.get("services", [])]
+        assert role == {
+            "name": "prometheus-scraper",
+            "scopes": ["read:metrics"],
+            "services": ["prometheus"],
+        }
+
+
+def test_without_a_metrics_token_metrics_still_need_authentication():
+    c = load()
+    assert c.JupyterHub.authenticate_prometheus is True
+    assert all(s["name"] != "prometheus" for s in c.JupyterHub.services)
