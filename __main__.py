@@ -64,6 +64,7 @@ if settings.ldap.dev_directory:
             image=images.ldap_image,
             network_name=network.name,
             tls=settings.ldap.tls,
+            log_opts=hub_settings.logs.docker_log_opts,
         ),
     )
     ldap_host, ldap_ca_pem = dev_directory.host, dev_directory.ca_cert_pem
@@ -129,6 +130,7 @@ if gateway.dev_gateway:
             client_ca_pem=gateway_pki.ca.cert_pem,
             auth_token=secrets.kg_auth_token,
             kernels=gateway.kernels,
+            log_opts=hub_settings.logs.docker_log_opts,
         ),
     )
     kg_url = dev_gateway.url
@@ -167,6 +169,7 @@ hub = Hub(
         docker_host=settings.docker_host,
         ssh_opts=docker_ssh_opts,
         depends_on=hub_depends_on,
+        log_opts=hub_settings.logs.docker_log_opts,
     ),
 )
 

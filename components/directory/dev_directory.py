@@ -13,8 +13,8 @@ Docker network: no port is published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -33,7 +33,7 @@ from components.directory.render import (
 from components.docker import names
 from components.pki.resources import self_signed_ca, signed_cert
 from components.pki.specs import ca_spec, server_spec
-from components.settings import DEV_DIRECTORY_BIND_DN
+from components.settings import DEV_DIRECTORY_BIND_DN, LogSettings
 
 CONTAINER_NAME = names.DIRECTORY_CONTAINER
 
@@ -45,6 +45,7 @@ class DevDirectoryArgs:
     network_name: pulumi.Input[str]  # the stack's Docker network; only the hub needs it
     tls: str = "starttls"  # LDAP_TLS: with "none" slapd also takes passwords without TLS
     container_name: str = CONTAINER_NAME  # also its host name for the hub
+    log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
 
 
 class DevDirectory(pulumi.ComponentResource):
@@ -113,6 +114,10 @@ class DevDirectory(pulumi.ComponentResource):
                     file=paths.tls_key, content=server.key_pem, permissions="0600"
                 ),
             ],
+            # Its log rotates (DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE); `docker logs`
+            # reads every kept file.
+            log_driver="json-file",
+            log_opts=dict(args.log_opts),
             restart="unless-stopped",
             opts=child,
         )

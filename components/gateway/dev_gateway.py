@@ -12,14 +12,15 @@ certificate or a new token changes an input and so replaces the container.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
 
 from components.docker import names
 from components.gateway.config import GatewayTls, render_kernel_gateway_config
-from components.settings import KernelLimits
+from components.settings import KernelLimits, LogSettings
 
 CONTAINER_NAME = names.GATEWAY_CONTAINER
 DEFAULT_KERNELS = KernelLimits()
@@ -74,6 +75,7 @@ class DevGatewayArgs:
     auth_token: pulumi.Output[str]  # secret: KG_AUTH_TOKEN (config or generated)
     container_name: str = CONTAINER_NAME  # also the host name in KG_URL
     kernels: KernelLimits = DEFAULT_KERNELS  # KG_CULL_*, KG_MAX_KERNELS
+    log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
 
 
 class DevGateway(pulumi.ComponentResource):
@@ -129,6 +131,10 @@ class DevGateway(pulumi.ComponentResource):
                     name=args.network_name, aliases=[args.container_name]
                 )
             ],
+            # Its log rotates (DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE); `docker logs`
+            # reads every kept file.
+            log_driver="json-file",
+            log_opts=dict(args.log_opts),
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=healthcheck_command(),

@@ -41,6 +41,7 @@ from components.hub.environment import (
     SSL_CERT_PATH,
     SSL_KEY_PATH,
 )
+from components.settings import LogSettings
 
 CONTAINER_NAME = names.HUB_CONTAINER
 HUB_ALIAS = names.HUB_ALIAS
@@ -167,6 +168,8 @@ class HubArgs:
     docker_host: str | None = None  # docker:host, where the notebook containers run
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
+    # json-file rotation of the hub's log (DOCKER_LOG_MAX_SIZE, DOCKER_LOG_MAX_FILE).
+    log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
 
 
 class Hub(pulumi.ComponentResource):
@@ -233,6 +236,10 @@ class Hub(pulumi.ComponentResource):
             # `docker kill` is a manual stop and stays stopped. The hub restarts its own
             # proxy if that dies. Docker restarts no container for being unhealthy: the
             # healthcheck only reports, and `pulumi up` waits for it.
+            # Its log rotates (DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE); `docker logs`
+            # reads every kept file.
+            log_driver="json-file",
+            log_opts=dict(args.log_opts),
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", *healthcheck_command()],

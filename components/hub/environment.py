@@ -27,6 +27,8 @@ LDAP_CA_PATH = f"{HUB_TLS_DIR}/ldap-ca.pem"
 # `docker inspect` shows a container's environment to anyone with the Docker API.
 HUB_SECRETS_DIR = "/srv/jupyterhub/secrets"
 LDAP_SEARCH_PASSWORD_PATH = f"{HUB_SECRETS_DIR}/ldap-search-password"
+# Stopped notebook servers' logs, on the hub's data volume (images/hub/notebook_logs.py).
+NOTEBOOK_LOG_DIR = "/data/notebook-logs"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
 SECRET_ENV = frozenset(
@@ -100,6 +102,12 @@ def hub_environment(
         "IDLE_CULL_TIMEOUT": str(hub.idle_cull_timeout),
         "IDLE_CULL_MAX_AGE": str(hub.idle_cull_max_age),
         "IDLE_CULL_CONCURRENCY": str(hub.idle_cull_concurrency),
+        # Logs: notebook containers rotate theirs as every container of the stack does;
+        # a stopped server's log is saved for NOTEBOOK_LOG_RETENTION_DAYS.
+        "DOCKER_LOG_MAX_SIZE": hub.logs.max_size,
+        "DOCKER_LOG_MAX_FILE": str(hub.logs.max_file),
+        "NOTEBOOK_LOG_RETENTION_DAYS": str(hub.logs.notebook_retention_days),
+        "NOTEBOOK_LOG_DIR": NOTEBOOK_LOG_DIR,
         # The hub's own HTTPS and state
         "SSL_CERT": SSL_CERT_PATH,
         "SSL_KEY": SSL_KEY_PATH,

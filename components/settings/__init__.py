@@ -28,6 +28,7 @@ from components.settings.groups import (
     HubSettings,
     KernelLimits,
     LdapSettings,
+    LogSettings,
     Settings,
     ZosSettings,
 )
@@ -43,6 +44,7 @@ __all__ = [
     "HubSettings",
     "KernelLimits",
     "LdapSettings",
+    "LogSettings",
     "Problem",
     "Settings",
     "SettingsError",

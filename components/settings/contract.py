@@ -28,6 +28,8 @@ from components.settings.values import (
     LdapAttribute,
     LdapPassword,
     LdapPort,
+    LogFiles,
+    LogSize,
     MemLimit,
     NetworkName,
     P12Password,
@@ -36,6 +38,7 @@ from components.settings.values import (
     PositiveSeconds,
     PrivateKeyPem,
     RacfLabel,
+    RetentionDays,
     RingName,
     RsaKeySize,
     Seconds,
@@ -86,6 +89,8 @@ class StackConfig(BaseModel):
 
     DOCKER_NOTEBOOK_IMAGE: ImageRef | None = None
     DOCKER_NETWORK_NAME: NetworkName = names.NETWORK
+    DOCKER_LOG_MAX_SIZE: LogSize = "10m"
+    DOCKER_LOG_MAX_FILE: LogFiles = 5
     ALLOW_DEV_SERVICES: Bool = False
     LDAP_SERVER_HOST: ExternalHost | None = None
     LDAP_SERVER_PORT: LdapPort = 0  # 0: by LDAP_TLS
@@ -114,6 +119,7 @@ class StackConfig(BaseModel):
     HUB_PKI_DIR: AbsPath | None = None
     NOTEBOOK_MEM_LIMIT: MemLimit | None = None
     NOTEBOOK_CPU_LIMIT: CpuLimit | None = None
+    NOTEBOOK_LOG_RETENTION_DAYS: RetentionDays = 7
     IDLE_CULL_TIMEOUT: Seconds = 3600
     IDLE_CULL_MAX_AGE: Seconds = 0
     IDLE_CULL_CONCURRENCY: Concurrency = 10

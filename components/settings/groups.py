@@ -71,6 +71,22 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class LogSettings:
+    """Logs: the json-file rotation of every container the stack runs (the hub, the dev
+    gateway and directory, users' notebooks), and how long a stopped notebook server's
+    log is kept (0: not kept). Defaults equal Pulumi.yaml's."""
+
+    max_size: str = "10m"
+    max_file: int = 5
+    notebook_retention_days: int = 7
+
+    @property
+    def docker_log_opts(self) -> dict[str, str]:
+        """json-file's options, as Docker takes them (strings)."""
+        return {"max-size": self.max_size, "max-file": str(self.max_file)}
+
+
+@dataclass(frozen=True)
 class HubSettings:
     hostname: str
     https_port: int
@@ -86,6 +102,7 @@ class HubSettings:
     idle_cull_timeout: int
     idle_cull_max_age: int = 0  # 0: no maximum age
     idle_cull_concurrency: int = 10
+    logs: LogSettings = field(default_factory=LogSettings)
 
     @property
     def users(self) -> tuple[str, ...]:

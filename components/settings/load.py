@@ -25,6 +25,7 @@ from components.settings.groups import (
     HubSettings,
     KernelLimits,
     LdapSettings,
+    LogSettings,
     Settings,
     ZosSettings,
 )
@@ -230,6 +231,11 @@ def _settings(
             idle_cull_timeout=c.IDLE_CULL_TIMEOUT,
             idle_cull_max_age=c.IDLE_CULL_MAX_AGE,
             idle_cull_concurrency=c.IDLE_CULL_CONCURRENCY,
+            logs=LogSettings(
+                max_size=c.DOCKER_LOG_MAX_SIZE,
+                max_file=c.DOCKER_LOG_MAX_FILE,
+                notebook_retention_days=c.NOTEBOOK_LOG_RETENTION_DAYS,
+            ),
         ),
         zos=zos,
         warnings=warnings,

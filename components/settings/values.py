@@ -316,6 +316,15 @@ Seconds = Annotated[int, Field(ge=0)]
 PositiveSeconds = Annotated[int, Field(ge=1)]
 Concurrency = Annotated[int, Field(ge=1, le=100)]
 Count = Annotated[int, Field(ge=0)]
+# Docker's json-file log driver: max-size is a number with k, m or g; max-file a count.
+LogSize = Annotated[
+    str,
+    AfterValidator(
+        _check(r"[1-9][0-9]*[kmg]", "must be a size such as 10m: a number and k, m or g")
+    ),
+]
+LogFiles = Annotated[int, Field(ge=1, le=100)]
+RetentionDays = Annotated[int, Field(ge=0, le=3650)]
 SshHostKey = Annotated[str, AfterValidator(_ssh_host_key)]
 RingName = Annotated[str, AfterValidator(_ring_name)]
 RacfLabel = Annotated[str, AfterValidator(_racf_label)]

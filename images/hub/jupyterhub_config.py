@@ -282,3 +282,62 @@ if os.environ.get("HUB_METRICS_TOKEN"):
     c.JupyterHub.load_roles.append(
         {"name": "prometheus-scraper", "scopes": ["read:metrics"], "services": ["prometheus"]}
     )
+
+# --- Logs -------------------------------------------------------------------------------
+
+# Users' notebook containers rotate their logs like the stack's own containers (json-file,
+# DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE). Merged into extra_host_config, not set.
+c.DockerSpawner.extra_host_config = {
+    **(c.DockerSpawner.extra_host_config if "extra_host_config" in c.DockerSpawner else {}),
+    "log_config": {
+        "type": "json-file",
+        "config": {
+            "max-size": os.environ.get("DOCKER_LOG_MAX_SIZE", "10m"),
+            "max-file": str(env_int("DOCKER_LOG_MAX_FILE", 5)),
+        },
+    },
+}
+
+# DockerSpawner removes a stopped (or culled) server's container, and its log with it:
+# the hub saves the log first, to NOTEBOOK_LOG_DIR/<user>/ on its data volume, and a
+# service (notebook_logs.py, beside this file) removes saved logs after
+# NOTEBOOK_LOG_RETENTION_DAYS (0: nothing is saved).
+log_keep_days = env_int("NOTEBOOK_LOG_RETENTION_DAYS", 7)
+if log_keep_days > 0:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import notebook_logs
+    from traitlets.utils.importstring import import_item
+
+    NOTEBOOK_LOG_DIR = os.environ.get("NOTEBOOK_LOG_DIR", "/data/notebook-logs")
+    _spawner_base = c.JupyterHub.spawner_class
+    if isinstance(_spawner_base, str):
+        _spawner_base = import_item(_spawner_base)
+
+    class LogKeepingSpawner(_spawner_base):
+        """The configured spawner, saving the container's log before removing it."""
+
+        async def remove_object(self):
+            try:
+                data = await self.docker(
+                    "logs", self.object_id, stdout=True, stderr=True, timestamps=True
+                )
+                path = notebook_logs.save_log(NOTEBOOK_LOG_DIR, self.user.name, self.name, data)
+                self.log.info("Saved the log of %s to %s", self.object_name, path)
+            except Exception:
+                # A log that cannot be read or written must not keep the server running.
+                self.log.exception("Could not save the log of %s", self.object_name)
+            await super().remove_object()
+
+    c.JupyterHub.spawner_class = LogKeepingSpawner
+    c.JupyterHub.services = [
+        *(c.JupyterHub.services if "services" in c.JupyterHub else []),
+        {
+            "name": "notebook-log-reaper",
+            "command": [
+                sys.executable,
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "notebook_logs.py"),
+                f"--dir={NOTEBOOK_LOG_DIR}",
+                f"--keep-days={log_keep_days}",
+            ],
+        },
+    ]

@@ -540,3 +540,29 @@ def test_search_then_bind_password_is_a_secret_file_not_an_env_variable():
     for resource in graph.resources:
         if resource is not hub:
             assert password not in json.dumps(resource.inputs), resource.name
+
+
+def test_the_stacks_containers_rotate_their_logs(dev):
+    names_ = ("jupyterhub-container", "jupyterhub-ldap-server", "jupyterhub-gateway-container")
+    for name in names_:
+        container = dev.one(CONTAINER, name)
+        assert container.inputs["logDriver"] == "json-file", name
+        assert container.inputs["logOpts"] == {"max-size": "10m", "max-file": "5"}, name
+    env = envs(hub_container(dev))
+    assert (env["DOCKER_LOG_MAX_SIZE"], env["DOCKER_LOG_MAX_FILE"]) == ("10m", "5")
+    assert env["NOTEBOOK_LOG_RETENTION_DAYS"] == "7"
+    assert env["NOTEBOOK_LOG_DIR"] == "/data/notebook-logs"  # on the data volume
+    changed = run_program(
+        "dev",
+        config={
+            "DOCKER_LOG_MAX_SIZE": "50m",
+            "DOCKER_LOG_MAX_FILE": 2,
+            "NOTEBOOK_LOG_RETENTION_DAYS": 30,
+        },
+    )
+    for name in names_:
+        assert changed.one(CONTAINER, name).inputs["logOpts"] == {
+            "max-size": "50m",
+            "max-file": "2",
+        }
+    assert envs(hub_container(changed))["NOTEBOOK_LOG_RETENTION_DAYS"] == "30"

@@ -102,6 +102,16 @@ BAD = [
     ("docker host scheme", {"docker:host": "ftp://docker.test"}, {}, "docker:host"),
     ("network name", {"DOCKER_NETWORK_NAME": "my network"}, {}, "DOCKER_NETWORK_NAME"),
     ("pki dir relative", {"HUB_PKI_DIR": "pki"}, {}, "HUB_PKI_DIR"),
+    # Logs
+    ("log size unit", {"DOCKER_LOG_MAX_SIZE": "10MB"}, {}, "DOCKER_LOG_MAX_SIZE"),
+    ("log size zero", {"DOCKER_LOG_MAX_SIZE": "0m"}, {}, "DOCKER_LOG_MAX_SIZE"),
+    ("log files zero", {"DOCKER_LOG_MAX_FILE": 0}, {}, "DOCKER_LOG_MAX_FILE"),
+    (
+        "log retention negative",
+        {"NOTEBOOK_LOG_RETENTION_DAYS": -1},
+        {},
+        "NOTEBOOK_LOG_RETENTION_DAYS",
+    ),
     # Culling and the kernel cap
     (
         "max age without culler",

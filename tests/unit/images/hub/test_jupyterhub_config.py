@@ -20,7 +20,13 @@ from components.hub.environment import (
     HubEnvInputs,
     hub_environment,
 )
-from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSettings, LdapSettings
+from components.settings import (
+    DEV_DIRECTORY_BIND_DN,
+    GatewaySettings,
+    HubSettings,
+    LdapSettings,
+    LogSettings,
+)
 from tests.hubconfig import load_hub_config
 
 HUB = HubSettings(
@@ -124,6 +130,10 @@ def test_env_holds_the_contract_keys_as_strings():
         "IDLE_CULL_TIMEOUT",
         "IDLE_CULL_MAX_AGE",
         "IDLE_CULL_CONCURRENCY",
+        "DOCKER_LOG_MAX_SIZE",
+        "DOCKER_LOG_MAX_FILE",
+        "NOTEBOOK_LOG_RETENTION_DAYS",
+        "NOTEBOOK_LOG_DIR",
         "SSL_CERT",
         "SSL_KEY",
         "JPY_COOKIE_SECRET",
@@ -170,6 +180,8 @@ def test_every_variable_the_program_sets_changes_the_config():
             "IDLE_CULL_TIMEOUT": "7200",
             "IDLE_CULL_MAX_AGE": "86400",
             "IDLE_CULL_CONCURRENCY": "3",
+            "DOCKER_LOG_MAX_FILE": "9",
+            "NOTEBOOK_LOG_RETENTION_DAYS": "30",
         }.get(key)
         if key == "LDAP_TLS":
             changed = "ldaps"
@@ -284,8 +296,13 @@ def test_admins_are_exactly_the_admin_roles_members():
 
 
 def test_docker_spawner():
+    from dockerspawner import DockerSpawner
+
     c = load()
-    assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
+    # DockerSpawner itself, saving the container's log before it removes it (logs below).
+    assert c.JupyterHub.spawner_class.__mro__[1] is DockerSpawner
+    no_logs = load(hub=dataclasses.replace(HUB, logs=LogSettings(notebook_retention_days=0)))
+    assert no_logs.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
     assert c.DockerSpawner.image == DERIVED.notebook_image
     assert c.DockerSpawner.network_name == "jupyterhub-network"
     assert c.DockerSpawner.use_internal_ip is True
@@ -310,7 +327,7 @@ def test_notebook_limits():
 @pytest.mark.parametrize(("timeout", "every"), [(3600, 600), (300, 60), (86400, 600), (1200, 240)])
 def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
     c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=timeout))
-    (service,) = c.JupyterHub.services
+    (service,) = [s for s in c.JupyterHub.services if s["name"] == "jupyterhub-idle-culler"]
     assert service["name"] == "jupyterhub-idle-culler"
     assert service["command"][1:] == [
         "-m",
@@ -332,7 +349,7 @@ def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
 
 def test_idle_culler_max_age_and_concurrency():
     c = load(hub=dataclasses.replace(HUB, idle_cull_max_age=86400, idle_cull_concurrency=3))
-    (service,) = c.JupyterHub.services
+    (service,) = [s for s in c.JupyterHub.services if s["name"] == "jupyterhub-idle-culler"]
     assert service["command"][3:] == [
         "--concurrency=3",
         "--max-age=86400",
@@ -343,7 +360,7 @@ def test_idle_culler_max_age_and_concurrency():
 
 def test_idle_culler_off_with_zero():
     c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
-    assert "services" not in c.JupyterHub
+    assert [s["name"] for s in c.JupyterHub.services] == ["notebook-log-reaper"]
     assert [role["name"] for role in c.JupyterHub.load_roles] == ["admin"]
 
 
