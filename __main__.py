@@ -72,6 +72,7 @@ if settings.ldap.dev_directory:
             tls=settings.ldap.tls,
             docker_host=settings.docker_host,
             ssh_opts=docker_ssh_opts,
+            log_opts=hub_settings.logs.docker_log_opts,
         ),
     )
     ldap_host, ldap_ca_pem = dev_directory.host, dev_directory.ca_cert_pem
@@ -138,6 +139,8 @@ if gateway.dev_gateway:
             auth_token=secrets.kg_auth_token,
             docker_host=settings.docker_host,
             ssh_opts=docker_ssh_opts,
+            kernels=gateway.kernels,
+            log_opts=hub_settings.logs.docker_log_opts,
         ),
     )
     kg_url = dev_gateway.url
@@ -156,6 +159,7 @@ hub_env = hub_environment(
         cookie_secret=secrets.cookie_secret,
         proxy_auth_token=secrets.proxy_auth_token,
         pki_users=tuple(pki_users),
+        metrics_token=secrets.metrics_token,
     ),
 )
 hub = Hub(
@@ -171,10 +175,12 @@ hub = Hub(
         tls_cert_pem=hub_tls.cert_pem,
         tls_key_pem=hub_tls.key_pem,
         ldap_ca_pem=ldap_ca_pem,
+        ldap_search_password=settings.ldap.search_bind_password,
         pki_users=pki_users,
         docker_host=settings.docker_host,
         ssh_opts=docker_ssh_opts,
         depends_on=hub_depends_on,
+        log_opts=hub_settings.logs.docker_log_opts,
     ),
 )
 
@@ -197,6 +203,8 @@ if zos is not None:
         "zos_gateway",
         {"config": zos.gateway.config_path, "users": dict(settings.zos.users)},
     )
+# For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
+pulumi.export("metrics_token", secrets.metrics_token)
 pulumi.export("kg_url", kg_url)
 pulumi.export("users_with_client_certs", pki_users)
 if gateway_pki is not None:

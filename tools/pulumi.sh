@@ -50,7 +50,7 @@ fi
 # pulumi/pulumi#21865 (CLI 3.202+): a secret key left at its Pulumi.yaml default is
 # refused as "must be encrypted". Store an empty secret instead, which the program
 # reads as unset (generated token, self-signed certificate, ...), like the default.
-for key in KG_AUTH_TOKEN HUB_TLS_KEY ZOS_SSH_PRIVATE_KEY ZOS_P12_PASSWORD; do
+for key in KG_AUTH_TOKEN HUB_TLS_KEY ZOS_SSH_PRIVATE_KEY ZOS_P12_PASSWORD LDAP_SEARCH_BIND_PASSWORD; do
   if ! grep -q "^  jupyterhub-zos:$key:" "Pulumi.$STACK.yaml" 2>/dev/null; then
     pulumi config set --stack "$STACK" --secret -- "$key" ""
   fi

@@ -13,8 +13,8 @@ Docker network: no port is published.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -34,7 +34,7 @@ from components.docker import names
 from components.docker.hardening import Hardening, container_security, limit_pids
 from components.pki.resources import self_signed_ca, signed_cert
 from components.pki.specs import ca_spec, server_spec
-from components.settings import DEV_DIRECTORY_BIND_DN
+from components.settings import DEV_DIRECTORY_BIND_DN, LogSettings
 
 CONTAINER_NAME = names.DIRECTORY_CONTAINER
 # images/ldap's entrypoint runs as root to seed the database and hand slapd's files to
@@ -57,6 +57,7 @@ class DevDirectoryArgs:
     container_name: str = CONTAINER_NAME  # also its host name for the hub
     docker_host: str | None = None  # docker:host, for the pids limit (docker update)
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
+    log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
 
 
 class DevDirectory(pulumi.ComponentResource):
@@ -125,6 +126,10 @@ class DevDirectory(pulumi.ComponentResource):
                     file=paths.tls_key, content=server.key_pem, permissions="0600"
                 ),
             ],
+            # Its log rotates (DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE); `docker logs`
+            # reads every kept file.
+            log_driver="json-file",
+            log_opts=dict(args.log_opts),
             restart="unless-stopped",
             **container_security(HARDENING),
             opts=child,

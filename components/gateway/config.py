@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from components.settings import KernelLimits
+
 # The authorizing layer, one file for every gateway; its module name is what the config
 # imports, so keep the two together.
 ISOLATION_MODULE = "kg_isolation"
@@ -33,6 +35,26 @@ class GatewayTls:
     client_ca: str
 
 
+def kernel_limit_lines(kernels: KernelLimits) -> list[str]:
+    """Culling of idle kernels and the cap on kernels, as config lines. The hub's culler
+    stops idle notebook servers (and so their kernels); this catches kernels left on the
+    gateway without a server (a notebook container that died, a client that vanished)."""
+    lines = [
+        "# Idle kernels are shut down (0: never); unless cull_connected, only those with",
+        "# no client connected (an open notebook keeps its kernel).",
+        f"c.MappingKernelManager.cull_idle_timeout = {int(kernels.cull_idle_timeout)}",
+        f"c.MappingKernelManager.cull_interval = {int(kernels.cull_interval)}",
+        f"c.MappingKernelManager.cull_connected = {bool(kernels.cull_connected)!r}",
+        "c.MappingKernelManager.cull_busy = False",
+    ]
+    if kernels.max_kernels > 0:  # Kernel Gateway reads 0 as a cap of none at all
+        lines += [
+            "# At most this many kernels at once: a new one past it is refused (403).",
+            f"c.KernelGatewayApp.max_kernels = {int(kernels.max_kernels)}",
+        ]
+    return lines
+
+
 def render_kernel_gateway_config(
     *,
     ip: str,
@@ -40,9 +62,11 @@ def render_kernel_gateway_config(
     tls: GatewayTls | None,
     module_dir: str,
     allow_origin: str | None = None,
+    kernels: KernelLimits | None = None,
 ) -> str:
     """The config file text. `tls=None` means plain HTTP (only behind AT-TLS).
-    `module_dir` is the directory, as the gateway sees it, holding kg_isolation.py."""
+    `module_dir` is the directory, as the gateway sees it, holding kg_isolation.py.
+    `kernels`: idle-kernel culling and the kernel cap (None: Kernel Gateway's defaults)."""
     lines = [
         "# Configuration file for jupyter-kernelgateway, rendered by jupyterhub-zos.",
         "# The auth token is not here: the gateway reads it from $KG_AUTH_TOKEN.",
@@ -62,6 +86,8 @@ def render_kernel_gateway_config(
         "# UI's kernel list from it (a 403 there would break that list).",
         "c.JupyterWebsocketPersonality.list_kernels = True",
     ]
+    if kernels is not None:
+        lines += kernel_limit_lines(kernels)
     if allow_origin is not None:
         lines.append(f"c.KernelGatewayApp.allow_origin = {allow_origin!r}")
     if tls is None:

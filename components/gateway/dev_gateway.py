@@ -12,8 +12,8 @@ certificate or a new token changes an input and so replaces the container.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -21,8 +21,10 @@ import pulumi_docker as docker
 from components.docker import names
 from components.docker.hardening import Hardening, container_security, limit_pids
 from components.gateway.config import GatewayTls, render_kernel_gateway_config
+from components.settings import KernelLimits, LogSettings
 
 CONTAINER_NAME = names.GATEWAY_CONTAINER
+DEFAULT_KERNELS = KernelLimits()
 PORT = 8888
 GATEWAY_CONTEXT = "images/gateway"
 # images/gateway/Dockerfile's CMD reads this file; the directory is root's, 0700.
@@ -54,15 +56,16 @@ def gateway_url(container_name: str = CONTAINER_NAME, port: int = PORT) -> str:
     return f"https://{container_name}:{port}"
 
 
-def dev_gateway_config(port: int = PORT) -> str:
+def dev_gateway_config(port: int = PORT, kernels: KernelLimits = DEFAULT_KERNELS) -> str:
     """The dev gateway's jupyter_kernel_gateway_config.py: every interface of its own
     container (it is reachable only on the Docker network), mutual TLS, kernels bound to
-    the client certificate that started them."""
+    the client certificate that started them, idle ones culled, at most KG_MAX_KERNELS."""
     return render_kernel_gateway_config(
         ip="0.0.0.0",  # noqa: S104
         port=port,
         tls=TLS,
         module_dir=MODULE_DIR,
+        kernels=kernels,
     )
 
 
@@ -84,6 +87,8 @@ class DevGatewayArgs:
     container_name: str = CONTAINER_NAME  # also the host name in KG_URL
     docker_host: str | None = None  # docker:host, for the pids limit (docker update)
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
+    kernels: KernelLimits = DEFAULT_KERNELS  # KG_CULL_*, KG_MAX_KERNELS
+    log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
 
 
 class DevGateway(pulumi.ComponentResource):
@@ -115,7 +120,9 @@ class DevGateway(pulumi.ComponentResource):
             envs=[token_env],
             uploads=[
                 docker.ContainerUploadArgs(
-                    file=CONFIG_FILE, content=dev_gateway_config(), permissions="0444"
+                    file=CONFIG_FILE,
+                    content=dev_gateway_config(kernels=args.kernels),
+                    permissions="0444",
                 ),
                 docker.ContainerUploadArgs(
                     file=TLS.certfile, content=args.server_cert_pem, permissions="0444"
@@ -135,6 +142,10 @@ class DevGateway(pulumi.ComponentResource):
                     name=args.network_name, aliases=[args.container_name]
                 )
             ],
+            # Its log rotates (DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE); `docker logs`
+            # reads every kept file.
+            log_driver="json-file",
+            log_opts=dict(args.log_opts),
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=healthcheck_command(),

@@ -6,7 +6,8 @@
 - the data volume at /data (sqlite database), restart unless-stopped, a healthcheck on
   https /hub/health that `pulumi up` waits for;
 - the environment from components/hub/environment.py, secrets kept secret Outputs;
-- the TLS certificate and key and the LDAP CA put in at creation as container uploads.
+- the TLS certificate and key, the LDAP CA and the LDAP search account's password put
+  in at creation as container uploads (secrets 0600, never in the environment).
 
 Every input that matters is a container input, so a changed setting, secret, image or
 notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
@@ -40,10 +41,12 @@ from components.docker.hardening import (
 )
 from components.hub.environment import (
     LDAP_CA_PATH,
+    LDAP_SEARCH_PASSWORD_PATH,
     SECRET_ENV,
     SSL_CERT_PATH,
     SSL_KEY_PATH,
 )
+from components.settings import LogSettings
 
 CONTAINER_NAME = names.HUB_CONTAINER
 HUB_ALIAS = names.HUB_ALIAS
@@ -164,12 +167,16 @@ class HubArgs:
     tls_cert_pem: pulumi.Input[str]  # the hub's certificate chain (PEM), uploaded
     tls_key_pem: pulumi.Output[str]  # secret; uploaded 0600
     ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
+    # Secret: LDAP_SEARCH_BIND_PASSWORD, uploaded 0600 (search-then-bind), else None.
+    ldap_search_password: pulumi.Output[str] | None = None
     # Users with a client certificate: their running notebook servers are kept (others'
     # are removed before the hub is replaced, as the hub would refuse them a new one).
     pki_users: Sequence[str] = ()
     docker_host: str | None = None  # docker:host, where the notebook containers run
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
+    # json-file rotation of the hub's log (DOCKER_LOG_MAX_SIZE, DOCKER_LOG_MAX_FILE).
+    log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
 
 
 class Hub(pulumi.ComponentResource):
@@ -188,6 +195,14 @@ class Hub(pulumi.ComponentResource):
         ]
         if args.ldap_ca_pem is not None:
             uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
+        if args.ldap_search_password is not None:
+            uploads.append(
+                docker.ContainerUploadArgs(
+                    file=LDAP_SEARCH_PASSWORD_PATH,
+                    content=pulumi.Output.secret(args.ldap_search_password),
+                    permissions="0600",
+                )
+            )
 
         def servers_command(prune: bool) -> pulumi.Output[str]:
             return pulumi.Output.from_input(args.network_name).apply(
@@ -229,6 +244,10 @@ class Hub(pulumi.ComponentResource):
             # `docker kill` is a manual stop and stays stopped. The hub restarts its own
             # proxy if that dies. Docker restarts no container for being unhealthy: the
             # healthcheck only reports, and `pulumi up` waits for it.
+            # Its log rotates (DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE); `docker logs`
+            # reads every kept file.
+            log_driver="json-file",
+            log_opts=dict(args.log_opts),
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", *healthcheck_command()],

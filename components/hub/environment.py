@@ -23,9 +23,17 @@ HUB_TLS_DIR = "/srv/jupyterhub/tls"
 SSL_CERT_PATH = f"{HUB_TLS_DIR}/hub.crt"
 SSL_KEY_PATH = f"{HUB_TLS_DIR}/hub.key"
 LDAP_CA_PATH = f"{HUB_TLS_DIR}/ldap-ca.pem"
+# Secrets the hub reads from files (0600 uploads), kept out of its environment and argv:
+# `docker inspect` shows a container's environment to anyone with the Docker API.
+HUB_SECRETS_DIR = "/srv/jupyterhub/secrets"
+LDAP_SEARCH_PASSWORD_PATH = f"{HUB_SECRETS_DIR}/ldap-search-password"
+# Stopped notebook servers' logs, on the hub's data volume (images/hub/notebook_logs.py).
+NOTEBOOK_LOG_DIR = "/data/notebook-logs"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
-SECRET_ENV = frozenset({"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"})
+SECRET_ENV = frozenset(
+    {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "HUB_METRICS_TOKEN"}
+)
 
 
 @dataclass(frozen=True)
@@ -40,6 +48,7 @@ class HubEnvInputs:
     cookie_secret: Any  # secret, hex
     proxy_auth_token: Any  # secret
     pki_users: Sequence[str]  # users with a client certificate in <pki_dir>/<user>
+    metrics_token: Any = None  # secret: the Prometheus scrape token (None: no scraping)
 
 
 def _csv(items: Sequence[str]) -> str:
@@ -47,6 +56,22 @@ def _csv(items: Sequence[str]) -> str:
         if "," in item:
             raise ValueError(f"{item!r}: a comma-separated list item may not hold a comma")
     return ",".join(items)
+
+
+def _ldap_user_lookup(ldap: LdapSettings) -> dict[str, str]:
+    """How a login name becomes a DN: a template, or search-then-bind. The search
+    account's password is not here: it is a file (LDAP_SEARCH_PASSWORD_PATH)."""
+    if not ldap.search_then_bind:
+        return {"LDAP_BIND_DN": ldap.bind_dn_template}
+    env = {
+        "LDAP_USER_SEARCH_BASE": ldap.user_search_base,
+        "LDAP_USER_ATTRIBUTE": ldap.user_attribute,
+        "LDAP_USER_SEARCH_FILTER": ldap.user_search_filter,
+    }
+    if ldap.search_bind_dn is not None:
+        env["LDAP_SEARCH_BIND_DN"] = ldap.search_bind_dn
+        env["LDAP_SEARCH_BIND_PASSWORD_FILE"] = LDAP_SEARCH_PASSWORD_PATH
+    return env
 
 
 def hub_environment(
@@ -57,8 +82,8 @@ def hub_environment(
         # LDAP login
         "LDAP_SERVER_HOST": derived.ldap_host,
         "LDAP_SERVER_PORT": str(ldap.port),
-        "LDAP_BIND_DN": ldap.bind_dn_template,
         "LDAP_TLS": ldap.tls,
+        **_ldap_user_lookup(ldap),
         # Who may log in
         "HUB_ADMIN_USERS": _csv(hub.admin_users),
         "HUB_ALLOWED_USERS": _csv(hub.allowed_users),
@@ -75,6 +100,14 @@ def hub_environment(
         "DOCKER_NOTEBOOK_IMAGE": derived.notebook_image,
         "DOCKER_NETWORK_NAME": hub.network_name,
         "IDLE_CULL_TIMEOUT": str(hub.idle_cull_timeout),
+        "IDLE_CULL_MAX_AGE": str(hub.idle_cull_max_age),
+        "IDLE_CULL_CONCURRENCY": str(hub.idle_cull_concurrency),
+        # Logs: notebook containers rotate theirs as every container of the stack does;
+        # a stopped server's log is saved for NOTEBOOK_LOG_RETENTION_DAYS.
+        "DOCKER_LOG_MAX_SIZE": hub.logs.max_size,
+        "DOCKER_LOG_MAX_FILE": str(hub.logs.max_file),
+        "NOTEBOOK_LOG_RETENTION_DAYS": str(hub.logs.notebook_retention_days),
+        "NOTEBOOK_LOG_DIR": NOTEBOOK_LOG_DIR,
         # The hub's own HTTPS and state
         "SSL_CERT": SSL_CERT_PATH,
         "SSL_KEY": SSL_KEY_PATH,
@@ -86,6 +119,9 @@ def hub_environment(
     }
     if ldap.allowed_groups:
         env["LDAP_ALLOWED_GROUPS"] = json.dumps(list(ldap.allowed_groups))
+        env["LDAP_GROUP_SEARCH_FILTER"] = ldap.group_search_filter
+    if derived.metrics_token is not None:
+        env["HUB_METRICS_TOKEN"] = derived.metrics_token
     if derived.ldap_ca:
         env["LDAP_CA_CERT_FILE"] = LDAP_CA_PATH
     if hub.mem_limit:

@@ -4,7 +4,9 @@
   container keeps everyone logged in;
 - CONFIGPROXY_AUTH_TOKEN, between the hub and its proxy;
 - KG_AUTH_TOKEN, unless config gives one: the token notebooks present to the gateway
-  (consumed by the gateway and z/OS components as `kg_auth_token`).
+  (consumed by the gateway and z/OS components as `kg_auth_token`);
+- the Prometheus scrape token: the hub's `prometheus` service holds it, with the one
+  scope read:metrics (the `metrics_token` stack output).
 
 Each is wrapped in Output.secret so it stays secret in every input it flows into.
 """
@@ -26,6 +28,7 @@ class GeneratedSecrets(pulumi.ComponentResource):
     cookie_secret: pulumi.Output[str]
     proxy_auth_token: pulumi.Output[str]
     kg_auth_token: pulumi.Output[str]
+    metrics_token: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: GeneratedSecretsArgs, opts: pulumi.ResourceOptions | None = None
@@ -41,4 +44,8 @@ class GeneratedSecrets(pulumi.ComponentResource):
         else:
             kg = random.RandomPassword(f"{name}-kg-token", length=48, special=False, opts=child)
             self.kg_auth_token = pulumi.Output.secret(kg.result)
+        metrics = random.RandomPassword(
+            f"{name}-metrics-token", length=48, special=False, opts=child
+        )
+        self.metrics_token = pulumi.Output.secret(metrics.result)
         self.register_outputs({})

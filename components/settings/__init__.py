@@ -26,7 +26,9 @@ from components.settings.errors import Problem, SettingsError
 from components.settings.groups import (
     GatewaySettings,
     HubSettings,
+    KernelLimits,
     LdapSettings,
+    LogSettings,
     Settings,
     ZosSettings,
 )
@@ -40,7 +42,9 @@ __all__ = [
     "SECRET_KEYS",
     "GatewaySettings",
     "HubSettings",
+    "KernelLimits",
     "LdapSettings",
+    "LogSettings",
     "Problem",
     "Settings",
     "SettingsError",

@@ -14,29 +14,39 @@ from components.settings.values import (
     BindDn,
     Bool,
     CommandName,
+    Concurrency,
+    Count,
     CpuLimit,
     Dn,
     ExternalHost,
     FileName,
     FutureDate,
     GatewayToken,
+    GroupSearchFilter,
     Host,
     ImageRef,
+    LdapAttribute,
+    LdapPassword,
     LdapPort,
+    LogFiles,
+    LogSize,
     MemLimit,
     NetworkName,
     P12Password,
     PemCerts,
     PidsLimit,
     Port,
+    PositiveSeconds,
     PrivateKeyPem,
     RacfLabel,
+    RetentionDays,
     RingName,
     RsaKeySize,
     Seconds,
     SshHostKey,
     Url,
     UserName,
+    UserSearchFilter,
     ZosId,
     ZosUserMap,
     json_list,
@@ -46,12 +56,25 @@ PROJECT = "jupyterhub-zos"
 
 # Keys whose values are secrets: validated here, handed on only as Output.secret, and
 # refused when set without --secret (the plain value would sit in Pulumi.<stack>.yaml).
-SECRET_KEYS = frozenset({"KG_AUTH_TOKEN", "HUB_TLS_KEY", "ZOS_SSH_PRIVATE_KEY", "ZOS_P12_PASSWORD"})
+SECRET_KEYS = frozenset(
+    {
+        "KG_AUTH_TOKEN",
+        "HUB_TLS_KEY",
+        "ZOS_SSH_PRIVATE_KEY",
+        "ZOS_P12_PASSWORD",
+        "LDAP_SEARCH_BIND_PASSWORD",
+    }
+)
 
 # The dev directory's people live here (images/ldap renders the same base); its bind DN
 # template is LDAP_BIND_DN's default when the stack runs the dev directory.
 DEV_DIRECTORY_BASE_DN = "dc=jupyterhub,dc=local"
 DEV_DIRECTORY_BIND_DN = f"uid={{username}},ou=people,{DEV_DIRECTORY_BASE_DN}"
+
+# Search-then-bind (LDAP_USER_SEARCH_BASE set): LDAPAuthenticator's own defaults.
+DEFAULT_USER_ATTRIBUTE = "uid"
+DEFAULT_USER_SEARCH_FILTER = "({login_attr}={login})"
+DEFAULT_GROUP_SEARCH_FILTER = "(|(member={userdn})(uniqueMember={userdn})(memberUid={uid}))"
 
 
 def is_dev_stack(stack: str) -> bool:
@@ -67,6 +90,8 @@ class StackConfig(BaseModel):
 
     DOCKER_NOTEBOOK_IMAGE: ImageRef | None = None
     DOCKER_NETWORK_NAME: NetworkName = names.NETWORK
+    DOCKER_LOG_MAX_SIZE: LogSize = "10m"
+    DOCKER_LOG_MAX_FILE: LogFiles = 5
     ALLOW_DEV_SERVICES: Bool = False
     LDAP_SERVER_HOST: ExternalHost | None = None
     LDAP_SERVER_PORT: LdapPort = 0  # 0: by LDAP_TLS
@@ -74,6 +99,12 @@ class StackConfig(BaseModel):
     LDAP_TLS: Literal["starttls", "ldaps", "none"] = "starttls"
     LDAP_CA_CERT: PemCerts | None = None
     LDAP_ALLOWED_GROUPS: json_list(Dn) = []
+    LDAP_GROUP_SEARCH_FILTER: GroupSearchFilter = DEFAULT_GROUP_SEARCH_FILTER
+    LDAP_USER_SEARCH_BASE: Dn | None = None
+    LDAP_USER_ATTRIBUTE: LdapAttribute = DEFAULT_USER_ATTRIBUTE
+    LDAP_USER_SEARCH_FILTER: UserSearchFilter = DEFAULT_USER_SEARCH_FILTER
+    LDAP_SEARCH_BIND_DN: Dn | None = None
+    LDAP_SEARCH_BIND_PASSWORD: LdapPassword | None = None
     KG_URL: Url | None = None
     KG_AUTH_TOKEN: GatewayToken | None = None
     VALIDATE_KG_CERT: Bool = True
@@ -90,7 +121,14 @@ class StackConfig(BaseModel):
     NOTEBOOK_MEM_LIMIT: MemLimit = "2G"
     NOTEBOOK_CPU_LIMIT: CpuLimit = "2"
     NOTEBOOK_PIDS_LIMIT: PidsLimit = 512
+    NOTEBOOK_LOG_RETENTION_DAYS: RetentionDays = 7
     IDLE_CULL_TIMEOUT: Seconds = 3600
+    IDLE_CULL_MAX_AGE: Seconds = 0
+    IDLE_CULL_CONCURRENCY: Concurrency = 10
+    KG_CULL_IDLE_TIMEOUT: Seconds = 3600
+    KG_CULL_INTERVAL: PositiveSeconds = 300
+    KG_CULL_CONNECTED: Bool = False
+    KG_MAX_KERNELS: Count = 0
     ZOS_HOST: Host | None = None
     ZOS_SSH_PORT: Port = 22
     ZOS_SSH_USER: ZosId | None = None

@@ -8,6 +8,12 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.settings.contract import (
+    DEFAULT_GROUP_SEARCH_FILTER,
+    DEFAULT_USER_ATTRIBUTE,
+    DEFAULT_USER_SEARCH_FILTER,
+)
+
 
 @dataclass(frozen=True)
 class LdapSettings:
@@ -17,10 +23,36 @@ class LdapSettings:
     tls: str
     ca_cert_pem: str | None
     allowed_groups: tuple[str, ...]
+    # How membership of an allowed group is asked ({userdn}, {uid}: the user's).
+    group_search_filter: str = DEFAULT_GROUP_SEARCH_FILTER
+    # Search-then-bind: find the user's entry under user_search_base by a search (as
+    # search_bind_dn, or anonymously), then bind as that entry. None: bind_dn_template.
+    user_search_base: str | None = None
+    user_attribute: str = DEFAULT_USER_ATTRIBUTE
+    user_search_filter: str = DEFAULT_USER_SEARCH_FILTER
+    search_bind_dn: str | None = None
+    search_bind_password: pulumi.Output[str] | None = None  # secret
 
     @property
     def dev_directory(self) -> bool:
         return self.host is None
+
+    @property
+    def search_then_bind(self) -> bool:
+        return self.user_search_base is not None
+
+
+@dataclass(frozen=True)
+class KernelLimits:
+    """What a gateway the program configures (the dev one, the one on z/OS) does with
+    kernels: cull those idle (and, unless cull_connected, without a client) for
+    cull_idle_timeout seconds (0: never), checking every cull_interval, and start no more
+    than max_kernels at once (0: no cap). Defaults equal Pulumi.yaml's."""
+
+    cull_idle_timeout: int = 3600
+    cull_interval: int = 300
+    cull_connected: bool = False
+    max_kernels: int = 0
 
 
 @dataclass(frozen=True)
@@ -31,10 +63,27 @@ class GatewaySettings:
     client_key: str
     client_cert: str
     client_ca: str
+    kernels: KernelLimits = field(default_factory=KernelLimits)
 
     @property
     def dev_gateway(self) -> bool:
         return self.url is None
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Logs: the json-file rotation of every container the stack runs (the hub, the dev
+    gateway and directory, users' notebooks), and how long a stopped notebook server's
+    log is kept (0: not kept). Defaults equal Pulumi.yaml's."""
+
+    max_size: str = "10m"
+    max_file: int = 5
+    notebook_retention_days: int = 7
+
+    @property
+    def docker_log_opts(self) -> dict[str, str]:
+        """json-file's options, as Docker takes them (strings)."""
+        return {"max-size": self.max_size, "max-file": str(self.max_file)}
 
 
 @dataclass(frozen=True)
@@ -52,6 +101,9 @@ class HubSettings:
     cpu_limit: str | None  # CPUs per notebook server; None: no limit
     pids_limit: int  # processes per notebook server; 0: no limit
     idle_cull_timeout: int
+    idle_cull_max_age: int = 0  # 0: no maximum age
+    idle_cull_concurrency: int = 10
+    logs: LogSettings = field(default_factory=LogSettings)
 
     @property
     def users(self) -> tuple[str, ...]:
@@ -80,6 +132,7 @@ class ZosSettings:
     users: Mapping[str, str]  # hub user -> z/OS user ID
     p12_password: pulumi.Output[str] | None  # None: generated
     key_size: int
+    kernels: KernelLimits = field(default_factory=KernelLimits)  # the gateway's config
 
 
 @dataclass(frozen=True)

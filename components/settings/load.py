@@ -23,7 +23,9 @@ from components.settings.errors import Problem, SettingsError
 from components.settings.groups import (
     GatewaySettings,
     HubSettings,
+    KernelLimits,
     LdapSettings,
+    LogSettings,
     Settings,
     ZosSettings,
 )
@@ -154,6 +156,12 @@ def _settings(
     kg_url = c.KG_URL
     if kg_url is None and c.ZOS_HOST is not None:
         kg_url = f"https://{c.ZOS_HOST}:{c.ZOS_KG_PORT}"  # the gateway on z/OS
+    kernels = KernelLimits(
+        cull_idle_timeout=c.KG_CULL_IDLE_TIMEOUT,
+        cull_interval=c.KG_CULL_INTERVAL,
+        cull_connected=c.KG_CULL_CONNECTED,
+        max_kernels=c.KG_MAX_KERNELS,
+    )
     zos = None
     if c.ZOS_HOST is not None:
         zos = ZosSettings(
@@ -176,6 +184,7 @@ def _settings(
             users=dict(sorted(c.ZOS_USERS.items())),
             p12_password=_secret(c.ZOS_P12_PASSWORD),
             key_size=c.ZOS_KEY_SIZE,
+            kernels=kernels,
         )
     return Settings(
         project=raw.namespace,
@@ -184,10 +193,19 @@ def _settings(
         ldap=LdapSettings(
             host=c.LDAP_SERVER_HOST,
             port=c.LDAP_SERVER_PORT or (636 if c.LDAP_TLS == "ldaps" else 389),
-            bind_dn_template=c.LDAP_BIND_DN or DEV_DIRECTORY_BIND_DN,
+            # Search-then-bind binds as the DN the search found: no template.
+            bind_dn_template=""
+            if c.LDAP_USER_SEARCH_BASE
+            else c.LDAP_BIND_DN or DEV_DIRECTORY_BIND_DN,
             tls=c.LDAP_TLS,
             ca_cert_pem=c.LDAP_CA_CERT,
             allowed_groups=tuple(c.LDAP_ALLOWED_GROUPS),
+            group_search_filter=c.LDAP_GROUP_SEARCH_FILTER,
+            user_search_base=c.LDAP_USER_SEARCH_BASE,
+            user_attribute=c.LDAP_USER_ATTRIBUTE,
+            user_search_filter=c.LDAP_USER_SEARCH_FILTER,
+            search_bind_dn=c.LDAP_SEARCH_BIND_DN,
+            search_bind_password=_secret(c.LDAP_SEARCH_BIND_PASSWORD),
         ),
         gateway=GatewaySettings(
             url=kg_url,
@@ -196,6 +214,7 @@ def _settings(
             client_key=c.CLIENT_KEY,
             client_cert=c.CLIENT_CERT,
             client_ca=c.CLIENT_CA,
+            kernels=kernels,
         ),
         hub=HubSettings(
             hostname=c.HUB_HOSTNAME,
@@ -211,6 +230,13 @@ def _settings(
             cpu_limit=None if c.NOTEBOOK_CPU_LIMIT == NO_LIMIT else c.NOTEBOOK_CPU_LIMIT,
             pids_limit=c.NOTEBOOK_PIDS_LIMIT,
             idle_cull_timeout=c.IDLE_CULL_TIMEOUT,
+            idle_cull_max_age=c.IDLE_CULL_MAX_AGE,
+            idle_cull_concurrency=c.IDLE_CULL_CONCURRENCY,
+            logs=LogSettings(
+                max_size=c.DOCKER_LOG_MAX_SIZE,
+                max_file=c.DOCKER_LOG_MAX_FILE,
+                notebook_retention_days=c.NOTEBOOK_LOG_RETENTION_DAYS,
+            ),
         ),
         zos=zos,
         warnings=warnings,

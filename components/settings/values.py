@@ -6,6 +6,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import re
+import string
 from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
@@ -323,6 +324,18 @@ MemLimit = Annotated[str, AfterValidator(_mem_limit)]
 CpuLimit = Annotated[str, AfterValidator(_cpu_limit)]
 PidsLimit = Annotated[int, Field(ge=0, le=4_194_304)]  # 0: no limit; the kernel's pid_max cap
 Seconds = Annotated[int, Field(ge=0)]
+PositiveSeconds = Annotated[int, Field(ge=1)]
+Concurrency = Annotated[int, Field(ge=1, le=100)]
+Count = Annotated[int, Field(ge=0)]
+# Docker's json-file log driver: max-size is a number with k, m or g; max-file a count.
+LogSize = Annotated[
+    str,
+    AfterValidator(
+        _check(r"[1-9][0-9]*[kmg]", "must be a size such as 10m: a number and k, m or g")
+    ),
+]
+LogFiles = Annotated[int, Field(ge=1, le=100)]
+RetentionDays = Annotated[int, Field(ge=0, le=3650)]
 SshHostKey = Annotated[str, AfterValidator(_ssh_host_key)]
 RingName = Annotated[str, AfterValidator(_ring_name)]
 RacfLabel = Annotated[str, AfterValidator(_racf_label)]
@@ -335,3 +348,113 @@ ZosUserMap = Annotated[
     dict[UserName, ZosId], BeforeValidator(_parse_json(dict, '{"alice": "ALICE01"}'))
 ]
 RsaKeySize = Annotated[int, Field(ge=2048, le=4096)]
+
+
+# --- Search-then-bind LDAP -------------------------------------------------------------------
+
+LdapAttribute = Annotated[
+    str,
+    AfterValidator(
+        _check(
+            r"[A-Za-z][A-Za-z0-9-]{0,63}|[0-9]+(\.[0-9]+)+",
+            "must be an LDAP attribute name such as uid or sAMAccountName",
+        )
+    ),
+]
+
+
+# An item is attr[;options][:dn][:rule]:=value, or attr op value (op = ~= >= <=);
+# values may not hold unescaped parentheses (RFC 4515 escapes them as \\28 and \\29).
+_FILTER_ITEM = re.compile(
+    r"[A-Za-z0-9][A-Za-z0-9.;-]*(:dn)?(:[A-Za-z0-9.]+)?:?(=|~=|>=|<=)[^()]*"
+    r"|(:dn)?:[A-Za-z0-9.]+:=[^()]*"
+)
+
+
+def _is_ldap_filter(text: str) -> bool:
+    """The shape of an RFC 4515 filter: (item), (&f f...), (|f f...), (!f)."""
+
+    def parse(i: int) -> int:  # index after the filter starting at i, or -1
+        if i >= len(text) or text[i] != "(":
+            return -1
+        i += 1
+        if i < len(text) and text[i] in "&|!":
+            op, i, count = text[i], i + 1, 0
+            while i < len(text) and text[i] == "(":
+                i = parse(i)
+                if i < 0:
+                    return -1
+                count += 1
+            if count == 0 or (op == "!" and count != 1):
+                return -1
+        else:
+            end = text.find(")", i)
+            if end < 0 or not _FILTER_ITEM.fullmatch(text[i:end]):
+                return -1
+            i = end
+        return i + 1 if i < len(text) and text[i] == ")" else -1
+
+    return parse(0) == len(text)
+
+
+def _ldap_filter_template(fields: tuple[str, ...], needs_one_of: tuple[str, ...], example: str):
+    """An LDAP search filter (RFC 4515) with LDAPAuthenticator's {placeholders}: only
+    `fields`, at least one of `needs_one_of`, and a filter ldap3 parses once they are
+    filled in (the authenticator fills them in escaped)."""
+
+    def check(value: str) -> str:
+        allowed = ", ".join("{" + f + "}" for f in fields)
+        try:
+            parsed = list(string.Formatter().parse(value))
+        except ValueError:
+            raise ValueError(
+                f"has an unbalanced {{ or }}; the placeholders are {allowed}"
+            ) from None
+        used = {name for _, name, spec, conv in parsed if name is not None}
+        if any(spec or conv for _, name, spec, conv in parsed if name is not None):
+            raise ValueError(f"placeholders take no format spec; use {allowed}")
+        unknown = sorted(used - set(fields))
+        if unknown:
+            raise ValueError(
+                f"has unknown placeholder(s) {', '.join('{' + u + '}' for u in unknown)}; "
+                f"the placeholders are {allowed}"
+            )
+        if not used & set(needs_one_of):
+            need = " or ".join("{" + f + "}" for f in needs_one_of)
+            raise ValueError(f"must contain {need}, e.g. {example}")
+        if not _is_ldap_filter(value.format(**{f: "x" for f in fields})):
+            raise ValueError(f"is not an LDAP search filter (RFC 4515), e.g. {example}")
+        return value
+
+    return check
+
+
+UserSearchFilter = Annotated[
+    str,
+    AfterValidator(
+        _ldap_filter_template(
+            ("login_attr", "login"),
+            ("login",),
+            "(&(objectClass=person)({login_attr}={login}))",
+        )
+    ),
+]
+GroupSearchFilter = Annotated[
+    str,
+    AfterValidator(
+        _ldap_filter_template(
+            ("userdn", "uid"),
+            ("userdn", "uid"),
+            "(member:1.2.840.113556.1.4.1941:={userdn})",
+        )
+    ),
+]
+
+
+def _ldap_password(value: str) -> str:
+    if not value or "\n" in value or "\r" in value or "\0" in value:
+        raise ValueError("must be one non-empty line (the search account's password)")
+    return value
+
+
+LdapPassword = Annotated[str, AfterValidator(_ldap_password)]

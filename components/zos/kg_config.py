@@ -46,7 +46,11 @@ def gateway_tls(zos: ZosSettings) -> GatewayTls | None:
 
 def render_config(zos: ZosSettings) -> str:
     text = render_kernel_gateway_config(
-        ip=LISTEN_IP, port=zos.kg_port, tls=gateway_tls(zos), module_dir=zos.kg_config_dir
+        ip=LISTEN_IP,
+        port=zos.kg_port,
+        tls=gateway_tls(zos),
+        module_dir=zos.kg_config_dir,
+        kernels=zos.kernels,
     )
     return text + (
         "# jupyterhub-zos: the token is $KG_AUTH_TOKEN, or else the 0600 file beside this one.\n"

@@ -12,6 +12,7 @@ from jupyterhub import orm
 from jupyterhub.utils import new_token
 from ldapauthenticator import LDAPAuthenticator
 from tornado import web
+from traitlets import default
 
 c = get_config()  # noqa: F821
 
@@ -68,6 +69,9 @@ c.JupyterHub.cleanup_servers = False
 # --- Who may log in ---------------------------------------------------------------------
 
 
+SEARCH_PASSWORD_FILE = os.environ.get("LDAP_SEARCH_BIND_PASSWORD_FILE")
+
+
 class ConfiguredAccessAuthenticator(LDAPAuthenticator):
     """LDAP login whose access follows the config across hub restarts (every config
     change restarts the hub). JupyterHub itself checks who is allowed only at login."""
@@ -97,6 +101,15 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
         # the directory for the user's groups afresh.
         return True
 
+    @default("lookup_dn_search_password")
+    def _search_password_from_file(self):
+        # Search-then-bind: the search account's password is a 0600 file the program
+        # uploads, read at the first search (never in env, argv or the config).
+        if not SEARCH_PASSWORD_FILE:
+            return None
+        with open(SEARCH_PASSWORD_FILE, encoding="utf-8") as file:
+            return file.read().rstrip("\n")
+
     async def authenticate(self, handler, data):
         # The allowed groups the user is in, kept by JupyterHub as the user's groups
         # (manage_groups), so the check at the next start knows them.
@@ -110,8 +123,21 @@ c.JupyterHub.authenticator_class = ConfiguredAccessAuthenticator
 c.Authenticator.manage_groups = True
 c.LDAPAuthenticator.server_address = os.environ["LDAP_SERVER_HOST"]
 c.LDAPAuthenticator.server_port = env_int("LDAP_SERVER_PORT", 389)
-# Users bind as themselves; the user name is DN-escaped by the authenticator.
-c.LDAPAuthenticator.bind_dn_template = [os.environ["LDAP_BIND_DN"]]
+if os.environ.get("LDAP_USER_SEARCH_BASE"):
+    # Search-then-bind (Active Directory, DNs in several branches): the hub searches the
+    # subtree for exactly one entry whose LDAP_USER_ATTRIBUTE is the login name (escaped
+    # by the authenticator), as LDAP_SEARCH_BIND_DN or anonymously, then the user binds
+    # as that entry's DN with their password. The hub's user name stays the login name.
+    c.LDAPAuthenticator.lookup_dn = True
+    c.LDAPAuthenticator.user_search_base = os.environ["LDAP_USER_SEARCH_BASE"]
+    c.LDAPAuthenticator.user_attribute = os.environ["LDAP_USER_ATTRIBUTE"]
+    c.LDAPAuthenticator.lookup_dn_user_dn_attribute = os.environ["LDAP_USER_ATTRIBUTE"]
+    c.LDAPAuthenticator.lookup_dn_search_filter = os.environ["LDAP_USER_SEARCH_FILTER"]
+    c.LDAPAuthenticator.lookup_dn_search_user = os.environ.get("LDAP_SEARCH_BIND_DN") or None
+    c.LDAPAuthenticator.use_lookup_dn_username = False
+else:
+    # Users bind as themselves; the user name is DN-escaped by the authenticator.
+    c.LDAPAuthenticator.bind_dn_template = [os.environ["LDAP_BIND_DN"]]
 # starttls: upgrade before sending the password; ldaps: TLS from the first byte;
 # none: only for the dev directory on the private Docker network.
 c.LDAPAuthenticator.tls_strategy = {
@@ -125,6 +151,10 @@ if os.environ.get("LDAP_CA_CERT_FILE"):
     _ldap_tls["ca_certs_file"] = os.environ["LDAP_CA_CERT_FILE"]
 c.LDAPAuthenticator.tls_kwargs = _ldap_tls
 c.LDAPAuthenticator.allowed_groups = env_dn_list("LDAP_ALLOWED_GROUPS")
+# Membership asked the directory's way: a filter searched on each allowed group's entry
+# as the user (after their bind), e.g. Active Directory's nested-group rule.
+if os.environ.get("LDAP_GROUP_SEARCH_FILTER"):
+    c.LDAPAuthenticator.group_search_filter = os.environ["LDAP_GROUP_SEARCH_FILTER"]
 
 # Nobody logs in unless named here or in an allowed group (JupyterHub 5 denies by
 # default); users the database keeps from earlier logins are not allowed for that.
@@ -218,8 +248,12 @@ c.DockerSpawner.pre_spawn_hook = refuse_users_without_certificate
 # --- Idle culler ----------------------------------------------------------------------------
 
 # Stops notebook servers idle for IDLE_CULL_TIMEOUT seconds (0 turns it off), so idle
-# users do not hold memory and kernels on the gateway.
+# users do not hold memory and kernels on the gateway; IDLE_CULL_MAX_AGE (0: none) also
+# stops servers older than that, busy or not; IDLE_CULL_CONCURRENCY bounds its parallel
+# calls to the hub API. Kernels the gateway holds without a server are culled by the
+# gateway itself (KG_CULL_*, in its own config).
 idle_timeout = env_int("IDLE_CULL_TIMEOUT", 3600)
+idle_max_age = env_int("IDLE_CULL_MAX_AGE", 0)
 if idle_timeout > 0:
     c.JupyterHub.services = [
         {
@@ -228,6 +262,8 @@ if idle_timeout > 0:
                 sys.executable,
                 "-m",
                 "jupyterhub_idle_culler",
+                f"--concurrency={env_int('IDLE_CULL_CONCURRENCY', 10)}",
+                *([f"--max-age={idle_max_age}"] if idle_max_age > 0 else []),
                 f"--timeout={idle_timeout}",
                 f"--cull-every={max(60, min(600, idle_timeout // 5))}",
             ],
@@ -240,3 +276,78 @@ if idle_timeout > 0:
             "services": ["jupyterhub-idle-culler"],
         }
     )
+
+# --- Prometheus metrics -----------------------------------------------------------------
+
+# /hub/metrics answers only a token with the read:metrics scope (authenticate_prometheus,
+# JupyterHub's default, kept on: the metrics name users and servers). The program makes
+# one such token (the `metrics_token` stack output) for an external `prometheus` service
+# that has that one scope: it can read no user, server or token.
+c.JupyterHub.authenticate_prometheus = True
+if os.environ.get("HUB_METRICS_TOKEN"):
+    c.JupyterHub.services = [
+        *(c.JupyterHub.services if "services" in c.JupyterHub else []),
+        {"name": "prometheus", "api_token": os.environ["HUB_METRICS_TOKEN"]},
+    ]
+    c.JupyterHub.load_roles.append(
+        {"name": "prometheus-scraper", "scopes": ["read:metrics"], "services": ["prometheus"]}
+    )
+
+# --- Logs -------------------------------------------------------------------------------
+
+# Users' notebook containers rotate their logs like the stack's own containers (json-file,
+# DOCKER_LOG_MAX_SIZE x DOCKER_LOG_MAX_FILE). Merged into extra_host_config, not set.
+c.DockerSpawner.extra_host_config = {
+    **(c.DockerSpawner.extra_host_config if "extra_host_config" in c.DockerSpawner else {}),
+    "log_config": {
+        "type": "json-file",
+        "config": {
+            "max-size": os.environ.get("DOCKER_LOG_MAX_SIZE", "10m"),
+            "max-file": str(env_int("DOCKER_LOG_MAX_FILE", 5)),
+        },
+    },
+}
+
+# DockerSpawner removes a stopped (or culled) server's container, and its log with it:
+# the hub saves the log first, to NOTEBOOK_LOG_DIR/<user>/ on its data volume, and a
+# service (notebook_logs.py, beside this file) removes saved logs after
+# NOTEBOOK_LOG_RETENTION_DAYS (0: nothing is saved).
+log_keep_days = env_int("NOTEBOOK_LOG_RETENTION_DAYS", 7)
+if log_keep_days > 0:
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    import notebook_logs
+    from traitlets.utils.importstring import import_item
+
+    NOTEBOOK_LOG_DIR = os.environ.get("NOTEBOOK_LOG_DIR", "/data/notebook-logs")
+    _spawner_base = c.JupyterHub.spawner_class
+    if isinstance(_spawner_base, str):
+        _spawner_base = import_item(_spawner_base)
+
+    class LogKeepingSpawner(_spawner_base):
+        """The configured spawner, saving the container's log before removing it."""
+
+        async def remove_object(self):
+            try:
+                data = await self.docker(
+                    "logs", self.object_id, stdout=True, stderr=True, timestamps=True
+                )
+                path = notebook_logs.save_log(NOTEBOOK_LOG_DIR, self.user.name, self.name, data)
+                self.log.info("Saved the log of %s to %s", self.object_name, path)
+            except Exception:
+                # A log that cannot be read or written must not keep the server running.
+                self.log.exception("Could not save the log of %s", self.object_name)
+            await super().remove_object()
+
+    c.JupyterHub.spawner_class = LogKeepingSpawner
+    c.JupyterHub.services = [
+        *(c.JupyterHub.services if "services" in c.JupyterHub else []),
+        {
+            "name": "notebook-log-reaper",
+            "command": [
+                sys.executable,
+                os.path.join(os.path.dirname(os.path.abspath(__file__)), "notebook_logs.py"),
+                f"--dir={NOTEBOOK_LOG_DIR}",
+                f"--keep-days={log_keep_days}",
+            ],
+        },
+    ]

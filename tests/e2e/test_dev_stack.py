@@ -350,6 +350,37 @@ def test_a_file_the_user_wrote_survives_a_stop_and_start_of_their_server(stack):
     assert got.status_code == 200 and got.json()["content"] == "still here"
 
 
+def test_logs_rotate_and_a_stopped_servers_log_stays_readable(stack, client):
+    """json-file rotation on every container of the stack and on the notebooks; the log of
+    carol's server, stopped by the test before this one, saved on the hub's data volume
+    (README, Logs) and the reaper service running."""
+    rotation = {"Type": "json-file", "Config": {"max-file": "5", "max-size": "10m"}}
+    carol = stack.logged_in("carol_x")  # her server runs again (the test before started it)
+    for name in (
+        names.HUB_CONTAINER,
+        names.GATEWAY_CONTAINER,
+        names.DIRECTORY_CONTAINER,
+        names.notebook_container_name("carol_x"),
+    ):
+        assert container(client, name).attrs["HostConfig"]["LogConfig"] == rotation, name
+    hub = container(client, names.HUB_CONTAINER)
+    listing = hub.exec_run(["sh", "-c", "ls -ln /data/notebook-logs/carol_x/"])
+    assert listing.exit_code == 0, listing.output.decode()
+    assert "-rw------- 1 0 0" in listing.output.decode()
+    saved = hub.exec_run(["sh", "-c", "cat /data/notebook-logs/carol_x/default-*.log"])
+    text = saved.output.decode(errors="replace")
+    assert saved.exit_code == 0 and text.strip(), text
+    # `docker logs --timestamps`: every line starts with the time it was written.
+    assert all(line[:4].isdigit() and line[10] == "T" for line in text.splitlines()), text[:500]
+    assert "/user/carol_x/" in text, text[-2000:]  # jupyter_server's "is running at" line
+    admin = stack.logged_in(ADMIN)
+    services = admin.api("GET", "services").json()
+    assert services["notebook-log-reaper"]["pid"] > 0
+    saved_line = f"Saved the log of {names.notebook_container_name('carol_x')}"
+    assert saved_line in hub.logs().decode(errors="replace")
+    assert carol.model()["servers"]  # untouched by all this
+
+
 def container_ids(client) -> dict[str, str]:
     return {c.name: c.id for c in client.containers.list(all=True)}
 

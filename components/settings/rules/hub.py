@@ -1,4 +1,4 @@
-"""The hub: its own certificate and key belong together, and the culler's timeout."""
+"""The hub: its own certificate and key belong together, and the culler's settings."""
 
 from __future__ import annotations
 
@@ -42,6 +42,14 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                 "must be 0 (culler off) or at least 300 "
                 "seconds: JupyterHub records activity only every 5 minutes, so a "
                 f"shorter timeout culls busy servers (got {timeout})",
+            )
+        )
+    if v.get("IDLE_CULL_MAX_AGE") and timeout == 0:
+        problems.append(
+            Problem(
+                "IDLE_CULL_MAX_AGE",
+                "needs the idle culler, which IDLE_CULL_TIMEOUT=0 turns off; set "
+                "IDLE_CULL_TIMEOUT (300 or more) too, or unset this",
             )
         )
     return problems

@@ -21,6 +21,7 @@ from components.gateway.config import (
     render_kernel_gateway_config,
 )
 from components.gateway.dev_gateway import MODULE_DIR, dev_gateway_config
+from components.settings import KernelLimits
 from components.zos.kg_config import MODULE_FILE, kg_config_step, render_config
 from tests.unit.components.zos.test_render import zos_settings
 from tools.mock_graph import settled_event_loop
@@ -161,3 +162,47 @@ def test_identity_is_the_one_common_name_of_the_verified_certificate():
     assert kg_isolation.certificate_identity(request({"subject": two})) is None
     assert kg_isolation.certificate_identity(request({"subject": ()})) is None
     assert kg_isolation.certificate_identity(request(None)) is None
+
+
+# --- culling idle kernels and the kernel cap ---------------------------------------------------
+
+
+def test_kernel_limits_are_rendered_for_the_dev_and_zos_gateways(
+    ssh_keypair, tmp_path, monkeypatch
+):
+    limits = KernelLimits(
+        cull_idle_timeout=900, cull_interval=60, cull_connected=True, max_kernels=25
+    )
+    dev, _ = load(dev_gateway_config(kernels=limits), tmp_path, monkeypatch)
+    with settled_event_loop():
+        zos_stack = zos_settings(
+            ssh_keypair,
+            KG_CULL_IDLE_TIMEOUT="900",
+            KG_CULL_INTERVAL="60",
+            KG_CULL_CONNECTED="true",
+            KG_MAX_KERNELS="25",
+        ).zos
+        zos, _ = load(render_config(zos_stack), tmp_path, monkeypatch)
+    for config in (dev, zos):
+        manager = config.MappingKernelManager
+        assert manager.cull_idle_timeout == 900
+        assert manager.cull_interval == 60
+        assert manager.cull_connected is True
+        assert manager.cull_busy is False  # a running cell is never cut off
+        assert config.KernelGatewayApp.max_kernels == 25
+
+
+def test_default_kernel_limits_cull_idle_disconnected_kernels_without_a_cap(tmp_path, monkeypatch):
+    config, _ = load(dev_gateway_config(), tmp_path, monkeypatch)
+    assert config.MappingKernelManager.cull_idle_timeout == 3600
+    assert config.MappingKernelManager.cull_interval == 300
+    assert config.MappingKernelManager.cull_connected is False
+    # Kernel Gateway reads max_kernels=0 as "no kernel at all": no cap means not set.
+    assert "max_kernels" not in config.KernelGatewayApp
+    off = render_kernel_gateway_config(
+        ip="127.0.0.1", port=1, tls=None, module_dir="/m", kernels=KernelLimits(cull_idle_timeout=0)
+    )
+    assert "cull_idle_timeout = 0" in off
+    assert "MappingKernelManager" not in render_kernel_gateway_config(
+        ip="127.0.0.1", port=1, tls=None, module_dir="/m"
+    )

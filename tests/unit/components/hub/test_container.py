@@ -21,7 +21,12 @@ from components.directory.render import (
 )
 from components.docker.names import notebook_container_name
 from components.hub.container import notebook_keep_list, notebook_servers_command
-from components.hub.environment import LDAP_CA_PATH, SSL_CERT_PATH, SSL_KEY_PATH
+from components.hub.environment import (
+    LDAP_CA_PATH,
+    LDAP_SEARCH_PASSWORD_PATH,
+    SSL_CERT_PATH,
+    SSL_KEY_PATH,
+)
 from tools.mock_graph import FAKES, run_program
 
 ROOT = Path(__file__).resolve().parents[4]
@@ -267,7 +272,15 @@ def test_only_the_hub_gets_the_docker_socket(dev, zos):
 
 def secret_values(graph) -> set[str]:
     env = envs(hub_container(graph))
-    values = {env[k] for k in ("KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN")}
+    values = {
+        env[k]
+        for k in (
+            "KG_AUTH_TOKEN",
+            "JPY_COOKIE_SECRET",
+            "CONFIGPROXY_AUTH_TOKEN",
+            "HUB_METRICS_TOKEN",
+        )
+    }
     for container in graph.of_type(CONTAINER):
         for upload in container.inputs.get("uploads", []):
             if "PRIVATE KEY" in upload["content"] or upload["file"].endswith(".ldif"):
@@ -316,6 +329,15 @@ def test_stack_outputs(dev):
         "admin": "docker logs jupyter-admin",
         "alice": "docker logs jupyter-alice",
     }
+
+
+def test_metrics_token_is_generated_once_and_a_secret_output(dev):
+    token = dev.one(RANDOM_PASSWORD, "jupyterhub-metrics-token")
+    assert token.inputs["length"] == 48 and token.inputs["special"] is False
+    env = envs(hub_container(dev))
+    assert env["HUB_METRICS_TOKEN"] == dev.outputs["metrics_token"]
+    assert len(env["HUB_METRICS_TOKEN"]) == 48
+    assert "metrics_token" in dev.secret_outputs
 
 
 def test_notebook_container_names_match_dockerspawner():
@@ -432,6 +454,7 @@ def test_first_up_of_the_dev_stack_creates(dev):
             ("random:index/randomBytes:RandomBytes", "jupyterhub-cookie-secret"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-proxy-token"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-kg-token"),
+            ("random:index/randomPassword:RandomPassword", "jupyterhub-metrics-token"),
             ("random:index/randomBytes:RandomBytes", "jupyterhub-ldap-password-key"),
             ("tls:index/privateKey:PrivateKey", "jupyterhub-tls-ca-key"),
             ("tls:index/selfSignedCert:SelfSignedCert", "jupyterhub-tls-ca-cert"),
@@ -493,3 +516,57 @@ def test_hub_certificate_for_an_ip_address_hostname():
     assert csr.inputs["dnsNames"] == ["localhost"]
     assert csr.inputs["ipAddresses"] == ["192.0.2.10", "127.0.0.1"]
     assert graph.outputs["hub_url"] == "https://192.0.2.10:8443/"
+
+
+def test_search_then_bind_password_is_a_secret_file_not_an_env_variable():
+    password = "search-account-password-42"
+    graph = run_program(
+        "dev",
+        config={
+            "LDAP_SERVER_HOST": "ad.example.org",
+            "LDAP_USER_SEARCH_BASE": "dc=example,dc=org",
+            "LDAP_USER_ATTRIBUTE": "sAMAccountName",
+            "LDAP_SEARCH_BIND_DN": "cn=hub-search,ou=services,dc=example,dc=org",
+        },
+        secrets={"LDAP_SEARCH_BIND_PASSWORD": password},
+    )
+    hub = hub_container(graph)
+    env = envs(hub)
+    assert "LDAP_BIND_DN" not in env
+    assert env["LDAP_USER_SEARCH_BASE"] == "dc=example,dc=org"
+    assert env["LDAP_SEARCH_BIND_PASSWORD_FILE"] == LDAP_SEARCH_PASSWORD_PATH
+    assert password not in json.dumps(hub.inputs["envs"])
+    upload = uploads(hub)[LDAP_SEARCH_PASSWORD_PATH]
+    assert upload["content"] == password and upload["permissions"] == "0600"
+    index = [u["file"] for u in hub.inputs["uploads"]].index(LDAP_SEARCH_PASSWORD_PATH)
+    assert ("uploads", index, "content") in hub.secret_leaves
+    # Nowhere else in the graph, secret or not.
+    for resource in graph.resources:
+        if resource is not hub:
+            assert password not in json.dumps(resource.inputs), resource.name
+
+
+def test_the_stacks_containers_rotate_their_logs(dev):
+    names_ = ("jupyterhub-container", "jupyterhub-ldap-server", "jupyterhub-gateway-container")
+    for name in names_:
+        container = dev.one(CONTAINER, name)
+        assert container.inputs["logDriver"] == "json-file", name
+        assert container.inputs["logOpts"] == {"max-size": "10m", "max-file": "5"}, name
+    env = envs(hub_container(dev))
+    assert (env["DOCKER_LOG_MAX_SIZE"], env["DOCKER_LOG_MAX_FILE"]) == ("10m", "5")
+    assert env["NOTEBOOK_LOG_RETENTION_DAYS"] == "7"
+    assert env["NOTEBOOK_LOG_DIR"] == "/data/notebook-logs"  # on the data volume
+    changed = run_program(
+        "dev",
+        config={
+            "DOCKER_LOG_MAX_SIZE": "50m",
+            "DOCKER_LOG_MAX_FILE": 2,
+            "NOTEBOOK_LOG_RETENTION_DAYS": 30,
+        },
+    )
+    for name in names_:
+        assert changed.one(CONTAINER, name).inputs["logOpts"] == {
+            "max-size": "50m",
+            "max-file": "2",
+        }
+    assert envs(hub_container(changed))["NOTEBOOK_LOG_RETENTION_DAYS"] == "30"

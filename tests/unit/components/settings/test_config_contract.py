@@ -129,3 +129,12 @@ def test_dev_stack_needs_no_edits():
     assert dev["jupyterhub-zos:HUB_ADMIN_USERS"]
     assert dev["jupyterhub-zos:HUB_HTTPS_PORT"] == 8443
     assert not [k for k, v in dev.items() if isinstance(v, dict) and "secure" in v]
+
+
+def test_make_up_stores_an_empty_secret_for_every_secret_key():
+    # pulumi/pulumi#21865: tools/pulumi.sh sets each unset secret key to an empty secret.
+    import re
+
+    script = (ROOT / "tools" / "pulumi.sh").read_text()
+    (keys,) = re.findall(r"^for key in ([A-Z0-9_ ]+); do$", script, re.MULTILINE)
+    assert set(keys.split()) == SECRET_KEYS

@@ -6,11 +6,15 @@ from __future__ import annotations
 import pulumi
 import pytest
 
-from components.settings import SECRET_KEYS, SettingsError, validate
+from components.settings import SECRET_KEYS, KernelLimits, SettingsError, validate
 from components.settings.source import RawConfig
 from tools.mock_graph import run_program
 
 CERT_TEXT = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n-----END CERTIFICATE-----\n"
+
+# Your own LDAP server; with users found by a search.
+_OWN_LDAP = {"LDAP_SERVER_HOST": "ldap.test"}
+_SEARCH = {**_OWN_LDAP, "LDAP_USER_SEARCH_BASE": "dc=example,dc=org"}
 
 # (name, config overrides, secret overrides, the key that must be named)
 BAD = [
@@ -98,6 +102,133 @@ BAD = [
     ("docker host scheme", {"docker:host": "ftp://docker.test"}, {}, "docker:host"),
     ("network name", {"DOCKER_NETWORK_NAME": "my network"}, {}, "DOCKER_NETWORK_NAME"),
     ("pki dir relative", {"HUB_PKI_DIR": "pki"}, {}, "HUB_PKI_DIR"),
+    # Logs
+    ("log size unit", {"DOCKER_LOG_MAX_SIZE": "10MB"}, {}, "DOCKER_LOG_MAX_SIZE"),
+    ("log size zero", {"DOCKER_LOG_MAX_SIZE": "0m"}, {}, "DOCKER_LOG_MAX_SIZE"),
+    ("log files zero", {"DOCKER_LOG_MAX_FILE": 0}, {}, "DOCKER_LOG_MAX_FILE"),
+    (
+        "log retention negative",
+        {"NOTEBOOK_LOG_RETENTION_DAYS": -1},
+        {},
+        "NOTEBOOK_LOG_RETENTION_DAYS",
+    ),
+    # Culling and the kernel cap
+    (
+        "max age without culler",
+        {"IDLE_CULL_TIMEOUT": 0, "IDLE_CULL_MAX_AGE": 86400},
+        {},
+        "IDLE_CULL_MAX_AGE",
+    ),
+    ("max age negative", {"IDLE_CULL_MAX_AGE": -1}, {}, "IDLE_CULL_MAX_AGE"),
+    ("culler concurrency zero", {"IDLE_CULL_CONCURRENCY": 0}, {}, "IDLE_CULL_CONCURRENCY"),
+    ("culler concurrency huge", {"IDLE_CULL_CONCURRENCY": 1000}, {}, "IDLE_CULL_CONCURRENCY"),
+    ("kernel cull negative", {"KG_CULL_IDLE_TIMEOUT": -1}, {}, "KG_CULL_IDLE_TIMEOUT"),
+    ("kernel cull interval zero", {"KG_CULL_INTERVAL": 0}, {}, "KG_CULL_INTERVAL"),
+    ("kernel cull connected yes", {"KG_CULL_CONNECTED": "yes"}, {}, "KG_CULL_CONNECTED"),
+    ("max kernels negative", {"KG_MAX_KERNELS": -2}, {}, "KG_MAX_KERNELS"),
+    (
+        "max kernels for a gateway at KG_URL",
+        {"KG_URL": "https://gateway.test:8099", "KG_MAX_KERNELS": 20},
+        {},
+        "KG_MAX_KERNELS",
+    ),
+    # Search-then-bind LDAP
+    (
+        "search base not a DN",
+        {**_OWN_LDAP, "LDAP_USER_SEARCH_BASE": "people"},
+        {},
+        "LDAP_USER_SEARCH_BASE",
+    ),
+    (
+        "search base with the dev directory",
+        {"LDAP_USER_SEARCH_BASE": "dc=x"},
+        {},
+        "LDAP_USER_SEARCH_BASE",
+    ),
+    (
+        "search base and bind dn both",
+        {**_OWN_LDAP, "LDAP_USER_SEARCH_BASE": "dc=x", "LDAP_BIND_DN": "uid={username},dc=x"},
+        {},
+        "LDAP_BIND_DN",
+    ),
+    (
+        "search account without search base",
+        {**_OWN_LDAP, "LDAP_BIND_DN": "uid={username},dc=x", "LDAP_SEARCH_BIND_DN": "cn=s,dc=x"},
+        {"LDAP_SEARCH_BIND_PASSWORD": "pw"},
+        "LDAP_SEARCH_BIND_DN",
+    ),
+    (
+        "user attribute without search base",
+        {**_OWN_LDAP, "LDAP_BIND_DN": "uid={username},dc=x", "LDAP_USER_ATTRIBUTE": "cn"},
+        {},
+        "LDAP_USER_ATTRIBUTE",
+    ),
+    (
+        "search dn without password",
+        {**_SEARCH, "LDAP_SEARCH_BIND_DN": "cn=s,dc=x"},
+        {},
+        "LDAP_SEARCH_BIND_PASSWORD",
+    ),
+    (
+        "search password without dn",
+        _SEARCH,
+        {"LDAP_SEARCH_BIND_PASSWORD": "pw"},
+        "LDAP_SEARCH_BIND_DN",
+    ),
+    (
+        "search password not secret",
+        {**_SEARCH, "LDAP_SEARCH_BIND_DN": "cn=s,dc=x", "LDAP_SEARCH_BIND_PASSWORD": "pw"},
+        {},
+        "LDAP_SEARCH_BIND_PASSWORD",
+    ),
+    (
+        "search password two lines",
+        {**_SEARCH, "LDAP_SEARCH_BIND_DN": "cn=s,dc=x"},
+        {"LDAP_SEARCH_BIND_PASSWORD": "pw\nmore"},
+        "LDAP_SEARCH_BIND_PASSWORD",
+    ),
+    (
+        "user attribute garbage",
+        {**_SEARCH, "LDAP_USER_ATTRIBUTE": "uid=x"},
+        {},
+        "LDAP_USER_ATTRIBUTE",
+    ),
+    (
+        "user filter without login",
+        {**_SEARCH, "LDAP_USER_SEARCH_FILTER": "(uid=x)"},
+        {},
+        "LDAP_USER_SEARCH_FILTER",
+    ),
+    (
+        "user filter unknown field",
+        {**_SEARCH, "LDAP_USER_SEARCH_FILTER": "(uid={user})"},
+        {},
+        "LDAP_USER_SEARCH_FILTER",
+    ),
+    (
+        "user filter unbalanced",
+        {**_SEARCH, "LDAP_USER_SEARCH_FILTER": "(&(uid={login})"},
+        {},
+        "LDAP_USER_SEARCH_FILTER",
+    ),
+    (
+        "user filter bare",
+        {**_SEARCH, "LDAP_USER_SEARCH_FILTER": "uid={login}"},
+        {},
+        "LDAP_USER_SEARCH_FILTER",
+    ),
+    (
+        "group filter without user",
+        {**_SEARCH, "LDAP_ALLOWED_GROUPS": ["cn=g,dc=x"], "LDAP_GROUP_SEARCH_FILTER": "(member=x)"},
+        {},
+        "LDAP_GROUP_SEARCH_FILTER",
+    ),
+    (
+        "group filter without allowed groups",
+        {**_SEARCH, "LDAP_GROUP_SEARCH_FILTER": "(member:1.2.840.113556.1.4.1941:={userdn})"},
+        {},
+        "LDAP_GROUP_SEARCH_FILTER",
+    ),
 ]
 
 # Rules that need a z/OS stack around them: (name, config, secrets, key).
@@ -275,6 +406,7 @@ def test_secret_keys_are_the_contract():
         "HUB_TLS_KEY",
         "ZOS_SSH_PRIVATE_KEY",
         "ZOS_P12_PASSWORD",
+        "LDAP_SEARCH_BIND_PASSWORD",
     } == SECRET_KEYS
 
 
@@ -306,3 +438,54 @@ def test_pki_dir_default_follows_the_docker_host(event_loop_set):
     assert odd.hub.pki_dir == "/var/lib/jupyterhub-zos/dev/pki"  # no spaces in mount paths
     given = validate(_raw({"HUB_PKI_DIR": "/srv/pki"}, {}), "dev", None, "/home/op/jhz")
     assert given.hub.pki_dir == "/srv/pki"
+
+
+def test_search_then_bind_settings(event_loop_set):
+    config = {
+        **_SEARCH,
+        "LDAP_USER_ATTRIBUTE": "sAMAccountName",
+        "LDAP_USER_SEARCH_FILTER": "(&(objectClass=user)({login_attr}={login}))",
+        "LDAP_SEARCH_BIND_DN": "cn=hub-search,ou=services,dc=example,dc=org",
+        "LDAP_ALLOWED_GROUPS": ["cn=jupyter,ou=groups,dc=example,dc=org"],
+        "LDAP_GROUP_SEARCH_FILTER": "(member:1.2.840.113556.1.4.1941:={userdn})",
+    }
+    settings = validate(_raw(config, {"LDAP_SEARCH_BIND_PASSWORD": "s3cret 'quoted'"}), "dev")
+    ldap = settings.ldap
+    assert ldap.search_then_bind and ldap.bind_dn_template == ""
+    assert ldap.user_search_base == "dc=example,dc=org"
+    assert ldap.user_attribute == "sAMAccountName"
+    assert ldap.user_search_filter == config["LDAP_USER_SEARCH_FILTER"]
+    assert ldap.search_bind_dn == config["LDAP_SEARCH_BIND_DN"]
+    assert ldap.group_search_filter == config["LDAP_GROUP_SEARCH_FILTER"]
+    assert _is_secret(ldap.search_bind_password)
+    # An anonymous search: neither the account nor its password.
+    anonymous = validate(_raw(_SEARCH, {}), "dev").ldap
+    assert anonymous.search_then_bind and anonymous.search_bind_dn is None
+    assert anonymous.search_bind_password is None
+    # Without a search base nothing changes: the template, LDAPAuthenticator's filters.
+    template = validate(_raw({**_OWN_LDAP, "LDAP_BIND_DN": "uid={username},dc=x"}, {}), "dev")
+    assert not template.ldap.search_then_bind
+    assert template.ldap.bind_dn_template == "uid={username},dc=x"
+    assert template.ldap.group_search_filter.startswith("(|(member={userdn})")
+
+
+def test_search_password_is_never_echoed():
+    error = refused(
+        {**_SEARCH, "LDAP_SEARCH_BIND_DN": "cn=s,dc=x"},
+        {"LDAP_SEARCH_BIND_PASSWORD": "line-one-secret\nline-two-secret"},
+    )
+    assert "LDAP_SEARCH_BIND_PASSWORD" in str(error)
+    assert "line-one-secret" not in str(error)
+
+
+def test_kernel_limits_reach_the_dev_and_zos_gateways(zos_config, event_loop_set):
+    values = {"KG_CULL_IDLE_TIMEOUT": 600, "KG_CULL_INTERVAL": 30, "KG_CULL_CONNECTED": True}
+    values["KG_MAX_KERNELS"] = 40
+    dev = validate(_raw(values, {}), "dev")
+    assert dev.gateway.kernels == KernelLimits(600, 30, True, 40)
+    config, secrets = zos_config
+    zos = validate(_raw({**config, **values}, secrets), "dev")
+    assert zos.zos.kernels == KernelLimits(600, 30, True, 40)
+    defaults = validate(_raw({}, {}), "dev")
+    assert defaults.gateway.kernels == KernelLimits() == KernelLimits(3600, 300, False, 0)
+    assert (defaults.hub.idle_cull_max_age, defaults.hub.idle_cull_concurrency) == (0, 10)

@@ -13,13 +13,20 @@ from tornado import web
 
 from components.hub.environment import (
     LDAP_CA_PATH,
+    LDAP_SEARCH_PASSWORD_PATH,
     SECRET_ENV,
     SSL_CERT_PATH,
     SSL_KEY_PATH,
     HubEnvInputs,
     hub_environment,
 )
-from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSettings, LdapSettings
+from components.settings import (
+    DEV_DIRECTORY_BIND_DN,
+    GatewaySettings,
+    HubSettings,
+    LdapSettings,
+    LogSettings,
+)
 from tests.hubconfig import load_hub_config
 
 HUB = HubSettings(
@@ -122,6 +129,12 @@ def test_env_holds_the_contract_keys_as_strings():
         "DOCKER_NOTEBOOK_IMAGE",
         "DOCKER_NETWORK_NAME",
         "IDLE_CULL_TIMEOUT",
+        "IDLE_CULL_MAX_AGE",
+        "IDLE_CULL_CONCURRENCY",
+        "DOCKER_LOG_MAX_SIZE",
+        "DOCKER_LOG_MAX_FILE",
+        "NOTEBOOK_LOG_RETENTION_DAYS",
+        "NOTEBOOK_LOG_DIR",
         "SSL_CERT",
         "SSL_KEY",
         "NODE_OPTIONS",
@@ -133,7 +146,12 @@ def test_env_holds_the_contract_keys_as_strings():
     assert result["HUB_ALLOWED_USERS"] == "alice,bob"
     assert (result["SSL_CERT"], result["SSL_KEY"]) == (SSL_CERT_PATH, SSL_KEY_PATH)
     assert result["LDAP_CA_CERT_FILE"] == LDAP_CA_PATH
-    assert {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"} == SECRET_ENV
+    assert {
+        "KG_AUTH_TOKEN",
+        "JPY_COOKIE_SECRET",
+        "CONFIGPROXY_AUTH_TOKEN",
+        "HUB_METRICS_TOKEN",
+    } == SECRET_ENV
 
 
 def test_env_optional_keys():
@@ -163,7 +181,14 @@ def test_every_variable_the_program_sets_changes_the_config():
             assert spawn_allowed(env(), "bob")
             assert not spawn_allowed(env(JUPYTERPKI_USERS="admin,alice"), "bob")
             continue
-        changed = {"LDAP_SERVER_PORT": "636", "IDLE_CULL_TIMEOUT": "7200"}.get(key)
+        changed = {
+            "LDAP_SERVER_PORT": "636",
+            "IDLE_CULL_TIMEOUT": "7200",
+            "IDLE_CULL_MAX_AGE": "86400",
+            "IDLE_CULL_CONCURRENCY": "3",
+            "DOCKER_LOG_MAX_FILE": "9",
+            "NOTEBOOK_LOG_RETENTION_DAYS": "30",
+        }.get(key)
         if key == "LDAP_TLS":
             changed = "ldaps"
         if key == "VALIDATE_KG_CERT":
@@ -277,8 +302,13 @@ def test_admins_are_exactly_the_admin_roles_members():
 
 
 def test_docker_spawner():
+    from dockerspawner import DockerSpawner
+
     c = load()
-    assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
+    # DockerSpawner itself, saving the container's log before it removes it (logs below).
+    assert c.JupyterHub.spawner_class.__mro__[1] is DockerSpawner
+    no_logs = load(hub=dataclasses.replace(HUB, logs=LogSettings(notebook_retention_days=0)))
+    assert no_logs.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
     assert c.DockerSpawner.image == DERIVED.notebook_image
     assert c.DockerSpawner.network_name == "jupyterhub-network"
     assert c.DockerSpawner.use_internal_ip is True
@@ -314,11 +344,12 @@ def test_notebooks_are_hardened_whatever_the_limits():
 @pytest.mark.parametrize(("timeout", "every"), [(3600, 600), (300, 60), (86400, 600), (1200, 240)])
 def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
     c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=timeout))
-    (service,) = c.JupyterHub.services
+    (service,) = [s for s in c.JupyterHub.services if s["name"] == "jupyterhub-idle-culler"]
     assert service["name"] == "jupyterhub-idle-culler"
     assert service["command"][1:] == [
         "-m",
         "jupyterhub_idle_culler",
+        "--concurrency=10",
         f"--timeout={timeout}",
         f"--cull-every={every}",
     ]
@@ -333,7 +364,108 @@ def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
     }
 
 
+def test_idle_culler_max_age_and_concurrency():
+    c = load(hub=dataclasses.replace(HUB, idle_cull_max_age=86400, idle_cull_concurrency=3))
+    (service,) = [s for s in c.JupyterHub.services if s["name"] == "jupyterhub-idle-culler"]
+    assert service["command"][3:] == [
+        "--concurrency=3",
+        "--max-age=86400",
+        "--timeout=3600",
+        "--cull-every=600",
+    ]
+
+
 def test_idle_culler_off_with_zero():
     c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
-    assert "services" not in c.JupyterHub
+    assert [s["name"] for s in c.JupyterHub.services] == ["notebook-log-reaper"]
     assert [role["name"] for role in c.JupyterHub.load_roles] == ["admin"]
+
+
+# --- search-then-bind LDAP -------------------------------------------------------------------
+
+SEARCH_LDAP = dataclasses.replace(
+    LDAP,
+    host="ad.example.org",
+    bind_dn_template="",
+    user_search_base="dc=example,dc=org",
+    user_attribute="sAMAccountName",
+    user_search_filter="(&(objectClass=user)({login_attr}={login}))",
+    search_bind_dn="cn=hub-search,ou=services,dc=example,dc=org",
+    search_bind_password="not-in-the-env",
+    allowed_groups=("cn=jupyter,ou=groups,dc=example,dc=org",),
+    group_search_filter="(member:1.2.840.113556.1.4.1941:={userdn})",
+)
+
+
+def test_search_then_bind_env_holds_no_password_and_no_template():
+    result = env(ldap=SEARCH_LDAP)
+    assert "LDAP_BIND_DN" not in result
+    assert result["LDAP_USER_SEARCH_BASE"] == "dc=example,dc=org"
+    assert result["LDAP_USER_ATTRIBUTE"] == "sAMAccountName"
+    assert result["LDAP_USER_SEARCH_FILTER"] == SEARCH_LDAP.user_search_filter
+    assert result["LDAP_SEARCH_BIND_DN"] == SEARCH_LDAP.search_bind_dn
+    assert result["LDAP_SEARCH_BIND_PASSWORD_FILE"] == LDAP_SEARCH_PASSWORD_PATH
+    assert result["LDAP_GROUP_SEARCH_FILTER"] == SEARCH_LDAP.group_search_filter
+    assert "not-in-the-env" not in json.dumps(result)
+    # An anonymous search: no account, no password file.
+    anonymous = env(ldap=dataclasses.replace(SEARCH_LDAP, search_bind_dn=None))
+    assert "LDAP_SEARCH_BIND_DN" not in anonymous
+    assert "LDAP_SEARCH_BIND_PASSWORD_FILE" not in anonymous
+
+
+def test_search_then_bind_config(tmp_path):
+    password = tmp_path / "pw"
+    password.write_text("s3cret with 'quotes' and spaces\n")
+    values = env(ldap=SEARCH_LDAP, LDAP_SEARCH_BIND_PASSWORD_FILE=str(password))
+    c = load_hub_config(values)
+    ldap = c.LDAPAuthenticator
+    assert ldap.lookup_dn is True
+    assert "bind_dn_template" not in ldap  # bind as the DN the search found
+    assert ldap.user_search_base == "dc=example,dc=org"
+    assert ldap.user_attribute == ldap.lookup_dn_user_dn_attribute == "sAMAccountName"
+    assert ldap.lookup_dn_search_filter == SEARCH_LDAP.user_search_filter
+    assert ldap.lookup_dn_search_user == SEARCH_LDAP.search_bind_dn
+    assert ldap.use_lookup_dn_username is False  # the hub's name is the login name
+    assert ldap.group_search_filter == SEARCH_LDAP.group_search_filter
+    assert ldap.allowed_groups == list(SEARCH_LDAP.allowed_groups)
+    # The password is not in the config: the authenticator reads the file itself.
+    assert "s3cret" not in json.dumps(snapshot(c))
+    authenticator = c.JupyterHub.authenticator_class(config=c)
+    assert authenticator.lookup_dn_search_password == "s3cret with 'quotes' and spaces"
+    assert authenticator.bind_dn_template == []
+
+
+def test_template_bind_config_is_unchanged_by_search_keys():
+    c = load()
+    assert c.LDAPAuthenticator.bind_dn_template == [DEV_DIRECTORY_BIND_DN]
+    assert "lookup_dn" not in c.LDAPAuthenticator
+    assert "group_search_filter" not in c.LDAPAuthenticator  # no allowed groups
+    authenticator = c.JupyterHub.authenticator_class(config=c)
+    assert authenticator.lookup_dn_search_password is None
+
+
+# --- Prometheus metrics --------------------------------------------------------------------
+
+
+def test_metrics_token_belongs_to_a_service_with_read_metrics_only():
+    token = "metrics-token-0123456789abcdef"
+    result = env(derived=dataclasses.replace(DERIVED, metrics_token=token))
+    assert result["HUB_METRICS_TOKEN"] == token and "HUB_METRICS_TOKEN" in SECRET_ENV
+    for culler in (3600, 0):  # with the culler's service, and alone
+        c = load_hub_config({**result, "IDLE_CULL_TIMEOUT": str(culler)})
+        assert c.JupyterHub.authenticate_prometheus is True
+        services = {s["name"]: s for s in c.JupyterHub.services}
+        assert services["prometheus"] == {"name": "prometheus", "api_token": token}
+        assert ("jupyterhub-idle-culler" in services) == (culler > 0)
+        (role,) = [r for r in c.JupyterHub.load_roles if "prometheus" in r.get("services", [])]
+        assert role == {
+            "name": "prometheus-scraper",
+            "scopes": ["read:metrics"],
+            "services": ["prometheus"],
+        }
+
+
+def test_without_a_metrics_token_metrics_still_need_authentication():
+    c = load()
+    assert c.JupyterHub.authenticate_prometheus is True
+    assert all(s["name"] != "prometheus" for s in c.JupyterHub.services)
