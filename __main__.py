@@ -184,7 +184,12 @@ if dev_directory is not None:
 if zos is not None:
     pulumi.export(
         "zos_gateway",
-        {"config": zos.gateway.config_path, "users": dict(settings.zos.users)},
+        {
+            "config": zos.gateway.config_path,
+            "users": dict(settings.zos.users),
+            "lifecycle": settings.zos.kg_lifecycle,
+            "restart": zos.restart_note,
+        },
     )
 pulumi.export("kg_url", kg_url)
 pulumi.export("users_with_client_certs", pki_users)

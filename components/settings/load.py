@@ -176,6 +176,9 @@ def _settings(
             users=dict(sorted(c.ZOS_USERS.items())),
             p12_password=_secret(c.ZOS_P12_PASSWORD),
             key_size=c.ZOS_KEY_SIZE,
+            kg_lifecycle=c.ZOS_KG_LIFECYCLE,
+            kg_python=c.ZOS_KG_PYTHON,
+            kg_started_task=c.ZOS_KG_STARTED_TASK,
         )
     return Settings(
         project=raw.namespace,
