@@ -33,6 +33,7 @@ from __future__ import annotations
 import ast
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from components.gateway.config import ISOLATION_SOURCE
 from components.settings import ZosSettings
@@ -146,6 +147,28 @@ for name in sys.argv[1:]:
 """
 
 
+@dataclass(frozen=True)
+class ZosSteps:
+    """Every z/OS step of a stack, rendered once: what the graph and the tests run."""
+
+    preflight: Step
+    gateway: list[Step]
+    users: dict[str, Step]  # hub user -> the user's certificate step
+    service: Step | None  # None: the operator runs the gateway
+
+
+def zos_steps(zos: ZosSettings, stack: str, kg_url: str | None) -> ZosSteps:
+    """The preflight, rendered from the steps after it, and those steps."""
+    from components.zos.gateway_service import service_step
+    from components.zos.steps import gateway_steps, user_steps
+
+    gateway = gateway_steps(zos, stack, kg_url)
+    users = user_steps(zos, stack)
+    service = service_step(zos, stack)
+    later = [*gateway, *users.values(), *([service] if service else [])]
+    return ZosSteps(preflight_step(zos, stack, later, bool(users)), gateway, users, service)
+
+
 def preflight_step(zos: ZosSettings, stack: str, steps: Sequence[Step], users: bool) -> Step:
     """The read-only first step, given the steps that follow it (their scripts say which
     commands they call; their names which RACF authority they need)."""
@@ -251,10 +274,11 @@ if [ "$have_tso" = yes ]; then
         case $have in
           '?') note "RLIST FACILITY $profile is not listed to $SSH_ID: check that it has $level" ;;
           ABSENT) problem "no FACILITY profile $profile: without SPECIAL, RACDCERT needs" \
-              "one that gives $SSH_ID $level (the steps $who)" ;;
+              "one that gives $SSH_ID $level (for the steps: $who)" ;;
           *)
             if [ "$(rank "$have")" -lt "$(rank "$level")" ]; then
-              problem "$SSH_ID has $have to FACILITY $profile; the steps $who need $level"
+              problem "$SSH_ID has $have to FACILITY $profile; $level is needed (for the" \
+                "steps: $who)"
             fi ;;
         esac
       done <<JHZOS_NEED
@@ -403,6 +427,7 @@ case $LIFECYCLE in
       if [ "$have" = '?' ]; then
         note "SURROGAT BPX.SRV.$KG is not listed to $SSH_ID: check that it has READ"
       elif [ "$(rank "$have")" -lt 1 ]; then
+        if [ "$have" = ABSENT ]; then have="no access: the profile is not defined"; fi
         problem "ZOS_KG_LIFECYCLE=process starts the gateway as $KG with su -s, which" \
           "needs READ to SURROGAT BPX.SRV.$KG for $SSH_ID (it has $have)"
       fi

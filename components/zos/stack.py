@@ -15,9 +15,8 @@ from components.delivery.material import UserPkcs12
 from components.settings import ZosSettings
 from components.zos.commands import connection, remote_step, stdin_for
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
-from components.zos.gateway_service import restart_note, service_command, service_step
-from components.zos.preflight import preflight_step
-from components.zos.steps import gateway_steps, user_steps
+from components.zos.gateway_service import restart_note, service_command
+from components.zos.preflight import zos_steps
 from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
 
 
@@ -44,17 +43,13 @@ class ZosStack(pulumi.ComponentResource):
         # Render (and so validate, the AT-TLS policy among it) every script before any
         # child exists; the children render the same again.
         zos = args.zos
-        later = [*gateway_steps(zos, args.stack, args.kg_url)]
-        later += user_steps(zos, args.stack).values()
-        service = service_step(zos, args.stack)
-        preflight = preflight_step(
-            zos, args.stack, later + ([service] if service else []), users=bool(zos.users)
-        )
+        steps = zos_steps(zos, args.stack, args.kg_url)
+        service = steps.service
         child = pulumi.ResourceOptions(parent=self)
         # Read-only, first: nothing else runs when it fails.
         self.preflight = remote_step(
             f"{name}-preflight",
-            preflight,
+            steps.preflight,
             zos,
             conn=connection(zos),
             stdin=None,
