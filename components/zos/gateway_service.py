@@ -64,6 +64,7 @@ def restart_note(zos: ZosSettings) -> str:
     )
 
 
+_SC2016 = "# shellcheck disable=SC2016 # as_kg's shell, as the gateway's ID, expands these\n"
 _PROCESS = r"""
 ME=$(id -un | tr '[:lower:]' '[:upper:]')
 # as_kg CMD: run CMD (sh) as the gateway's ID; the values travel in the environment.
@@ -74,10 +75,12 @@ export JHZ_DIR="$DIR" JHZ_PY="$PY" JHZ_PID="$DIR/$PID_FILE" JHZ_LOG="$DIR/$LOG_F
   JHZ_READY="$READY"
 unset KG_AUTH_TOKEN
 # running: the pid file names a live Kernel Gateway (not a reused pid, not a zombie).
+# shellcheck disable=SC2016 # as_kg's shell, as the gateway's ID, expands these
 running() {
   as_kg 'p=$(cat "$JHZ_PID" 2>/dev/null) || exit 1
     ps -p "$p" -o args= 2>/dev/null | grep -q kernel_gateway'
 }
+# shellcheck disable=SC2016 # as_kg's shell, as the gateway's ID, expands these
 stop_gateway() {
   if ! running; then
     as_kg 'rm -f "$JHZ_PID"'
@@ -98,6 +101,7 @@ stop_gateway() {
   as_kg 'rm -f "$JHZ_PID"'
   say "stopped the gateway"
 }
+# shellcheck disable=SC2016 # as_kg's shell, as the gateway's ID, expands these
 start_gateway() {
   as_kg 'cd "$JHZ_DIR" || exit 1
     : >"$JHZ_LOG"
@@ -191,18 +195,22 @@ start_gateway
     )
     delete = frame + "\nstop_gateway\n"
     if zos.kg_lifecycle == "process":
-        delete += "as_kg 'rm -f \"$JHZ_LOG\"'\n"
+        delete += f"{_SC2016}as_kg 'rm -f \"$JHZ_LOG\"'\n"
     purpose = "The gateway (re)started under its ID when its config or token changes."
     triggers = (zos.kg_lifecycle, zos.kg_user, zos.kg_config_dir)
     triggers += (zos.kg_python,) if zos.kg_lifecycle == "process" else (zos.kg_started_task,)
+
+    def used(body: str) -> dict[str, str | int]:
+        return {k: v for k, v in variables.items() if f"${k}" in body or f"${{{k}}}" in body}
+
     return make_step(
         stack,
         "kg-service",
         purpose,
         create=create,
-        create_variables=variables,
+        create_variables=used(create),
         delete=delete,
-        delete_variables={k: v for k, v in variables.items() if k != "CONFIG_SHA256"},
+        delete_variables=used(delete),
         triggers=tuple(str(t) for t in triggers),
         stdin="token" if zos.attls else "token+tls",
     )

@@ -376,6 +376,8 @@ if [ "$ATTLS" = yes ]; then
       for so in "$kg_dir"/*.so "$kg_dir"/../kernelgateway/*.so; do
         [ -f "$so" ] || continue
         libs="$libs $so"
+        # ls -E: z/OS's extended attributes column (a p: program-controlled)
+        # shellcheck disable=SC2012 # find(1) does not show z/OS extended attributes
         flags=$(ls -E "$so" 2>/dev/null | awk '{ print $2 }')
         case $flags in
           *p*) controlled=yes ;;

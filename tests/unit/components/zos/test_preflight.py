@@ -182,3 +182,44 @@ def test_restart_note_by_lifecycle(process, started_task_no_attls, manual):
         (manual, "ZOS_KG_LIFECYCLE=manual"),
     ):
         assert words in restart_note(settings_of(graph).zos)
+
+
+SHELL_VARIANTS = {
+    "process": {"ZOS_KG_LIFECYCLE": "process"},
+    "started task, no AT-TLS": {
+        "ZOS_KG_LIFECYCLE": "started-task",
+        "ZOS_KG_STARTED_TASK": "JKG$STC",
+        "ZOS_ATTLS": "false",
+    },
+    "odd names": {
+        "ZOS_KG_LIFECYCLE": "process",
+        "ZOS_KG_USER": "K$G@1",
+        "ZOS_KG_PYTHON": "/usr/lpp/IBM/izoda/anaconda/bin/python3",
+        "ZOS_OPERCMD": "/usr/lpp/IBM/zoautil/bin/opercmd",
+    },
+}
+
+
+@pytest.mark.parametrize("variant", SHELL_VARIANTS)
+def test_new_scripts_pass_shellcheck_as_posix_sh(variant, ssh_keypair, tmp_path):
+    import subprocess
+
+    from tests.tooling import require_tool
+    from tests.unit.components.zos.test_render import zos_settings
+
+    shellcheck = require_tool("shellcheck")
+    with settled_event_loop():
+        settings = zos_settings(ssh_keypair, **SHELL_VARIANTS[variant])
+    steps = zos_steps(settings.zos, "it", settings.gateway.url)
+    paths = []
+    for step in (steps.preflight, steps.service):
+        for action, text in (("create", step.create), ("delete", step.delete)):
+            path = tmp_path / f"{step.name}.{action}.sh"
+            path.write_text(text)
+            paths.append(str(path))
+    result = subprocess.run(
+        [shellcheck, "--shell=sh", "--severity=style", "--format=gcc", *paths],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout
