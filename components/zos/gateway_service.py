@@ -3,8 +3,9 @@ it on destroy before its AT-TLS policy goes (ZOS_KG_LIFECYCLE).
 
 - `process`: a z/OS UNIX process under the gateway's ID, started with `su -s <id>`
   (READ to SURROGAT BPX.SRV.<id>, z/OS UNIX Command Reference, su) unless the SSH user
-  is that ID: `python -m kernel_gateway` with JUPYTER_CONFIG_DIR=ZOS_KG_CONFIG_DIR, its
-  pid and log beside the config. Started means its log says the gateway is listening.
+  is that ID: `python -m kernel_gateway` with JUPYTER_CONFIG_DIR=ZOS_KG_CONFIG_DIR, in
+  `/` (its kernels' working directory), its pid and log beside the config. Started means
+  its log says the gateway is listening.
 - `started-task`: `S <proc>` and `P <proc>` through ZOS_OPERCMD (CANCEL if STOP does not
   end it), `D A,<proc>` to see it run; the procedure's STARTED profile gives it the
   gateway's ID and its environment points at ZOS_KG_CONFIG_DIR (the operator's part).
@@ -103,7 +104,9 @@ stop_gateway() {
 }
 # shellcheck disable=SC2016 # as_kg's shell, as the gateway's ID, expands these
 start_gateway() {
-  as_kg 'cd "$JHZ_DIR" || exit 1
+  # Kernels start in the gateway's working directory: /, not the config directory
+  # with the token file (README: kernels' working directory on z/OS).
+  as_kg 'cd / || exit 1
     : >"$JHZ_LOG"
     JUPYTER_CONFIG_DIR="$JHZ_DIR" nohup "$JHZ_PY" -m kernel_gateway >>"$JHZ_LOG" 2>&1 </dev/null &
     echo $! >"$JHZ_PID"'

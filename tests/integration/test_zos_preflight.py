@@ -312,6 +312,7 @@ def test_lifecycle_process_restarts_the_gateway_under_its_id(host):
         return gateway.alive(pid) and (directory / PID_FILE).read_text().strip() == str(pid)
 
     def stopped(state):
+        assert _starts(state)[0]["cwd"] == "/", "kernels would start beside the token file"
         assert not (directory / PID_FILE).exists() and not (directory / LOG_FILE).exists()
         assert not directory.exists(), "the config step could not remove its directory"
         su = [e for e in state["log"] if e["tool"] == "su"]

@@ -56,6 +56,7 @@ record(
     ip=app.ip if "ip" in app else None,
     port=app.port if "port" in app else None,
     config_dir=directory,
+    cwd=os.getcwd(),
 )
 
 
