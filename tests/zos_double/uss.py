@@ -6,11 +6,18 @@ TCP/IP profile), whether PAGENT runs, and started tasks (S, P, C, D A).
 Kept in `state["uss"]`; a state without it is a typical system: the SSH user has SPECIAL
 and UID 0, TTLS is on, PAGENT runs, no started task is defined.
 
-Output shapes: LISTUSER as ibm_zos_core's zos_user and pyracf parse it (ATTRIBUTES= and
-CLASS AUTHORIZATIONS= lines, one group block per connect); RLIST's YOUR ACCESS column as
-in the double's listing; `ls -E` as IBM's "Establishing program control" example
-(`-rwxr-xr-x -ps 2 ROOT SYS1 ... ibmoceptp.so`). Messages whose IDs are not confirmed
-from IBM's documentation use racf.unmodelled (the scripts never match on them).
+Output shapes, from the research notes (/work/shared/research/zos_anchors.md) and the
+sources they cite: LISTUSER as ibm_zos_core's zos_user reads it (§1.3: `LISTUSER` RC 0
+means the profile exists, attributes and connects found by matching its lines) and as
+pyracf's RacfUser slices it (an `ATTRIBUTES=` line, a `CLASS AUTHORIZATIONS=` line, one
+block per group connect); RLIST as in racf.py (§2: ICH13003I NOT FOUND, RC 4), its
+YOUR ACCESS column now the SSH user's access rather than a fixed ALTER; `ls -E` as IBM's
+"Establishing program control in HFS" example (`-rwxr-xr-x -ps 2 ROOT SYS1 ...
+ibmoceptp.so`, the p flag); `su -s` as the z/OS UNIX Command Reference's su (READ to
+SURROGAT BPX.SRV.<id> or a password prompt, FSUM5019). `netstat -f`'s "TTLS: Yes", D A's
+layout and pasearch's answer without PAGENT are not confirmed from IBM's documentation:
+messages use racf.unmodelled where an ID would be guessed (the scripts never match on
+one).
 """
 
 from __future__ import annotations
