@@ -306,6 +306,27 @@ JHZOS_PROFILES
   fi
 fi
 
+# The config step gives its files to the gateway's ID (chown): a superuser may, or a
+# user with READ to UNIXPRIV SUPERUSER.FILESYS.CHOWN, or anyone while the UNIXPRIV
+# profile CHOWN.UNRESTRICTED exists (z/OS UNIX Planning, UNIXPRIV class profiles).
+if [ "$SSH_ID" != "$KG" ] && [ "$have_tso" = yes ]; then
+  my_uid=$(id -u)
+  if [ "$my_uid" != 0 ]; then
+    have=$(your_access UNIXPRIV SUPERUSER.FILESYS.CHOWN)
+    case $have in
+      READ|UPDATE|CONTROL|ALTER) ;;
+      '?') note "UNIXPRIV SUPERUSER.FILESYS.CHOWN is not listed to $SSH_ID: check that it" \
+             "may chown the gateway's files to $KG" ;;
+      *)
+        if [ "$(your_access UNIXPRIV CHOWN.UNRESTRICTED)" = ABSENT ]; then
+          problem "$SSH_ID (UID $my_uid) cannot give the gateway's config files to $KG" \
+            "(chown): it needs UID 0, READ to UNIXPRIV SUPERUSER.FILESYS.CHOWN, or" \
+            "ZOS_SSH_USER=$KG"
+        fi ;;
+    esac
+  fi
+fi
+
 # 3. The gateway's ID, its Python and Kernel Gateway.
 kg_uid=$(id -u "$KG" 2>/dev/null) || kg_uid=''
 if [ -z "$kg_uid" ]; then

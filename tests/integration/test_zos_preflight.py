@@ -133,6 +133,7 @@ def test_preflight_lists_everything_missing_in_one_message(host):
     view["pagent"] = False
     view["ttls"] = False
     view["uids"]["JKGID"] = 1001
+    view["uids"]["IBMUSER"] = 501
     racf.save(host.state_path, state)
     settings = settings_for(
         host, python, ZOS_KG_LIFECYCLE="process", ZOS_OPERCMD="zoau-opercmd-missing"
@@ -156,6 +157,8 @@ def test_preflight_lists_everything_missing_in_one_message(host):
         "or set ZOS_ATTLS=false",
         "FACILITY BPX.SERVER is not defined, so only a superuser",
         "JKGID has UID 1001",
+        # the config step's chown to the gateway's ID
+        "IBMUSER (UID 501) cannot give the gateway's config files to JKGID (chown)",
         # the lifecycle: su -s to the gateway's ID
         "needs READ to SURROGAT BPX.SRV.JKGID for IBMUSER",
     ]
@@ -194,6 +197,22 @@ def test_a_gateway_that_cannot_load_the_config_is_reported(host):
     assert session.rc != 0
     assert "kg_isolation.py, whose imports fail" in session.stderr
     assert "jupyter_server" in session.stderr
+
+
+def test_a_non_superuser_may_chown_through_unixpriv(host):
+    python = ready_system(host)
+    state = host.state
+    uss.uss(state)["uids"]["IBMUSER"] = 501
+    racf.save(host.state_path, state)
+    session = preflight(host, settings_for(host, python))
+    assert session.rc != 0 and "cannot give the gateway's config files" in session.stderr
+    state = host.state
+    state["profiles"]["UNIXPRIV"] = {
+        "SUPERUSER.FILESYS.CHOWN": {"uacc": "NONE", "acl": {"IBMUSER": "READ"}, "owner": "SYS1"}
+    }
+    racf.save(host.state_path, state)
+    session = preflight(host, settings_for(host, python))
+    assert session.rc == 0, session.stderr
 
 
 def test_bpx_server_read_is_not_enough(host):

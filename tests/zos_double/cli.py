@@ -316,8 +316,11 @@ def _real(tool: str, argv: list[str]):
 def _uss_tool(tool: str, argv: list[str]) -> tuple[int, bytes, bytes]:
     """id, ls, su, netstat: z/OS's answer where the double models it, else Linux's."""
     state_path = os.environ[racf.STATE_ENV]
+    if tool == "id" and argv == ["-u"]:
+        with racf.locked_state(state_path) as state:  # the SSH user's own UID
+            return 0, f"{uss.uid(state, state['ssh_user'])}\n".encode(), b""
     if tool == "id" and (not argv or argv[-1].startswith("-")):
-        _real(tool, argv)  # the caller's own identity
+        _real(tool, argv)  # the caller's own name (id -un)
     if tool == "ls" and "-E" not in argv:
         _real(tool, argv)
     if tool == "su":
