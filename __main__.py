@@ -201,7 +201,12 @@ if dev_directory is not None:
 if zos is not None:
     pulumi.export(
         "zos_gateway",
-        {"config": zos.gateway.config_path, "users": dict(settings.zos.users)},
+        {
+            "config": zos.gateway.config_path,
+            "users": dict(settings.zos.users),
+            "lifecycle": settings.zos.kg_lifecycle,
+            "restart": zos.restart_note,
+        },
     )
 # For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
 pulumi.export("metrics_token", secrets.metrics_token)

@@ -148,6 +148,9 @@ class StackConfig(BaseModel):
     ZOS_USERS: ZosUserMap = {}
     ZOS_P12_PASSWORD: P12Password | None = None
     ZOS_KEY_SIZE: RsaKeySize = 2048
+    ZOS_KG_LIFECYCLE: Literal["manual", "process", "started-task"] = "manual"
+    ZOS_KG_PYTHON: CommandName = "python3"
+    ZOS_KG_STARTED_TASK: ZosId | None = None
 
 
 CONFIG_KEYS = tuple(StackConfig.model_fields)

@@ -133,6 +133,11 @@ class ZosSettings:
     p12_password: pulumi.Output[str] | None  # None: generated
     key_size: int
     kernels: KernelLimits = field(default_factory=KernelLimits)  # the gateway's config
+    # Who (re)starts the gateway: the operator ("manual"), this program as a z/OS UNIX
+    # process under kg_user ("process"), or through operator commands ("started-task").
+    kg_lifecycle: str = "manual"
+    kg_python: str = "python3"  # the gateway's Python (with Kernel Gateway installed)
+    kg_started_task: str | None = None  # with "started-task": the procedure's name
 
 
 @dataclass(frozen=True)

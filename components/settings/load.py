@@ -185,6 +185,9 @@ def _settings(
             p12_password=_secret(c.ZOS_P12_PASSWORD),
             key_size=c.ZOS_KEY_SIZE,
             kernels=kernels,
+            kg_lifecycle=c.ZOS_KG_LIFECYCLE,
+            kg_python=c.ZOS_KG_PYTHON,
+            kg_started_task=c.ZOS_KG_STARTED_TASK,
         )
     return Settings(
         project=raw.namespace,

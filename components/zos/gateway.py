@@ -9,6 +9,7 @@ machine) and the config, which then carries the gateway's own TLS material.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -27,15 +28,18 @@ class ZosGatewayArgs:
     kg_url: str | None  # KG_URL (its host is the name in the server certificate)
     auth_token: pulumi.Output[str]  # KG_AUTH_TOKEN, given or generated
     p12_password: pulumi.Output[str]  # for the server's export when there is no AT-TLS
+    depends_on: Sequence[pulumi.Resource] = ()  # what every step waits for (the preflight)
 
 
 class ZosGateway(pulumi.ComponentResource):
     """`ca`: the CA step, which the users' certificates wait for; `commands`: each step's
-    command by step name; `config_path`: the gateway's config file on z/OS."""
+    command by step name; `config_path`: the gateway's config file on z/OS; `tls_files`:
+    without AT-TLS, the gateway's split PEM files (secret), else None."""
 
     ca: command.remote.Command
     commands: dict[str, command.remote.Command | command.local.Command]
     config_path: str
+    tls_files: pulumi.Output[dict[str, str]] | None
 
     def __init__(
         self, name: str, args: ZosGatewayArgs, opts: pulumi.ResourceOptions | None = None
@@ -52,7 +56,7 @@ class ZosGateway(pulumi.ComponentResource):
             stdin = stdin_for(
                 step, password=args.p12_password, token=args.auth_token, tls_files=tls_files
             )
-            after = [self.commands[n] for n in requires(step.name, present)]
+            after = [*args.depends_on, *(self.commands[n] for n in requires(step.name, present))]
             cmd = remote_step(
                 f"{name}-{step.name}",
                 step,
@@ -69,5 +73,6 @@ class ZosGateway(pulumi.ComponentResource):
                 )
                 self.commands["server-pem"] = split
         self.ca = self.commands["ca"]
+        self.tls_files = tls_files
         self.config_path = f"{zos.kg_config_dir}/{CONFIG_FILE}"
         self.register_outputs({"config_path": self.config_path, "steps": list(self.commands)})

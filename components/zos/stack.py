@@ -1,17 +1,22 @@
-"""z/OS, when ZOS_HOST is set: the gateway's RACF, AT-TLS and config, and each
-notebook user's client certificate from RACF (`user_pki`, for the delivery)."""
+"""z/OS, when ZOS_HOST is set: first a read-only preflight that every other step waits
+for, then the gateway's RACF, AT-TLS and config, each notebook user's client
+certificate from RACF (`user_pki`, for the delivery), and last the gateway's (re)start
+(ZOS_KG_LIFECYCLE), which destroy stops before the steps it waits for go."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_command as command
 import pulumi_random as random
 
 from components.delivery.material import UserPkcs12
 from components.settings import ZosSettings
+from components.zos.commands import connection, remote_step, stdin_for
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
-from components.zos.steps import gateway_steps, user_steps
+from components.zos.gateway_service import restart_note, service_command
+from components.zos.preflight import zos_steps
 from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
 
 
@@ -24,8 +29,11 @@ class ZosStackArgs:
 
 
 class ZosStack(pulumi.ComponentResource):
+    preflight: command.remote.Command
     gateway: ZosGateway
     users: ZosUserCerts
+    service: command.remote.Command | None  # None: the operator runs the gateway
+    restart_note: str  # what runs the gateway and what must be restarted, for the output
     user_pki: dict[str, UserPkcs12]
 
     def __init__(
@@ -34,9 +42,20 @@ class ZosStack(pulumi.ComponentResource):
         super().__init__("jupyterhub-zos:zos:ZosStack", name, None, opts)
         # Render (and so validate, the AT-TLS policy among it) every script before any
         # child exists; the children render the same again.
-        gateway_steps(args.zos, args.stack, args.kg_url)
-        user_steps(args.zos, args.stack)
+        zos = args.zos
+        steps = zos_steps(zos, args.stack, args.kg_url)
+        service = steps.service
         child = pulumi.ResourceOptions(parent=self)
+        # Read-only, first: nothing else runs when it fails.
+        self.preflight = remote_step(
+            f"{name}-preflight",
+            steps.preflight,
+            zos,
+            conn=connection(zos),
+            stdin=None,
+            depends_on=[],
+            parent=self,
+        )
         # The PKCS#12 password: ZOS_P12_PASSWORD, or one generated and kept in state.
         # Letters and digits only: it goes into a TSO PASSWORD('...') operand.
         if args.zos.p12_password is not None:
@@ -54,17 +73,44 @@ class ZosStack(pulumi.ComponentResource):
                 kg_url=args.kg_url,
                 auth_token=args.auth_token,
                 p12_password=password,
+                depends_on=[self.preflight],
             ),
             child,
         )
         self.users = ZosUserCerts(
             f"{name}-users",
             ZosUserCertsArgs(
-                zos=args.zos, stack=args.stack, p12_password=password, depends_on=[self.gateway.ca]
+                zos=zos,
+                stack=args.stack,
+                p12_password=password,
+                depends_on=[self.preflight, self.gateway.ca],
             ),
             child,
         )
         self.user_pki = self.users.user_pki
+        # The gateway starts once all its steps are done, so destroy stops it before any
+        # of them (the AT-TLS policy among them) is removed.
+        self.service = None
+        if service is not None:
+            self.service = service_command(
+                f"{name}-kg-service",
+                service,
+                zos,
+                conn=connection(zos),
+                stdin=stdin_for(
+                    service,
+                    password=password,
+                    token=args.auth_token,
+                    tls_files=self.gateway.tls_files,
+                ),
+                depends_on=[self.preflight, *self.gateway.commands.values()],
+                parent=self,
+            )
+        self.restart_note = restart_note(zos)
         self.register_outputs(
-            {"config_path": self.gateway.config_path, "users": sorted(self.user_pki)}
+            {
+                "config_path": self.gateway.config_path,
+                "users": sorted(self.user_pki),
+                "lifecycle": zos.kg_lifecycle,
+            }
         )

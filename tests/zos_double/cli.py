@@ -15,11 +15,13 @@ import re
 import sys
 from pathlib import Path
 
-from tests.zos_double import racf
+from tests.zos_double import racf, uss
 
 TOOLS = ("tsocmd", "mvscmdauth", "opercmd", "pasearch", "cp", "chtag", "chown", "uuencode")
-# `sleep` returns at once: the double's PAGENT installs policy synchronously.
-FREE_TOOLS = ("sleep",)
+# `sleep` waits at most 0.2 s: the double's PAGENT installs policy synchronously, and the
+# stand-in gateway needs a moment to start and stop. id, ls, su and netstat answer for
+# z/OS where Linux cannot (RACF users, ls -E, su -s, netstat -f), else run Linux's.
+FREE_TOOLS = ("sleep", "id", "ls", "su", "netstat")
 
 
 def install(bin_dir: Path, state_path: Path, python: str = sys.executable) -> None:
@@ -158,7 +160,12 @@ def _redact(command: str) -> str:
 
 def run(tool: str, argv: list[str], stdin: bytes) -> tuple[int, bytes, bytes]:
     if tool == "sleep":
+        import time
+
+        time.sleep(min(float(argv[0]) if argv else 0, 0.2))
         return 0, b"", b""
+    if tool in ("id", "ls", "su", "netstat"):
+        return _uss_tool(tool, argv)
     if tool == "cp" and not any(a.startswith("//") for a in argv):
         # Plain UNIX files: the real cp.
         import shutil
@@ -230,6 +237,10 @@ def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
     if tool == "opercmd":
         command = " ".join(argv)
         entry["command"] = command
+        answer = uss.operator(state, command)
+        if answer is not None:
+            entry["mutates"] = not command.upper().startswith("D ")
+            return answer
         if command.upper() == "F PAGENT,REFRESH":
             _pagent_refresh(state)
             entry["mutates"] = True
@@ -237,6 +248,8 @@ def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
         return 0, f"IEE305I {command} COMMAND INVALID\n".encode(), b""
 
     if tool == "pasearch":
+        if not uss.uss(state)["pagent"]:
+            return 1, b"", racf.unmodelled("pasearch: the Policy Agent is not active").encode()
         if argv != ["-t"]:
             return 1, b"", f"pasearch (double): unexpected arguments {argv}\n".encode()
         return 0, (_pasearch(state) + "\n").encode(), b""
@@ -292,6 +305,58 @@ def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):
         return 0, uuencode_m(Path(argv[1]).read_bytes(), argv[2]).encode(), b""
 
     return 127, b"", f"{tool}: not in the double\n".encode()
+
+
+def _real(tool: str, argv: list[str]):
+    import shutil
+
+    os.execv(shutil.which(tool, path="/usr/bin:/bin"), [tool, *argv])  # noqa: S606
+
+
+def _uss_tool(tool: str, argv: list[str]) -> tuple[int, bytes, bytes]:
+    """id, ls, su, netstat: z/OS's answer where the double models it, else Linux's."""
+    state_path = os.environ[racf.STATE_ENV]
+    if tool == "id" and argv == ["-u"]:
+        with racf.locked_state(state_path) as state:  # the SSH user's own UID
+            return 0, f"{uss.uid(state, state['ssh_user'])}\n".encode(), b""
+    if tool == "id" and (not argv or argv[-1].startswith("-")):
+        _real(tool, argv)  # the caller's own name (id -un)
+    if tool == "ls" and "-E" not in argv:
+        _real(tool, argv)
+    if tool == "su":
+        if len(argv) < 2 or argv[0] != "-s":
+            return 1, b"", f"su (double): only su -s USERID [sh args], not {argv}\n".encode()
+        target = argv[1].upper()
+        with racf.locked_state(state_path) as state:
+            state["counter"] += 1
+            allowed = uss.su_allowed(state, target)
+            state["log"].append(
+                {
+                    "n": state["counter"],
+                    "tool": tool,
+                    "argv": argv,
+                    "mutates": False,
+                    "rc": 0 if allowed else 1,
+                }
+            )
+        if not allowed:
+            return (
+                1,
+                b"",
+                (
+                    f"FSUM5019 Enter the password for {argv[1]}:\n"
+                    f"su: no password (stdin is not a terminal) and no READ to SURROGAT "
+                    f"BPX.SRV.{target}\n"
+                ).encode(),
+            )
+        os.environ["ZOS_DOUBLE_USER"] = target
+        os.execv("/bin/sh", ["sh", *argv[2:]])  # noqa: S606
+    with racf.locked_state(state_path) as state:
+        if tool == "id":
+            return uss.id_command(state, argv)
+        if tool == "ls":
+            return uss.ls_e(state, argv[-1])
+        return uss.netstat(state, argv)
 
 
 def uuencode_m(data: bytes, name: str) -> str:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from components.settings import Settings
 from components.zos.export import parse_split_output, render_split_script
+from components.zos.preflight import zos_steps
 from components.zos.steps import gateway_steps, pems_for_gateway, step_stdin, user_steps
 from tests.zos_double.host import Session, ZosHost
 
@@ -43,14 +44,17 @@ def split(stdout: str, password: str) -> dict[str, str]:
     return parse_split_output(result.stdout)
 
 
-def ordered_steps(settings: Settings, stack: str):
+def ordered_steps(settings: Settings, stack: str, *, whole: bool = False):
     """(name, step) in the order the component's dependencies allow: the CA, then each
-    user's step (they need only the CA), then the rest of the gateway's chain."""
+    user's step (they need only the CA), then the rest of the gateway's chain. `whole`:
+    as the graph has it, the preflight first and the gateway's (re)start last."""
     gateway = gateway_steps(settings.zos, stack, settings.gateway.url)
     users = list(user_steps(settings.zos, stack).items())
-    return [gateway[0], *[step for _user, step in users], *gateway[1:]], dict(
-        (step.name, user) for user, step in users
-    )
+    steps = [gateway[0], *[step for _user, step in users], *gateway[1:]]
+    if whole:
+        every = zos_steps(settings.zos, stack, settings.gateway.url)
+        steps = [every.preflight, *steps, *([every.service] if every.service else [])]
+    return steps, dict((step.name, user) for user, step in users)
 
 
 def deploy(
@@ -62,11 +66,12 @@ def deploy(
     token: str,
     start: str | None = None,
     before_step=None,
+    whole: bool = False,
 ) -> Run:
     """Run the create scripts in order; from `start` on only, like a Pulumi `up` after
     one that failed at that step (what succeeded before is not run again)."""
     run = Run()
-    steps, users = ordered_steps(settings, stack)
+    steps, users = ordered_steps(settings, stack, whole=whole)
     if start is not None:
         steps = steps[[s.name for s in steps].index(start) :]
     tls_pems = None
@@ -90,8 +95,10 @@ def deploy(
     return run
 
 
-def destroy(host: ZosHost, settings: Settings, *, stack: str) -> dict[str, Session]:
-    steps, _users = ordered_steps(settings, stack)
+def destroy(
+    host: ZosHost, settings: Settings, *, stack: str, whole: bool = False
+) -> dict[str, Session]:
+    steps, _users = ordered_steps(settings, stack, whole=whole)
     sessions = {}
     for step in reversed(steps):
         session = host.run(step.delete)

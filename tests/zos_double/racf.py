@@ -584,7 +584,7 @@ def racdcert(state: dict, text: str) -> Result:
     return Result(12, unmodelled(f"RACDCERT function not in the double: {text}"))
 
 
-def _profile_listing(klass: str, name: str, profile: dict) -> str:
+def _profile_listing(klass: str, name: str, profile: dict, your: str = "ALTER") -> str:
     generic = " (G)" if "*" in name else ""
     acl = profile["acl"]
     lines = [
@@ -594,7 +594,7 @@ def _profile_listing(klass: str, name: str, profile: dict) -> str:
         "",
         "LEVEL  OWNER      UNIVERSAL ACCESS  YOUR ACCESS  WARNING",
         "-----  --------   ----------------  -----------  -------",
-        f" 00    {profile['owner']:<8}         {profile['uacc']:<8}          ALTER    NO",
+        f" 00    {profile['owner']:<8}         {profile['uacc']:<8}          {your:<8} NO",
         "",
         "USER      ACCESS   ACCESS COUNT",
         "----      ------   ------ -----",
@@ -691,7 +691,10 @@ def resource_command(state: dict, verb: str, text: str) -> Result:
         if verb == "RLIST":
             if name not in profiles:
                 return Result(4, f"ICH13003I {name} NOT FOUND")
-            return Result(0, _profile_listing(klass, name, profiles[name]))
+            from tests.zos_double import uss
+
+            your = uss.access_of(state, state["ssh_user"], profiles[name])
+            return Result(0, _profile_listing(klass, name, profiles[name], your))
         if verb == "RDEFINE":
             if name in profiles:
                 _violation(state, f"RDEFINE of an existing profile {klass} {name}")
@@ -739,6 +742,10 @@ def tso(state: dict, command: str) -> Result:
             return setropts(state, rest)
         if verb in ("RLIST", "RDEFINE", "RDELETE", "PERMIT"):
             return resource_command(state, verb, rest)
+        if verb in ("LISTUSER", "LU"):
+            from tests.zos_double import uss
+
+            return uss.listuser(state, rest)
         if verb == "SEARCH":
             klass = (opmap(rest).get("CLASS") or "").upper()
             names = sorted(state["profiles"].get(klass, {}))

@@ -17,6 +17,7 @@ ZOS_ONLY = (
     "ZOS_P12_PASSWORD",
     "ZOS_CERT_NOTAFTER",
     "ZOS_KG_CONFIG_DIR",
+    "ZOS_KG_STARTED_TASK",
 )
 
 
@@ -64,6 +65,22 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                     "gateway and its AT-TLS rule use",
                 )
             )
+    lifecycle = v.get("ZOS_KG_LIFECYCLE", "manual")
+    if lifecycle == "started-task" and "ZOS_KG_LIFECYCLE" not in bad:
+        problems += need(
+            v,
+            bad,
+            "ZOS_KG_STARTED_TASK",
+            "with ZOS_KG_LIFECYCLE=started-task: the gateway's started procedure "
+            "(S/P operator commands start and stop it)",
+        )
+    elif v.get("ZOS_KG_STARTED_TASK") is not None and "ZOS_KG_LIFECYCLE" not in bad:
+        problems.append(
+            Problem(
+                "ZOS_KG_STARTED_TASK",
+                "is only used with ZOS_KG_LIFECYCLE=started-task; set that or unset this key",
+            )
+        )
     ids = list(v.get("ZOS_USERS", {}).values())
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -142,7 +142,8 @@ def test_gateway_steps_wait_only_for_what_they_need(zos):
         "fssec": set(),
         "kg-config": set(),
     }
-    assert not steps["ca"].dependencies - {r.urn for r in zos.of_type(PASSWORD)}
+    preflight = {r.urn for r in zos.of_type(REMOTE) if r.name == "jupyterhub-zos-preflight"}
+    assert not steps["ca"].dependencies - {r.urn for r in zos.of_type(PASSWORD)} - preflight
     component = zos.by_urn(steps["ca"].parent)
     assert component.type == "jupyterhub-zos:zos:ZosGateway"
     assert zos.by_urn(component.parent).type == "jupyterhub-zos:zos:ZosStack"
@@ -172,7 +173,7 @@ def test_every_connection_checks_the_host_key_and_keeps_the_key_secret(
     config, secrets = zos_config
     _private, public = ssh_keypair
     commands = zos.of_type(REMOTE)
-    assert len(commands) == len(SEED_ORDER) + len(config["ZOS_USERS"])
+    assert len(commands) == 1 + len(SEED_ORDER) + len(config["ZOS_USERS"])  # 1: the preflight
     for cmd in commands:
         conn = cmd.inputs["connection"]
         assert conn["hostKey"] == public, cmd.name
@@ -266,7 +267,10 @@ def test_users_pems_from_racf_are_what_the_delivery_writes(zos, zos_config):
     assert zos.outputs["zos_gateway"] == {
         "config": "/u/jkgid/.jupyter/jupyter_kernel_gateway_config.py",
         "users": {"admin": "ADMIN01", "alice": "ALICE01"},
+        "lifecycle": "manual",
+        "restart": zos.outputs["zos_gateway"]["restart"],
     }
+    assert "restart it under JKGID" in zos.outputs["zos_gateway"]["restart"]
     assert zos.outputs["kg_url"] == "https://127.0.0.1:8099"
 
 
