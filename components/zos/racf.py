@@ -78,7 +78,9 @@ def ca_step(zos: ZosSettings, stack: str) -> Step:
         until = ""
     else:
         until = '  CA_UNTIL="$(( $(date +%Y) + 9 ))-12-31"\n'
-    create = check + f"""
+    create = (
+        check
+        + f"""
 if ! cert_there CERTAUTH "$CA" "CA certificate"; then
 {until}  to_make CERTAUTH "$CA"
   ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') O('$ORG')) WITHLABEL('$CA') \\
@@ -87,6 +89,7 @@ KEYUSAGE(CERTSIGN) SIZE({zos.key_size}) NOTAFTER(DATE($CA_UNTIL))"
 fi
 refresh_pending
 """
+    )
     delete = """
 drop_cert CERTAUTH "$CA" "CA certificate"
 refresh_pending
@@ -433,8 +436,7 @@ fi
 say "verified: $KG may start processes as {name.removeprefix("BPX.SRV.")}"
 """
     # The class is turned off again only when no other SURROGAT profile is left in it.
-    delete += (
-        """refresh_pending
+    delete += """refresh_pending
 tso "SEARCH CLASS(SURROGAT)"
 if [ "$tso_rc" -eq 0 ]; then
   others=yes
@@ -443,9 +445,7 @@ elif absent 4 ICH31005I; then
 else
   fail "unexpected answer to SEARCH"
 fi
-"""
-        + _class_off("SURROGAT", options, keep='[ "$others" = yes ]')
-    )
+""" + _class_off("SURROGAT", options, keep='[ "$others" = yes ]')
     what = "BPX.SRV.** (any user)" if generic else "BPX.SRV.<ID> per notebook user"
     purpose = f"SURROGAT {what} READ for the gateway's ID: kernels run as each user."
     variables: dict[str, str | int] = {"KG": zos.kg_user}

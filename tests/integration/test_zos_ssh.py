@@ -478,7 +478,8 @@ def test_preexisting_ca_and_site_objects_are_used_and_survive_delete(host):
     changes = mutations(state)
     assert not [c for c in changes if "GENCERT CERTAUTH" in c or "ADDRING" in c]
     assert not [c for c in changes if "CONNECT(CERTAUTH" in c or "RDEFINE FACILITY" in c]
-    assert not [c for c in changes if c in ("SETROPTS CLASSACT(SURROGAT)", "SETROPTS RACLIST(SURROGAT)")]
+    surrogat_on = ("SETROPTS CLASSACT(SURROGAT)", "SETROPTS RACLIST(SURROGAT)")
+    assert not [c for c in changes if c in surrogat_on]
     assert not [c for c in changes if "GENERIC(SURROGAT)" in c]
     assert "exists already: it is used" in run.sessions["ca"].stderr
     for files in run.pems.values():
@@ -546,7 +547,8 @@ def test_existing_gateway_config_is_kept_aside_and_put_back(host):
     directory.mkdir()
     (directory / CONFIG_FILE).write_text("c.KernelGatewayApp.ip = '10.0.0.1'\n")
     kg = step(settings, "kg-config")
-    assert host.run(scripts(kg, settings)[0], step_stdin(kg, password=PASSWORD, token=TOKEN)).rc == 0
+    stdin = step_stdin(kg, password=PASSWORD, token=TOKEN)
+    assert host.run(scripts(kg, settings)[0], stdin).rc == 0
     assert "port = 8099" in (directory / CONFIG_FILE).read_text()
     assert host.run(scripts(kg, settings)[1]).rc == 0
     assert (directory / CONFIG_FILE).read_text() == "c.KernelGatewayApp.ip = '10.0.0.1'\n"
