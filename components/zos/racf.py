@@ -66,7 +66,9 @@ fi
 
 def ca_step(zos: ZosSettings, stack: str) -> Step:
     """Seed step 1: the CA certificate, GENCERT CERTAUTH, only if the label is free.
-    Every other step waits for this one, so it first checks the notebook users' IDs."""
+    Every other step waits for this one, so it first checks the notebook users' IDs.
+    The label is in the CA's subject (OU): a CA made for another ZOS_CA_LABEL has another
+    name, so what it signed is told apart (and re-issued) by its issuer."""
     spec = ca_spec(stack)
     check, check_variables = users_check(zos)
     variables = {"CA": zos.ca_label, "CA_CN": spec.common_name, "ORG": ORGANIZATION}
@@ -83,7 +85,7 @@ def ca_step(zos: ZosSettings, stack: str) -> Step:
         + f"""
 if ! cert_there CERTAUTH "$CA" "CA certificate"; then
 {until}  to_make CERTAUTH "$CA"
-  ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') O('$ORG')) WITHLABEL('$CA') \\
+  ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') OU('$CA') O('$ORG')) WITHLABEL('$CA') \\
 KEYUSAGE(CERTSIGN) SIZE({zos.key_size}) NOTAFTER(DATE($CA_UNTIL))"
   use "CERT CERTAUTH $CA"
 fi

@@ -56,6 +56,7 @@ def initial_state(
         "counter": 0,
         "fail_at": None,
         "kill_after": None,
+        "kill_on": None,
         # LISTUSER's view of an ID: {"attributes": [...], "uid": n}; others: none, UID 1xx
         "user_attrs": {},
         "p12": p12,
