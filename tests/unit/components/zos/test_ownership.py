@@ -109,7 +109,8 @@ def test_records_of_long_identities_and_odd_characters(tmp_path):
     long = "FILE /u/" + "x" * 200 + "/jupyter_kernel_gateway_config.py"
     odd = "PERMIT SURROGAT BPX.SRV.K$G@1 K$G@1"
     for what in (long, odd):
-        assert _sh(tmp_path, f"intend {quote(what)}; use {quote(what)}", instance="aa").returncode == 0
+        made = _sh(tmp_path, f"intend {quote(what)}; use {quote(what)}", instance="aa")
+        assert made.returncode == 0, made.stderr
         assert _release(tmp_path, what, "aa")
 
 
