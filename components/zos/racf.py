@@ -1,13 +1,18 @@
 """RACF steps for the gateway, in the seed runbook's order.
 
-1. the CA certificate (used as is when it exists: it is never redefined or deleted),
-2. the gateway's key ring, 3. its server certificate signed by the CA, 4. both connected
-(the server certificate PERSONAL and DEFAULT), 5. READ to IRR.DIGTCERT.LISTRING,
-then (AT-TLS only) 6. SURROGAT BPX.SRV.** READ for the gateway's ID and 7. FSSEC.
+0. (in the CA step, before anything changes) the notebook users' IDs: none with SPECIAL,
+OPERATIONS or UID 0, 1. the CA certificate (used as is when it exists and the program
+did not make it: then it is never redefined or deleted), 2. the gateway's key ring,
+3. its server certificate signed by the CA, 4. both connected (the server certificate
+PERSONAL and DEFAULT), 5. READ to IRR.DIGTCERT.LISTRING, then (AT-TLS only) 6. SURROGAT
+BPX.SRV.<ID> READ for the gateway's ID, one profile per notebook user's ID (BPX.SRV.**
+only with ZOS_SURROGAT_GENERIC), and 7. FSSEC.
 
 Every step lists before it defines (LIST, LISTRING, RLIST, SETROPTS LIST), acts on the
-return code and message ID (RC 4 with IRRD107I, IRRD114I, ICH13003I: not there), writes
-down what it created, and its delete script removes exactly that.
+return code and message ID (RC 4 with IRRD107I, IRRD114I, ICH13003I: not there), records
+its intent before it makes an object and itself as the object's user after, and its
+delete script removes an object only when the records say the program made it and no
+other step and no newer instance of this step uses it (script.py).
 """
 
 from __future__ import annotations
