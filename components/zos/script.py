@@ -176,14 +176,14 @@ use() {
 release() {
   rec_at "$1"
   [ -f "$rec" ] || return 1
-  rel_newest=$(grep "^USE $SLOT " "$rec" | tail -n 1 | awk '{ print $3 }')
+  rel_newest=$(awk -v s="$SLOT" '$1 == "USE" && $2 == s { n = $3 } END { print n }' "$rec")
   if [ -n "$rel_newest" ] && [ "$rel_newest" != "$INSTANCE" ]; then
     rec_others
     rec_put "$1" "$(sed -n 's/^STATE //p' "$rec")"
     say "$1: a newer instance of this step uses it: kept"
     return 1
   fi
-  rec_uses=$(grep '^USE ' "$rec" | grep -v "^USE $SLOT " || true)
+  rec_uses=$(awk -v s="$SLOT" '$1 == "USE" && $2 != s' "$rec")
   if [ -n "$rec_uses" ]; then
     rec_put "$1" "$(sed -n 's/^STATE //p' "$rec")"
     say "$1: another step uses it: kept"
