@@ -141,6 +141,7 @@ class StackConfig(BaseModel):
     ZOS_KG_PORT: Port = 8099
     ZOS_ATTLS: Bool = True
     ZOS_ATTLS_TLSV13: Bool = False
+    ZOS_SURROGAT_GENERIC: Bool = False
     ZOS_ATTLS_POLICY_PATH: AbsPath = "/etc/pagent/jupyter_kg_attls.policy"
     ZOS_OPERCMD: CommandName = "opercmd"
     ZOS_KG_CONFIG_DIR: AbsPath | None = None

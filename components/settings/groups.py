@@ -125,6 +125,7 @@ class ZosSettings:
     kg_port: int
     attls: bool
     attls_tlsv13: bool
+    surrogat_generic: bool  # BPX.SRV.** instead of one BPX.SRV.<ID> per ZOS_USERS ID
     attls_policy_path: str
     opercmd: str
     kg_config_dir: str

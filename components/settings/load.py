@@ -177,6 +177,7 @@ def _settings(
             kg_port=c.ZOS_KG_PORT,
             attls=c.ZOS_ATTLS,
             attls_tlsv13=c.ZOS_ATTLS_TLSV13,
+            surrogat_generic=c.ZOS_SURROGAT_GENERIC,
             attls_policy_path=c.ZOS_ATTLS_POLICY_PATH,
             opercmd=c.ZOS_OPERCMD,
             kg_config_dir=c.ZOS_KG_CONFIG_DIR or f"/u/{c.ZOS_KG_USER.lower()}/.jupyter",

@@ -424,7 +424,7 @@ NEW="$POLICY.jupyterhub-zos.new"
 if [ ! -d "$(dirname "$POLICY")" ]; then
   die "the directory of $POLICY does not exist (ZOS_ATTLS_POLICY_PATH)"
 fi
-if [ -e "$POLICY" ] && ! marked "FILE $POLICY"; then
+if [ -e "$POLICY" ] && ! ours "FILE $POLICY"; then
   die "$POLICY exists and was not written by jupyterhub-zos: it is not overwritten." \
     "Set ZOS_ATTLS_POLICY_PATH to a new file, and PAGENT's TTLSConfig to it"
 fi
@@ -432,15 +432,16 @@ cat >"$NEW" <<'JHZOS_POLICY'
 {policy}JHZOS_POLICY
 chtag -tc IBM-1047 "$NEW"
 chmod 644 "$NEW"
+intend "FILE $POLICY"
 if [ -f "$POLICY" ] && cmp -s "$NEW" "$POLICY"; then
   rm -f "$NEW"
   say "the policy in $POLICY is up to date"
 else
-  mark "FILE $POLICY"
   mark "REFRESH PAGENT"
   mv "$NEW" "$POLICY"
   say "wrote $POLICY"
 fi
+use "FILE $POLICY"
 if marked "REFRESH PAGENT"; then
   pagent_refresh
   unmark "REFRESH PAGENT"
@@ -462,15 +463,15 @@ say "pasearch shows TTLS rule $RULE"
     delete = (
         check
         + """
-if marked "FILE $POLICY"; then
+if release "FILE $POLICY"; then
   rm -f "$POLICY" "$POLICY.jupyterhub-zos.new"
   pagent_refresh
   unmark "REFRESH PAGENT"
-  unmark "FILE $POLICY"
+  forget "FILE $POLICY"
   if pa_has_rule; then
     say "pasearch still shows $RULE: remove $POLICY from PAGENT's TTLSConfig and refresh PAGENT"
   fi
-else
+elif ! [ -f "$rec" ]; then
   say "$POLICY was not written by jupyterhub-zos: left as it is"
 fi
 """

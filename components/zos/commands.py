@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import pulumi
 import pulumi_command as command
+import pulumi_random as random
 
 from components.settings import ZosSettings
 from components.zos.export import parse_split_output, render_split_script
@@ -61,18 +62,28 @@ def remote_step(
     parent: pulumi.Resource,
 ) -> command.remote.Command:
     """One step on z/OS. A change to what names the step's objects (its triggers, or the
-    host) replaces it: the new objects are made, then the old delete script removes the
-    old ones with the connection kept in state. Any other change runs the (idempotent)
-    create script again."""
+    host or SSH user) replaces it with a new instance: a random ID, new exactly then,
+    that the scripts write into the ownership records. The new instance is created
+    first, then the old one's delete runs with the connection kept in state and removes
+    only what no newer instance uses. Any other change runs the (idempotent) create
+    script again, as the same instance."""
     if (step.stdin is None) != (stdin is None):
         wanted = f"needs stdin ({step.stdin})" if step.stdin else "reads no stdin"
         raise ValueError(f"z/OS step {step.name} {wanted}")
     secret_output = step.stdin is not None  # exports print the PKCS#12 on stdout
+    triggers = [zos.host, zos.ssh_user, *step.triggers]
+    instance = random.RandomId(
+        f"{name}-instance",
+        byte_length=8,
+        keepers={str(i): value for i, value in enumerate(triggers)},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    scripts = instance.hex.apply(step.scripts)
     return command.remote.Command(
         name,
         connection=conn,
-        create=step.create,
-        delete=step.delete,
+        create=scripts[0],
+        delete=scripts[1],
         stdin=None if stdin is None else pulumi.Output.secret(stdin),
         # stdout of an export is the PKCS#12: only stderr (progress, RACF's messages) is
         # logged there; the RACF steps print nothing secret.
@@ -83,7 +94,7 @@ def remote_step(
         ),
         # Previous output must not travel back to z/OS (nor needs sshd's AcceptEnv).
         add_previous_output_in_env=False,
-        triggers=[zos.host, zos.ssh_user, *step.triggers],
+        triggers=[instance.hex, *triggers],
         opts=pulumi.ResourceOptions(
             parent=parent,
             depends_on=list(depends_on),

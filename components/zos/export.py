@@ -21,6 +21,7 @@ changed, since both are commands whose stdin is the export's output.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import PurePosixPath
 
@@ -30,7 +31,8 @@ from components.settings import ZosSettings
 from components.zos.racf import _notafter
 from components.zos.script import Step, make_step
 
-CLIENT_LABEL = "JupyterHub Client"
+# RACF labels are at most 32 characters.
+MAX_LABEL = 32
 # RACDCERT EXPORT's command must fit 80-column SYSTSIN records.
 MAX_P12_PASSWORD = 64
 PEM_NAMES = ("cert.pem", "key.pem", "ca.pem")
@@ -43,9 +45,27 @@ def mvscmdauth(zos: ZosSettings) -> str:
     return "mvscmdauth"
 
 
-def export_dsn(zos: ZosSettings, tag: str) -> str:
-    """The short-lived data set RACF exports to, under the SSH user's high-level qualifier."""
-    return f"{zos.ssh_user}.JHZOS.{tag}.P12"
+def stack_tag(stack: str) -> str:
+    """A data set qualifier for the stack (8 characters, a letter first): S and 7 hex
+    digits of the stack name's hash, so stacks do not share one."""
+    digest = hashlib.sha256(stack.encode()).hexdigest()[:7].upper()
+    return f"S{digest}"
+
+
+def client_label(stack: str) -> str:
+    """The label of each notebook user's client certificate: per stack, so two stacks
+    on one z/OS give the same z/OS ID certificates of their own (each signed by that
+    stack's CA, each removed with its stack)."""
+    label = f"JupyterHub {stack}"
+    if len(label) <= MAX_LABEL:
+        return label
+    return f"JupyterHub {stack[:12]} {stack_tag(stack)}"
+
+
+def export_dsn(zos: ZosSettings, stack: str, tag: str) -> str:
+    """The short-lived data set RACF exports to, under the SSH user's high-level qualifier,
+    named per stack (two stacks exporting at once never overwrite each other's)."""
+    return f"{zos.ssh_user}.JHZOS.{stack_tag(stack)}.{tag}.P12"
 
 
 def p12_stdin(password: str) -> str:
@@ -101,21 +121,20 @@ def user_cert_step(zos: ZosSettings, stack: str, hub_user: str, zos_id: str) -> 
     spec = client_spec(hub_user)
     variables = {
         "ID": zos_id,
-        "LABEL": CLIENT_LABEL,
+        "LABEL": client_label(stack),
         "CA": zos.ca_label,
         "CN": spec.common_name,
         "ORG": ORGANIZATION,
-        "DSN": export_dsn(zos, f"U.{zos_id}"),
+        "DSN": export_dsn(zos, stack, f"U.{zos_id}"),
         "MVSCMDAUTH": mvscmdauth(zos),
     }
     create = (
         _READ_PASSWORD
         + f"""
-if ! cert_there "ID($ID)" "$LABEL" "client certificate of $ID"; then
-  needs_refresh DIGTCERT
+if to_sign "ID($ID)" "$LABEL" "client certificate of $ID" "$CN"; then
   ok "RACDCERT GENCERT ID($ID) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
 WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN') O('$ORG')) SIZE({zos.key_size}){_notafter(zos)}"
-  mark "CERT ID($ID) $LABEL"
+  use "CERT ID($ID) $LABEL"
 fi
 refresh_pending
 """
@@ -135,7 +154,7 @@ refresh_pending
         create_variables=variables,
         delete=delete,
         delete_variables={k: variables[k] for k in ("ID", "LABEL", "DSN")},
-        triggers=(zos_id, CLIENT_LABEL, zos.ca_label),
+        triggers=(zos_id, client_label(stack), zos.ca_label),
         stdin="password",
     )
 
@@ -147,7 +166,7 @@ def server_export_step(zos: ZosSettings, stack: str) -> Step:
     variables = {
         "ID": zos.kg_user,
         "LABEL": zos.server_cert_label,
-        "DSN": export_dsn(zos, "SERVER"),
+        "DSN": export_dsn(zos, stack, "SERVER"),
         "MVSCMDAUTH": mvscmdauth(zos),
     }
     create = (

@@ -97,9 +97,12 @@ own() {
 IFS= read -r TOKEN || die "the gateway token was not on stdin"
 [ -n "$TOKEN" ] || die "the gateway token is empty"
 if [ ! -d "$DIR" ]; then
-  mark "DIR $DIR"
+  intend "DIR $DIR"
   mkdir -p "$DIR"
   own "$DIR"
+  use "DIR $DIR"
+elif ours "DIR $DIR"; then
+  use "DIR $DIR"
 fi
 # put_file NAME: move NAME.jupyterhub-zos.new into place (0600), keeping aside a file
 # this program did not write.
@@ -109,22 +112,24 @@ put_file() {{
   [ -f "$new" ] || die "$1 was not received"
   chmod 600 "$new"
   chtag -tc IBM-1047 "$new"
-  if [ -e "$dest" ] && ! marked "FILE $dest"; then
-    if [ -e "$dest.jupyterhub-zos.orig" ] && ! marked "BACKUP $dest"; then
+  if [ -e "$dest" ] && ! ours "FILE $dest"; then
+    if [ -e "$dest.jupyterhub-zos.orig" ] && ! ours "BACKUP $dest"; then
       die "$dest and $dest.jupyterhub-zos.orig exist and were not written by jupyterhub-zos"
     fi
-    mark "BACKUP $dest"
+    intend "BACKUP $dest"
     mv "$dest" "$dest.jupyterhub-zos.orig"
     say "kept the earlier $dest as $dest.jupyterhub-zos.orig"
   fi
+  if ours "BACKUP $dest"; then use "BACKUP $dest"; fi
+  intend "FILE $dest"
   if [ -f "$dest" ] && cmp -s "$new" "$dest"; then
     rm -f "$new"
   else
-    mark "FILE $dest"
     mv "$new" "$dest"
     say "wrote $dest"
   fi
   own "$dest"
+  use "FILE $dest"
 }}
 cat >"$DIR/{CONFIG_FILE}.jupyterhub-zos.new" <<'JHZOS_CONFIG'
 {config}JHZOS_CONFIG
@@ -140,9 +145,9 @@ awk -v d="$DIR" '
 """
         + "".join(f"put_file {name}\n" for name in wanted)
         + "".join(
-            f'if marked "FILE $DIR/{name}"; then\n'
+            f'if ours "FILE $DIR/{name}" && release "FILE $DIR/{name}"; then\n'
             f'  rm -f "$DIR/{name}"\n'
-            f'  unmark "FILE $DIR/{name}"\n'
+            f'  forget "FILE $DIR/{name}"\n'
             "fi\n"
             for name in unwanted
         )
@@ -150,19 +155,19 @@ awk -v d="$DIR" '
     delete = """
 for name in __FILES__; do
   dest="$DIR/$name"
-  if marked "FILE $dest"; then
+  if release "FILE $dest"; then
     rm -f "$dest"
-    unmark "FILE $dest"
+    forget "FILE $dest"
   fi
-  if marked "BACKUP $dest"; then
+  if release "BACKUP $dest"; then
     if [ -e "$dest.jupyterhub-zos.orig" ]; then mv "$dest.jupyterhub-zos.orig" "$dest"; fi
-    unmark "BACKUP $dest"
+    forget "BACKUP $dest"
     say "put the earlier $dest back"
   fi
 done
-if marked "DIR $DIR"; then
+if release "DIR $DIR"; then
   rmdir "$DIR" 2>/dev/null || say "$DIR is not empty: left in place"
-  unmark "DIR $DIR"
+  forget "DIR $DIR"
 fi
 """.replace("__FILES__", " ".join([CONFIG_FILE, MODULE_FILE, TOKEN_FILE, *TLS_FILES]))
     purpose = "The Kernel Gateway's config (and token file) for the gateway's user ID."

@@ -1,18 +1,21 @@
 """RACF steps for the gateway, in the seed runbook's order.
 
-1. the CA certificate (used as is when it exists: it is never redefined or deleted),
-2. the gateway's key ring, 3. its server certificate signed by the CA, 4. both connected
-(the server certificate PERSONAL and DEFAULT), 5. READ to IRR.DIGTCERT.LISTRING,
-then (AT-TLS only) 6. SURROGAT BPX.SRV.** READ for the gateway's ID and 7. FSSEC.
+0. (in the CA step, before anything changes) the notebook users' IDs: none with SPECIAL,
+OPERATIONS or UID 0, 1. the CA certificate (used as is when it exists and the program
+did not make it: then it is never redefined or deleted), 2. the gateway's key ring,
+3. its server certificate signed by the CA, 4. both connected (the server certificate
+PERSONAL and DEFAULT), 5. READ to IRR.DIGTCERT.LISTRING, then (AT-TLS only) 6. SURROGAT
+BPX.SRV.<ID> READ for the gateway's ID, one profile per notebook user's ID (BPX.SRV.**
+only with ZOS_SURROGAT_GENERIC), and 7. FSSEC.
 
 Every step lists before it defines (LIST, LISTRING, RLIST, SETROPTS LIST), acts on the
-return code and message ID (RC 4 with IRRD107I, IRRD114I, ICH13003I: not there), writes
-down what it created, and its delete script removes exactly that.
+return code and message ID (RC 4 with IRRD107I, IRRD114I, ICH13003I: not there), records
+its intent before it makes an object and itself as the object's user after, and its
+delete script removes an object only when the records say the program made it and no
+other step and no newer instance of this step uses it (script.py).
 """
 
 from __future__ import annotations
-
-import textwrap
 
 from components.pki.specs import ORGANIZATION, ca_spec
 from components.settings import ZosSettings
@@ -28,10 +31,53 @@ def _notafter(zos: ZosSettings) -> str:
     return f" NOTAFTER(DATE({zos.cert_notafter}))" if zos.cert_notafter else ""
 
 
+def users_check(zos: ZosSettings) -> tuple[str, dict[str, str]]:
+    """A body (and its variables) that refuses, in one message and before anything is
+    changed, notebook users' z/OS IDs with SPECIAL or OPERATIONS or UID 0, as far as
+    the SSH user may see them (LISTUSER); an ID it may not list is reported, not refused."""
+    ids = sorted(set(zos.users.values()))
+    if not ids:
+        return "", {}
+    variables = {f"ZID{i}": zos_id for i, zos_id in enumerate(ids, 1)}
+    listed = " ".join(f'"${var}"' for var in variables)
+    body = f"""
+# Kernels run under these IDs: none may hold RACF or operator authority, or be a superuser.
+id_problems=''
+for zid in {listed}; do
+  tso "LISTUSER $zid OMVS"
+  if [ "$tso_rc" -eq 0 ]; then
+    zid_attrs=$(printf '%s\n' "$tso_out" | sed -n 's/^ *ATTRIBUTES=//p' | tr '\n' ' ')
+    for zid_attr in SPECIAL OPERATIONS; do
+      case " $zid_attrs " in *" $zid_attr "*) id_problems="$id_problems $zid ($zid_attr)," ;; esac
+    done
+    zid_uid=$(printf '%s\n' "$tso_out" | awk '$1 == "UID=" {{ print $2; exit }}')
+    case $zid_uid in
+      '' | *[!0-9]*) ;;
+      *) if [ "$zid_uid" -eq 0 ]; then id_problems="$id_problems $zid (UID 0),"; fi ;;
+    esac
+  elif has ICH30001I; then
+    id_problems="$id_problems $zid (not defined to RACF),"
+  else
+    say "WARNING: LISTUSER $zid answered RC $tso_rc: its attributes are not checked"
+  fi
+done
+if [ -n "$id_problems" ]; then
+  die "ZOS_USERS: these z/OS IDs must not run notebook kernels:${{id_problems%,}}. \
+Map those hub users to IDs without SPECIAL, OPERATIONS and UID 0. Nothing was changed."
+fi
+"""
+    return body, variables
+
+
 def ca_step(zos: ZosSettings, stack: str) -> Step:
-    """Seed step 1: the CA certificate, GENCERT CERTAUTH, only if the label is free."""
+    """Seed step 1: the CA certificate, GENCERT CERTAUTH, only if the label is free.
+    Every other step waits for this one, so it first checks the notebook users' IDs.
+    The label is in the CA's subject (OU): a CA made for another ZOS_CA_LABEL has another
+    name, so what it signed is told apart (and re-issued) by its issuer."""
     spec = ca_spec(stack)
+    check, check_variables = users_check(zos)
     variables = {"CA": zos.ca_label, "CA_CN": spec.common_name, "ORG": ORGANIZATION}
+    variables.update(check_variables)
     # A CA outlives what it signs: the configured date, or the end of the ninth year after
     # its creation (nine to ten years: within the policy pack's ten-year bound).
     if zos.cert_notafter:
@@ -39,15 +85,18 @@ def ca_step(zos: ZosSettings, stack: str) -> Step:
         until = ""
     else:
         until = '  CA_UNTIL="$(( $(date +%Y) + 9 ))-12-31"\n'
-    create = f"""
+    create = (
+        check
+        + f"""
 if ! cert_there CERTAUTH "$CA" "CA certificate"; then
-{until}  needs_refresh DIGTCERT
-  ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') O('$ORG')) WITHLABEL('$CA') \\
+{until}  to_make CERTAUTH "$CA"
+  ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') OU('$CA') O('$ORG')) WITHLABEL('$CA') \\
 KEYUSAGE(CERTSIGN) SIZE({zos.key_size}) NOTAFTER(DATE($CA_UNTIL))"
-  mark "CERT CERTAUTH $CA"
+  use "CERT CERTAUTH $CA"
 fi
 refresh_pending
 """
+    )
     delete = """
 drop_cert CERTAUTH "$CA" "CA certificate"
 refresh_pending
@@ -71,22 +120,24 @@ def ring_step(zos: ZosSettings, stack: str) -> Step:
     create = """
 tso "RACDCERT LISTRING($RING) ID($KG)"
 if [ "$tso_rc" -eq 0 ]; then
-  if marked "RING $KG $RING"; then
+  if ours "RING $KG $RING"; then
+    use "RING $KG $RING"
     say "the key ring $RING of $KG is there (added by jupyterhub-zos)"
   else
     say "the key ring $RING of $KG exists already: it is used, and never deleted"
   fi
 elif absent '4 8' IRRD114I IRRD115I; then
+  intend "RING $KG $RING"
   needs_refresh DIGTRING
   ok "RACDCERT ADDRING($RING) ID($KG)"
-  mark "RING $KG $RING"
+  use "RING $KG $RING"
 else
   fail "unexpected answer to LISTRING"
 fi
 refresh_pending
 """
     delete = """
-if marked "RING $KG $RING"; then
+if release "RING $KG $RING"; then
   tso "RACDCERT LISTRING($RING) ID($KG)"
   if [ "$tso_rc" -eq 0 ]; then
     needs_refresh DIGTRING
@@ -94,8 +145,8 @@ if marked "RING $KG $RING"; then
   elif ! absent '4 8' IRRD114I IRRD115I; then
     fail "unexpected answer to LISTRING"
   fi
-  unmark "RING $KG $RING"
-else
+  forget "RING $KG $RING"
+elif ! [ -f "$rec" ]; then
   say "the key ring $RING of $KG was not added by jupyterhub-zos: left as it is"
 fi
 refresh_pending
@@ -131,12 +182,11 @@ def server_cert_step(zos: ZosSettings, stack: str, server_host: str) -> Step:
     }
     altname = _altname(server_host).replace(server_host, "$HOST")
     create = f"""
-if ! cert_there "ID($KG)" "$SRV" "server certificate"; then
-  needs_refresh DIGTCERT
+if to_sign "ID($KG)" "$SRV" "server certificate" "$HOST"; then
   ok "RACDCERT GENCERT ID($KG) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
 WITHLABEL('$SRV') SUBJECTSDN(CN('$HOST') O('$ORG')) {altname} \\
 SIZE({zos.key_size}){_notafter(zos)}"
-  mark "CERT ID($KG) $SRV"
+  use "CERT ID($KG) $SRV"
 fi
 refresh_pending
 """
@@ -153,7 +203,9 @@ refresh_pending
         create_variables=variables,
         delete=delete,
         delete_variables={"KG": zos.kg_user, "SRV": zos.server_cert_label},
-        triggers=(zos.kg_user, zos.server_cert_label),
+        # The CA and the host it names are part of what the certificate is: a change
+        # re-issues it (the create sees another signer) in a new instance.
+        triggers=(zos.kg_user, zos.server_cert_label, zos.ca_label, server_host),
     )
 
 
@@ -174,18 +226,26 @@ srv_on_ring=no
 if ring_has "$CA" CERTAUTH; then ca_on_ring=yes; fi
 if ring_has "$SRV" "ID($KG)"; then srv_on_ring=yes; fi
 if [ "$ca_on_ring" = yes ]; then
+  if ours "CONNECT $KG/$RING CERTAUTH $CA" "CONNECT CERTAUTH $CA"; then
+    use "CONNECT $KG/$RING CERTAUTH $CA"
+  fi
   say "'$CA' is connected to $RING"
 else
+  intend "CONNECT $KG/$RING CERTAUTH $CA"
   needs_refresh DIGTRING
   ok "RACDCERT ID($KG) CONNECT(CERTAUTH LABEL('$CA') RING($RING) USAGE(CERTAUTH))"
-  mark "CONNECT CERTAUTH $CA"
+  use "CONNECT $KG/$RING CERTAUTH $CA"
 fi
 if [ "$srv_on_ring" = yes ]; then
+  if ours "CONNECT $KG/$RING ID($KG) $SRV" "CONNECT ID($KG) $SRV"; then
+    use "CONNECT $KG/$RING ID($KG) $SRV"
+  fi
   say "'$SRV' is connected to $RING"
 else
+  intend "CONNECT $KG/$RING ID($KG) $SRV"
   needs_refresh DIGTRING
   ok "RACDCERT ID($KG) CONNECT(ID($KG) LABEL('$SRV') RING($RING) USAGE(PERSONAL) DEFAULT)"
-  mark "CONNECT ID($KG) $SRV"
+  use "CONNECT $KG/$RING ID($KG) $SRV"
 fi
 refresh_pending
 """
@@ -197,19 +257,19 @@ ring_there() {
   if absent '4 8' IRRD114I IRRD115I; then return 1; fi
   fail "unexpected answer to LISTRING"
 }
-if marked "CONNECT ID($KG) $SRV"; then
+if release "CONNECT $KG/$RING ID($KG) $SRV"; then
   if ring_there && ring_has "$SRV" "ID($KG)"; then
     needs_refresh DIGTRING
     ok "RACDCERT ID($KG) REMOVE(ID($KG) LABEL('$SRV') RING($RING))"
   fi
-  unmark "CONNECT ID($KG) $SRV"
+  forget "CONNECT $KG/$RING ID($KG) $SRV"
 fi
-if marked "CONNECT CERTAUTH $CA"; then
+if release "CONNECT $KG/$RING CERTAUTH $CA"; then
   if ring_there && ring_has "$CA" CERTAUTH; then
     needs_refresh DIGTRING
     ok "RACDCERT ID($KG) REMOVE(CERTAUTH LABEL('$CA') RING($RING))"
   fi
-  unmark "CONNECT CERTAUTH $CA"
+  forget "CONNECT $KG/$RING CERTAUTH $CA"
 fi
 refresh_pending
 """
@@ -228,25 +288,29 @@ refresh_pending
 
 def _permit_body(klass: str, profile: str, refresh: str) -> tuple[str, str]:
     """Create and delete bodies: PROFILE in KLASS exists (RDEFINE ... UACC(NONE) if not),
-    and $KG has READ on it (PERMIT if not)."""
+    and $KG has READ on it (PERMIT if not). PROFILE may name a shell variable ($SID1)."""
     create = f"""
 tso "RLIST {klass} {profile} AUTHUSER"
 if [ "$tso_rc" -eq 0 ]; then
+  if ours "RDEFINE {klass} {profile}"; then use "RDEFINE {klass} {profile}"; fi
   say "{klass} {profile} is defined"
 elif absent 4 ICH13003I; then
+  intend "RDEFINE {klass} {profile}"
   needs_refresh {refresh}
   ok "RDEFINE {klass} {profile} UACC(NONE)"
-  mark "RDEFINE {klass} {profile}"
+  use "RDEFINE {klass} {profile}"
   tso "RLIST {klass} {profile} AUTHUSER"
 else
   fail "unexpected answer to RLIST"
 fi
 if rlist_permits "$KG"; then
+  if ours "PERMIT {klass} {profile} $KG"; then use "PERMIT {klass} {profile} $KG"; fi
   say "$KG has READ (or more) on {klass} {profile}"
 else
+  intend "PERMIT {klass} {profile} $KG"
   needs_refresh {refresh}
   ok "PERMIT {profile} CLASS({klass}) ID($KG) ACCESS(READ)"
-  mark "PERMIT {klass} {profile} $KG"
+  use "PERMIT {klass} {profile} $KG"
 fi
 """
     delete = f"""
@@ -258,19 +322,19 @@ elif absent 4 ICH13003I; then
 else
   fail "unexpected answer to RLIST"
 fi
-if marked "PERMIT {klass} {profile} $KG"; then
+if release "PERMIT {klass} {profile} $KG"; then
   if [ "$profile_there" = yes ] && rlist_permits "$KG"; then
     needs_refresh {refresh}
     ok "PERMIT {profile} CLASS({klass}) ID($KG) DELETE"
   fi
-  unmark "PERMIT {klass} {profile} $KG"
+  forget "PERMIT {klass} {profile} $KG"
 fi
-if marked "RDEFINE {klass} {profile}"; then
+if release "RDEFINE {klass} {profile}"; then
   if [ "$profile_there" = yes ]; then
     needs_refresh {refresh}
     ok "RDELETE {klass} {profile}"
   fi
-  unmark "RDEFINE {klass} {profile}"
+  forget "RDEFINE {klass} {profile}"
 fi
 """
     return create, delete
@@ -303,69 +367,96 @@ _CLASS_OPTIONS = (
 
 
 def _class_on(klass: str, options: tuple[tuple[str, str, str], ...]) -> str:
-    """Turn class options on that are off, recording each one turned on."""
+    """Turn class options on that are off, each one's intent recorded first."""
     lines = ["setr_load"]
     for heading, on, _off in options:
         lines += [
             f"if setr_has '{heading}' {klass}; then",
+            f'  if ours "SETROPTS {on}({klass})"; then use "SETROPTS {on}({klass})"; fi',
             f'  say "{on}({klass}) is set"',
             "else",
+            f'  intend "SETROPTS {on}({klass})"',
             f'  ok "SETROPTS {on}({klass})"',
-            f'  mark "SETROPTS {on}({klass})"',
+            f'  use "SETROPTS {on}({klass})"',
             "fi",
         ]
     return "\n".join(lines) + "\n"
 
 
-def _class_off(klass: str, options: tuple[tuple[str, str, str], ...]) -> str:
-    """Turn off the class options this program turned on, in reverse order."""
-    lines = []
-    for _heading, on, off in reversed(options):
+def _class_off(klass: str, options: tuple[tuple[str, str, str], ...], keep: str = "") -> str:
+    """Turn off, in reverse order, the class options the program turned on and no step
+    uses any more (SETROPTS LIST first); with KEEP (a shell test) true, they stay on and
+    are the program's no more."""
+    lines = ["class_listed=no"]
+    for heading, on, off in reversed(options):
         lines += [
-            f'if marked "SETROPTS {on}({klass})"; then',
-            f'  ok "SETROPTS {off}({klass})"',
-            f'  unmark "SETROPTS {on}({klass})"',
-            "fi",
+            f'if release "SETROPTS {on}({klass})"; then',
         ]
+        if keep:
+            lines += [
+                f"  if {keep}; then",
+                f'    say "{on}({klass}) is left on"',
+                "  else",
+            ]
+        inner = [
+            '  if [ "$class_listed" = no ]; then setr_load; class_listed=yes; fi',
+            f"  if setr_has '{heading}' {klass}; then ok \"SETROPTS {off}({klass})\"; fi",
+        ]
+        lines += [("  " + x if keep else x) for x in inner]
+        if keep:
+            lines += ["  fi"]
+        lines += [f'  forget "SETROPTS {on}({klass})"', "fi"]
     return "\n".join(lines) + "\n"
+
+
+def surrogat_profiles(zos: ZosSettings) -> dict[str, str]:
+    """The SURROGAT profiles the gateway's ID gets READ on, by shell variable: one
+    BPX.SRV.<ID> per ZOS_USERS ID (it may start processes as those users only), or the
+    generic BPX.SRV.** (as any user) when ZOS_SURROGAT_GENERIC asks for it."""
+    if zos.surrogat_generic:
+        return {"": "BPX.SRV.**"}
+    ids = sorted(set(zos.users.values()))
+    return {f"SID{i}": zos_id for i, zos_id in enumerate(ids, 1)}
 
 
 def surrogat_step(zos: ZosSettings, stack: str) -> Step:
-    """Seed "proper authority": SURROGAT active, generic and RACLISTed, BPX.SRV.** with
-    UACC(NONE), READ for the gateway's ID (so kernels run under each notebook user's own
-    ID), refreshed, then checked with RLIST as the seed does."""
-    permit_create, permit_delete = _permit_body("SURROGAT", "BPX.SRV.**", "SURROGAT")
-    create = (
-        _class_on("SURROGAT", _CLASS_OPTIONS)
-        + permit_create
-        + """refresh_pending
-tso "RLIST SURROGAT BPX.SRV.** AUTHUSER"
+    """Seed "proper authority", narrowed: SURROGAT active and RACLISTed (and generic for
+    BPX.SRV.**), one BPX.SRV.<ID> profile per notebook user's z/OS ID with UACC(NONE) and
+    READ for the gateway's ID (so kernels run under each user's own ID, and no other),
+    refreshed, then checked with RLIST as the seed does."""
+    profiles = surrogat_profiles(zos)
+    generic = zos.surrogat_generic
+    options = _CLASS_OPTIONS if generic else (_CLASS_OPTIONS[0], _CLASS_OPTIONS[2])
+    names = ["BPX.SRV.**"] if generic else [f"BPX.SRV.${var}" for var in profiles]
+    create = _class_on("SURROGAT", options)
+    delete = ""
+    for name in names:
+        permit_create, permit_delete = _permit_body("SURROGAT", name, "SURROGAT")
+        create += permit_create
+        delete += permit_delete
+    create += "refresh_pending\n"
+    for name in names:
+        create += f"""tso "RLIST SURROGAT {name} AUTHUSER"
 if [ "$tso_rc" -ne 0 ] || ! rlist_permits "$KG"; then
-  fail "after the refresh, RLIST does not show READ for $KG"
+  fail "after the refresh, RLIST does not show READ for $KG on {name}"
 fi
-say "verified: $KG may start processes as other users (BPX.SRV.**)"
+say "verified: $KG may start processes as {name.removeprefix("BPX.SRV.")}"
 """
-    )
     # The class is turned off again only when no other SURROGAT profile is left in it.
-    delete = (
-        permit_delete
-        + """refresh_pending
+    delete += """refresh_pending
 tso "SEARCH CLASS(SURROGAT)"
 if [ "$tso_rc" -eq 0 ]; then
-  say "other SURROGAT profiles exist: the SURROGAT class settings are left on"
-  unmark "SETROPTS CLASSACT(SURROGAT)"
-  unmark "SETROPTS GENERIC(SURROGAT)"
-  unmark "SETROPTS RACLIST(SURROGAT)"
+  others=yes
 elif absent 4 ICH31005I; then
-"""
-        + textwrap.indent(_class_off("SURROGAT", _CLASS_OPTIONS), "  ")
-        + """else
+  others=no
+else
   fail "unexpected answer to SEARCH"
 fi
-"""
-    )
-    purpose = "SURROGAT BPX.SRV.** READ for the gateway's ID: kernels run as each user."
-    variables = {"KG": zos.kg_user}
+""" + _class_off("SURROGAT", options, keep='[ "$others" = yes ]')
+    what = "BPX.SRV.** (any user)" if generic else "BPX.SRV.<ID> per notebook user"
+    purpose = f"SURROGAT {what} READ for the gateway's ID: kernels run as each user."
+    variables: dict[str, str | int] = {"KG": zos.kg_user}
+    variables.update({var: zos_id for var, zos_id in profiles.items() if var})
     return make_step(
         stack,
         "surrogat",
@@ -374,7 +465,10 @@ fi
         create_variables=variables,
         delete=delete,
         delete_variables=variables,
-        triggers=(zos.kg_user,),
+        # Which profiles there are is part of the step: a user added or removed makes a
+        # new instance (the records keep the shared ones), so the old one's delete
+        # removes exactly the profiles no longer wanted.
+        triggers=(zos.kg_user, "generic" if generic else "per-user", *sorted(profiles.values())),
     )
 
 

@@ -7,9 +7,14 @@ pulumi-command `remote.Command`. The frame gives it:
 - `tso`/`ok`: TSO/E commands through `tsocmd` (authorized commands such as RACDCERT and
   SETROPTS need the TMP; `tso -t` cannot run them), each RC checked, RACF's own
   output shown when anything is unexpected;
-- a marker file per step on z/OS (`$HOME/.jupyterhub-zos/<stack>/<step>`) that records
-  what this program created, so a delete removes exactly that and never something
-  that was there before, and so a run that stopped half-way is finished by the next;
+- ownership records on z/OS (`$HOME/.jupyterhub-zos/records/`), one per object the
+  program made, keyed by the object's identity and naming the step instances that use
+  it: a delete removes only what the program made and no live step uses (a replacement
+  is created before the old instance is deleted), never something that was there
+  before; the intent is recorded before an object is made, so a run killed half-way
+  leaves no orphan, and a LIST confirms an object before it is deleted;
+- a marker file per step (`$HOME/.jupyterhub-zos/<stack>/<step>`) for what a run must
+  finish (pending refreshes, the files of the AT-TLS and gateway config steps);
 - pending `SETROPTS RACLIST(...) REFRESH`es, written down before the change they
   follow, refreshed only for classes that are RACLISTed (or generic).
 
@@ -104,6 +109,94 @@ unmark() {
   if [ ! -s "$MARKS" ]; then rm -f "$MARKS"; fi
 }
 
+# Ownership records: one file per object the program made (or is about to make), in
+# $RECORDS (shared by this SSH user's stacks), named by the object's identity. It holds
+# the identity, whether the object is made or only intended (written before the command
+# that makes it: a run killed in between leaves a record, not an orphan), and which step
+# instances use it ("USE stack/step instance", newest last). A step's delete removes the
+# object only when no other step uses it and no newer instance of its own step does: a
+# replacement (created before the old instance is deleted) keeps what it uses.
+rec_at() {
+  rec_name=$(printf '%s' "$1" | od -An -tx1 | tr -d ' \n')
+  if [ "${#rec_name}" -gt 200 ]; then
+    rec_name=c$(printf '%s' "$1" | cksum | awk '{ print $1 "-" $2 }')
+  fi
+  rec="$RECORDS/$rec_name"
+  if [ -f "$rec" ] && [ "$(sed -n 1p "$rec")" != "ID $1" ]; then
+    die "$rec is not the ownership record of $1"
+  fi
+}
+# rec_put ID STATE: write the record with the USE lines in $rec_uses (a new file, then mv).
+rec_put() {
+  mkdir -p "$RECORDS"
+  {
+    printf 'ID %s\nSTATE %s\n' "$1" "$2"
+    if [ -n "$rec_uses" ]; then printf '%s\n' "$rec_uses"; fi
+  } >"$rec.new"
+  mv "$rec.new" "$rec"
+}
+# rec_others: the record's USE lines but this instance's (into rec_uses).
+rec_others() {
+  rec_uses=''
+  if [ -f "$rec" ]; then
+    rec_uses=$(grep '^USE ' "$rec" | grep -vxF "USE $SLOT $INSTANCE" || true)
+  fi
+}
+# ours ID [LEGACY]: did the program make the object? (A record, made or intended; or
+# the line LEGACY in this step's marker file, as earlier versions kept it: taken over.)
+ours() {
+  rec_at "$1"
+  if [ -f "$rec" ]; then return 0; fi
+  if marked "${2:-$1}"; then
+    rec_uses=''
+    rec_put "$1" made
+    unmark "${2:-$1}"
+    return 0
+  fi
+  return 1
+}
+# intend ID: the object is about to be made by this instance: recorded first.
+intend() {
+  rec_at "$1"
+  rec_others
+  rec_uses=$(printf '%s\n%s' "$rec_uses" "USE $SLOT $INSTANCE" | sed '/^$/d')
+  rec_put "$1" intent
+}
+# use ID: the object (made by the program) is there and used by this instance, its
+# newest user.
+use() {
+  rec_at "$1"
+  rec_others
+  rec_uses=$(printf '%s\n%s' "$rec_uses" "USE $SLOT $INSTANCE" | sed '/^$/d')
+  rec_put "$1" made
+}
+# release ID: this instance is done with the object. True when it is to be removed (the
+# program made it, and no other step and no newer instance of this step uses it); else
+# this instance's use is dropped from the record and the object kept.
+release() {
+  rec_at "$1"
+  [ -f "$rec" ] || return 1
+  rel_newest=$(awk -v s="$SLOT" '$1 == "USE" && $2 == s { n = $3 } END { print n }' "$rec")
+  if [ -n "$rel_newest" ] && [ "$rel_newest" != "$INSTANCE" ]; then
+    rec_others
+    rec_put "$1" "$(sed -n 's/^STATE //p' "$rec")"
+    say "$1: a newer instance of this step uses it: kept"
+    return 1
+  fi
+  rec_uses=$(awk -v s="$SLOT" '$1 == "USE" && $2 != s' "$rec")
+  if [ -n "$rec_uses" ]; then
+    rec_put "$1" "$(sed -n 's/^STATE //p' "$rec")"
+    say "$1: another step uses it: kept"
+    return 1
+  fi
+  return 0
+}
+# forget ID: the object is gone: its record too.
+forget() {
+  rec_at "$1"
+  rm -f "$rec"
+}
+
 # SETROPTS LIST, read once when needed: which classes are active, RACLISTed, generic.
 setr_load() {
   ok 'SETROPTS LIST'
@@ -170,14 +263,22 @@ ring_has() {
     END { exit !found }'
 }
 
-# cert_there OWNER LABEL WHAT: is the certificate in RACF (true), or not (false, on
-# RC 4 with IRRD107I)? Stops on any other answer. OWNER is CERTAUTH or ID(user).
+# cert_there OWNER LABEL WHAT: is the certificate in RACF (true; cert_ours says whether
+# the program made it, and this instance then uses it), or not (false, on RC 4 with
+# IRRD107I)? Stops on any other answer. OWNER is CERTAUTH or ID(user).
 cert_there() {
   tso "RACDCERT $1 LIST(LABEL('$2'))"
   if [ "$tso_rc" -eq 0 ]; then
-    if marked "CERT $1 $2"; then
+    # shellcheck disable=SC2034 # read by to_sign and its helpers
+    cert_list=$tso_out
+    if ours "CERT $1 $2"; then
+      # shellcheck disable=SC2034
+      cert_ours=yes
+      use "CERT $1 $2"
       say "the $3 '$2' is there (generated by jupyterhub-zos)"
     else
+      # shellcheck disable=SC2034
+      cert_ours=no
       say "the $3 '$2' exists already: it is used as is, and never deleted"
     fi
     return 0
@@ -185,10 +286,56 @@ cert_there() {
   absent 4 IRRD107I || fail "unexpected answer to LIST"
   return 1
 }
-# drop_cert OWNER LABEL WHAT: delete a certificate this program generated (it is marked)
-# and leave any other alone. OWNER is CERTAUTH or ID(user); WHAT names it for the log.
+# dn_after HEADING: the distinguished name RACF shows under HEADING ("Issuer's Name",
+# "Subject's Name") in the listing $1, between > and < (it may wrap over lines).
+dn_after() {
+  printf '%s\n' "$1" | awk -v h="$2:" '
+    index($0, h) { on = 1; next }
+    on {
+      s = $0; sub(/^ *>?/, "", s); dn = dn s
+      if (s ~ /<$/) { sub(/<$/, "", dn); print dn; exit }
+    }'
+}
+# signed_by_ca: is the certificate just listed by cert_there issued by the CA $CA?
+signed_by_ca() {
+  ok "RACDCERT CERTAUTH LIST(LABEL('$CA'))"
+  [ "$(dn_after "$cert_list" "Issuer's Name")" = "$(dn_after "$tso_out" "Subject's Name")" ]
+}
+# names_cn CN: does the certificate just listed by cert_there have the common name CN?
+names_cn() {
+  case $(dn_after "$cert_list" "Subject's Name") in
+    *"CN=$1" | *"CN=$1."* | *"CN=$1,"*) return 0 ;;
+  esac
+  return 1
+}
+# to_make OWNER LABEL WHAT: the certificate is missing and is to be made now: its intent
+# is recorded first, and the refresh it will need.
+to_make() {
+  intend "CERT $1 $2"
+  needs_refresh DIGTCERT
+}
+# to_sign OWNER LABEL WHAT CN: is a certificate for CN, signed by the CA $CA, to be made?
+# Yes when it is missing, or when the program made it and another CA signed it or it
+# names another CN (ZOS_CA_LABEL or the host changed): that one is deleted here.
+to_sign() {
+  if ! cert_there "$1" "$2" "$3"; then
+    to_make "$1" "$2"
+    return 0
+  fi
+  if signed_by_ca && names_cn "$4"; then return 1; fi
+  if [ "$cert_ours" = no ]; then
+    say "WARNING: the $3 '$2' is not for CN $4 signed by '$CA': clients may refuse it"
+    return 1
+  fi
+  say "the $3 '$2' is not for CN $4 signed by '$CA': re-issued"
+  to_make "$1" "$2"
+  ok "RACDCERT $1 DELETE(LABEL('$2'))"
+  return 0
+}
+# drop_cert OWNER LABEL WHAT: delete a certificate the program generated, once no step
+# uses it (LIST first), and leave any other alone. OWNER is CERTAUTH or ID(user).
 drop_cert() {
-  if marked "CERT $1 $2"; then
+  if release "CERT $1 $2"; then
     tso "RACDCERT $1 LIST(LABEL('$2'))"
     if [ "$tso_rc" -eq 0 ]; then
       needs_refresh DIGTCERT
@@ -196,8 +343,8 @@ drop_cert() {
     elif ! absent 4 IRRD107I; then
       fail "unexpected answer to LIST"
     fi
-    unmark "CERT $1 $2"
-  else
+    forget "CERT $1 $2"
+  elif ! [ -f "$rec" ]; then
     say "the $3 '$2' was not generated by jupyterhub-zos: left as it is"
   fi
 }
@@ -295,13 +442,20 @@ def quote(value: str | int) -> str:
     return f'"{text}"'
 
 
+# Stands for the step instance's ID in a rendered script: each `remote.Command` has one
+# (a random ID kept in state, new whenever the command is replaced), so its records tell
+# it apart from the instance it replaces. `Step.scripts` puts it in.
+INSTANCE = "@JHZOS_INSTANCE@"
+
+
 @dataclass(frozen=True)
 class Step:
     """One z/OS step: the scripts of one `remote.Command`.
 
     `triggers` are the values that name what the step creates: when one changes, the
-    resource is replaced (the new one created, then the old delete script removes the
-    old objects). `stdin` says what the create script reads from stdin, if anything
+    resource is replaced with a new instance (created first, then the old instance's
+    delete runs: the ownership records keep it from removing what the new one uses).
+    `stdin` says what the create script reads from stdin, if anything
     (it is always a secret: a password or a token)."""
 
     name: str
@@ -309,6 +463,12 @@ class Step:
     delete: str
     triggers: tuple[str, ...]
     stdin: str | None = None
+
+    def scripts(self, instance: str) -> tuple[str, str]:
+        """The create and delete scripts of the step instance `instance` (hex)."""
+        if not instance or not all(c in "0123456789abcdef" for c in instance):
+            raise ValueError(f"a step instance is a hex ID, not {instance!r}")
+        return self.create.replace(INSTANCE, instance), self.delete.replace(INSTANCE, instance)
 
 
 def render(
@@ -332,6 +492,12 @@ def render(
         assignments += [
             f'MARKS_DIR="$HOME/.jupyterhub-zos"/{quote(stack)}',
             f'MARKS="$MARKS_DIR"/{quote(step)}',
+        ]
+    if "$RECORDS" in library + body:  # the step keeps ownership records
+        assignments += [
+            'RECORDS="$HOME/.jupyterhub-zos/records"',
+            f"SLOT={quote(f'{stack}/{step}')}",
+            f"INSTANCE={INSTANCE}",
         ]
     assignments += [f"{name}={quote(value)}" for name, value in variables.items()]
     return (

@@ -31,14 +31,21 @@ def server_host(zos: ZosSettings, kg_url: str | None) -> str:
 # `pulumi up` is not one long chain of SSH round trips. The seed's order is kept where
 # it matters: a certificate after the CA that signs it, the connections after the ring
 # and both certificates, the AT-TLS policy (which makes the port live) after the ring is
-# complete and readable. The permit, SURROGAT and FSSEC stand on their own.
+# complete and readable. The permit, SURROGAT and FSSEC need only the CA step (which
+# checks the users' IDs before anything is changed).
 REQUIRES: dict[str, tuple[str, ...]] = {
+    # The CA step first checks the notebook users' IDs: nothing is changed before that.
+    "ring": ("ca",),
     "server-cert": ("ca",),
     "connect": ("ring", "server-cert"),
+    "listring": ("ca",),
     "attls": ("connect", "listring"),
+    "surrogat": ("ca",),
+    "fssec": ("ca",),
     "server-export": ("server-cert",),
     "server-pem": ("server-export",),
-    "kg-config": ("server-pem",),  # without AT-TLS: it carries the exported key
+    # without AT-TLS it carries the exported key (server-pem)
+    "kg-config": ("ca", "server-pem"),
 }
 
 

@@ -25,12 +25,12 @@ from components.gateway.config import ISOLATION_MODULE, ISOLATION_SOURCE
 from components.settings import validate
 from components.settings.source import RawConfig
 from components.zos.attls import rule_name
-from components.zos.export import parse_split_output, render_split_script
+from components.zos.export import client_label, parse_split_output, render_split_script
 from components.zos.kg_config import CONFIG_FILE, MODULE_FILE, TLS_FILES, TOKEN_FILE
 from components.zos.steps import step_stdin
 from tests.tooling import require_tool
 from tests.zos_double import cli, racf
-from tests.zos_double.deploy import deploy, destroy, ordered_steps
+from tests.zos_double.deploy import deploy, destroy, ordered_steps, scripts
 from tests.zos_double.host import ZosHost
 from tools.mock_graph import settled_event_loop
 
@@ -41,6 +41,7 @@ PASSWORD = "P12pw-ffd71c0e9b"  # distinctive, so any leak is found by a plain se
 TOKEN = "kgtoken-5e0c2a7d41b94f3a"
 USERS = {"alice": "ALICE01", "bob": "BOB01"}
 RACF_USERS = ("JKGID", "ALICE01", "BOB01", "OTHER1")
+LABEL = client_label(STACK)  # each user's client certificate
 
 
 @pytest.fixture(scope="module")
@@ -184,10 +185,24 @@ def clean(host):
 
 
 def _markers(host) -> dict[str, set[str]]:
+    """The step marker files and the ownership records (by the identity they hold)."""
+    out = {}
     directory = host.home / ".jupyterhub-zos" / STACK
+    if directory.exists():
+        out = {p.name: set(p.read_text().splitlines()) for p in sorted(directory.iterdir())}
+    return out | {f"record {k}": v for k, v in records(host).items()}
+
+
+def records(host) -> dict[str, set[str]]:
+    """The ownership records: identity -> its other lines (state, users)."""
+    directory = host.home / ".jupyterhub-zos" / "records"
     if not directory.exists():
         return {}
-    return {p.name: set(p.read_text().splitlines()) for p in sorted(directory.iterdir())}
+    out = {}
+    for path in sorted(directory.iterdir()):
+        first, *rest = path.read_text().splitlines()
+        out[first.removeprefix("ID ")] = set(rest)
+    return out
 
 
 def test_fresh_run_defines_everything_in_the_seed_order(clean):
@@ -199,8 +214,8 @@ def test_fresh_run_defines_everything_in_the_seed_order(clean):
         [
             ("CERTAUTH", "Jupyter Local CA", ()),
             ("JKGID", "JKG Server Cert", ca),
-            ("ALICE01", "JupyterHub Client", ca),
-            ("BOB01", "JupyterHub Client", ca),
+            ("ALICE01", LABEL, ca),
+            ("BOB01", LABEL, ca),
         ]
     )
     assert view["rings"] == {
@@ -211,10 +226,12 @@ def test_fresh_run_defines_everything_in_the_seed_order(clean):
     }
     assert view["profiles"] == {
         "FACILITY IRR.DIGTCERT.LISTRING": ("NONE", [("JKGID", "READ")]),
-        "SURROGAT BPX.SRV.**": ("NONE", [("JKGID", "READ")]),
+        "SURROGAT BPX.SRV.ALICE01": ("NONE", [("JKGID", "READ")]),
+        "SURROGAT BPX.SRV.BOB01": ("NONE", [("JKGID", "READ")]),
     }
-    for table in ("active", "generic", "raclist"):
+    for table in ("active", "raclist"):
         assert "SURROGAT" in view["classes"][table]
+    assert "SURROGAT" not in view["classes"]["generic"], "no generic profile: GENERIC not needed"
     assert "FSSEC" in view["classes"]["active"]
     assert view["datasets"] == [], "an exported PKCS#12 data set was left behind"
 
@@ -228,13 +245,14 @@ def test_fresh_run_defines_everything_in_the_seed_order(clean):
         "CONNECT(ID(JKGID)",
         "PERMIT IRR.DIGTCERT.LISTRING CLASS(FACILITY) ID(JKGID) ACCESS(READ)",
         "F PAGENT,REFRESH",
-        "RDEFINE SURROGAT BPX.SRV.** UACC(NONE)",
-        "PERMIT BPX.SRV.** CLASS(SURROGAT) ID(JKGID) ACCESS(READ)",
+        "RDEFINE SURROGAT BPX.SRV.ALICE01 UACC(NONE)",
+        "PERMIT BPX.SRV.ALICE01 CLASS(SURROGAT) ID(JKGID) ACCESS(READ)",
+        "PERMIT BPX.SRV.BOB01 CLASS(SURROGAT) ID(JKGID) ACCESS(READ)",
         "SETROPTS CLASSACT(FSSEC)",
     ]
     positions = [next(i for i, c in enumerate(changes) if e in c) for e in expected]
     assert positions == sorted(positions), changes
-    assert "SETROPTS GENERIC(SURROGAT) RACLIST(SURROGAT) REFRESH" in changes
+    assert "SETROPTS RACLIST(SURROGAT) REFRESH" in changes
     assert "SETROPTS RACLIST(DIGTCERT) REFRESH" in changes
     assert "SETROPTS RACLIST(DIGTRING) REFRESH" in changes
     assert "SETROPTS GENERIC(FACILITY) RACLIST(FACILITY) REFRESH" in changes
@@ -264,7 +282,7 @@ def test_fresh_run_defines_everything_in_the_seed_order(clean):
         client = cert(files["cert.pem"])
         assert cn(client.subject) == user
         assert client.issuer == ca_cert.subject
-        assert client == cert(racf.find_cert(state, zos_id, "JupyterHub Client")["cert_pem"])
+        assert client == cert(racf.find_cert(state, zos_id, LABEL)["cert_pem"])
         key = serialization.load_pem_private_key(files["key.pem"].encode(), None)
         assert key.public_key().public_numbers() == client.public_key().public_numbers()
         assert "Bag Attributes" not in "".join(files.values())
@@ -460,8 +478,9 @@ def test_preexisting_ca_and_site_objects_are_used_and_survive_delete(host):
     changes = mutations(state)
     assert not [c for c in changes if "GENCERT CERTAUTH" in c or "ADDRING" in c]
     assert not [c for c in changes if "CONNECT(CERTAUTH" in c or "RDEFINE FACILITY" in c]
-    assert not [c for c in changes if "CLASSACT(SURROGAT)" in c or "SETROPTS RACLIST(SURR" in c]
-    assert "SETROPTS GENERIC(SURROGAT)" in changes
+    surrogat_on = ("SETROPTS CLASSACT(SURROGAT)", "SETROPTS RACLIST(SURROGAT)")
+    assert not [c for c in changes if c in surrogat_on]
+    assert not [c for c in changes if "GENERIC(SURROGAT)" in c]
     assert "exists already: it is used" in run.sessions["ca"].stderr
     for files in run.pems.values():
         chain = x509.load_pem_x509_certificates(files["ca.pem"].encode())
@@ -501,7 +520,7 @@ def test_policy_not_installed_by_pagent_fails_loudly(host):
     state = fresh(host, settings)
     state["pagent"]["ttls_config"] = str(host.root / "etc" / "pagent" / "site.policy")
     host.reset(state)
-    session = host.run(step(settings, "attls").create)
+    session = host.run(scripts(step(settings, "attls"), settings)[0])
     assert session.rc != 0
     assert "PAGENT did not install TTLS rule jhzosKG8099" in session.stderr
     assert host.state["pagent"]["refreshes"] == 1
@@ -512,11 +531,11 @@ def test_existing_policy_file_is_not_overwritten(host):
     fresh(host, settings)
     policy = Path(settings.zos.attls_policy_path)
     policy.write_text("# the site's own policy\n")
-    session = host.run(step(settings, "attls").create)
+    session = host.run(scripts(step(settings, "attls"), settings)[0])
     assert session.rc != 0
     assert "not written by jupyterhub-zos" in session.stderr
     assert policy.read_text() == "# the site's own policy\n"
-    assert host.run(step(settings, "attls").delete).rc == 0
+    assert host.run(scripts(step(settings, "attls"), settings)[1]).rc == 0
     assert policy.read_text() == "# the site's own policy\n"
     assert host.state["pagent"]["refreshes"] == 0
 
@@ -528,9 +547,10 @@ def test_existing_gateway_config_is_kept_aside_and_put_back(host):
     directory.mkdir()
     (directory / CONFIG_FILE).write_text("c.KernelGatewayApp.ip = '10.0.0.1'\n")
     kg = step(settings, "kg-config")
-    assert host.run(kg.create, step_stdin(kg, password=PASSWORD, token=TOKEN)).rc == 0
+    stdin = step_stdin(kg, password=PASSWORD, token=TOKEN)
+    assert host.run(scripts(kg, settings)[0], stdin).rc == 0
     assert "port = 8099" in (directory / CONFIG_FILE).read_text()
-    assert host.run(kg.delete).rc == 0
+    assert host.run(scripts(kg, settings)[1]).rc == 0
     assert (directory / CONFIG_FILE).read_text() == "c.KernelGatewayApp.ip = '10.0.0.1'\n"
     assert sorted(p.name for p in directory.iterdir()) == [CONFIG_FILE]
 
@@ -615,7 +635,7 @@ def test_scripts_fail_loudly_with_racf_s_message_on_an_unexpected_answer(host):
     state = host.state
     state["users"].remove("JKGID")
     racf.save(host.state_path, state)
-    session = host.run(step(settings, "ring").create)
+    session = host.run(scripts(step(settings, "ring"), settings)[0])
     assert session.rc != 0
     stderr = session.stderr
     assert re.search(r"RC 8 from: RACDCERT ADDRING\(JKGRing\) ID\(JKGID\)", stderr)

@@ -188,7 +188,22 @@ def run(tool: str, argv: list[str], stdin: bytes) -> tuple[int, bytes, bytes]:
             return 1, b"", message.encode()
         rc, out, err = _tool(tool, argv, stdin, state, entry)
         entry["rc"] = rc
-        return rc, out, err
+        # kill_after: an invocation number; kill_on: text of a TSO command (the first one
+        # that holds it). Either kills once.
+        said = " ".join([entry.get("command") or "", *entry.get("commands", [])])
+        killed = state.get("kill_after") == state["counter"] or bool(
+            state.get("kill_on") and state["kill_on"] in said
+        )
+        if killed:
+            entry["killed"] = True
+            state["kill_after"] = state["kill_on"] = None
+    if killed:
+        # The step is killed right after this command (a lost connection, a kill -9):
+        # its whole process group, nothing it could trap.
+        import signal
+
+        os.killpg(os.getpgid(0), signal.SIGKILL)
+    return rc, out, err
 
 
 def _tool(tool: str, argv: list[str], stdin: bytes, state: dict, entry: dict):

@@ -1,10 +1,17 @@
 """Drive the z/OS steps over SSH the way the Pulumi component wires them: the same
 rendered scripts (components.zos.steps), the same stdin, the PEM split of each export
 run locally, the gateway's steps in the seed's order, each user's step needing only the
-CA; deletes in the reverse order (dependents first, as Pulumi destroys)."""
+CA; deletes in the reverse order (dependents first, as Pulumi destroys).
+
+Each step runs as an instance, as its `remote.Command` does: the instance ID stands in
+for the command's RandomId, whose keepers are the command's triggers, so it is new
+exactly when Pulumi would replace the command. `replace` does what `pulumi up` does
+after a config change: the new config's steps (created, or updated in place where their
+instance stays), then the deletes of the old instances that were replaced or dropped."""
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 from dataclasses import dataclass, field
 
@@ -44,6 +51,17 @@ def split(stdout: str, password: str) -> dict[str, str]:
     return parse_split_output(result.stdout)
 
 
+def instance_of(step, settings: Settings) -> str:
+    """The step's instance ID: new whenever one of the command's triggers changes."""
+    keepers = [settings.zos.host, settings.zos.ssh_user, *step.triggers]
+    return hashlib.sha256("\0".join(keepers).encode()).hexdigest()[:16]
+
+
+def scripts(step, settings: Settings) -> tuple[str, str]:
+    """The create and delete scripts of the step's instance."""
+    return step.scripts(instance_of(step, settings))
+
+
 def ordered_steps(settings: Settings, stack: str, *, whole: bool = False):
     """(name, step) in the order the component's dependencies allow: the CA, then each
     user's step (they need only the CA), then the rest of the gateway's chain. `whole`:
@@ -80,7 +98,7 @@ def deploy(
             before_step(step.name)
         first = host.state["counter"] + 1
         stdin = step_stdin(step, password=password, token=token, tls_pems=tls_pems) or ""
-        session = host.run(step.create, stdin)
+        session = host.run(scripts(step, settings)[0], stdin)
         run.sessions[step.name] = session
         run.ranges[step.name] = (first, host.state["counter"])
         run.order.append(step.name)
@@ -96,13 +114,42 @@ def deploy(
 
 
 def destroy(
-    host: ZosHost, settings: Settings, *, stack: str, whole: bool = False
+    host: ZosHost, settings: Settings, *, stack: str, only=None, whole: bool = False
 ) -> dict[str, Session]:
+    """Every step's delete, dependents first; `only`: just the steps named there."""
     steps, _users = ordered_steps(settings, stack, whole=whole)
     sessions = {}
     for step in reversed(steps):
-        session = host.run(step.delete)
+        if only is not None and step.name not in only:
+            continue
+        session = host.run(scripts(step, settings)[1])
         sessions[step.name] = session
         if session.rc != 0:
             raise AssertionError(f"delete of {step.name} failed:\n{session.stderr}")
     return sessions
+
+
+def replaced(old: Settings, new: Settings, stack: str) -> set[str]:
+    """The old config's steps that a `pulumi up` to the new config deletes: those the new
+    graph has no more, and those whose instance (triggers) changed."""
+    new_steps = {step.name: step for step in ordered_steps(new, stack)[0]}
+    return {
+        step.name
+        for step in ordered_steps(old, stack)[0]
+        if step.name not in new_steps
+        or instance_of(new_steps[step.name], new) != instance_of(step, old)
+    }
+
+
+def replace(
+    host: ZosHost, old: Settings, new: Settings, *, stack: str, password: str, token: str
+) -> tuple[Run, set[str]]:
+    """`pulumi up` from the old config to the new one, create before delete: the new
+    config's steps run (a replaced step as its new instance), then the replaced old
+    instances are deleted. The old instances deleted are returned with the run."""
+    run = deploy(host, new, stack=stack, password=password, token=token)
+    if not run.ok:
+        return run, set()
+    gone = replaced(old, new, stack)
+    destroy(host, old, stack=stack, only=gone)
+    return run, gone

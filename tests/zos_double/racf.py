@@ -55,6 +55,10 @@ def initial_state(
         "violations": [],
         "counter": 0,
         "fail_at": None,
+        "kill_after": None,
+        "kill_on": None,
+        # LISTUSER's view of an ID: {"attributes": [...], "uid": n}; others: none, UID 1xx
+        "user_attrs": {},
         "p12": p12,
     }
 
@@ -730,6 +734,29 @@ def resource_command(state: dict, verb: str, text: str) -> Result:
     return Result(0, _raclisted_note(state, klass, "UPDATE"), True)
 
 
+def listuser(state: dict, text: str) -> Result:
+    """LISTUSER ID [OMVS]: the base segment's ATTRIBUTES line and, with OMVS, the UID
+    (ICH30001I for an ID RACF does not know)."""
+    ops = operands(text)
+    user = ops[0][0].strip("()").upper()
+    if user not in state["users"]:
+        return Result(4, f"ICH30001I UNABLE TO LOCATE USER ENTRY {user}")
+    attrs = state.get("user_attrs", {}).get(user, {})
+    uid = attrs.get("uid", 100 + state["users"].index(user))
+    lines = [
+        f"USER={user}  NAME=TEST DOUBLE  OWNER=SYS1  CREATED=24.001",
+        " DEFAULT-GROUP=SYS1  PASSDATE=24.001 PASS-INTERVAL= 90",
+        f" ATTRIBUTES={' '.join(attrs.get('attributes', [])) or 'NONE'}",
+        " REVOKE DATE=NONE   RESUME DATE=NONE",
+        " GROUP=SYS1  AUTH=USE  CONNECT-OWNER=SYS1  CONNECT-DATE=24.001",
+        "   CONNECT ATTRIBUTES=NONE",
+    ]
+    if any(k == "OMVS" for k, _ in ops[1:]):
+        lines += ["", "OMVS INFORMATION", "----------------", f"UID= {uid:010d}"]
+        lines += [f"HOME= /u/{user.lower()}", "PROGRAM= /bin/sh"]
+    return Result(0, "\n".join(lines))
+
+
 def tso(state: dict, command: str) -> Result:
     """One TSO command, as tsocmd or a batch TMP would run it."""
     command = command.strip()
@@ -743,6 +770,10 @@ def tso(state: dict, command: str) -> Result:
         if verb in ("RLIST", "RDEFINE", "RDELETE", "PERMIT"):
             return resource_command(state, verb, rest)
         if verb in ("LISTUSER", "LU"):
+            # With OMVS: the UID check before mapping users (racf.listuser); the base
+            # segment alone: the preflight's look at the SSH user's authority (uss).
+            if any(k == "OMVS" for k, _ in operands(rest)[1:]):
+                return listuser(state, rest)
             from tests.zos_double import uss
 
             return uss.listuser(state, rest)

@@ -68,7 +68,7 @@ FAKES: dict[str, Callable[[Any], dict]] = {
     "random:index/randomString:RandomString": _random_text,
     "random:index/randomBytes:RandomBytes": _random_bytes,
     "random:index/randomId:RandomId": lambda a: {
-        "hex": _digest(a.name)[: 2 * a.inputs.get("byteLength", 8)]
+        "hex": _digest(a.name)[: 2 * int(a.inputs.get("byteLength", 8))]
     },
     "docker:index/image:Image": _image,
     "docker:index/remoteImage:RemoteImage": _image,

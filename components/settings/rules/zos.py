@@ -81,6 +81,27 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                 "is only used with ZOS_KG_LIFECYCLE=started-task; set that or unset this key",
             )
         )
+    # A notebook user's kernels run under the mapped ID: never the program's own login
+    # (RACF authority) nor the gateway's (it can switch to every notebook user).
+    privileged = {
+        str(v[key]).upper(): key
+        for key in ("ZOS_SSH_USER", "ZOS_KG_USER")
+        if v.get(key) is not None and key not in bad
+    }
+    mapped = sorted(
+        f"{user} -> {zos_id} (the {privileged[str(zos_id).upper()]})"
+        for user, zos_id in v.get("ZOS_USERS", {}).items()
+        if str(zos_id).upper() in privileged
+    )
+    if mapped:
+        problems.append(
+            Problem(
+                "ZOS_USERS",
+                "maps hub users to an ID the program or the gateway runs as: "
+                + ", ".join(mapped)
+                + "; give each notebook user a z/OS ID of their own",
+            )
+        )
     ids = list(v.get("ZOS_USERS", {}).values())
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:

@@ -237,6 +237,8 @@ BAD_ZOS = [
     ("zos user id too long", {"ZOS_USERS": {"alice": "ALICE0001"}}, {}, "ZOS_USERS"),
     ("zos user id digit", {"ZOS_USERS": {"alice": "1ALICE"}}, {}, "ZOS_USERS"),
     ("zos duplicate ids", {"ZOS_USERS": {"alice": "ALICE01", "bob": "ALICE01"}}, {}, "ZOS_USERS"),
+    ("zos user is the ssh user", {"ZOS_USERS": {"alice": "ibmuser"}}, {}, "ZOS_USERS"),
+    ("zos user is the gateway", {"ZOS_USERS": {"alice": "JKGID"}}, {}, "ZOS_USERS"),
     ("zos kg url http", {"KG_URL": "http://127.0.0.1:8099"}, {}, "KG_URL"),
     ("zos kg url port", {"KG_URL": "https://127.0.0.1:9000"}, {}, "KG_URL"),
     ("zos host key garbage", {"ZOS_SSH_HOST_KEY": "ssh-ed25519 nonsense"}, {}, "ZOS_SSH_HOST_KEY"),

@@ -24,6 +24,7 @@ from tools.mock_graph import run_program, settled_event_loop
 REMOTE = "command:remote:Command"
 LOCAL = "command:local:Command"
 PASSWORD = "RandomPassword"
+INSTANCE = "random:index/randomId:RandomId"
 GATEWAY = "jupyterhub-zos-gateway"
 USERS = "jupyterhub-zos-users"
 SEED_ORDER = [
@@ -131,19 +132,22 @@ def test_gateway_steps_wait_only_for_what_they_need(zos):
     assert sorted(steps) == sorted(SEED_ORDER)  # registered in any order: they are parallel
     urn = {name: r.urn for name, r in steps.items()}
     waits = {name: {n for n, u in urn.items() if u in r.dependencies} for name, r in steps.items()}
+    # The CA step checks the users' IDs first: nothing changes before it has run.
     assert waits == {
         "ca": set(),
-        "ring": set(),
+        "ring": {"ca"},
         "server-cert": {"ca"},
         "connect": {"ring", "server-cert"},
-        "listring": set(),
+        "listring": {"ca"},
         "attls": {"connect", "listring"},
-        "surrogat": set(),
-        "fssec": set(),
-        "kg-config": set(),
+        "surrogat": {"ca"},
+        "fssec": {"ca"},
+        "kg-config": {"ca"},
     }
     preflight = {r.urn for r in zos.of_type(REMOTE) if r.name == "jupyterhub-zos-preflight"}
-    assert not steps["ca"].dependencies - {r.urn for r in zos.of_type(PASSWORD)} - preflight
+    instances = {r.urn for r in zos.of_type(INSTANCE)}
+    allowed = {r.urn for r in zos.of_type(PASSWORD)} | preflight | instances
+    assert not steps["ca"].dependencies - allowed
     component = zos.by_urn(steps["ca"].parent)
     assert component.type == "jupyterhub-zos:zos:ZosGateway"
     assert zos.by_urn(component.parent).type == "jupyterhub-zos:zos:ZosStack"
@@ -229,9 +233,12 @@ def test_the_scripts_are_the_rendered_ones_and_triggers_name_what_they_make(zos)
     rendered.update({f"user-{u}": s for u, s in user_steps(settings.zos, "dev").items()})
     steps = gateway_commands(zos)
     for name in SEED_ORDER:
-        assert steps[name].inputs["create"] == rendered[name].create, name
-        assert steps[name].inputs["delete"] == rendered[name].delete, name
+        instance = instance_of(zos, steps[name])
+        create, delete = rendered[name].scripts(instance)
+        assert steps[name].inputs["create"] == create, name
+        assert steps[name].inputs["delete"] == delete, name
         assert steps[name].inputs["triggers"] == [
+            instance,
             "127.0.0.1",
             "IBMUSER",
             *rendered[name].triggers,
@@ -239,8 +246,37 @@ def test_the_scripts_are_the_rendered_ones_and_triggers_name_what_they_make(zos)
         assert "triggers[*]" in steps[name].options["replaceOnChanges"]
     for user in ("admin", "alice"):
         export = remotes(zos)[f"{USERS}-{user}"]
-        assert export.inputs["create"] == rendered[f"user-{user}"].create
+        instance = instance_of(zos, export)
+        assert export.inputs["create"] == rendered[f"user-{user}"].scripts(instance)[0]
     assert rendered["user-alice"].triggers[0] == "ALICE01"
+
+
+def instance_of(graph, cmd) -> str:
+    """The step instance's ID: its RandomId, a child beside it, kept by the command's
+    triggers (so it is new exactly when the command is replaced)."""
+    rid = graph.one(INSTANCE, f"{cmd.name}-instance")
+    assert rid.parent == cmd.parent and rid.urn in cmd.dependencies
+    keepers = rid.inputs["keepers"]
+    assert [keepers[str(i)] for i in range(len(keepers))] == cmd.inputs["triggers"][1:]
+    instance = cmd.inputs["triggers"][0]  # the RandomId's hex (the mock's is its name's)
+    assert all(c in "0123456789abcdef" for c in instance)
+    return instance
+
+
+def test_each_step_instance_names_itself_in_its_records(zos):
+    """Create and delete name the same instance (the RandomId's), which differs from
+    step to step; the records are shared by the stack's steps, kept per stack/step."""
+    seen = set()
+    for cmd in zos.of_type(REMOTE):
+        instance = instance_of(zos, cmd)
+        assert len(instance) == 16 and instance not in seen
+        seen.add(instance)
+        for field in ("create", "delete"):
+            text = cmd.inputs[field]
+            if "RECORDS=" in text:
+                assert f"INSTANCE={instance}\n" in text, (cmd.name, field)
+                assert 'RECORDS="$HOME/.jupyterhub-zos/records"' in text
+            assert "@JHZOS_INSTANCE@" not in text
 
 
 def test_users_pems_from_racf_are_what_the_delivery_writes(zos, zos_config):

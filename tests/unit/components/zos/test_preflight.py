@@ -67,7 +67,9 @@ def _closure(graph, urn: str) -> set[str]:
 def test_every_zos_command_waits_for_the_preflight(graph_name, request):
     graph = request.getfixturevalue(graph_name)
     (preflight,) = [r for r in graph.of_type(REMOTE) if r.name == PREFLIGHT]
-    assert preflight.dependencies == frozenset(), "the preflight is the first z/OS step"
+    # The first z/OS step: it waits only for its own instance id (components/zos/commands.py).
+    instance = {r.urn for r in graph.resources if r.name == f"{PREFLIGHT}-instance"}
+    assert preflight.dependencies == instance and len(instance) == 1, "the preflight is first"
     assert "stdin" not in preflight.inputs or preflight.inputs["stdin"] in (None, "")
     others = [r for r in graph.of_type(REMOTE) if r.name != PREFLIGHT]
     assert len(others) >= 7  # without AT-TLS: ca, server-cert, export, config, 2 users, service
@@ -135,7 +137,7 @@ def test_preflight_renders_the_commands_and_imports_of_the_steps(process):
     body = text.split("# --- the step ---", 1)[1]
     verbs = set(re.findall(r'\btso "([A-Z]+)', body))
     assert verbs == {"LISTUSER", "RLIST"}
-    for word in ('mark "', "mkdir", "chtag", "chown", "rm ", "mv "):
+    for word in ('mark "', "mkdir ", "chtag ", 'chown "', "rm ", "mv "):  # as commands
         assert word not in body, word
 
 
