@@ -35,6 +35,16 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
             "LDAP_BIND_DN",
             "with LDAP_SERVER_HOST: the DN template users bind as, with {username}",
         )
+        if v.get("LDAP_SERVER_PORT") == 636 and v.get("LDAP_TLS", "starttls") == "starttls":
+            problems.append(
+                Problem(
+                    "LDAP_TLS",
+                    "is starttls, but LDAP_SERVER_PORT is 636, the LDAPS port: a server there "
+                    "expects TLS from the first byte, so StartTLS (plain LDAP, then an upgrade) "
+                    "cannot connect. Set LDAP_TLS=ldaps (pulumi config set LDAP_TLS ldaps), or "
+                    "use the server's StartTLS port (usually 389)",
+                )
+            )
         if v.get("LDAP_TLS") == "none":
             problems.append(
                 Problem(

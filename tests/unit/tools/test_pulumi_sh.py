@@ -196,7 +196,10 @@ def test_a_cli_of_another_version_is_named(stand_in):
 def test_import_env_and_up_use_the_same_set_up(stand_in, tmp_path):
     """`make import-env` then `make up`: one backend, one passphrase, one stack."""
     env, calls, _, home = stand_in
-    (tmp_path / ".env").write_text("KG_URL=https://gateway.test:8099\n")
+    (tmp_path / ".env").write_text(
+        "HUB_ADMIN_USERS=admin\nLDAP_SERVER_HOST=ldap.test\nLDAP_BIND_DN=uid={username},dc=test\n"
+        "KG_URL=https://gateway.test:8099\n"
+    )
     venv = Path(sys.prefix)
     common = ["make", "-s", "-o", f"{venv}/.installed", f"VENV={venv}", "STACK=ci-stand-in"]
     done = subprocess.run(
