@@ -14,6 +14,7 @@
 # Usage: STACK=dev tools/pulumi.sh up
 #        STACK=prod tools/pulumi.sh --run CMD ARGS...   (CMD runs with the same set-up)
 #        STACK=prod tools/pulumi.sh --where             (prints the set-up, changes nothing)
+#        eval "$(STACK=prod tools/pulumi.sh --env)"     (this shell's pulumi gets the set-up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,6 +29,7 @@ mode=pulumi
 case "${1:-}" in
   --run) mode=run; shift ;;
   --where) mode=where; shift ;;
+  --env) mode=env; shift ;;
 esac
 
 # Before 2026-12 the defaults were ./.pulumi-state and ./.pulumi-passphrase-<stack> in the
@@ -78,8 +80,8 @@ if [ "$mode" = where ]; then
 fi
 
 if ! command -v pulumi >/dev/null 2>&1; then
-  echo "Installing the Pulumi CLI $PULUMI_VERSION with its official installer (get.pulumi.com)..."
-  curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_VERSION"
+  echo "Installing the Pulumi CLI $PULUMI_VERSION with its official installer (get.pulumi.com)..." >&2
+  curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_VERSION" >&2
 fi
 installed=$(pulumi version 2>/dev/null || true)
 installed=${installed#v}
@@ -120,6 +122,16 @@ done
 
 if [ "$mode" = run ]; then
   exec "$@"
+fi
+if [ "$mode" = env ]; then
+  # For `eval`: the stack is selected in the workspace, the rest are variables.
+  printf 'export PATH=%q\n' "$PATH"
+  printf 'export PULUMI_SKIP_UPDATE_CHECK=true\n'
+  printf 'export PULUMI_BACKEND_URL=%q\n' "$PULUMI_BACKEND_URL"
+  if [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    printf 'export PULUMI_CONFIG_PASSPHRASE_FILE=%q\n' "$PULUMI_CONFIG_PASSPHRASE_FILE"
+  fi
+  exit 0
 fi
 
 # Deploying needs a Docker engine that answers: say so now, not halfway through `up`.

@@ -239,3 +239,25 @@ def test_import_env_and_up_use_the_same_set_up(stand_in, tmp_path):
     ] in argvs
     assert argvs[-1][:1] == ["up"]
     assert sum(a[:2] == ["stack", "init"] for a in argvs) == 1
+
+
+def test_env_gives_a_shell_the_same_set_up(stand_in):
+    """`eval "$(tools/pulumi.sh --env)"`, then plain `pulumi config set` (the README's
+    recipes) reaches the backend and passphrase `make up` uses."""
+    env, calls, _, home = stand_in
+    done = subprocess.run(
+        ["bash", "-c", 'eval "$(tools/pulumi.sh --env)" && pulumi config set --stack x K v'],
+        cwd=ROOT,
+        env={**env, "STACK": "ci-stand-in"},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    state = home / ".local/state/jupyterhub-zos"
+    last = calls()[-1]
+    assert last["argv"] == ["config", "set", "--stack", "x", "K", "v"]
+    assert last["backend"] == f"file://{state}/state"
+    assert last["passphrase_file"] == str(state / "passphrase-ci-stand-in")
+    assert any(c["argv"][:2] == ["stack", "init"] for c in calls())
