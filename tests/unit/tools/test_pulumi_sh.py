@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -261,3 +262,13 @@ def test_env_gives_a_shell_the_same_set_up(stand_in):
     assert last["backend"] == f"file://{state}/state"
     assert last["passphrase_file"] == str(state / "passphrase-ci-stand-in")
     assert any(c["argv"][:2] == ["stack", "init"] for c in calls())
+
+
+def test_make_help_lists_every_target():
+    makefile = (ROOT / "Makefile").read_text()
+    phony = set(re.search(r"^\.PHONY: (.*)$", makefile, re.M)[1].split())
+    done = subprocess.run(
+        ["make", "-s", "help"], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    listed = set(re.findall(r"^  make (\S+)", done.stdout, re.M))
+    assert listed == phony

@@ -87,3 +87,46 @@ def test_ldaps_port_with_starttls_is_refused_suggesting_ldaps(tls):
 @pytest.mark.parametrize(("port", "tls"), [(636, "ldaps"), (389, "starttls"), (3389, "starttls")])
 def test_other_ports_and_modes_pass(port, tls):
     assert run_program("prod", config={**OWN_LDAP, "LDAP_SERVER_PORT": port, "LDAP_TLS": tls})
+
+
+# --- "set it with" hints, right for each key's kind -------------------------------------------
+
+
+def test_each_hint_fits_its_keys_kind():
+    from components.settings import ARRAY_KEYS, CONFIG_KEYS, MAP_KEYS, SECRET_KEYS, set_hint
+
+    assert sorted(ARRAY_KEYS) == ["HUB_ADMIN_USERS", "HUB_ALLOWED_USERS", "LDAP_ALLOWED_GROUPS"]
+    assert sorted(MAP_KEYS) == ["ZOS_USERS"]
+    for key in CONFIG_KEYS:
+        hint = set_hint(key)
+        assert hint.startswith("pulumi config set ")
+        if key in ARRAY_KEYS:
+            assert f"--path '{key}[0]'" in hint
+        elif key in MAP_KEYS:
+            assert f"--path '{key}.alice'" in hint
+        elif key in SECRET_KEYS:
+            assert f"--secret {key} <" in hint
+        else:
+            assert hint == f"pulumi config set {key} <value>"
+
+
+@pytest.mark.parametrize(
+    ("key", "raw", "hint"),
+    [
+        ("LDAP_ALLOWED_GROUPS", "cn=a,dc=x", "--path 'LDAP_ALLOWED_GROUPS[0]'"),
+        ("HUB_ALLOWED_USERS", "alice", "--path 'HUB_ALLOWED_USERS[0]'"),
+        ("ZOS_USERS", "alice=ALICE01", "--path 'ZOS_USERS.alice'"),
+    ],
+)
+def test_an_array_or_map_set_whole_is_told_to_use_path(key, raw, hint):
+    error = refused({"HUB_ADMIN_USERS": ["admin"], "ALLOW_DEV_SERVICES": True, key: raw})
+    (problem,) = [p for p in error.problems if p.key == key]
+    assert hint in problem.message
+
+
+def test_a_secret_set_plain_is_told_to_use_secret():
+    error = refused(
+        {"HUB_ADMIN_USERS": ["admin"], "ALLOW_DEV_SERVICES": True, "KG_AUTH_TOKEN": "x" * 20}
+    )
+    (problem,) = error.problems
+    assert "pulumi config set --secret KG_AUTH_TOKEN < file" in problem.message
