@@ -257,10 +257,13 @@ def plan(
     hostname: str | None = None,
     stack: str = "prod",
     existing: dict[str, str] | None = None,
+    existing_secret: frozenset[str] = frozenset(),
 ) -> Plan:
     """What to set, what is not imported, what is wrong, and what will differ.
     `existing`: the stack's plain config already set (key -> CLI string); the rules see
-    it under the seed's values, as `pulumi up` will after the import."""
+    it under the seed's values, as `pulumi up` will after the import. `existing_secret`:
+    keys the stack holds encrypted; they cannot be read here, so a rule about one the
+    seed does not set is left to `make preview`."""
     unknown: dict[str, str] = {}
     problems: list[str] = []
     differences: list[str] = []
@@ -321,7 +324,8 @@ def plan(
     cli = {**(existing or {}), **cli}
     raw = RawConfig(PROJECT, cli, frozenset(SECRET_KEYS & cli.keys()))
     _, found = find_problems(raw, stack)
-    problems += [f"{p.key}: {p.message}" for p in found]
+    unread = existing_secret - values.keys()
+    problems += [f"{p.key}: {p.message}" for p in found if p.key not in unread]
     settings = [
         Setting(key, value, key in SECRET_KEYS, sources.get(key, ""))
         for key, value in sorted(values.items())
@@ -386,19 +390,20 @@ def _differences(values: dict, env: dict[str, str], has_cert: bool) -> list[str]
     return found
 
 
-def existing_config(stack: str, root: Path | None = None) -> dict[str, str]:
-    """The plain values Pulumi.<stack>.yaml already holds (encrypted ones are left out: the
-    rules cannot read them, and a secret key the seed does not set keeps its value)."""
+def existing_config(stack: str, root: Path | None = None) -> tuple[dict[str, str], frozenset[str]]:
+    """(the plain values Pulumi.<stack>.yaml already holds, the keys it holds encrypted).
+    Encrypted values cannot be read here; a secret key the seed does not set keeps its value."""
     path = (root or Path.cwd()) / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        return {}
+        return {}, frozenset()
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     prefix = f"{PROJECT}:"
-    return {
-        k[len(prefix) :]: v if isinstance(v, str) else json.dumps(v)
-        for k, v in config.items()
-        if k.startswith(prefix) and not (isinstance(v, dict) and "secure" in v)
+    ours = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
+    encrypted = frozenset(k for k, v in ours.items() if isinstance(v, dict) and "secure" in v)
+    plain = {
+        k: v if isinstance(v, str) else json.dumps(v) for k, v in ours.items() if k not in encrypted
     }
+    return plain, encrypted
 
 
 def _show(argv: list[str], setting: Setting) -> str:
@@ -435,7 +440,8 @@ def main(argv: list[str] | None = None) -> int:
     if seed.hostname and not re.fullmatch(HOSTNAME_RE, seed.hostname):
         print(f"import-env: --hostname {seed.hostname!r} is not a host name", file=sys.stderr)
         return 2
-    result = plan(env, users, cert, key, seed.hostname, args.stack, existing_config(args.stack))
+    plain, encrypted = existing_config(args.stack)
+    result = plan(env, users, cert, key, seed.hostname, args.stack, plain, encrypted)
     for name, why in sorted(result.unknown.items()):
         print(f"not imported: {name}: {why}", file=sys.stderr)
     if result.problems:

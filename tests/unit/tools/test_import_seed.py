@@ -331,3 +331,27 @@ def test_seed_folder_needs_cert_and_key_together(tmp_path):
 
 def test_hostname_from_the_certificate(hub_pair):
     assert cert_hostname(hub_pair.cert_pem) == HOST
+
+
+def test_the_stacks_existing_config_counts(tmp_path, hub_pair):
+    """A .env alone into a stack that already has its admins and hub certificate (the key
+    encrypted): the rules see the stack as `pulumi up` will after the import."""
+    from tools.import_env import existing_config
+
+    (tmp_path / "Pulumi.prod.yaml").write_text(
+        "config:\n"
+        "  jupyterhub-zos:HUB_ADMIN_USERS:\n    - admin\n"
+        f"  jupyterhub-zos:HUB_TLS_CERT: {json.dumps(hub_pair.cert_pem)}\n"
+        "  jupyterhub-zos:HUB_TLS_KEY:\n    secure: v1:AAAA:BBBB\n"
+        "  docker:host: ssh://ops@docker.example.org\n"
+    )
+    plain, encrypted = existing_config("prod", tmp_path)
+    assert plain["HUB_ADMIN_USERS"] == '["admin"]' and encrypted == {"HUB_TLS_KEY"}
+    env = {
+        "LDAP_SERVER_HOST": "ldap.example.org",
+        "LDAP_BIND_DN": "uid={username},dc=x",
+        "KG_URL": "https://gw.example.org:8099",
+    }
+    assert plan(env, existing=plain, existing_secret=encrypted).problems == []
+    # Without the stack's admins the import is refused, naming the key.
+    assert any(p.startswith("HUB_ADMIN_USERS: is required") for p in plan(env).problems)
