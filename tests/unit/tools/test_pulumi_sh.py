@@ -47,6 +47,8 @@ elif args[:2] == ["stack", "select"]:
 elif args[:2] == ["stack", "init"]:
     stacks.mkdir(exist_ok=True)
     (stacks / args[2]).touch()
+elif args[:2] == ["config", "--show-secrets"]:
+    print(json.dumps({{"jupyterhub-zos:KG_AUTH_TOKEN": {{"value": "x" * 20, "secret": True}}}}))
 """
 
 
@@ -272,3 +274,33 @@ def test_make_help_lists_every_target():
     )
     listed = set(re.findall(r"^  make (\S+)", done.stdout, re.M))
     assert listed == phony
+
+
+def test_policy_check_decrypt_uses_the_same_set_up(stand_in):
+    env, calls, _, home = stand_in
+    venv = Path(sys.prefix)
+    done = subprocess.run(
+        [
+            "make",
+            "-s",
+            "-o",
+            f"{venv}/.installed",
+            f"VENV={venv}",
+            "policy-check",
+            "STACK=dev-ci-stand-in",
+            "DECRYPT=1",
+            "ARGS=--set 'HUB_ADMIN_USERS=[\"admin\"]'",  # make hands ARGS to sh as written
+        ],
+        cwd=ROOT,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "policy-check: stack 'dev-ci-stand-in'" in done.stdout
+    (show,) = [c for c in calls() if c["argv"][:2] == ["config", "--show-secrets"]]
+    state = home / ".local/state/jupyterhub-zos"
+    assert show["backend"] == f"file://{state}/state"
+    assert show["passphrase_file"] == str(state / "passphrase-dev-ci-stand-in")
