@@ -59,6 +59,7 @@ policy-check: $(VENV)/.installed
 import-env: $(VENV)/.installed
 	@test -n "$(SEED)$(ENV)" || { echo "usage: make import-env SEED=seed-folder STACK=name [DRY_RUN=1]"; \
 		echo "   or: make import-env ENV=.env [USERLIST=userlist] [HUB_CERT=crt HUB_KEY=key] [HUB_HOSTNAME=host] STACK=name"; exit 2; }
+	$(if $(DRY_RUN),@STACK=$(STACK) tools/pulumi.sh --where | sed 's/^/would write to /',)
 	$(if $(DRY_RUN),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m tools.import_env --stack "$(STACK)" \
 		$(if $(SEED),--seed "$(SEED)",) $(if $(ENV),--env "$(ENV)",) $(if $(USERLIST),--userlist "$(USERLIST)",) \
 		$(if $(HUB_CERT),--hub-cert "$(HUB_CERT)",) $(if $(HUB_KEY),--hub-key "$(HUB_KEY)",) \

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import subprocess
 import sys
@@ -449,6 +450,9 @@ def main(argv: list[str] | None = None) -> int:
         for problem in result.problems:
             print(f"  - {problem}", file=sys.stderr)
         return 2
+    if not args.dry_run:
+        backend = os.environ.get("PULUMI_BACKEND_URL") or "the Pulumi CLI's current backend"
+        print(f"Setting stack {args.stack} in {backend}.")
     print("What will differ from the seed, and why:")
     for line in result.differences:
         print(f"  - {line}")
