@@ -136,6 +136,12 @@ def parse_userlist(text: str, name: str = "userlist") -> tuple[list[str], list[s
     return admins, users
 
 
+def lowercased(text: str) -> list[str]:
+    """Userlist names that are not lowercase: JupyterHub logs them in lowercased."""
+    names = [line.split("#", 1)[0].split()[:1] for line in _lines(text)]
+    return [n[0] for n in names if n and n[0] != n[0].lower()]
+
+
 @dataclass(frozen=True)
 class Setting:
     key: str
@@ -443,6 +449,11 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     plain, encrypted = existing_config(args.stack)
     result = plan(env, users, cert, key, seed.hostname, args.stack, plain, encrypted)
+    if seed.userlist:
+        result.differences += [
+            f"userlist: {name} becomes {name.lower()} (JupyterHub lowercases names at login)"
+            for name in lowercased(_read(seed.userlist))
+        ]
     for name, why in sorted(result.unknown.items()):
         print(f"not imported: {name}: {why}", file=sys.stderr)
     if result.problems:

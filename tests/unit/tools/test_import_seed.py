@@ -191,6 +191,7 @@ def test_dry_run_shows_everything_and_sets_nothing(seed, stand_in):
     assert "What will differ from the seed, and why:" in out
     assert "LDAP_TLS: starttls" in out and "clear text" in out
     assert "admin console" in out
+    assert "userlist: Bob becomes bob" in out
     assert "would run: pulumi config set --stack prod --secret HUB_TLS_KEY < (secret" in out
     assert "would run: pulumi config set --stack prod HUB_TLS_CERT < (secrets/ certificate" in out
     assert (
