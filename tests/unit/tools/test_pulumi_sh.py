@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling import missing
 from tools.mock_graph import ROOT
 
 PINNED = next(
@@ -56,7 +57,7 @@ elif args[:2] == ["config", "--show-secrets"]:
 def stand_in(tmp_path):
     """(env, calls()) with a stand-in pulumi and docker first on PATH and a fresh HOME."""
     if shutil.which("openssl") is None:
-        pytest.skip("needs openssl (tools/pulumi.sh makes the passphrase with it)")
+        missing("needs openssl (tools/pulumi.sh makes the passphrase with it)")
     log = tmp_path / "calls.jsonl"
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
