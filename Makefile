@@ -5,7 +5,11 @@ VENV := venv
 PY := $(VENV)/bin/python
 IMAGE_REQS := images/hub/requirements.txt images/gateway/requirements.txt images/notebook/requirements.txt
 
-.PHONY: up preview destroy test lint policy-check import-env config-reference policy-reference bench
+.PHONY: help up preview destroy where test lint policy-check import-env config-reference policy-reference bench
+
+## Every target, with what it does (the `## ` line above each).
+help:
+	@awk '/^## /{doc=doc (doc?" ":"") substr($$0,4); next} /^[a-z][a-z-]*:/{split($$1,t,":"); if(doc!="") printf "  make %-17s %s\n", t[1], doc; doc=""; next} {doc=""}' $(MAKEFILE_LIST)
 
 ## The program's virtualenv (Pulumi.yaml points the CLI at ./venv).
 $(VENV)/.installed: requirements.txt policies/requirements.txt
@@ -19,33 +23,47 @@ $(VENV)/.dev-installed: $(VENV)/.installed requirements-dev.txt policies/require
 	$(VENV)/bin/pip install -q -r requirements-dev.txt $(addprefix -r ,$(IMAGE_REQS))
 	touch $@
 
-## The policy pack (policies/) runs on every preview and up.
+## Deploy stack STACK (default dev) with the policy pack; YES=1 skips the confirmation.
 up: $(VENV)/.installed
 	STACK=$(STACK) tools/pulumi.sh up --policy-pack policies $(if $(YES),--yes,)
 
+## Show what `make up` would change (diff and policy violations).
 preview: $(VENV)/.installed
 	STACK=$(STACK) tools/pulumi.sh preview --diff --policy-pack policies
 
+## Remove the deployment (the hub's data volume is kept).
 destroy: $(VENV)/.installed
 	STACK=$(STACK) tools/pulumi.sh destroy
 
+## Where the stack's state and passphrase are (changes nothing).
+where:
+	@STACK=$(STACK) tools/pulumi.sh --where
+
+## Run every test (and the linters).
 test: $(VENV)/.dev-installed lint
 	$(PY) -m pytest
 
+## ruff check and ruff format --check.
 lint: $(VENV)/.dev-installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-## The policy pack on the program's mock graph, no Pulumi CLI, no cloud:
-##   make policy-check [STACK=dev] [POLICY_CONFIG=file.json] [ARGS='--set K=V --secret K']
+## The policy pack on the program's mock graph, no cloud: [STACK=dev] [POLICY_CONFIG=file.json]
+## [ARGS='--set K=V --secret K'] [DECRYPT=1: the stack's secrets from the Pulumi CLI].
 policy-check: $(VENV)/.installed
-	$(PY) -m tools.policy_check --stack "$(STACK)" $(if $(POLICY_CONFIG),--policy-config "$(POLICY_CONFIG)",) $(ARGS)
+	$(if $(DECRYPT),STACK=$(STACK) tools/pulumi.sh --run ,)$(PY) -m tools.policy_check --stack "$(STACK)" \
+		$(if $(POLICY_CONFIG),--policy-config "$(POLICY_CONFIG)",) $(if $(DECRYPT),--decrypt,) $(ARGS)
 
-## make import-env ENV=path/to/.env STACK=prod [USERLIST=path/to/userlist] [DRY_RUN=1]
+## Migrate a seed: SEED=folder (.env, userlist, secrets/) or ENV= USERLIST= HUB_CERT= HUB_KEY=
+## [HUB_HOSTNAME=] STACK=name [DRY_RUN=1: print everything, set nothing].
 import-env: $(VENV)/.installed
-	@test -n "$(ENV)" || { echo "usage: make import-env ENV=path/to/.env STACK=name [USERLIST=file] [DRY_RUN=1]"; exit 2; }
-	PATH="$$HOME/.pulumi/bin:$$PATH" $(PY) -m tools.import_env --env "$(ENV)" --stack "$(STACK)" \
-		$(if $(USERLIST),--userlist "$(USERLIST)",) $(if $(DRY_RUN),--dry-run,)
+	@test -n "$(SEED)$(ENV)" || { echo "usage: make import-env SEED=seed-folder STACK=name [DRY_RUN=1]"; \
+		echo "   or: make import-env ENV=.env [USERLIST=userlist] [HUB_CERT=crt HUB_KEY=key] [HUB_HOSTNAME=host] STACK=name"; exit 2; }
+	$(if $(DRY_RUN),@STACK=$(STACK) tools/pulumi.sh --where | sed 's/^/would write to /',)
+	$(if $(DRY_RUN),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m tools.import_env --stack "$(STACK)" \
+		$(if $(SEED),--seed "$(SEED)",) $(if $(ENV),--env "$(ENV)",) $(if $(USERLIST),--userlist "$(USERLIST)",) \
+		$(if $(HUB_CERT),--hub-cert "$(HUB_CERT)",) $(if $(HUB_KEY),--hub-key "$(HUB_KEY)",) \
+		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,)
 
 ## Regenerate the config reference (docs/reference/config.md) from Pulumi.yaml.
 config-reference: $(VENV)/.installed

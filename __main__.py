@@ -15,6 +15,7 @@ from components.directory.dev_directory import DevDirectory, DevDirectoryArgs
 from components.docker.images import Images, ImagesArgs
 from components.docker.names import directory_network_name, notebook_container_name
 from components.docker.network import Network, NetworkArgs
+from components.docker.notebook_check import NotebookCheck, NotebookCheckArgs
 from components.docker.storage import Storage, StorageArgs
 from components.gateway.dev_gateway import CONTAINER_NAME as DEV_GATEWAY_NAME
 from components.gateway.dev_gateway import DevGateway, DevGatewayArgs
@@ -56,6 +57,12 @@ hub_tls = HubTls(
 # LDAP: the stack's own server, or the dev directory container.
 hub_depends_on: list[pulumi.Resource] = []
 hub_networks: list[pulumi.Output[str]] = []  # beyond the stack's network
+if hub_settings.notebook_image:  # not built here: check it has what hub and gateway need
+    notebook_check = NotebookCheck(
+        "jupyterhub-notebook-check",
+        NotebookCheckArgs(images.notebook_image, hub_settings.notebook_image, settings.docker_host),
+    )
+    hub_depends_on.append(notebook_check.command)
 dev_directory = None
 if settings.ldap.dev_directory:
     directory_network = Network(

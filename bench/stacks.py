@@ -44,7 +44,8 @@ def stack_config(kind: str, users: int) -> tuple[str, dict, dict]:
         "ZOS_HOST": "127.0.0.1",
         "ZOS_SSH_USER": "IBMUSER",
         "ZOS_SSH_HOST_KEY": public,
-        "ZOS_USERS": {name: f"U{i:06d}" for i, name in enumerate(names, 1)},
+        # Every hub user, the admin too, has a z/OS ID (refused otherwise behind AT-TLS).
+        "ZOS_USERS": {"admin": "ADMIN01", **{name: f"U{i:06d}" for i, name in enumerate(names, 1)}},
     }
     secrets = {
         "ZOS_SSH_PRIVATE_KEY": private,

@@ -25,6 +25,9 @@ def zos_config(ssh_keypair) -> tuple[dict, dict]:
         "ZOS_HOST": "127.0.0.1",
         "ZOS_SSH_USER": "ibmuser",
         "ZOS_SSH_HOST_KEY": public,
+        # Every hub user has a z/OS ID and every ID a hub user (as Pulumi.dev.yaml's).
+        "HUB_ADMIN_USERS": ["admin"],
+        "HUB_ALLOWED_USERS": ["alice"],
         "ZOS_USERS": {"admin": "ADMIN01", "alice": "ALICE01"},
         "LDAP_SERVER_HOST": "ldap.test",  # reserved TLD: never resolves
         "LDAP_BIND_DN": "uid={username},ou=people,dc=example,dc=org",

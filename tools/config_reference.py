@@ -24,8 +24,9 @@ UNDECLARED = {
         "map",
         "{}",
         "Hub user -> z/OS user ID; each gets a RACF client certificate, so that user's "
-        "kernels run under that ID. Set with `pulumi config set --path 'ZOS_USERS.alice' "
-        "ALICE01`.",
+        "kernels run under that ID. With ZOS_ATTLS, every user of HUB_ADMIN_USERS and "
+        "HUB_ALLOWED_USERS needs an entry and every entry must be one of them. Set with "
+        "`pulumi config set --path 'ZOS_USERS.alice' ALICE01`.",
     )
 }
 

@@ -9,6 +9,16 @@ the exit status is 1 if any is mandatory (2 for a bad stack or policy config).
     python -m tools.policy_check --stack dev
     python -m tools.policy_check --stack prod --set ZOS_HOST=zos.example.com \\
         --secret ZOS_SSH_PRIVATE_KEY --policy-config policy-config.json
+    tools/pulumi.sh --run python -m tools.policy_check --stack prod --decrypt
+
+A deployed stack's Pulumi.<stack>.yaml holds `secure:` entries. Each is given (--secret
+KEY from the environment, or --decrypt: every value from `pulumi config --show-secrets`
+through tools/pulumi.sh's set-up), or else, for the secret keys whose value no rule or
+policy reads (KG_AUTH_TOKEN, ZOS_P12_PASSWORD, ZOS_SSH_PRIVATE_KEY), checked with a
+placeholder of the right kind, said so in the report. An empty secret (what `make up`
+stores for an unset key) is recognised without decrypting in the passphrase provider's
+format (AES-256-GCM: a ciphertext of exactly the 16-byte tag) and checked as unset.
+HUB_TLS_KEY has to be given when it is not empty: a rule checks it against HUB_TLS_CERT.
 
 Two things differ from a real `pulumi preview --policy-pack policies`, both in the
 direction of showing more: the harness runs without unknowns (every value is known),
@@ -21,9 +31,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import binascii
 import inspect
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
@@ -246,6 +259,95 @@ def _key_values(pairs: list[str], flag_name: str) -> dict[str, str]:
     return values
 
 
+# --- a deployed stack's encrypted entries ---------------------------------------------------
+
+# Secret keys no rule or policy reads the value of: a placeholder of the right kind keeps
+# the graph's shape (a given token: no generated one) without the secret.
+PLACEHOLDER_KEYS = ("KG_AUTH_TOKEN", "ZOS_P12_PASSWORD", "ZOS_SSH_PRIVATE_KEY")
+
+
+def placeholder(key: str) -> str:
+    if key == "ZOS_SSH_PRIVATE_KEY":
+        from cryptography.hazmat.primitives import serialization
+        from cryptography.hazmat.primitives.asymmetric import ed25519
+
+        return (
+            ed25519.Ed25519PrivateKey.generate()
+            .private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.OpenSSH,
+                serialization.NoEncryption(),
+            )
+            .decode()
+        )
+    return f"policy-check-placeholder-{key.lower()}"  # long enough, no quotes
+
+
+def is_empty_secret(ciphertext: str) -> bool:
+    """True for the passphrase provider's encryption of "" (v1:<nonce>:<ciphertext>, the
+    ciphertext being the plaintext plus a 16-byte GCM tag); False when unsure."""
+    parts = ciphertext.split(":")
+    if len(parts) != 3 or parts[0] != "v1":
+        return False
+    try:
+        return len(base64.b64decode(parts[2], validate=True)) == 16
+    except (binascii.Error, ValueError):
+        return False
+
+
+def fill_encrypted(
+    encrypted: dict[str, str], given: Mapping[str, str]
+) -> tuple[dict[str, str], list[str], list[str]]:
+    """(secrets to pass, notes for the report, problems) for the stack file's encrypted
+    entries (`<namespace>:<key>` -> ciphertext) that `given` (short or full names) lacks."""
+    from components.settings import PROJECT
+
+    prefix = f"{PROJECT}:"
+    given_full = {k if ":" in k else prefix + k for k in given}
+    secrets: dict[str, str] = {}
+    notes: list[str] = []
+    problems: list[str] = []
+    for full, ciphertext in sorted(encrypted.items()):
+        if full in given_full:
+            continue
+        key = full.removeprefix(prefix)
+        if is_empty_secret(ciphertext):
+            secrets[key if full.startswith(prefix) else full] = ""
+            notes.append(f"{key}: an empty secret in the stack file, checked as unset")
+        elif full.startswith(prefix) and key in PLACEHOLDER_KEYS:
+            secrets[key] = placeholder(key)
+            notes.append(
+                f"{key}: encrypted in the stack file, checked with a placeholder (no rule or "
+                "policy reads its value; give it with --secret or DECRYPT=1 to use it)"
+            )
+        else:
+            why = (
+                "a rule checks it against HUB_TLS_CERT"
+                if key == "HUB_TLS_KEY"
+                else "a rule may read its value"
+            )
+            problems.append(
+                f"{full}: encrypted in the stack file and {why}: give it with --secret {key} "
+                f"(value from the environment variable {key}) or DECRYPT=1"
+            )
+    return secrets, notes, problems
+
+
+def decrypted(stack: str) -> dict[str, str]:
+    """Every secret value of the stack, from the Pulumi CLI (run through tools/pulumi.sh
+    --run, so with `make up`'s backend and passphrase). Read here, never printed."""
+    done = subprocess.run(
+        ["pulumi", "config", "--show-secrets", "--json", "--stack", stack],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise ValueError(f"pulumi config --show-secrets failed: {done.stderr.strip()}")
+    values = json.loads(done.stdout)
+    return {k: v["value"] for k, v in values.items() if v.get("secret")}
+
+
 def main(argv: list[str] | None = None, run_program: Any = None) -> int:
     """The command line; `run_program` defaults to the mock harness's."""
     parser = argparse.ArgumentParser(
@@ -262,6 +364,11 @@ def main(argv: list[str] | None = None, run_program: Any = None) -> int:
         default=[],
         metavar="KEY",
         help="a secret config key, its value read from the environment variable KEY",
+    )
+    parser.add_argument(
+        "--decrypt",
+        action="store_true",
+        help="the stack's secret values from the Pulumi CLI (run via tools/pulumi.sh --run)",
     )
     parser.add_argument("--policy-config", type=Path, help="a --policy-pack-config JSON file")
     parser.add_argument("--json", action="store_true", help="print violations as JSON")
@@ -283,13 +390,29 @@ def main(argv: list[str] | None = None, run_program: Any = None) -> int:
         secrets[key] = os.environ[key]
 
     from components.settings import SettingsError
+    from tools.mock_graph import ROOT, encrypted_entries
 
     if run_program is None:
         from tools.mock_graph import run_program
+    config = _key_values(args.set, "--set")
     try:
-        graph = run_program(
-            stack=args.stack, config=_key_values(args.set, "--set"), secrets=secrets
-        )
+        if args.decrypt:
+            secrets = {**decrypted(args.stack), **secrets}
+        encrypted = encrypted_entries(args.stack, ROOT)
+    except (ValueError, json.JSONDecodeError, OSError) as exc:
+        print(f"policy-check: {exc}", file=sys.stderr)
+        return 2
+    filled, notes, problems = fill_encrypted(encrypted, secrets)
+    if problems:
+        print("policy-check: the program cannot run without these values:", file=sys.stderr)
+        for problem in problems:
+            print(f"  - {problem}", file=sys.stderr)
+        return 2
+    for note in notes:
+        print(f"policy-check: {note}", file=sys.stderr)
+    secrets = {**filled, **secrets}
+    try:
+        graph = run_program(stack=args.stack, config=config, secrets=secrets)
     except (SettingsError, ValueError) as exc:
         hint = ""
         if not isinstance(exc, SettingsError) and "encrypted" in str(exc):

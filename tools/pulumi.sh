@@ -1,49 +1,113 @@
 #!/usr/bin/env bash
-# Run the Pulumi CLI for this project, with the set-up `make up` promises:
-#  - the Pulumi CLI (pinned PULUMI_VERSION) installed with its official installer if missing;
-#  - a local file state backend in ./.pulumi-state unless you use another backend
-#    (PULUMI_BACKEND_URL set, or `pulumi login` done);
-#  - for the local backend, a random passphrase file made once per stack
-#    (./.pulumi-passphrase-<stack>, git-ignored, mode 0600) unless you give
+# Run the Pulumi CLI for this project, with the one set-up every make target uses
+# (up, preview, destroy, import-env, policy-check DECRYPT=1) and the README's recipes:
+#  - the Pulumi CLI, the version requirements.txt pins for the SDK, installed with its
+#    official installer if missing; an installed CLI of another version is used, with a
+#    warning naming both versions;
+#  - the backend: PULUMI_BACKEND_URL if you set it, else a local file backend in
+#    $JUPYTERHUB_ZOS_STATE_DIR/state (default ${XDG_STATE_HOME:-~/.local/state}/jupyterhub-zos),
+#    outside the checkout so `git clean -xdf` cannot delete it;
+#  - for a file:// backend, a random passphrase file made once per stack
+#    ($JUPYTERHUB_ZOS_STATE_DIR/passphrase-<stack>, mode 0600) unless you give
 #    PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE;
 #  - the stack STACK (default dev) selected, created if new.
 # Usage: STACK=dev tools/pulumi.sh up
+#        STACK=prod tools/pulumi.sh --run CMD ARGS...   (CMD runs with the same set-up)
+#        STACK=prod tools/pulumi.sh --where             (prints the set-up, changes nothing)
+#        eval "$(STACK=prod tools/pulumi.sh --env)"     (this shell's pulumi gets the set-up)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 STACK=${STACK:-dev}
-PULUMI_VERSION=${PULUMI_VERSION:-3.272.0}
+pinned=$(sed -n 's/^pulumi==//p' requirements.txt)
+PULUMI_VERSION=${PULUMI_VERSION:-$pinned}
+STATE_DIR=${JUPYTERHUB_ZOS_STATE_DIR:-${XDG_STATE_HOME:-$HOME/.local/state}/jupyterhub-zos}
 export PATH="$HOME/.pulumi/bin:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
 
-if ! command -v pulumi >/dev/null 2>&1; then
-  echo "Installing the Pulumi CLI $PULUMI_VERSION with its official installer (get.pulumi.com)..."
-  curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_VERSION"
+mode=pulumi
+case "${1:-}" in
+  --run) mode=run; shift ;;
+  --where) mode=where; shift ;;
+  --env) mode=env; shift ;;
+esac
+
+# Before 2026-12 the defaults were ./.pulumi-state and ./.pulumi-passphrase-<stack> in the
+# checkout. Found there and not yet moved: keep using them (nothing is lost), say how to move.
+legacy=false
+if [ -z "${PULUMI_BACKEND_URL:-}" ] && [ -z "${JUPYTERHUB_ZOS_STATE_DIR:-}" ] \
+    && [ -d .pulumi-state ] && [ ! -d "$STATE_DIR/state" ]; then
+  legacy=true
+  echo "warning: using the old state location ./.pulumi-state (a \`git clean -xdf\` deletes it)." >&2
+  echo "  Move it: mkdir -p '$STATE_DIR' && mv .pulumi-state '$STATE_DIR/state', and each" \
+    ".pulumi-passphrase-<stack> to '$STATE_DIR/passphrase-<stack>' (docs/howto/state-and-secrets.md)." >&2
 fi
 
+if [ -z "${PULUMI_BACKEND_URL:-}" ]; then
+  if $legacy; then
+    PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
+  else
+    PULUMI_BACKEND_URL="file://$STATE_DIR/state"
+  fi
+fi
+export PULUMI_BACKEND_URL
 local_backend=false
-if [ -z "${PULUMI_BACKEND_URL:-}" ] && ! pulumi whoami --non-interactive >/dev/null 2>&1; then
-  mkdir -p .pulumi-state
-  export PULUMI_BACKEND_URL="file://$PWD/.pulumi-state"
-  local_backend=true
-fi
-case "${PULUMI_BACKEND_URL:-}" in file://*) local_backend=true ;; esac
+case "$PULUMI_BACKEND_URL" in file://*) local_backend=true ;; esac
 
+passphrase_file=
 if $local_backend && [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] \
     && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
-  passphrase_file=".pulumi-passphrase-$STACK"
-  if [ ! -s "$passphrase_file" ]; then
-    (umask 077 && openssl rand -base64 32 > "$passphrase_file")
-    echo "Made a random passphrase for stack $STACK in $passphrase_file (keep it: it decrypts the stack's secrets)."
+  if $legacy; then
+    passphrase_file="$PWD/.pulumi-passphrase-$STACK"
+  else
+    passphrase_file="$STATE_DIR/passphrase-$STACK"
   fi
-  export PULUMI_CONFIG_PASSPHRASE_FILE="$PWD/$passphrase_file"
+fi
+
+if [ "$mode" = where ]; then
+  echo "stack: $STACK"
+  echo "backend: $PULUMI_BACKEND_URL"
+  if [ -n "$passphrase_file" ]; then
+    echo "passphrase file: $passphrase_file"
+  elif [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    echo "passphrase file: $PULUMI_CONFIG_PASSPHRASE_FILE (PULUMI_CONFIG_PASSPHRASE_FILE)"
+  elif [ -n "${PULUMI_CONFIG_PASSPHRASE:-}" ]; then
+    echo "passphrase: from PULUMI_CONFIG_PASSPHRASE"
+  else
+    echo "passphrase: none (the backend's own secrets provider)"
+  fi
+  exit 0
+fi
+
+if ! command -v pulumi >/dev/null 2>&1; then
+  echo "Installing the Pulumi CLI $PULUMI_VERSION with its official installer (get.pulumi.com)..." >&2
+  curl -fsSL https://get.pulumi.com | sh -s -- --version "$PULUMI_VERSION" >&2
+fi
+installed=$(pulumi version 2>/dev/null || true)
+installed=${installed#v}
+if [ -n "$installed" ] && [ "$installed" != "$PULUMI_VERSION" ]; then
+  echo "warning: the installed Pulumi CLI is $installed, this project pins $PULUMI_VERSION" \
+    "(requirements.txt); to use the pinned one: curl -fsSL https://get.pulumi.com | sh -s -- --version $PULUMI_VERSION" >&2
+fi
+
+if $local_backend; then
+  state_path=${PULUMI_BACKEND_URL#file://}
+  state_path=${state_path%%\?*}
+  (umask 077 && mkdir -p "$state_path")
+fi
+if [ -n "$passphrase_file" ]; then
+  if [ ! -s "$passphrase_file" ]; then
+    (umask 077 && mkdir -p "$(dirname "$passphrase_file")" && openssl rand -base64 32 > "$passphrase_file")
+    echo "Made a random passphrase for stack $STACK in $passphrase_file (back it up: it decrypts the stack's secrets)." >&2
+  fi
+  export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase_file"
 fi
 
 if ! pulumi stack select "$STACK" --non-interactive >/dev/null 2>&1; then
   if $local_backend; then
-    pulumi stack init "$STACK" --secrets-provider passphrase --non-interactive
+    pulumi stack init "$STACK" --secrets-provider passphrase --non-interactive >&2
   else
-    pulumi stack init "$STACK" --non-interactive
+    pulumi stack init "$STACK" --non-interactive >&2
   fi
 fi
 
@@ -52,9 +116,23 @@ fi
 # reads as unset (generated token, self-signed certificate, ...), like the default.
 for key in KG_AUTH_TOKEN HUB_TLS_KEY ZOS_SSH_PRIVATE_KEY ZOS_P12_PASSWORD LDAP_SEARCH_BIND_PASSWORD; do
   if ! grep -q "^  jupyterhub-zos:$key:" "Pulumi.$STACK.yaml" 2>/dev/null; then
-    pulumi config set --stack "$STACK" --secret -- "$key" ""
+    pulumi config set --stack "$STACK" --secret -- "$key" "" >&2
   fi
 done
+
+if [ "$mode" = run ]; then
+  exec "$@"
+fi
+if [ "$mode" = env ]; then
+  # For `eval`: the stack is selected in the workspace, the rest are variables.
+  printf 'export PATH=%q\n' "$PATH"
+  printf 'export PULUMI_SKIP_UPDATE_CHECK=true\n'
+  printf 'export PULUMI_BACKEND_URL=%q\n' "$PULUMI_BACKEND_URL"
+  if [ -n "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+    printf 'export PULUMI_CONFIG_PASSPHRASE_FILE=%q\n' "$PULUMI_CONFIG_PASSPHRASE_FILE"
+  fi
+  exit 0
+fi
 
 # Deploying needs a Docker engine that answers: say so now, not halfway through `up`.
 case "${1:-}" in

@@ -211,9 +211,12 @@ class Hub(pulumi.ComponentResource):
                 )
             )
 
-        # Its texts hold the network's name, so on destroy it goes before the network; the
-        # hub depends on it, so it runs before a hub replacement and is deleted after the
-        # hub (no new spawns meanwhile). No triggers: a replacement would remove them all.
+        # Its texts hold the network's name, so on destroy it goes before the network. It
+        # runs when it is created and when its stdin (who has a certificate) changes; the
+        # hub depends on it, so that run comes before the hub is updated or replaced, and
+        # it is deleted after the hub (no new spawns meanwhile). A hub replacement alone
+        # does not run it: users' servers keep running. No triggers: replacing this
+        # Command would run its delete, which removes every server.
         self.notebook_servers = command.local.Command(
             f"{name}-notebook-servers",
             create=servers_command(prune=True),

@@ -14,13 +14,17 @@ Callers import from here: `from components.settings import load_settings`.
 """
 
 from components.settings.contract import (
+    ARRAY_KEYS,
     CONFIG_KEYS,
     DEV_DIRECTORY_BASE_DN,
     DEV_DIRECTORY_BIND_DN,
+    DN_LIST_KEYS,
+    MAP_KEYS,
     PROJECT,
     SECRET_KEYS,
     StackConfig,
     is_dev_stack,
+    set_hint,
 )
 from components.settings.errors import Problem, SettingsError
 from components.settings.groups import (
@@ -32,10 +36,19 @@ from components.settings.groups import (
     Settings,
     ZosSettings,
 )
-from components.settings.load import default_pki_dir, load_settings, parse_value, validate
+from components.settings.load import (
+    default_pki_dir,
+    find_problems,
+    load_settings,
+    parse_value,
+    validate,
+)
 
 __all__ = [
+    "ARRAY_KEYS",
     "CONFIG_KEYS",
+    "DN_LIST_KEYS",
+    "MAP_KEYS",
     "DEV_DIRECTORY_BASE_DN",
     "DEV_DIRECTORY_BIND_DN",
     "PROJECT",
@@ -51,8 +64,10 @@ __all__ = [
     "StackConfig",
     "ZosSettings",
     "default_pki_dir",
+    "find_problems",
     "is_dev_stack",
     "load_settings",
     "parse_value",
+    "set_hint",
     "validate",
 ]

@@ -4,6 +4,7 @@ docs/reference/config.md is generated from Pulumi.yaml and checked against this.
 
 from __future__ import annotations
 
+import typing
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
@@ -155,3 +156,29 @@ class StackConfig(BaseModel):
 
 
 CONFIG_KEYS = tuple(StackConfig.model_fields)
+
+
+def _kind(key: str) -> str:
+    origin = typing.get_origin(StackConfig.model_fields[key].annotation)
+    while origin is Annotated:  # json_list(...) and ZosUserMap are Annotated[list|dict, ...]
+        origin = typing.get_origin(typing.get_args(StackConfig.model_fields[key].annotation)[0])
+    return {list: "array", dict: "map"}.get(origin, "value")
+
+
+# Arrays and maps are set item by item with --path; everything else whole.
+ARRAY_KEYS = frozenset(k for k in CONFIG_KEYS if _kind(k) == "array")
+MAP_KEYS = frozenset(k for k in CONFIG_KEYS if _kind(k) == "map")
+# Arrays of LDAP DNs: a DN holds commas, so a `.env` lists them one per line or `;`-separated.
+DN_LIST_KEYS = frozenset({"LDAP_ALLOWED_GROUPS"})
+
+
+def set_hint(key: str) -> str:
+    """The `pulumi config set` command that sets `key`, right for its kind."""
+    if key in SECRET_KEYS:
+        return f"pulumi config set --secret {key} < file (the value on stdin)"
+    if key in ARRAY_KEYS:
+        example = "cn=jupyter,ou=groups,dc=example,dc=org" if key in DN_LIST_KEYS else "alice"
+        return f"pulumi config set --path '{key}[0]' '{example}' (one item per index)"
+    if key in MAP_KEYS:
+        return f"pulumi config set --path '{key}.alice' ALICE01 (one entry per user)"
+    return f"pulumi config set {key} <value>"

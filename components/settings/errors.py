@@ -22,8 +22,10 @@ class SettingsError(pulumi.RunError):
         lines = [
             f"stack '{stack}': {len(keys)} config key(s) are invalid; nothing was deployed.",
             *(f"  - {p.key}: {p.message}" for p in self.problems),
-            "Fix with `pulumi config set <KEY> <value>` (secrets with --secret), "
-            "then run again. The keys are described in Pulumi.yaml and docs/reference/config.md.",
+            "Fix with `pulumi config set KEY value`; arrays item by item with "
+            "`--path 'KEY[0]' value`, maps with `--path 'KEY.name' value`, secrets with "
+            "`--secret KEY` and the value on stdin. Then run again. The keys are described in "
+            "Pulumi.yaml and docs/reference/config.md.",
         ]
         super().__init__("\n".join(lines))
 

@@ -13,11 +13,14 @@ from pydantic import TypeAdapter, ValidationError
 
 from components.delivery.script import delivery_target
 from components.settings.contract import (
+    ARRAY_KEYS,
     CONFIG_KEYS,
     DEV_DIRECTORY_BIND_DN,
+    MAP_KEYS,
     PROJECT,
     SECRET_KEYS,
     StackConfig,
+    set_hint,
 )
 from components.settings.errors import Problem, SettingsError
 from components.settings.groups import (
@@ -58,6 +61,8 @@ def _describe(key: str, raw: str, error: dict) -> str:
     if key not in SECRET_KEYS:
         shown = raw if len(raw) <= 60 else raw[:57] + "..."
         message += f" (got {shown!r})"
+    if (key in ARRAY_KEYS or key in MAP_KEYS) and "must be a JSON" in message:
+        message += f"; set it with `{set_hint(key)}`"
     return message
 
 
@@ -86,8 +91,7 @@ def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
             problems.append(
                 Problem(
                     key,
-                    f"is a secret; set it with `pulumi config set --secret {key}` "
-                    "so it is stored encrypted",
+                    f"is a secret; set it with `{set_hint(key)}` so it is stored encrypted",
                 )
             )
             continue
@@ -114,10 +118,11 @@ def default_pki_dir(stack: str, docker_host: str | None, project_dir: str | None
     return f"/var/lib/jupyterhub-zos/{stack}/pki"
 
 
-def validate(
-    raw: RawConfig, stack: str, docker_host: str | None = None, project_dir: str | None = None
-) -> Settings:
-    """All the rules, all the problems at once; Settings only if there are none."""
+def find_problems(
+    raw: RawConfig, stack: str, docker_host: str | None = None
+) -> tuple[dict[str, Any], list[Problem]]:
+    """All the rules, all the problems at once: (the values that passed on their own,
+    every problem). Pure: `make import-env` checks a seed with it before setting anything."""
     values, problems = _validate_keys(raw)
     if docker_host is not None:
         try:
@@ -130,12 +135,20 @@ def validate(
         problems.append(
             Problem(
                 "HUB_ADMIN_USERS",
-                "is required: at least one admin user, e.g. "
-                "pulumi config set --path 'HUB_ADMIN_USERS[0]' alice",
+                "is required: at least one admin user; set it with "
+                f"`{set_hint('HUB_ADMIN_USERS')}`",
             )
         )
         bad.add("HUB_ADMIN_USERS")
     problems += check_together(values, bad, stack)
+    return values, problems
+
+
+def validate(
+    raw: RawConfig, stack: str, docker_host: str | None = None, project_dir: str | None = None
+) -> Settings:
+    """All the rules, all the problems at once; Settings only if there are none."""
+    values, problems = find_problems(raw, stack, docker_host)
     if problems:
         raise SettingsError(stack, problems)
     return _settings(StackConfig(**values), raw, stack, docker_host, project_dir)

@@ -458,3 +458,18 @@ def _ldap_password(value: str) -> str:
 
 
 LdapPassword = Annotated[str, AfterValidator(_ldap_password)]
+
+
+def env_list(text: str, dns: bool) -> list[str]:
+    """An array as a seed's `.env` writes it: a JSON array (`["a", "b"]`), else items
+    separated by newlines or `;`, and, for lists of names (not of DNs), also by commas.
+    A DN holds commas (cn=jupyter,ou=groups,dc=example,dc=org is one DN), so in a DN list
+    a comma never separates items."""
+    text = text.strip()
+    if text.startswith("["):
+        items = json.loads(text)
+        if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
+            raise ValueError('must be a JSON array of strings such as ["a", "b"]')
+    else:
+        items = re.split(r"[;\n]" if dns else r"[;\n,]", text)
+    return [item.strip() for item in items if item.strip()]

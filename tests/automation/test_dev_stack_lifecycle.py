@@ -7,8 +7,8 @@ Automation API on a copy of the project, with a throwaway file backend and passp
 
 Needs the Pulumi CLI and a Docker engine that answers, and a Docker host with no other
 jupyterhub-zos deployment (container and volume names are fixed). Without them this
-skips, also under CI=true: no CLI or engine can be had on the machines the rest of the
-suite runs on (DESIGN.md, "What this machine can and cannot run").
+skips, also under CI=true: CI runs the rest of the suite where no Pulumi CLI may be
+installed (docs/howto/tests-and-benchmarks.md).
 """
 
 from __future__ import annotations

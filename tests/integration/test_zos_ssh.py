@@ -61,7 +61,8 @@ def make_settings(host: ZosHost, *, attls: bool = True, zos_host: str = "zos.exa
     values = {
         # Only the z/OS steps are under test: the dev directory stands in for LDAP.
         "ALLOW_DEV_SERVICES": "true",
-        "HUB_ADMIN_USERS": '["admin"]',
+        "HUB_ADMIN_USERS": '["alice"]',
+        "HUB_ALLOWED_USERS": '["bob"]',
         "ZOS_HOST": zos_host,
         "ZOS_SSH_USER": "IBMUSER",
         "ZOS_SSH_PRIVATE_KEY": key.decode(),

@@ -25,6 +25,7 @@ from tools.mock_graph.config import (
     PROJECT,
     ROOT,
     cli_string,
+    encrypted_entries,
     full_key,
     project_defaults,
     stack_config,
@@ -58,5 +59,6 @@ __all__ = [
     "settled_event_loop",
     "stack_config",
     "stack_file_config",
+    "encrypted_entries",
     "register_fake",
 ]

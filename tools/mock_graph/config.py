@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +30,35 @@ def project_defaults(root: Path = ROOT) -> dict[str, Any]:
     return {full_key(k): v["default"] for k, v in declared.items() if "default" in v}
 
 
-def stack_file_config(stack: str, root: Path = ROOT) -> dict[str, Any]:
+def encrypted_entries(stack: str, root: Path = ROOT) -> dict[str, str]:
+    """The `secure:` entries of Pulumi.<stack>.yaml: `<namespace>:<key>` -> ciphertext."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return {}
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
-    encrypted = sorted(k for k, v in config.items() if isinstance(v, dict) and "secure" in v)
-    if encrypted:
+    return {
+        full_key(k): str(v["secure"])
+        for k, v in config.items()
+        if isinstance(v, dict) and "secure" in v
+    }
+
+
+def stack_file_config(stack: str, root: Path = ROOT, given: Iterable[str] = ()) -> dict[str, Any]:
+    """The plain entries of Pulumi.<stack>.yaml. Its encrypted entries cannot be read
+    here: each must be in `given` (full key names; the caller passes its value as a
+    secret), else ValueError names them."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        return {}
+    config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
+    encrypted = encrypted_entries(stack, root)
+    missing = sorted(set(encrypted) - {full_key(k) for k in given})
+    if missing:
         raise ValueError(
-            f"{path.name} holds encrypted values ({', '.join(encrypted)}); the mock harness "
+            f"{path.name} holds encrypted values ({', '.join(missing)}); the mock harness "
             "cannot decrypt them: pass them as `secrets=` instead"
         )
-    return dict(config)
+    return {k: v for k, v in config.items() if full_key(k) not in encrypted}
 
 
 def stack_config(
@@ -52,7 +69,10 @@ def stack_config(
 ) -> tuple[dict[str, str], set[str]]:
     """Pulumi.yaml defaults, then Pulumi.<stack>.yaml, then `config`, then `secrets`.
     A value of None removes the key. Returns (key -> CLI string, secret keys)."""
-    merged: dict[str, Any] = {**project_defaults(root), **stack_file_config(stack, root)}
+    merged: dict[str, Any] = {
+        **project_defaults(root),
+        **stack_file_config(stack, root, given=(secrets or {}).keys()),
+    }
     secret_keys: set[str] = set()
     for source, secret in ((config or {}, False), (secrets or {}, True)):
         for key, value in source.items():

@@ -109,6 +109,16 @@ def _own_server(v: dict[str, Any], bad: set[str]) -> list[Problem]:
                 "log in); set that too, or unset this",
             )
         )
+    if v.get("LDAP_SERVER_PORT") == 636 and v.get("LDAP_TLS", "starttls") == "starttls":
+        problems.append(
+            Problem(
+                "LDAP_TLS",
+                "is starttls, but LDAP_SERVER_PORT is 636, the LDAPS port: a server there "
+                "expects TLS from the first byte, so StartTLS (plain LDAP, then an upgrade) "
+                "cannot connect. Set LDAP_TLS=ldaps (pulumi config set LDAP_TLS ldaps), or "
+                "use the server's StartTLS port (usually 389)",
+            )
+        )
     if v.get("LDAP_TLS") == "none":
         problems.append(
             Problem(

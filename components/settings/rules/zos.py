@@ -102,6 +102,7 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                 + "; give each notebook user a z/OS ID of their own",
             )
         )
+    problems += _users_match(v, bad)
     ids = list(v.get("ZOS_USERS", {}).values())
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -109,6 +110,43 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
             Problem(
                 "ZOS_USERS",
                 f"z/OS user IDs must be unique: {', '.join(dupes)} appears more than once",
+            )
+        )
+    return problems
+
+
+def _users_match(v: dict[str, Any], bad: set[str]) -> list[Problem]:
+    """Behind AT-TLS a kernel runs under the z/OS ID RACF maps the client certificate to,
+    and RACF makes that certificate per ZOS_USERS entry: a hub user without an entry can
+    log in but never start a kernel, and an entry that is no hub user is a RACF
+    certificate nobody can use."""
+    if not v.get("ZOS_ATTLS", True) or bad & {"ZOS_USERS", "HUB_ADMIN_USERS", "HUB_ALLOWED_USERS"}:
+        return []
+    mapped = set(v.get("ZOS_USERS", {}))
+    hub_users = set(v.get("HUB_ADMIN_USERS", [])) | set(v.get("HUB_ALLOWED_USERS", []))
+    problems = []
+    for key in ("HUB_ADMIN_USERS", "HUB_ALLOWED_USERS"):
+        missing = sorted(set(v.get(key, [])) - mapped)
+        if missing:
+            problems.append(
+                Problem(
+                    key,
+                    f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no ZOS_USERS "
+                    "entry: with ZOS_HOST and ZOS_ATTLS each hub user's kernels run under their "
+                    "own z/OS user ID, so without one they can log in but never start a kernel. "
+                    f"Add it: pulumi config set --path 'ZOS_USERS.{missing[0]}' <z/OS ID>",
+                )
+            )
+    extra = sorted(mapped - hub_users)
+    if extra:
+        problems.append(
+            Problem(
+                "ZOS_USERS",
+                f"{', '.join(extra)} {'is' if len(extra) == 1 else 'are'} not in HUB_ADMIN_USERS "
+                "or HUB_ALLOWED_USERS: the RACF client certificate made for "
+                f"{'it' if len(extra) == 1 else 'them'} could not be used by anyone. Add the user "
+                f"with pulumi config set --path 'HUB_ALLOWED_USERS[<next index>]' {extra[0]}, or "
+                f"remove the entry with pulumi config rm --path 'ZOS_USERS.{extra[0]}'",
             )
         )
     return problems

@@ -118,3 +118,30 @@ def test_the_readme_config_summary_covers_every_key():
         return any(key.startswith(p[:-1]) if p.endswith("*") else key == p for p in patterns)
 
     assert [key for key in StackConfig.model_fields if not covered(key)] == []
+
+
+# --- README.md's hub environment -------------------------------------------------------------
+
+
+def test_the_readme_hub_environment_lists_exactly_what_the_hub_gets(cert_pairs):
+    """Every variable the program sets on the hub container (with every optional one
+    present: own LDAP with a CA and groups, limits), and no other, in the table."""
+    ca_pem, _ = cert_pairs[0]
+    graph = run_program(
+        "dev",
+        config={
+            "LDAP_SERVER_HOST": "ldap.test",
+            "LDAP_BIND_DN": "uid={username},ou=people,dc=example,dc=org",
+            "LDAP_CA_CERT": ca_pem,
+            "LDAP_ALLOWED_GROUPS": ["cn=jupyter,ou=groups,dc=example,dc=org"],
+            "NOTEBOOK_MEM_LIMIT": "2G",
+            "NOTEBOOK_CPU_LIMIT": "1.5",
+        },
+    )
+    hub = graph.one("docker:index/container:Container", "jupyterhub-container")
+    variables = {item.split("=", 1)[0] for item in hub.inputs["envs"]}
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("\n## Hub environment\n", 1)[1].split("\n## ", 1)[0]
+    first_cells = re.findall(r"^\| (.*?) \|", section, re.MULTILINE)
+    listed = {name for cell in first_cells for name in re.findall(r"`([A-Z_]+)`", cell)}
+    assert listed == variables

@@ -35,7 +35,8 @@ def zos_settings(ssh_keypair, **extra):
     values = {
         # Only the z/OS steps are under test: the dev directory stands in for LDAP.
         "ALLOW_DEV_SERVICES": "true",
-        "HUB_ADMIN_USERS": '["admin"]',
+        "HUB_ADMIN_USERS": '["alice"]',
+        "HUB_ALLOWED_USERS": '["bob"]',
         "ZOS_HOST": "zos.example.com",
         "ZOS_SSH_USER": "ibmuser",
         "ZOS_SSH_PRIVATE_KEY": private,

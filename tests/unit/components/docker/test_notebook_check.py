@@ -1,0 +1,142 @@
+"""The notebook-image check: the probe's verdict on an image's facts (pure), its report
+parsed back, the command that runs it on the Docker host, and where it sits in the graph
+(before the hub, only for DOCKER_NOTEBOOK_IMAGE). The probe also runs for real here, with
+this Python (which has the notebook image's pins); tests/e2e runs it inside images."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from components.docker import notebook_probe as probe
+from components.docker.notebook_check import (
+    MIN_JUPYTER_SERVER,
+    PROBE,
+    hub_jupyterhub,
+    probe_command,
+)
+from tools.mock_graph import run_program
+
+HUB = "5.3.0"
+GOOD = {
+    "python": "3.12.10",
+    "jupyter_server": "2.17.0",
+    "jupyterhub": "5.3.0",
+    "notebook": "7.4.3",
+    "jupyterhub_singleuser": "/opt/conda/bin/jupyterhub-singleuser",
+    "gateway_client": True,
+}
+# jupyter/scipy-notebook:2d878db5cbff, the seed's image (2018): classic notebook, hub 0.9.
+SEED_ERA = {
+    "python": "3.6.5",
+    "jupyter_server": None,
+    "jupyterhub": "0.9.2",
+    "notebook": "5.6.0",
+    "jupyterhub_singleuser": "/opt/conda/bin/jupyterhub-singleuser",
+    "gateway_client": False,
+}
+
+
+def test_a_current_image_passes():
+    assert probe.problems(GOOD, HUB, "2.0") == []
+
+
+def test_the_seed_era_image_is_refused_naming_what_is_needed():
+    found = probe.problems(SEED_ERA, HUB, "2.0")
+    assert len(found) == 2
+    assert "jupyter_server is not installed" in found[0] and ">= 2.0" in found[0]
+    assert "classic notebook 5.6.0" in found[0]
+    assert "jupyterhub 0.9.2 does not match the hub's 5.3.0" in found[1] and "5.x" in found[1]
+    text = probe.message("jupyter/scipy-notebook:2d878db5cbff", SEED_ERA, found)
+    assert text.startswith("DOCKER_NOTEBOOK_IMAGE jupyter/scipy-notebook:2d878db5cbff cannot")
+    assert "jupyter_server none, jupyterhub 0.9.2, notebook 5.6.0" in text
+    assert "Unset DOCKER_NOTEBOOK_IMAGE" in text
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        ({"jupyter_server": "1.24.0"}, "jupyter_server 1.24.0 is too old"),
+        ({"gateway_client": False}, "no importable gateway client"),
+        ({"jupyterhub": "4.1.6"}, "jupyterhub 4.1.6 does not match the hub's 5.3.0"),
+        ({"jupyterhub_singleuser": None}, "jupyterhub-singleuser is not installed"),
+        ({"jupyterhub": None}, "jupyterhub-singleuser is not installed"),
+        ({"jupyter_server": "2.0.0rc1"}, None),
+        ({"jupyterhub": "5.4.0"}, None),
+    ],
+)
+def test_each_missing_piece_is_named(change, expected):
+    found = probe.problems({**GOOD, **change}, HUB, "2.0")
+    if expected is None:
+        assert found == []
+    else:
+        assert len(found) == 1 and expected in found[0], found
+
+
+def test_the_report_is_parsed_back():
+    stdout = (
+        "some image banner\n" + probe.REPORT_PREFIX + '{"facts": {"a": 1}, "problems": ["x"]}\n'
+    )
+    assert probe.parse_report(stdout) == ({"a": 1}, ["x"])
+    with pytest.raises(ValueError, match="no notebook-image-check report"):
+        probe.parse_report("Traceback (most recent call last):\n")
+
+
+def test_the_probe_runs_as_the_check_runs_it():
+    """`python - IMAGE HUB MIN < notebook_probe.py`, with this Python: it has the
+    notebook image's pins (requirements-dev installs them), so it passes; a hub of
+    another major version fails it, exit 1, message on stderr."""
+    script = PROBE.read_text()
+    # The venv's bin/ first, as an image's PATH has its jupyterhub-singleuser.
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    ok = subprocess.run(
+        [sys.executable, "-", "img:1", HUB, MIN_JUPYTER_SERVER],
+        input=script,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert ok.returncode == 0, ok.stderr
+    facts, problems = probe.parse_report(ok.stdout)
+    assert problems == [] and facts["jupyterhub"] == HUB and facts["gateway_client"] is True
+    bad = subprocess.run(
+        [sys.executable, "-", "img:1", "6.0.0", MIN_JUPYTER_SERVER],
+        input=script,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert "DOCKER_NOTEBOOK_IMAGE img:1 cannot work" in bad.stderr and "6.x" in bad.stderr
+
+
+def test_the_command_runs_the_image_without_network_on_the_docker_host():
+    command = probe_command("repo@sha256:abc", "repo:tag", "ssh://ops@docker.example.org")
+    assert command.startswith("DOCKER_HOST=ssh://ops@docker.example.org docker run --rm -i ")
+    assert "--network none --entrypoint python repo@sha256:abc - repo:tag" in command
+    assert command.endswith(f"{hub_jupyterhub()} {MIN_JUPYTER_SERVER}")
+    assert probe_command("i", "it's", None).startswith("docker run")
+    assert "'it'\"'\"'s'" in probe_command("i", "it's", None)  # quoted for sh
+
+
+def test_the_hub_waits_for_the_check_of_a_configured_image():
+    image = "quay.io/jupyter/base-notebook:2025-10-20"
+    graph = run_program("dev", config={"DOCKER_NOTEBOOK_IMAGE": image})
+    check = graph.one("command:local:Command", "jupyterhub-notebook-check-probe")
+    assert check.inputs["stdin"] == PROBE.read_text()
+    assert f" - {image} " in check.inputs["create"]
+    hub = graph.one("docker:index/container:Container", "jupyterhub-container")
+    assert check.urn in hub.dependencies
+    pulled = graph.one("docker:index/remoteImage:RemoteImage", "jupyterhub-notebook")
+    assert pulled.urn in check.dependencies
+
+
+def test_the_built_notebook_image_is_not_probed():
+    graph = run_program("dev")
+    assert not [r for r in graph.resources if "notebook-check" in r.name]
