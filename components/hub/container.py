@@ -34,6 +34,10 @@ import pulumi_docker as docker
 from components.delivery.script import delivery_target, ssh_command
 from components.docker import names
 from components.hub.environment import (
+    CLIENT_CA_CERT_PATH,
+    CLIENT_CA_KEY_PATH,
+    GATEWAY_CA_PATH,
+    HUB_PKI_MOUNT,
     LDAP_CA_PATH,
     SECRET_ENV,
     SSL_CERT_PATH,
@@ -118,6 +122,14 @@ def notebook_keep_list(users: Sequence[str]) -> str:
     return "# notebook containers to keep\n" + kept
 
 
+# The create when the hub issues every user's certificate: nobody's server is pruned here
+# (a user the config no longer allows is stopped by the hub itself at its start).
+KEEP_ALL_SCRIPT = (
+    "printf 'jupyterhub-zos: the hub issues client certificates; it stops the servers of "
+    "users the config no longer allows itself\\n'\n"
+)
+
+
 def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
     """The probe run inside the container: liveness of the hub behind its proxy. The
     certificate is not checked (it names the public host, not 127.0.0.1)."""
@@ -143,6 +155,19 @@ def container_envs(env: Mapping[str, Any]) -> list[pulumi.Input[str]]:
 
 
 @dataclass(frozen=True)
+class HubClientCa:
+    """What the hub issues users' client certificates with (images/hub/jhz_client_certs.py):
+    the client CA's key (secret, uploaded 0600) and certificate, the CA of the gateway's
+    server certificate (each user's CLIENT_CA file), and HUB_PKI_DIR on the Docker host,
+    mounted into the hub, where it writes each user's directory."""
+
+    key_pem: pulumi.Output[str]
+    cert_pem: pulumi.Input[str]
+    gateway_ca_pem: pulumi.Input[str]
+    pki_dir: str
+
+
+@dataclass(frozen=True)
 class HubArgs:
     """What the hub container is made of (container inputs: a change to any of them
     replaces the container on `pulumi up`), and where its users' notebook containers run
@@ -157,9 +182,11 @@ class HubArgs:
     tls_cert_pem: pulumi.Input[str]  # the hub's certificate chain (PEM), uploaded
     tls_key_pem: pulumi.Output[str]  # secret; uploaded 0600
     ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
-    # Users with a client certificate: their running notebook servers are kept (others'
-    # are removed before the hub is replaced, as the hub would refuse them a new one).
-    pki_users: Sequence[str] = ()
+    # Users with a delivered client certificate: their running notebook servers are kept
+    # (others' are removed before the hub is replaced, as the hub would refuse them a new
+    # one). None: the hub issues everyone's (`client_ca`), nobody's server is pruned here.
+    pki_users: Sequence[str] | None = ()
+    client_ca: HubClientCa | None = None
     docker_host: str | None = None  # docker:host, where the notebook containers run
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
@@ -181,6 +208,26 @@ class Hub(pulumi.ComponentResource):
         ]
         if args.ldap_ca_pem is not None:
             uploads.append(docker.ContainerUploadArgs(file=LDAP_CA_PATH, content=args.ldap_ca_pem))
+        pki_volumes = []
+        if args.client_ca is not None:
+            uploads += [
+                docker.ContainerUploadArgs(
+                    file=CLIENT_CA_KEY_PATH,
+                    content=pulumi.Output.secret(args.client_ca.key_pem),
+                    permissions="0600",
+                ),
+                docker.ContainerUploadArgs(
+                    file=CLIENT_CA_CERT_PATH, content=args.client_ca.cert_pem
+                ),
+                docker.ContainerUploadArgs(
+                    file=GATEWAY_CA_PATH, content=args.client_ca.gateway_ca_pem
+                ),
+            ]
+            pki_volumes.append(
+                docker.ContainerVolumeArgs(
+                    host_path=args.client_ca.pki_dir, container_path=HUB_PKI_MOUNT
+                )
+            )
 
         def servers_command(prune: bool) -> pulumi.Output[str]:
             return pulumi.Output.from_input(args.network_name).apply(
@@ -192,10 +239,11 @@ class Hub(pulumi.ComponentResource):
         # Its texts hold the network's name, so on destroy it goes before the network; the
         # hub depends on it, so it runs before a hub replacement and is deleted after the
         # hub (no new spawns meanwhile). No triggers: a replacement would remove them all.
+        hub_issues = args.pki_users is None
         self.notebook_servers = command.local.Command(
             f"{name}-notebook-servers",
-            create=servers_command(prune=True),
-            stdin=notebook_keep_list(args.pki_users),
+            create=KEEP_ALL_SCRIPT if hub_issues else servers_command(prune=True),
+            stdin=None if hub_issues else notebook_keep_list(args.pki_users),
             delete=servers_command(prune=False),
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self),
@@ -215,6 +263,7 @@ class Hub(pulumi.ComponentResource):
                 docker.ContainerVolumeArgs(
                     volume_name=args.data_volume_name, container_path=DATA_DIR
                 ),
+                *pki_volumes,
             ],
             # A hub that dies by itself (crash, OOM killer) is started again in the same
             # container and finds users' servers as a replaced hub does; `docker stop` or

@@ -23,6 +23,13 @@ HUB_TLS_DIR = "/srv/jupyterhub/tls"
 SSL_CERT_PATH = f"{HUB_TLS_DIR}/hub.crt"
 SSL_KEY_PATH = f"{HUB_TLS_DIR}/hub.key"
 LDAP_CA_PATH = f"{HUB_TLS_DIR}/ldap-ca.pem"
+# The client CA the hub issues users' gateway certificates from (the key 0600), and the CA
+# that signed the gateway, which each user gets as CLIENT_CA to verify the gateway by.
+CLIENT_CA_KEY_PATH = f"{HUB_TLS_DIR}/client-ca.key"
+CLIENT_CA_CERT_PATH = f"{HUB_TLS_DIR}/client-ca.crt"
+GATEWAY_CA_PATH = f"{HUB_TLS_DIR}/gateway-ca.crt"
+# Where <HUB_PKI_DIR> of the Docker host is mounted in the hub, when the hub issues.
+HUB_PKI_MOUNT = "/srv/jupyterhub/pki"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
 SECRET_ENV = frozenset({"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN"})
@@ -39,7 +46,10 @@ class HubEnvInputs:
     kg_auth_token: Any  # secret
     cookie_secret: Any  # secret, hex
     proxy_auth_token: Any  # secret
-    pki_users: Sequence[str]  # users with a client certificate in <pki_dir>/<user>
+    pki_users: Sequence[str]  # users with a delivered certificate in <pki_dir>/<user>
+    # The hub issues every user's client certificate at spawn (CA files uploaded, HUB_PKI_DIR
+    # mounted); else only `pki_users` have one (RACF, delivered by the program).
+    hub_issues_certs: bool = False
 
 
 def _csv(items: Sequence[str]) -> str:
@@ -81,6 +91,15 @@ def hub_environment(
         "JPY_COOKIE_SECRET": derived.cookie_secret,
         "CONFIGPROXY_AUTH_TOKEN": derived.proxy_auth_token,
     }
+    if derived.hub_issues_certs:
+        env.update(
+            JUPYTERPKI_CA_KEY=CLIENT_CA_KEY_PATH,
+            JUPYTERPKI_CA_CERT=CLIENT_CA_CERT_PATH,
+            JUPYTERPKI_GATEWAY_CA=GATEWAY_CA_PATH,
+            JUPYTERPKI_HUB_DIR=HUB_PKI_MOUNT,
+            JUPYTERPKI_CERT_HOURS=str(gateway.client_cert_hours),
+        )
+        del env["JUPYTERPKI_USERS"]  # everyone the hub lets in gets one
     if ldap.allowed_groups:
         env["LDAP_ALLOWED_GROUPS"] = json.dumps(list(ldap.allowed_groups))
     if derived.ldap_ca:

@@ -13,6 +13,7 @@ from components.settings.values import (
     AbsPath,
     BindDn,
     Bool,
+    CertHours,
     CommandName,
     CpuLimit,
     Dn,
@@ -79,6 +80,7 @@ class StackConfig(BaseModel):
     CLIENT_KEY: FileName = "key.pem"
     CLIENT_CERT: FileName = "cert.pem"
     CLIENT_CA: FileName = "cacert.pem"
+    CLIENT_CERT_HOURS: CertHours = 24
     HUB_HOSTNAME: Host = "localhost"
     HUB_HTTPS_PORT: Port = 443
     HUB_TLS_CERT: PemCerts | None = None

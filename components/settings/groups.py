@@ -31,6 +31,8 @@ class GatewaySettings:
     client_key: str
     client_cert: str
     client_ca: str
+    # Validity of the client certificates the hub issues at spawn (renewed at half).
+    client_cert_hours: int = 24
 
     @property
     def dev_gateway(self) -> bool:

@@ -196,6 +196,7 @@ def _settings(
             client_key=c.CLIENT_KEY,
             client_cert=c.CLIENT_CERT,
             client_ca=c.CLIENT_CA,
+            client_cert_hours=c.CLIENT_CERT_HOURS,
         ),
         hub=HubSettings(
             hostname=c.HUB_HOSTNAME,

@@ -324,3 +324,5 @@ ZosUserMap = Annotated[
     dict[UserName, ZosId], BeforeValidator(_parse_json(dict, '{"alice": "ALICE01"}'))
 ]
 RsaKeySize = Annotated[int, Field(ge=2048, le=4096)]
+# A client certificate's validity: at least an hour, at most 30 days.
+CertHours = Annotated[int, Field(ge=1, le=720)]

@@ -10,6 +10,7 @@ interfaces, and the sqlite/cookie files instead of the /data volume.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import shutil
 import signal
@@ -90,8 +91,9 @@ def directory(workdir, pki):
     server.stop()
 
 
-def program_env() -> dict[str, str]:
-    """The hub container's environment as the program computes it (dev directory)."""
+def program_env(**derived_changes) -> dict[str, str]:
+    """The hub container's environment as the program computes it (dev directory);
+    `derived_changes` replace fields of its HubEnvInputs (e.g. hub_issues_certs)."""
     hub = HubSettings(
         hostname="localhost",
         https_port=8443,
@@ -132,6 +134,7 @@ def program_env() -> dict[str, str]:
         proxy_auth_token="proxy-token-" + "y" * 32,
         pki_users=("admin", "alice"),
     )
+    derived = dataclasses.replace(derived, **derived_changes)
     return hub_environment(hub, ldap, gateway, derived)
 
 
@@ -226,8 +229,8 @@ class Hub:
         return session, response
 
 
-def hub_env(pki, directory, **overrides) -> dict[str, str]:
-    env = program_env()
+def hub_env(pki, directory, derived: dict | None = None, **overrides) -> dict[str, str]:
+    env = program_env(**(derived or {}))
     # The container's paths and names, pointed at this test's files and servers.
     env.update(
         LDAP_SERVER_HOST="localhost",

@@ -310,3 +310,40 @@ def test_the_graph_is_the_same_every_run(zos, zos_config, fake_splits):
         }
 
     assert scripts(again) == scripts(zos)
+
+
+def test_racf_certificates_reach_a_remote_docker_host_over_ssh_in_the_configured_files(
+    zos_config, fake_splits
+):
+    """The delivery's transport and layout, now that only RACF certificates are delivered:
+    ssh as docker's own ssh:// transport, <HUB_PKI_DIR>/<user>, CLIENT_* file names."""
+    config, secrets = zos_config
+    graph = run_program(
+        "dev",
+        config={
+            **config,
+            "docker:host": "ssh://deploy@docker.example.org:2222",
+            "docker:sshOpts": ["-o", "StrictHostKeyChecking=yes"],
+            "HUB_PKI_DIR": "/srv/jhz/pki",
+            "CLIENT_KEY": "alice.key",
+            "CLIENT_CERT": "alice.crt",
+            "CLIENT_CA": "gw-ca.crt",
+        },
+        secrets=secrets,
+    )
+    cmd = graph.one(LOCAL, "jupyterhub-pki-alice")
+    assert "exec ssh -T -o BatchMode=yes" in cmd.inputs["create"]
+    for text in (cmd.inputs["create"], cmd.inputs["delete"]):
+        assert "-l deploy -p 2222 -o StrictHostKeyChecking=yes -- docker.example.org " in text
+    assert cmd.inputs["triggers"] == [
+        "deploy@docker.example.org",
+        "/srv/jhz/pki/alice",
+        "alice.key",
+        "alice.crt",
+        "gw-ca.crt",
+    ]
+    hub = graph.one("docker:index/container:Container", "jupyterhub-container")
+    env = dict(item.split("=", 1) for item in hub.inputs["envs"])
+    assert env["JUPYTERPKI_USERS"] == "admin,alice"
+    assert "JUPYTERPKI_CA_KEY" not in env  # behind AT-TLS RACF maps certificates: no issuing
+    assert not any(u["file"].endswith("client-ca.key") for u in hub.inputs["uploads"])
