@@ -70,11 +70,11 @@ if settings.ldap.dev_directory:
 else:
     ldap_host, ldap_ca_pem = settings.ldap.host, settings.ldap.ca_cert_pem
 
-# Kernel Gateway. Client certificates: without ZOS_HOST the hub issues each user's at
-# spawn from the client CA here (any user it lets in, no resource per user); with
-# ZOS_HOST they come from RACF (one per ZOS_USERS entry, mapped to that z/OS ID), which
-# the program writes to <HUB_PKI_DIR>/<user> on the Docker host and the hub refuses a
-# spawn to a user without one.
+# Kernel Gateway. Client certificates: the hub issues each user's at spawn from a client
+# CA it holds (any user it lets in, no resource per user), unless the gateway is on z/OS
+# behind AT-TLS: there RACF maps each certificate to that user's z/OS ID, so each
+# ZOS_USERS entry gets a RACF certificate, which the program writes to
+# <HUB_PKI_DIR>/<user> on the Docker host, and the hub refuses a spawn to others.
 gateway = settings.gateway
 gateway_pki = zos = None
 client_ca: HubClientCa | None = None
@@ -95,7 +95,7 @@ if settings.zos is None:
         pki_dir=hub_settings.pki_dir,
     )
 else:
-    # z/OS: RACF, AT-TLS and the gateway's config over SSH; client certificates from RACF.
+    # z/OS: RACF, AT-TLS and the gateway's config over SSH.
     zos = ZosStack(
         "jupyterhub-zos",
         ZosStackArgs(
@@ -105,20 +105,28 @@ else:
             auth_token=secrets.kg_auth_token,
         ),
     )
-    delivery = PkiDelivery(
-        "jupyterhub-pki",
-        PkiDeliveryArgs(
-            user_pki=zos.user_pki,
+    if zos.client_ca is not None:  # ZOS_ATTLS=false: the gateway does TLS itself
+        client_ca = HubClientCa(
+            key_pem=zos.client_ca.key_pem,
+            cert_pem=zos.client_ca.cert_pem,
+            gateway_ca_pem=zos.server_ca_pem,
             pki_dir=hub_settings.pki_dir,
-            client_key=gateway.client_key,
-            client_cert=gateway.client_cert,
-            client_ca=gateway.client_ca,
-            docker_host=settings.docker_host,
-            ssh_opts=docker_ssh_opts,
-        ),
-    )
-    pki_users = list(delivery.users)
-    hub_depends_on += delivery.commands.values()
+        )
+    else:
+        delivery = PkiDelivery(
+            "jupyterhub-pki",
+            PkiDeliveryArgs(
+                user_pki=zos.user_pki,
+                pki_dir=hub_settings.pki_dir,
+                client_key=gateway.client_key,
+                client_cert=gateway.client_cert,
+                client_ca=gateway.client_ca,
+                docker_host=settings.docker_host,
+                ssh_opts=docker_ssh_opts,
+            ),
+        )
+        pki_users = list(delivery.users)
+        hub_depends_on += delivery.commands.values()
 
 # KG_URL unset: the dev gateway container, with mutual TLS, is the stack's gateway.
 kg_url = gateway.url
@@ -188,13 +196,16 @@ pulumi.export(
 )
 if dev_directory is not None:
     pulumi.export("dev_passwords", pulumi.Output.secret(dev_directory.passwords))
+if zos is not None and zos.client_ca is not None:
+    # ZOS_ATTLS=false: what the gateway on z/OS trusts for client certificates.
+    pulumi.export("gateway_client_ca_cert", zos.client_ca.cert_pem)
 if zos is not None:
     pulumi.export(
         "zos_gateway",
         {"config": zos.gateway.config_path, "users": dict(settings.zos.users)},
     )
 pulumi.export("kg_url", kg_url)
-if pki_users is not None:  # RACF certificates, delivered by the program
+if pki_users is not None:  # RACF certificates (behind AT-TLS), delivered by the program
     pulumi.export("users_with_client_certs", pki_users)
 if gateway_pki is not None:
     pulumi.export("gateway_ca_cert", gateway_pki.ca.cert_pem)

@@ -1,5 +1,12 @@
-"""z/OS, when ZOS_HOST is set: the gateway's RACF, AT-TLS and config, and each
-notebook user's client certificate from RACF (`user_pki`, for the delivery)."""
+"""z/OS, when ZOS_HOST is set: the gateway's RACF, AT-TLS and config, and the users'
+client certificates.
+
+Behind AT-TLS (ZOS_ATTLS, the default) RACF maps each client certificate to a z/OS user
+ID, so each ZOS_USERS entry gets a RACF certificate (`user_pki`, for the delivery).
+With ZOS_ATTLS=false the gateway does TLS itself and kernels run as its own ID: it trusts
+a pulumi-tls client CA (`client_ca`) whose key goes to the hub, which issues each user's
+certificate at spawn as on the dev stack; `server_ca_pem` is the RACF CA that signed the
+gateway's certificate, which notebooks verify it by. No RACF certificate per user then."""
 
 from __future__ import annotations
 
@@ -9,6 +16,9 @@ import pulumi
 import pulumi_random as random
 
 from components.delivery.material import UserPkcs12
+from components.gateway.pki import CLIENT_CA_PURPOSE
+from components.pki.resources import IssuedCert, self_signed_ca
+from components.pki.specs import ca_spec
 from components.settings import ZosSettings
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
 from components.zos.steps import gateway_steps, user_steps
@@ -25,8 +35,10 @@ class ZosStackArgs:
 
 class ZosStack(pulumi.ComponentResource):
     gateway: ZosGateway
-    users: ZosUserCerts
+    users: ZosUserCerts | None  # behind AT-TLS only
     user_pki: dict[str, UserPkcs12]
+    client_ca: IssuedCert | None  # ZOS_ATTLS=false only
+    server_ca_pem: pulumi.Output[str] | None  # ZOS_ATTLS=false only
 
     def __init__(
         self, name: str, args: ZosStackArgs, opts: pulumi.ResourceOptions | None = None
@@ -37,6 +49,9 @@ class ZosStack(pulumi.ComponentResource):
         gateway_steps(args.zos, args.stack, args.kg_url)
         user_steps(args.zos, args.stack)
         child = pulumi.ResourceOptions(parent=self)
+        self.client_ca = None
+        if not args.zos.attls:
+            self.client_ca = self_signed_ca(f"{name}-client-ca", ca_spec(CLIENT_CA_PURPOSE), child)
         # The PKCS#12 password: ZOS_P12_PASSWORD, or one generated and kept in state.
         # Letters and digits only: it goes into a TSO PASSWORD('...') operand.
         if args.zos.p12_password is not None:
@@ -54,17 +69,24 @@ class ZosStack(pulumi.ComponentResource):
                 kg_url=args.kg_url,
                 auth_token=args.auth_token,
                 p12_password=password,
+                client_ca_pem=None if self.client_ca is None else self.client_ca.cert_pem,
             ),
             child,
         )
-        self.users = ZosUserCerts(
-            f"{name}-users",
-            ZosUserCertsArgs(
-                zos=args.zos, stack=args.stack, p12_password=password, depends_on=[self.gateway.ca]
-            ),
-            child,
-        )
-        self.user_pki = self.users.user_pki
+        self.server_ca_pem = self.gateway.server_ca_pem
+        self.users, self.user_pki = None, {}
+        if args.zos.attls:
+            self.users = ZosUserCerts(
+                f"{name}-users",
+                ZosUserCertsArgs(
+                    zos=args.zos,
+                    stack=args.stack,
+                    p12_password=password,
+                    depends_on=[self.gateway.ca],
+                ),
+                child,
+            )
+            self.user_pki = self.users.user_pki
         self.register_outputs(
             {"config_path": self.gateway.config_path, "users": sorted(self.user_pki)}
         )
