@@ -8,7 +8,6 @@ import gc
 
 import pulumi
 
-from components.delivery.client_certs import PkiDelivery, PkiDeliveryArgs
 from components.delivery.script import ssh_options
 from components.directory.dev_directory import DevDirectory, DevDirectoryArgs
 from components.docker.images import Images, ImagesArgs
@@ -23,7 +22,6 @@ from components.hub.environment import HubEnvInputs, hub_environment
 from components.hub.secrets import GeneratedSecrets, GeneratedSecretsArgs
 from components.hub.tls import HubTls, HubTlsArgs
 from components.settings import load_settings
-from components.zos.stack import ZosStack, ZosStackArgs
 
 # The program keeps every resource, Output and future alive to the end and makes almost
 # no garbage cycles, so Python's full collections rescan a growing heap for nothing:
@@ -95,7 +93,11 @@ if settings.zos is None:
         pki_dir=hub_settings.pki_dir,
     )
 else:
-    # z/OS: RACF, AT-TLS and the gateway's config over SSH.
+    # z/OS: RACF, AT-TLS and the gateway's config over SSH. Imported here: a stack
+    # without ZOS_HOST does not pay for loading the z/OS renderers.
+    from components.delivery.client_certs import PkiDelivery, PkiDeliveryArgs
+    from components.zos.stack import ZosStack, ZosStackArgs
+
     zos = ZosStack(
         "jupyterhub-zos",
         ZosStackArgs(
