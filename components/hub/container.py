@@ -6,16 +6,21 @@
 - the data volume at /data (sqlite database), restart unless-stopped, a healthcheck on
   https /hub/health that `pulumi up` waits for;
 - the environment from components/hub/environment.py, secrets kept secret Outputs;
-- the TLS certificate and key and the LDAP CA put in at creation as container uploads.
+- the TLS certificate and key and the LDAP CA put in at creation as container uploads;
+- when the hub issues users' gateway client certificates (every stack but z/OS behind
+  AT-TLS): the client CA's key (secret, 0600) and certificate and the gateway's CA as
+  uploads too, and HUB_PKI_DIR mounted at /srv/jupyterhub/pki, where it writes them.
 
 Every input that matters is a container input, so a changed setting, secret, image or
 notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
 leaves users' notebook containers and kernels running (jupyterhub_config.py:
 cleanup_servers) and the new one finds them again. They are not Pulumi resources, so a
 local.Command (run on the Docker host, over ssh for ssh:// hosts) looks after them:
-- create/update, before the hub is replaced: remove the servers of users who no longer
-  have a client certificate (removed from config), which the new hub would otherwise
-  find running and keep;
+- create/update, before the hub is replaced, with delivered (RACF) certificates only:
+  remove the servers of users who no longer have one (removed from config), which the
+  new hub would otherwise find running and keep. When the hub issues, it removes none:
+  group members and admin-added users are in no list here, and the new hub itself stops
+  the servers of users the config no longer allows;
 - delete, at `pulumi destroy`, after the hub and before the network (Docker will not
   remove a network a container is on): remove them all.
 """
