@@ -257,11 +257,17 @@ class ClientCertIssuer:
         )
 
     def _current_end(self, user: str) -> dt.datetime | None:
+        key_name, cert_name, _ = self.names
+        directory = self.pki_dir / user_dir_name(user)
+        # Files removed meanwhile (by hand, or by the removal of a pre-issuing stack's
+        # delivery at the upgrade's `pulumi up`) are written again at the next poll.
+        if not ((directory / cert_name).is_file() and (directory / key_name).is_file()):
+            return None
         end = self.not_after.get(user)
         if end is not None:
             return end
         try:  # a hub restarted while the server ran: the certificate on disk says
-            path = self.pki_dir / user_dir_name(user) / self.names[1]
+            path = directory / cert_name
             end = x509.load_pem_x509_certificate(path.read_bytes()).not_valid_after_utc
         except (OSError, ValueError):
             return None

@@ -222,6 +222,11 @@ def test_a_restarted_hub_reads_the_end_from_the_file_and_a_missing_file_is_rewri
     make_issuer(cas, tmp_path / "pki", hours=10)(spawner("hal"))
     fresh = make_issuer(cas, tmp_path / "pki", hours=10)  # a new hub process
     assert fresh.renew(spawner("hal")) is False
+    # Removed while the server runs (the hub remembers the end): written again.
+    (tmp_path / "pki" / "hal" / "key.pem").unlink()
+    assert "hal" in fresh.not_after
+    assert fresh.renew(spawner("hal")) is True
+    assert (tmp_path / "pki" / "hal" / "key.pem").is_file()
     (tmp_path / "pki" / "hal" / "cert.pem").unlink()
     fresh.not_after.clear()
     assert fresh.renew(spawner("hal")) is True
