@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from dockerspawner import DockerSpawner
 from tornado import web
+from traitlets.utils.importstring import import_item
 
 from components.delivery.script import NOTEBOOK_UID
 from components.docker import names
@@ -258,6 +259,9 @@ def test_the_spawner_renews_on_poll_while_the_server_runs(cas, tmp_path, monkeyp
 def test_the_config_installs_the_issuer_when_the_hub_holds_the_client_ca(cas, tmp_path):
     c = load_hub_config(issuer_env(cas, tmp_path / "pki"))
     assert c.JupyterHub.spawner_class == "jhz_client_certs.RenewingDockerSpawner"
+    # What JupyterHub imports for that name: the class, a DockerSpawner (its config holds).
+    assert import_item(c.JupyterHub.spawner_class) is certs.RenewingDockerSpawner
+    assert issubclass(certs.RenewingDockerSpawner, DockerSpawner)
     hook = c.Spawner.pre_spawn_hook
     assert isinstance(hook, certs.ClientCertIssuer) and hook.hours == 12
     (tmp_path / "pki").mkdir()
