@@ -8,8 +8,6 @@ import gc
 
 import pulumi
 
-from components.delivery.client_certs import PkiDelivery, PkiDeliveryArgs
-from components.delivery.material import UserPkcs12, UserPki
 from components.delivery.script import ssh_options
 from components.directory.dev_directory import DevDirectory, DevDirectoryArgs
 from components.docker.images import Images, ImagesArgs
@@ -20,12 +18,11 @@ from components.docker.storage import Storage, StorageArgs
 from components.gateway.dev_gateway import CONTAINER_NAME as DEV_GATEWAY_NAME
 from components.gateway.dev_gateway import DevGateway, DevGatewayArgs
 from components.gateway.pki import GatewayPki, GatewayPkiArgs, server_hosts
-from components.hub.container import Hub, HubArgs
+from components.hub.container import Hub, HubArgs, HubClientCa
 from components.hub.environment import HubEnvInputs, hub_environment
 from components.hub.secrets import GeneratedSecrets, GeneratedSecretsArgs
 from components.hub.tls import HubTls, HubTlsArgs
 from components.settings import load_settings
-from components.zos.stack import ZosStack, ZosStackArgs
 
 # The program keeps every resource, Output and future alive to the end and makes almost
 # no garbage cycles, so Python's full collections rescan a growing heap for nothing:
@@ -87,25 +84,36 @@ if settings.ldap.dev_directory:
 else:
     ldap_host, ldap_ca_pem = settings.ldap.host, settings.ldap.ca_cert_pem
 
-# Kernel Gateway. Client certificates: from pulumi-tls here, or (ZOS_HOST) from RACF,
-# which the z/OS wiring puts in `user_pki`. Each user's are written to
-# <HUB_PKI_DIR>/<user> on the Docker host; a user without one is refused at spawn.
+# Kernel Gateway. Client certificates: the hub issues each user's at spawn from a client
+# CA it holds (any user it lets in, no resource per user), unless the gateway is on z/OS
+# behind AT-TLS: there RACF maps each certificate to that user's z/OS ID, so each
+# ZOS_USERS entry gets a RACF certificate, which the program writes to
+# <HUB_PKI_DIR>/<user> on the Docker host, and the hub refuses a spawn to others.
 gateway = settings.gateway
-user_pki: dict[str, UserPki] | dict[str, UserPkcs12]
 gateway_pki = zos = None
+client_ca: HubClientCa | None = None
+pki_users: list[str] | None = None  # None: the hub issues everyone's
 if settings.zos is None:
     gateway_pki = GatewayPki(
         "jupyterhub-gateway-pki",
         GatewayPkiArgs(
-            users=hub_settings.users,
             server_hosts=server_hosts(
                 DEV_GATEWAY_NAME if gateway.dev_gateway else None, gateway.url
             ),
         ),
     )
-    user_pki = gateway_pki.user_pki
+    client_ca = HubClientCa(
+        key_pem=gateway_pki.client_ca.key_pem,
+        cert_pem=gateway_pki.client_ca.cert_pem,
+        gateway_ca_pem=gateway_pki.ca.cert_pem,
+        pki_dir=hub_settings.pki_dir,
+    )
 else:
-    # z/OS: RACF, AT-TLS and the gateway's config over SSH; client certificates from RACF.
+    # z/OS: RACF, AT-TLS and the gateway's config over SSH. Imported here: a stack
+    # without ZOS_HOST does not pay for loading the z/OS renderers.
+    from components.delivery.client_certs import PkiDelivery, PkiDeliveryArgs
+    from components.zos.stack import ZosStack, ZosStackArgs
+
     zos = ZosStack(
         "jupyterhub-zos",
         ZosStackArgs(
@@ -115,21 +123,28 @@ else:
             auth_token=secrets.kg_auth_token,
         ),
     )
-    user_pki = zos.user_pki
-delivery = PkiDelivery(
-    "jupyterhub-pki",
-    PkiDeliveryArgs(
-        user_pki=user_pki,
-        pki_dir=hub_settings.pki_dir,
-        client_key=gateway.client_key,
-        client_cert=gateway.client_cert,
-        client_ca=gateway.client_ca,
-        docker_host=settings.docker_host,
-        ssh_opts=docker_ssh_opts,
-    ),
-)
-pki_users = list(delivery.users)
-hub_depends_on += delivery.commands.values()
+    if zos.client_ca is not None:  # ZOS_ATTLS=false: the gateway does TLS itself
+        client_ca = HubClientCa(
+            key_pem=zos.client_ca.key_pem,
+            cert_pem=zos.client_ca.cert_pem,
+            gateway_ca_pem=zos.server_ca_pem,
+            pki_dir=hub_settings.pki_dir,
+        )
+    else:
+        delivery = PkiDelivery(
+            "jupyterhub-pki",
+            PkiDeliveryArgs(
+                user_pki=zos.user_pki,
+                pki_dir=hub_settings.pki_dir,
+                client_key=gateway.client_key,
+                client_cert=gateway.client_cert,
+                client_ca=gateway.client_ca,
+                docker_host=settings.docker_host,
+                ssh_opts=docker_ssh_opts,
+            ),
+        )
+        pki_users = list(delivery.users)
+        hub_depends_on += delivery.commands.values()
 
 # KG_URL unset: the dev gateway container, with mutual TLS, is the stack's gateway.
 kg_url = gateway.url
@@ -142,7 +157,7 @@ if gateway.dev_gateway:
             network_name=network.name,
             server_cert_pem=gateway_pki.server.cert_pem,
             server_key_pem=gateway_pki.server.key_pem,
-            client_ca_pem=gateway_pki.ca.cert_pem,
+            client_ca_pem=gateway_pki.client_ca.cert_pem,
             auth_token=secrets.kg_auth_token,
             docker_host=settings.docker_host,
             ssh_opts=docker_ssh_opts,
@@ -165,8 +180,9 @@ hub_env = hub_environment(
         kg_auth_token=secrets.kg_auth_token,
         cookie_secret=secrets.cookie_secret,
         proxy_auth_token=secrets.proxy_auth_token,
-        pki_users=tuple(pki_users),
+        pki_users=tuple(pki_users or ()),
         metrics_token=secrets.metrics_token,
+        hub_issues_certs=client_ca is not None,
     ),
 )
 hub = Hub(
@@ -184,6 +200,7 @@ hub = Hub(
         ldap_ca_pem=ldap_ca_pem,
         ldap_search_password=settings.ldap.search_bind_password,
         pki_users=pki_users,
+        client_ca=client_ca,
         docker_host=settings.docker_host,
         ssh_opts=docker_ssh_opts,
         depends_on=hub_depends_on,
@@ -205,6 +222,9 @@ pulumi.export(
 )
 if dev_directory is not None:
     pulumi.export("dev_passwords", pulumi.Output.secret(dev_directory.passwords))
+if zos is not None and zos.client_ca is not None:
+    # ZOS_ATTLS=false: what the gateway on z/OS trusts for client certificates.
+    pulumi.export("gateway_client_ca_cert", zos.client_ca.cert_pem)
 if zos is not None:
     pulumi.export(
         "zos_gateway",
@@ -218,9 +238,12 @@ if zos is not None:
 # For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
 pulumi.export("metrics_token", secrets.metrics_token)
 pulumi.export("kg_url", kg_url)
-pulumi.export("users_with_client_certs", pki_users)
+if pki_users is not None:  # RACF certificates (behind AT-TLS), delivered by the program
+    pulumi.export("users_with_client_certs", pki_users)
 if gateway_pki is not None:
     pulumi.export("gateway_ca_cert", gateway_pki.ca.cert_pem)
+    # The CA the hub issues users' client certificates from: the gateway's client_ca.
+    pulumi.export("gateway_client_ca_cert", gateway_pki.client_ca.cert_pem)
     if not gateway.dev_gateway:  # for the gateway at KG_URL: its certificate and key
         pulumi.export("gateway_server_cert", gateway_pki.server.cert_pem)
         pulumi.export("gateway_server_key", pulumi.Output.secret(gateway_pki.server.key_pem))

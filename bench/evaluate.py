@@ -103,17 +103,23 @@ def main(argv: list[str] | None = None) -> int:
             critical_path_length=len(path),
             critical_path=path,
             inputs_digest=inputs_digest(graph),
-            shape=[
-                {
-                    "type": r.type,
-                    "name": r.name,
-                    "custom": r.custom,
-                    "parent": r.parent,
-                    "urn": r.urn,
-                    "inputs": r.inputs,
-                }
-                for r in graph.resources
-            ],
+            shape={
+                "resources": [
+                    {
+                        "type": r.type,
+                        "name": r.name,
+                        "custom": r.custom,
+                        "parent": r.parent,
+                        "urn": r.urn,
+                        "inputs": r.inputs,
+                    }
+                    for r in graph.resources
+                ],
+                # The stack outputs too: the SDK's cost of exporting what users need
+                # (per-user entries among them) is the floor's as well.
+                "outputs": graph.outputs,
+                "secret_outputs": sorted(graph.secret_outputs),
+            },
         )
     json.dump(result, sys.stdout)
     return 0

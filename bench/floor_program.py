@@ -1,6 +1,7 @@
 """The floor: a Pulumi program with no logic that registers the same resources as the
 measured program — same SDK classes, names, parents and final input values, given as
-constants — read from a shape file. What the program costs above this is its own
+constants — and exports the same stack outputs (their final values, secret where the
+program's are), read from a shape file. What the program costs above this is its own
 logic: settings, rendering, Outputs and the dependencies between resources."""
 
 import gc
@@ -47,10 +48,13 @@ def snake(value):
 
 shape = json.load(open(pulumi.Config().require("SHAPE")))  # noqa: SIM115
 by_urn: dict[str, pulumi.Resource] = {}
-for entry in shape:
+for entry in shape["resources"]:
     opts = pulumi.ResourceOptions(parent=by_urn.get(entry["parent"]))
     if entry["custom"]:
         made = sdk_class(entry["type"])(entry["name"], opts=opts, **snake(entry["inputs"]))
     else:
         made = pulumi.ComponentResource(entry["type"], entry["name"], None, opts)
     by_urn[entry["urn"]] = made
+for name, value in shape["outputs"].items():
+    secret = name in shape["secret_outputs"]
+    pulumi.export(name, pulumi.Output.secret(value) if secret else value)

@@ -14,8 +14,10 @@ its stdin is the password and the export, and the command first splits it into P
 on this machine (the seed's openssl steps), then delivers. Output logging is off
 and stdout/stderr are secret outputs. A changed certificate changes stdin, which
 re-runs the script (it replaces the files in place). A changed host, directory or
-file name replaces the resource, deleting the old files first. The pulumi-tls PKI
-hands over UserPki, the z/OS export UserPkcs12.
+file name replaces the resource, deleting the old files first. PEM texts come as
+UserPki, the z/OS export as UserPkcs12. The program delivers only RACF
+certificates (z/OS behind AT-TLS); elsewhere the hub issues users' certificates at spawn
+(images/hub/jhz_client_certs.py).
 """
 
 from __future__ import annotations

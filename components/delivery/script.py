@@ -19,6 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from components.docker.names import pki_dir_name
+
 # The notebook image's user (docker-stacks jovyan). The mount is read-only, so the
 # notebook can read its files but not change them.
 NOTEBOOK_UID = 1000
@@ -40,7 +42,7 @@ class DeliveryFiles:
 
     @property
     def directory(self) -> str:
-        return f"{self.pki_dir.rstrip('/')}/{self.user}"
+        return f"{self.pki_dir.rstrip('/')}/{pki_dir_name(self.user)}"
 
 
 @dataclass(frozen=True)
@@ -211,7 +213,8 @@ def _body(files: DeliveryFiles, purpose: str, text: str) -> str:
     q = shlex.quote
     return (
         _header(files, purpose)
-        + f"PKI_DIR={q(files.pki_dir.rstrip('/') or '/')}\nUSER_DIR={q(files.user)}\n\n"
+        + f"PKI_DIR={q(files.pki_dir.rstrip('/') or '/')}\n"
+        + f"USER_DIR={q(pki_dir_name(files.user))}\n\n"
         + _ENTER
         + text
     )

@@ -44,6 +44,16 @@ def directory_network_name(network_name: str) -> str:
     return f"{network_name}-directory"
 
 
+def pki_dir_name(user: str) -> str:
+    """A user's directory under HUB_PKI_DIR, mounted at /etc/jupyterpki into their server
+    only: the user name itself (DockerSpawner's {raw_username}; images/hub/jhz_client_certs.py
+    user_dir_name derives the same). Distinct names are distinct directories; a name that
+    is not one plain path component is refused."""
+    if not user or user in (".", "..") or "/" in user or "\0" in user:
+        raise ValueError(f"user name {user!r} cannot name a certificate directory")
+    return user
+
+
 def local_image_name(project: str, stack: str, image: str) -> str:
     """A local tag per stack and image, e.g. jupyterhub-zos-hub:dev (Docker wants lowercase)."""
     return f"{project}-{image}:{stack}".lower()

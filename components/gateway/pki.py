@@ -1,9 +1,10 @@
-"""The Kernel Gateway's PKI with pulumi-tls: a CA, the gateway's server certificate and
-one client certificate per hub user (CN = the user name).
+"""The Kernel Gateway's PKI with pulumi-tls: a CA and the gateway's server certificate, and
+the client CA from which the hub issues each user's client certificate at spawn
+(CN = the user name; images/hub/jhz_client_certs.py).
 
 Used when the certificates are not RACF's (no ZOS_HOST): for the dev gateway container,
 and for a gateway of one's own at KG_URL, which then installs the exported server
-certificate and trusts the exported CA. All parameters come from components.pki.specs,
+certificate and trusts the exported client CA. All parameters come from components.pki.specs,
 the functions the tests also make their certificates with.
 """
 
@@ -16,9 +17,8 @@ from urllib.parse import urlsplit
 
 import pulumi
 
-from components.delivery.material import UserPki
 from components.pki.resources import IssuedCert, self_signed_ca, signed_cert
-from components.pki.specs import CertSpec, ca_spec, client_spec, server_spec
+from components.pki.specs import CertSpec, ca_spec, server_spec
 
 
 def server_hosts(dev_gateway_host: str | None, kg_url: str | None) -> tuple[str, ...]:
@@ -50,54 +50,44 @@ def gateway_server_spec(hosts: Iterable[str]) -> CertSpec:
 
 
 GATEWAY_CA_PURPOSE = "Kernel Gateway"
+# The hub's client CA: its key goes to the hub container only, which issues each user a
+# short-lived client certificate at spawn (images/hub/jhz_client_certs.py). A CA of its
+# own, so the hub can make client certificates but never a gateway's server certificate.
+CLIENT_CA_PURPOSE = "Kernel Gateway clients"
 
 
 @dataclass(frozen=True)
 class GatewayPkiArgs:
-    """`users`: every hub user (admins and allowed users); `server_hosts`: see
-    `server_hosts()`."""
+    """`server_hosts`: see `server_hosts()`."""
 
-    users: Sequence[str]
     server_hosts: Sequence[str]
 
 
 class GatewayPki(pulumi.ComponentResource):
-    """CA, gateway server certificate, and a client certificate for every user.
+    """The gateway's CA and server certificate, and the client CA the hub issues users'
+    certificates from. Fixed size: nothing here is per user.
 
-    `user_pki` is what the delivery writes to each user's /etc/jupyterpki; `ca` and
-    `server` are for the dev gateway (or to install on the gateway at KG_URL)."""
+    `ca` and `server` are for the dev gateway (or to install on the gateway at KG_URL),
+    `client_ca` for the hub (its key) and the gateway (its certificate, as client_ca)."""
 
     ca: IssuedCert
     server: IssuedCert
-    user_pki: dict[str, UserPki]
+    client_ca: IssuedCert
 
     def __init__(
         self, name: str, args: GatewayPkiArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("jupyterhub-zos:pki:GatewayPki", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        if not args.users:
-            raise ValueError("GatewayPki needs at least one user (HUB_ADMIN_USERS)")
-
         self.ca = self_signed_ca(f"{name}-ca", ca_spec(GATEWAY_CA_PURPOSE), child)
         self.server = signed_cert(
             f"{name}-server", gateway_server_spec(args.server_hosts), self.ca, child
         )
-        # The CA certificate is public, but each user's bundle is handled as one secret.
-        ca_pem = pulumi.Output.secret(self.ca.cert_pem)
-        self.user_pki = {}
-        for user in dict.fromkeys(args.users):
-            issued = signed_cert(f"{name}-user-{user}", client_spec(user), self.ca, child)
-            self.user_pki[user] = UserPki(
-                cert_pem=pulumi.Output.secret(issued.cert_pem),
-                key_pem=issued.key_pem,
-                ca_pem=ca_pem,
-            )
-
+        self.client_ca = self_signed_ca(f"{name}-client-ca", ca_spec(CLIENT_CA_PURPOSE), child)
         self.register_outputs(
             {
                 "ca_cert_pem": self.ca.cert_pem,
                 "server_cert_pem": self.server.cert_pem,
-                "users": sorted(self.user_pki),
+                "client_ca_cert_pem": self.client_ca.cert_pem,
             }
         )

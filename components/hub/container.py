@@ -7,16 +7,21 @@
   https /hub/health that `pulumi up` waits for;
 - the environment from components/hub/environment.py, secrets kept secret Outputs;
 - the TLS certificate and key, the LDAP CA and the LDAP search account's password put
-  in at creation as container uploads (secrets 0600, never in the environment).
+  in at creation as container uploads (secrets 0600, never in the environment);
+- when the hub issues users' gateway client certificates (every stack but z/OS behind
+  AT-TLS): the client CA's key (secret, 0600) and certificate and the gateway's CA as
+  uploads too, and HUB_PKI_DIR mounted at /srv/jupyterhub/pki, where it writes them.
 
 Every input that matters is a container input, so a changed setting, secret, image or
 notebook image replaces the container on `pulumi up`: no manual restart. A replaced hub
 leaves users' notebook containers and kernels running (jupyterhub_config.py:
 cleanup_servers) and the new one finds them again. They are not Pulumi resources, so a
 local.Command (run on the Docker host, over ssh for ssh:// hosts) looks after them:
-- create/update, before the hub is replaced: remove the servers of users who no longer
-  have a client certificate (removed from config), which the new hub would otherwise
-  find running and keep;
+- create/update, before the hub is replaced, with delivered (RACF) certificates only:
+  remove the servers of users who no longer have one (removed from config), which the
+  new hub would otherwise find running and keep. When the hub issues, it removes none:
+  group members and admin-added users are in no list here, and the new hub itself stops
+  the servers of users the config no longer allows;
 - delete, at `pulumi destroy`, after the hub and before the network (Docker will not
   remove a network a container is on): remove them all.
 """
@@ -40,6 +45,10 @@ from components.docker.hardening import (
     limit_pids,
 )
 from components.hub.environment import (
+    CLIENT_CA_CERT_PATH,
+    CLIENT_CA_KEY_PATH,
+    GATEWAY_CA_PATH,
+    HUB_PKI_MOUNT,
     LDAP_CA_PATH,
     LDAP_SEARCH_PASSWORD_PATH,
     SECRET_ENV,
@@ -54,12 +63,15 @@ DOCKER_SOCKET = "/var/run/docker.sock"
 DATA_DIR = "/data"
 HTTPS_PORT = 443  # inside the container (jupyterhub_config.py: c.JupyterHub.port)
 HEALTH_URL = f"https://127.0.0.1:{HTTPS_PORT}/hub/health"
-# The hub runs as root in its container, owns its files and the Docker socket's access
-# comes from the socket, not from a capability: it keeps only NET_BIND_SERVICE (port
-# 443, on engines that do not set ip_unprivileged_port_start). Its processes (hub,
-# proxy, culler) are capped; its memory is not, as it grows with the number of users
-# (docs/benchmarks.md), and an out-of-memory hub would log everyone out.
-HARDENING = Hardening(cap_add=("NET_BIND_SERVICE",), pids_limit=1024)
+# The hub runs as root in its container and the Docker socket's access comes from the
+# socket, not from a capability. It keeps NET_BIND_SERVICE (port 443, on engines that do
+# not set ip_unprivileged_port_start) and what writing users' certificates into their
+# own directories (uid 1000, 0700) under HUB_PKI_DIR takes: CHOWN, FOWNER, DAC_OVERRIDE.
+# Its processes (hub, proxy, services) are capped; its memory is not, as it grows with
+# the number of users (docs/benchmarks.md), and an out-of-memory hub logs everyone out.
+HARDENING = Hardening(
+    cap_add=("CHOWN", "DAC_OVERRIDE", "FOWNER", "NET_BIND_SERVICE"), pids_limit=1024
+)
 
 
 _NOTEBOOK_SCRIPT = """\
@@ -127,6 +139,14 @@ def notebook_keep_list(users: Sequence[str]) -> str:
     return "# notebook containers to keep\n" + kept
 
 
+# The create when the hub issues every user's certificate: nobody's server is pruned here
+# (a user the config no longer allows is stopped by the hub itself at its start).
+KEEP_ALL_SCRIPT = (
+    "printf 'jupyterhub-zos: the hub issues client certificates; it stops the servers of "
+    "users the config no longer allows itself\\n'\n"
+)
+
+
 def healthcheck_command(url: str = HEALTH_URL) -> list[str]:
     """The probe run inside the container: liveness of the hub behind its proxy. The
     certificate is not checked (it names the public host, not 127.0.0.1)."""
@@ -152,6 +172,19 @@ def container_envs(env: Mapping[str, Any]) -> list[pulumi.Input[str]]:
 
 
 @dataclass(frozen=True)
+class HubClientCa:
+    """What the hub issues users' client certificates with (images/hub/jhz_client_certs.py):
+    the client CA's key (secret, uploaded 0600) and certificate, the CA of the gateway's
+    server certificate (each user's CLIENT_CA file), and HUB_PKI_DIR on the Docker host,
+    mounted into the hub, where it writes each user's directory."""
+
+    key_pem: pulumi.Output[str]
+    cert_pem: pulumi.Input[str]
+    gateway_ca_pem: pulumi.Input[str]
+    pki_dir: str
+
+
+@dataclass(frozen=True)
 class HubArgs:
     """What the hub container is made of (container inputs: a change to any of them
     replaces the container on `pulumi up`), and where its users' notebook containers run
@@ -169,9 +202,11 @@ class HubArgs:
     ldap_ca_pem: pulumi.Input[str] | None  # CA that signed the LDAP server's certificate
     # Secret: LDAP_SEARCH_BIND_PASSWORD, uploaded 0600 (search-then-bind), else None.
     ldap_search_password: pulumi.Output[str] | None = None
-    # Users with a client certificate: their running notebook servers are kept (others'
-    # are removed before the hub is replaced, as the hub would refuse them a new one).
-    pki_users: Sequence[str] = ()
+    # Users with a delivered client certificate: their running notebook servers are kept
+    # (others' are removed before the hub is replaced, as the hub would refuse them a new
+    # one). None: the hub issues everyone's (`client_ca`), nobody's server is pruned here.
+    pki_users: Sequence[str] | None = ()
+    client_ca: HubClientCa | None = None
     docker_host: str | None = None  # docker:host, where the notebook containers run
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
@@ -203,6 +238,26 @@ class Hub(pulumi.ComponentResource):
                     permissions="0600",
                 )
             )
+        pki_volumes = []
+        if args.client_ca is not None:
+            uploads += [
+                docker.ContainerUploadArgs(
+                    file=CLIENT_CA_KEY_PATH,
+                    content=pulumi.Output.secret(args.client_ca.key_pem),
+                    permissions="0600",
+                ),
+                docker.ContainerUploadArgs(
+                    file=CLIENT_CA_CERT_PATH, content=args.client_ca.cert_pem
+                ),
+                docker.ContainerUploadArgs(
+                    file=GATEWAY_CA_PATH, content=args.client_ca.gateway_ca_pem
+                ),
+            ]
+            pki_volumes.append(
+                docker.ContainerVolumeArgs(
+                    host_path=args.client_ca.pki_dir, container_path=HUB_PKI_MOUNT
+                )
+            )
 
         def servers_command(prune: bool) -> pulumi.Output[str]:
             return pulumi.Output.from_input(args.network_name).apply(
@@ -216,11 +271,14 @@ class Hub(pulumi.ComponentResource):
         # hub depends on it, so that run comes before the hub is updated or replaced, and
         # it is deleted after the hub (no new spawns meanwhile). A hub replacement alone
         # does not run it: users' servers keep running. No triggers: replacing this
-        # Command would run its delete, which removes every server.
+        # Command would run its delete, which removes every server. When the hub issues
+        # everyone's certificates it prunes nothing (the hub stops servers of users the
+        # config no longer allows when it starts).
+        hub_issues = args.pki_users is None
         self.notebook_servers = command.local.Command(
             f"{name}-notebook-servers",
-            create=servers_command(prune=True),
-            stdin=notebook_keep_list(args.pki_users),
+            create=KEEP_ALL_SCRIPT if hub_issues else servers_command(prune=True),
+            stdin=None if hub_issues else notebook_keep_list(args.pki_users),
             delete=servers_command(prune=False),
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self),
@@ -241,6 +299,7 @@ class Hub(pulumi.ComponentResource):
                 docker.ContainerVolumeArgs(
                     volume_name=args.data_volume_name, container_path=DATA_DIR
                 ),
+                *pki_volumes,
             ],
             # A hub that dies by itself (crash, OOM killer) is started again in the same
             # container and finds users' servers as a replaced hub does; `docker stop` or

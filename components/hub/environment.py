@@ -29,6 +29,13 @@ HUB_SECRETS_DIR = "/srv/jupyterhub/secrets"
 LDAP_SEARCH_PASSWORD_PATH = f"{HUB_SECRETS_DIR}/ldap-search-password"
 # Stopped notebook servers' logs, on the hub's data volume (images/hub/notebook_logs.py).
 NOTEBOOK_LOG_DIR = "/data/notebook-logs"
+# The client CA the hub issues users' gateway certificates from (the key 0600), and the CA
+# that signed the gateway, which each user gets as CLIENT_CA to verify the gateway by.
+CLIENT_CA_KEY_PATH = f"{HUB_TLS_DIR}/client-ca.key"
+CLIENT_CA_CERT_PATH = f"{HUB_TLS_DIR}/client-ca.crt"
+GATEWAY_CA_PATH = f"{HUB_TLS_DIR}/gateway-ca.crt"
+# Where <HUB_PKI_DIR> of the Docker host is mounted in the hub, when the hub issues.
+HUB_PKI_MOUNT = "/srv/jupyterhub/pki"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
 SECRET_ENV = frozenset(
@@ -49,6 +56,10 @@ class HubEnvInputs:
     proxy_auth_token: Any  # secret
     pki_users: Sequence[str]  # users with a client certificate in <pki_dir>/<user>
     metrics_token: Any = None  # secret: the Prometheus scrape token (None: no scraping)
+    pki_users: Sequence[str]  # users with a delivered certificate in <pki_dir>/<user>
+    # The hub issues every user's client certificate at spawn (CA files uploaded, HUB_PKI_DIR
+    # mounted); else only `pki_users` have one (RACF, delivered by the program).
+    hub_issues_certs: bool = False
 
 
 def _csv(items: Sequence[str]) -> str:
@@ -117,6 +128,15 @@ def hub_environment(
         "JPY_COOKIE_SECRET": derived.cookie_secret,
         "CONFIGPROXY_AUTH_TOKEN": derived.proxy_auth_token,
     }
+    if derived.hub_issues_certs:
+        env.update(
+            JUPYTERPKI_CA_KEY=CLIENT_CA_KEY_PATH,
+            JUPYTERPKI_CA_CERT=CLIENT_CA_CERT_PATH,
+            JUPYTERPKI_GATEWAY_CA=GATEWAY_CA_PATH,
+            JUPYTERPKI_HUB_DIR=HUB_PKI_MOUNT,
+            JUPYTERPKI_CERT_HOURS=str(gateway.client_cert_hours),
+        )
+        del env["JUPYTERPKI_USERS"]  # everyone the hub lets in gets one
     if ldap.allowed_groups:
         env["LDAP_ALLOWED_GROUPS"] = json.dumps(list(ldap.allowed_groups))
         env["LDAP_GROUP_SEARCH_FILTER"] = ldap.group_search_filter

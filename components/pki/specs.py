@@ -60,11 +60,17 @@ def server_spec(
     )
 
 
-def client_spec(username: str) -> CertSpec:
-    """A notebook user's client certificate for mutual TLS to the gateway; CN = hub user."""
+# CLIENT_CERT_HOURS' default: a client certificate the hub issues lives a day, renewed at half.
+CLIENT_CERT_HOURS = 24
+
+
+def client_spec(username: str, hours: int = CLIENT_CERT_HOURS) -> CertSpec:
+    """A notebook user's client certificate for mutual TLS to the gateway; CN = hub user.
+    The hub issues these at spawn with `cryptography` (images/hub/jhz_client_certs.py,
+    checked against this spec by its tests), valid `hours` and renewed at half."""
     return CertSpec(
         common_name=username,
         allowed_uses=("digital_signature", "key_agreement", "client_auth"),
-        validity_hours=365 * HOURS_PER_DAY,
-        early_renewal_hours=30 * HOURS_PER_DAY,
+        validity_hours=hours,
+        early_renewal_hours=hours // 2,
     )

@@ -14,6 +14,7 @@ from components.settings.values import (
     AbsPath,
     BindDn,
     Bool,
+    CertHours,
     CommandName,
     Concurrency,
     Count,
@@ -112,6 +113,7 @@ class StackConfig(BaseModel):
     CLIENT_KEY: FileName = "key.pem"
     CLIENT_CERT: FileName = "cert.pem"
     CLIENT_CA: FileName = "cacert.pem"
+    CLIENT_CERT_HOURS: CertHours = 24
     HUB_HOSTNAME: Host = "localhost"
     HUB_HTTPS_PORT: Port = 443
     HUB_TLS_CERT: PemCerts | None = None

@@ -64,6 +64,8 @@ class GatewaySettings:
     client_cert: str
     client_ca: str
     kernels: KernelLimits = field(default_factory=KernelLimits)
+    # Validity of the client certificates the hub issues at spawn (renewed at half).
+    client_cert_hours: int = 24
 
     @property
     def dev_gateway(self) -> bool:

@@ -232,6 +232,7 @@ def _settings(
             client_cert=c.CLIENT_CERT,
             client_ca=c.CLIENT_CA,
             kernels=kernels,
+            client_cert_hours=c.CLIENT_CERT_HOURS,
         ),
         hub=HubSettings(
             hostname=c.HUB_HOSTNAME,

@@ -473,3 +473,7 @@ def env_list(text: str, dns: bool) -> list[str]:
     else:
         items = re.split(r"[;\n]" if dns else r"[;\n,]", text)
     return [item.strip() for item in items if item.strip()]
+
+
+# A client certificate's validity: at least an hour, at most 30 days.
+CertHours = Annotated[int, Field(ge=1, le=720)]

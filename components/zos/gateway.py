@@ -29,6 +29,9 @@ class ZosGatewayArgs:
     auth_token: pulumi.Output[str]  # KG_AUTH_TOKEN, given or generated
     p12_password: pulumi.Output[str]  # for the server's export when there is no AT-TLS
     depends_on: Sequence[pulumi.Resource] = ()  # what every step waits for (the preflight)
+    # Without AT-TLS: the CA the gateway checks client certificates against (the hub's
+    # client CA, pulumi-tls) instead of the RACF CA.
+    client_ca_pem: pulumi.Output[str] | None = None
 
 
 class ZosGateway(pulumi.ComponentResource):
@@ -40,6 +43,7 @@ class ZosGateway(pulumi.ComponentResource):
     commands: dict[str, command.remote.Command | command.local.Command]
     config_path: str
     tls_files: pulumi.Output[dict[str, str]] | None
+    server_ca_pem: pulumi.Output[str] | None  # without AT-TLS: the RACF CA, from the split
 
     def __init__(
         self, name: str, args: ZosGatewayArgs, opts: pulumi.ResourceOptions | None = None
@@ -52,6 +56,7 @@ class ZosGateway(pulumi.ComponentResource):
         conn = connection(zos)
         present = [step.name for step in steps] + ["server-pem"] * (not zos.attls)
         tls_files: pulumi.Output[dict[str, str]] | None = None
+        self.server_ca_pem = None
         for step in steps:
             stdin = stdin_for(
                 step, password=args.p12_password, token=args.auth_token, tls_files=tls_files
@@ -72,6 +77,12 @@ class ZosGateway(pulumi.ComponentResource):
                     f"{name}-server-pem", cmd, args.p12_password, parent=self
                 )
                 self.commands["server-pem"] = split
+                self.server_ca_pem = tls_files.apply(lambda files: files["ca.pem"])
+                if args.client_ca_pem is not None:
+                    # ca.pem goes to kg_client_ca.pem: the hub's client CA, not RACF's.
+                    tls_files = pulumi.Output.all(tls_files, args.client_ca_pem).apply(
+                        lambda v: {**v[0], "ca.pem": v[1]}
+                    )
         self.ca = self.commands["ca"]
         self.tls_files = tls_files
         self.config_path = f"{zos.kg_config_dir}/{CONFIG_FILE}"

@@ -4,9 +4,10 @@ ZOS_KG_CONFIG_DIR (0600, owned by the gateway's user ID).
 The config comes from the renderer the dev gateway uses. Behind AT-TLS the gateway
 speaks plain HTTP on ZOS_KG_PORT. With ZOS_ATTLS=false the gateway does TLS itself:
 its certificate and key are the RACF server certificate, exported as PKCS#12 and split
-like the users' (so clients check it against the same RACF CA they hold), and
-`client_ca` is that CA, so only holders of a certificate RACF issued get in. Kernels
-then run as the gateway's ID (per-user IDs need AT-TLS's SAFCheck).
+(notebooks check it against that RACF CA, which the hub gives them), and `client_ca` is
+the hub's client CA (pulumi-tls; components/zos/stack.py), so only holders of a
+certificate the hub issued get in. Kernels then run as the gateway's ID (per-user IDs
+need AT-TLS's SAFCheck, where RACF certificates are mapped to each user's z/OS ID).
 
 Beside the config goes kg_isolation.py, the layer the dev gateway runs too: with
 ZOS_ATTLS=false the gateway sees the client certificate and binds each kernel to its CN;

@@ -1,7 +1,14 @@
 """z/OS, when ZOS_HOST is set: first a read-only preflight that every other step waits
-for, then the gateway's RACF, AT-TLS and config, each notebook user's client
-certificate from RACF (`user_pki`, for the delivery), and last the gateway's (re)start
-(ZOS_KG_LIFECYCLE), which destroy stops before the steps it waits for go."""
+for, then the gateway's RACF, AT-TLS and config, the users' client certificates, and
+last the gateway's (re)start (ZOS_KG_LIFECYCLE), which destroy stops before the steps it
+waits for go.
+
+Behind AT-TLS (ZOS_ATTLS, the default) RACF maps each client certificate to a z/OS user
+ID, so each ZOS_USERS entry gets a RACF certificate (`user_pki`, for the delivery).
+With ZOS_ATTLS=false the gateway does TLS itself and kernels run as its own ID: it trusts
+a pulumi-tls client CA (`client_ca`) whose key goes to the hub, which issues each user's
+certificate at spawn as on the dev stack; `server_ca_pem` is the RACF CA that signed the
+gateway's certificate, which notebooks verify it by. No RACF certificate per user then."""
 
 from __future__ import annotations
 
@@ -12,6 +19,9 @@ import pulumi_command as command
 import pulumi_random as random
 
 from components.delivery.material import UserPkcs12
+from components.gateway.pki import CLIENT_CA_PURPOSE
+from components.pki.resources import IssuedCert, self_signed_ca
+from components.pki.specs import ca_spec
 from components.settings import ZosSettings
 from components.zos.commands import connection, remote_step, stdin_for
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
@@ -31,10 +41,12 @@ class ZosStackArgs:
 class ZosStack(pulumi.ComponentResource):
     preflight: command.remote.Command
     gateway: ZosGateway
-    users: ZosUserCerts
+    users: ZosUserCerts | None  # behind AT-TLS only
     service: command.remote.Command | None  # None: the operator runs the gateway
     restart_note: str  # what runs the gateway and what must be restarted, for the output
     user_pki: dict[str, UserPkcs12]
+    client_ca: IssuedCert | None  # ZOS_ATTLS=false only
+    server_ca_pem: pulumi.Output[str] | None  # ZOS_ATTLS=false only
 
     def __init__(
         self, name: str, args: ZosStackArgs, opts: pulumi.ResourceOptions | None = None
@@ -56,6 +68,9 @@ class ZosStack(pulumi.ComponentResource):
             depends_on=[],
             parent=self,
         )
+        self.client_ca = None
+        if not args.zos.attls:
+            self.client_ca = self_signed_ca(f"{name}-client-ca", ca_spec(CLIENT_CA_PURPOSE), child)
         # The PKCS#12 password: ZOS_P12_PASSWORD, or one generated and kept in state.
         # Letters and digits only: it goes into a TSO PASSWORD('...') operand.
         if args.zos.p12_password is not None:
@@ -74,20 +89,24 @@ class ZosStack(pulumi.ComponentResource):
                 auth_token=args.auth_token,
                 p12_password=password,
                 depends_on=[self.preflight],
+                client_ca_pem=None if self.client_ca is None else self.client_ca.cert_pem,
             ),
             child,
         )
-        self.users = ZosUserCerts(
-            f"{name}-users",
-            ZosUserCertsArgs(
-                zos=zos,
-                stack=args.stack,
-                p12_password=password,
-                depends_on=[self.preflight, self.gateway.ca],
-            ),
-            child,
-        )
-        self.user_pki = self.users.user_pki
+        self.server_ca_pem = self.gateway.server_ca_pem
+        self.users, self.user_pki = None, {}
+        if zos.attls:
+            self.users = ZosUserCerts(
+                f"{name}-users",
+                ZosUserCertsArgs(
+                    zos=zos,
+                    stack=args.stack,
+                    p12_password=password,
+                    depends_on=[self.preflight, self.gateway.ca],
+                ),
+                child,
+            )
+            self.user_pki = self.users.user_pki
         # The gateway starts once all its steps are done, so destroy stops it before any
         # of them (the AT-TLS policy among them) is removed.
         self.service = None

@@ -167,6 +167,7 @@ c.JupyterHub.load_roles = [{"name": "admin", "users": ADMIN_USERS}]
 
 # --- Notebook servers -----------------------------------------------------------------
 
+# (a subclass that renews client certificates, below, when the hub issues them)
 c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
 c.DockerSpawner.image = os.environ["DOCKER_NOTEBOOK_IMAGE"]
 c.DockerSpawner.network_name = os.environ["DOCKER_NETWORK_NAME"]
@@ -179,8 +180,9 @@ c.DockerSpawner.notebook_dir = notebook_dir
 PKI_DIR = "/etc/jupyterpki"
 c.DockerSpawner.volumes = {
     "jupyterhub-user-{username}": notebook_dir,
-    # That user's client certificate, key and CA, written on the Docker host by the
-    # program into <HUB_PKI_DIR>/<user name as configured>; read-only for the notebook.
+    # That user's client certificate, key and CA, written on the Docker host into
+    # <HUB_PKI_DIR>/<user name> (by the hub at spawn, or by the program for z/OS behind
+    # AT-TLS); read-only for the notebook, and only that user's directory.
     # {raw_username}, not {username}: DockerSpawner escapes the latter (bob.smith ->
     # bob-2esmith), which is not the directory the program wrote.
     os.environ["JUPYTERPKI_HOST_DIR"] + "/{raw_username}": {"bind": PKI_DIR, "mode": "ro"},
@@ -224,6 +226,16 @@ c.DockerSpawner.environment = {
     "KERNEL_USERNAME": lambda spawner: spawner.user.name,
 }
 
+# Client certificates. With JUPYTERPKI_CA_KEY (every stack but z/OS behind AT-TLS) the hub
+# issues them: before each spawn, a fresh key and a certificate with CN = the user name,
+# valid JUPYTERPKI_CERT_HOURS and renewed by the spawner's poll, written into that user's
+# <HUB_PKI_DIR>/<user> (jhz_client_certs.py). So every user the hub lets in (by name, by
+# LDAP group, added in the admin console) has one, and only their own. Otherwise the
+# program delivered them (RACF, one per ZOS_USERS entry) and a user without one is
+# refused at spawn, with the reason.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jhz_client_certs import ClientCertIssuer  # noqa: E402 - beside this file in the image
+
 USERS_WITH_CERTS = set(env_list("JUPYTERPKI_USERS"))
 
 
@@ -235,15 +247,19 @@ def refuse_users_without_certificate(spawner):
     if name not in USERS_WITH_CERTS:
         message = (
             f"No Kernel Gateway client certificate is provisioned for user '{name}'. "
-            "Ask an administrator to add the user to HUB_ALLOWED_USERS (or, with z/OS, "
-            "to ZOS_USERS) and run `pulumi up`."
+            "On this stack (z/OS behind AT-TLS) RACF certificates map to z/OS IDs: ask an "
+            "administrator to add the user to ZOS_USERS and run `pulumi up`."
         )
         error = web.HTTPError(403, "%s", message)
         error.jupyterhub_message = message
         raise error
 
 
-c.DockerSpawner.pre_spawn_hook = refuse_users_without_certificate
+if os.environ.get("JUPYTERPKI_CA_KEY"):
+    c.JupyterHub.spawner_class = "jhz_client_certs.RenewingDockerSpawner"
+    c.Spawner.pre_spawn_hook = ClientCertIssuer.from_env(os.environ)
+else:
+    c.Spawner.pre_spawn_hook = refuse_users_without_certificate
 
 # --- Idle culler ----------------------------------------------------------------------------
 

@@ -40,7 +40,7 @@ ADMIN = "admin"  # Pulumi.dev.yaml
 # Names with . _ and -: DockerSpawner escapes them in container and volume names.
 USERS = ["alice", "bob.smith", "carol_x"]
 NEW_USER = "dave-y"
-# A member of an allowed group who is in no user list: logs in, has no certificate.
+# A member of an allowed group who is in no user list: logs in, gets a certificate at spawn.
 GROUP = "e2e-extra"
 GROUP_DN = f"cn={GROUP},ou=groups,dc=jupyterhub,dc=local"
 GROUP_MEMBER = "eve"
@@ -233,7 +233,11 @@ def test_from_her_kernel_on_the_gateway_alice_reaches_nothing_of_bobs(stack):
 
 
 HARDENED = {
-    names.HUB_CONTAINER: (["CAP_NET_BIND_SERVICE"], 1024, 0),
+    names.HUB_CONTAINER: (
+        ["CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FOWNER", "CAP_NET_BIND_SERVICE"],
+        1024,
+        0,
+    ),
     names.GATEWAY_CONTAINER: (["CAP_CHOWN", "CAP_KILL", "CAP_SETGID", "CAP_SETUID"], 1024, 4096),
     names.DIRECTORY_CONTAINER: (
         [
@@ -328,12 +332,39 @@ def add_group_member(client) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def test_a_logged_in_user_without_a_client_certificate_sees_why_on_the_spawn_page(stack, client):
+def test_a_member_of_an_allowed_group_in_no_list_spawns_and_runs_a_kernel_on_the_gateway(
+    stack, client
+):
+    """eve is in no user list, only in an allowed LDAP group of the dev directory, added
+    after `up`: no `pulumi up` for her. The hub issues her client certificate at spawn
+    (CN eve, from the client CA the gateway trusts) and her kernel runs on the gateway."""
     add_group_member(client)
     eve = stack.user(GROUP_MEMBER)
     assert eve.login(GROUP_MEMBER_PASSWORD), "an allowed group's member logs in"
-    page = eve.spawn_page_error()
-    assert "No Kernel Gateway client certificate" in page, page[-2000:]
+    eve.start_server()
+    nb = container(client, names.notebook_container_name(GROUP_MEMBER))
+    mounts = {m["Destination"]: m for m in nb.attrs["Mounts"]}
+    pki = mounts["/etc/jupyterpki"]
+    assert pki["Type"] == "bind" and pki["RW"] is False
+    assert pki["Source"] == f"{stack.pki_dir}/{names.pki_dir_name(GROUP_MEMBER)}"
+    listing = nb.exec_run(["sh", "-c", "stat -c '%n %a %u' /etc/jupyterpki/*"], user="1000")
+    assert "/etc/jupyterpki/key.pem 600 1000" in listing.output.decode(), listing.output
+    decode = "import ssl; print(ssl._ssl._test_decode_cert('/etc/jupyterpki/cert.pem'))"
+    subject = nb.exec_run(["python3", "-c", decode], user="1000").output.decode()
+    assert "('commonName', 'eve')" in subject, subject
+    assert "Kernel Gateway clients CA" in subject, subject  # the issuer: the hub's client CA
+    # The hub's client CA key is in the hub only, never in a notebook.
+    assert not [m for m in nb.attrs["Mounts"] if "tls" in (m.get("Source") or "")]
+    assert nb.exec_run(["test", "-e", "/srv/jupyterhub/tls/client-ca.key"]).exit_code != 0
+    files = nb.exec_run(["ls", "-A", "/etc/jupyterpki"], user="1000").output.decode().split()
+    assert sorted(files) == ["cacert.pem", "cert.pem", "key.pem"], files
+    hub = container(client, names.HUB_CONTAINER)
+    assert hub.exec_run(["test", "-s", "/srv/jupyterhub/tls/client-ca.key"]).exit_code == 0
+    gateway_host = container(client, names.GATEWAY_CONTAINER).attrs["Config"]["Hostname"]
+    where = eve.run_once("import socket; socket.gethostname()").strip("'")
+    assert where == gateway_host
+    assert eve.run_once("import os; os.environ['KERNEL_USERNAME']") == "'eve'"
+    eve.stop_server()
 
 
 def test_a_file_the_user_wrote_survives_a_stop_and_start_of_their_server(stack):

@@ -10,6 +10,7 @@ interfaces, and the sqlite/cookie files instead of the /data volume.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import os
 import shutil
 import signal
@@ -28,6 +29,7 @@ from components.directory.render import (
     group_dn,
     render_seed_ldif,
 )
+from components.gateway.pki import CLIENT_CA_PURPOSE, GATEWAY_CA_PURPOSE
 from components.hub.container import healthcheck_command
 from components.hub.environment import HubEnvInputs, hub_environment
 from components.pki.specs import ca_spec, server_spec
@@ -74,6 +76,13 @@ def pki(workdir):
     }
     hub_server = issue(server_spec("localhost", ("localhost",), ("127.0.0.1",)), hub_ca)
     files["hub_cert"], files["hub_key"] = hub_server.write(workdir, "hub")
+    # What a dev hub holds to issue users' gateway client certificates at spawn, and the
+    # HUB_PKI_DIR it writes them to.
+    client_ca, gateway_ca = issue(ca_spec(CLIENT_CA_PURPOSE)), issue(ca_spec(GATEWAY_CA_PURPOSE))
+    files["client_ca_cert"], files["client_ca_key"] = client_ca.write(workdir, "client-ca")
+    files["gateway_ca"] = gateway_ca.write(workdir, "gateway-ca")[0]
+    files["user_pki"] = workdir / "user-pki"
+    files["user_pki"].mkdir(exist_ok=True)
     return files
 
 
@@ -90,8 +99,9 @@ def directory(workdir, pki):
     server.stop()
 
 
-def program_env() -> dict[str, str]:
-    """The hub container's environment as the program computes it (dev directory)."""
+def program_env(**derived_changes) -> dict[str, str]:
+    """The hub container's environment as the program computes it (dev directory);
+    `derived_changes` replace fields of its HubEnvInputs (e.g. hub_issues_certs)."""
     hub = HubSettings(
         hostname="localhost",
         https_port=8443,
@@ -131,8 +141,10 @@ def program_env() -> dict[str, str]:
         kg_auth_token="kg-token-" + "x" * 32,
         cookie_secret="ab" * 32,
         proxy_auth_token="proxy-token-" + "y" * 32,
-        pki_users=("admin", "alice"),
+        pki_users=(),
+        hub_issues_certs=True,  # as on the dev stack: every user let in gets one at spawn
     )
+    derived = dataclasses.replace(derived, **derived_changes)
     return hub_environment(hub, ldap, gateway, derived)
 
 
@@ -227,8 +239,8 @@ class Hub:
         return session, response
 
 
-def hub_env(pki, directory, **overrides) -> dict[str, str]:
-    env = program_env()
+def hub_env(pki, directory, derived: dict | None = None, **overrides) -> dict[str, str]:
+    env = program_env(**(derived or {}))
     # The container's paths and names, pointed at this test's files and servers.
     env.update(
         LDAP_SERVER_HOST="localhost",
@@ -237,6 +249,13 @@ def hub_env(pki, directory, **overrides) -> dict[str, str]:
         SSL_CERT=str(pki["hub_cert"]),
         SSL_KEY=str(pki["hub_key"]),
     )
+    if "JUPYTERPKI_CA_KEY" in env:
+        env.update(
+            JUPYTERPKI_CA_KEY=str(pki["client_ca_key"]),
+            JUPYTERPKI_CA_CERT=str(pki["client_ca_cert"]),
+            JUPYTERPKI_GATEWAY_CA=str(pki["gateway_ca"]),
+            JUPYTERPKI_HUB_DIR=str(pki["user_pki"]),
+        )
     env.update(overrides)
     return env
 

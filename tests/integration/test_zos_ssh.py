@@ -7,6 +7,7 @@ One sshd for the module; each test starts from a fresh double state.
 
 from __future__ import annotations
 
+import importlib
 import re
 import socket
 import ssl
@@ -22,12 +23,16 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 from cryptography.x509.oid import NameOID
 
 from components.gateway.config import ISOLATION_MODULE, ISOLATION_SOURCE
+from components.gateway.pki import CLIENT_CA_PURPOSE
+from components.pki.specs import ca_spec
 from components.settings import validate
 from components.settings.source import RawConfig
 from components.zos.attls import rule_name
 from components.zos.export import client_label, parse_split_output, render_split_script
 from components.zos.kg_config import CONFIG_FILE, MODULE_FILE, TLS_FILES, TOKEN_FILE
 from components.zos.steps import step_stdin
+from tests.hubconfig import HUB_CONFIG
+from tests.support.certs import issue
 from tests.tooling import require_tool
 from tests.zos_double import cli, racf
 from tests.zos_double.deploy import deploy, destroy, ordered_steps, scripts
@@ -91,7 +96,7 @@ def fresh(host: ZosHost, settings, state: dict | None = None) -> dict:
     return state
 
 
-def up(host, settings, start: str | None = None, before_step=None):
+def up(host, settings, start: str | None = None, before_step=None, client_ca_pem=None):
     return deploy(
         host,
         settings,
@@ -100,6 +105,7 @@ def up(host, settings, start: str | None = None, before_step=None):
         token=TOKEN,
         start=start,
         before_step=before_step,
+        client_ca_pem=client_ca_pem,
     )
 
 
@@ -560,18 +566,14 @@ def test_existing_gateway_config_is_kept_aside_and_put_back(host):
 
 
 def test_without_attls_the_gateway_gets_its_racf_certificate(host):
+    """The gateway's own TLS from RACF's server certificate; client certificates from the
+    hub's client CA (no RACF certificate per user), as the program wires it."""
     settings = make_settings(host, attls=False, zos_host="127.0.0.1")
     fresh(host, settings)
-    run = up(host, settings)
+    client_ca = issue(ca_spec(CLIENT_CA_PURPOSE))
+    run = up(host, settings, client_ca_pem=client_ca.cert_pem)
     assert run.ok, run.sessions[run.failed].stderr
-    assert run.order == [
-        "ca",
-        "user-alice",
-        "user-bob",
-        "server-cert",
-        "server-export",
-        "kg-config",
-    ]
+    assert run.order == ["ca", "server-cert", "server-export", "kg-config"]
     state = host.state
     assert state["violations"] == [] and state["pending"] == {}
     view = racf.racf_view(state)
@@ -590,13 +592,24 @@ def test_without_attls_the_gateway_gets_its_racf_certificate(host):
     assert not [e for e in state["log"] if _pem_body(secret_key) in " ".join(e["argv"])]
     assert not [t for t in host.command_texts() if _pem_body(secret_key) in t]
 
-    # Mutual TLS with this material works: alice's exported certificate against the
-    # gateway's files (server name 127.0.0.1, as KG_URL names it).
-    _mutual_tls_handshake(paths, run.pems["alice"], host.root)
+    assert cert(paths["kg_client_ca.pem"].read_text()) == client_ca.cert
+    # Mutual TLS with this material works: the certificate the hub issues alice at spawn
+    # (the shipped issuer) against the gateway's files, alice verifying the gateway by
+    # the RACF CA the hub hands her (server name 127.0.0.1, as KG_URL names it).
+    issued = hub_issuer().issue("alice", client_ca.key, client_ca.cert, 24)
+    alice = {"cert.pem": issued.cert_pem.decode(), "key.pem": issued.key_pem.decode()}
+    alice["ca.pem"] = run.gateway_pems["ca.pem"]
+    _mutual_tls_handshake(paths, alice, host.root)
 
     destroy(host, settings, stack=STACK)
     assert not any(path.exists() for path in paths.values())
     assert racf.racf_view(host.state)["certs"] == []
+
+
+def hub_issuer():
+    """images/hub/jhz_client_certs.py, the module the hub image ships."""
+    sys.path.insert(0, str(HUB_CONFIG.parent))
+    return importlib.import_module("jhz_client_certs")
 
 
 def _pem_body(pem: str) -> str:

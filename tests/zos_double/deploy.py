@@ -64,10 +64,12 @@ def scripts(step, settings: Settings) -> tuple[str, str]:
 
 def ordered_steps(settings: Settings, stack: str, *, whole: bool = False):
     """(name, step) in the order the component's dependencies allow: the CA, then each
-    user's step (they need only the CA), then the rest of the gateway's chain. `whole`:
-    as the graph has it, the preflight first and the gateway's (re)start last."""
+    user's step (they need only the CA), then the rest of the gateway's chain. Without
+    AT-TLS there are no user steps: the hub issues users' certificates
+    (components/zos/stack.py). `whole`: as the graph has it, the preflight first and the
+    gateway's (re)start last."""
     gateway = gateway_steps(settings.zos, stack, settings.gateway.url)
-    users = list(user_steps(settings.zos, stack).items())
+    users = list(user_steps(settings.zos, stack).items()) if settings.zos.attls else []
     steps = [gateway[0], *[step for _user, step in users], *gateway[1:]]
     if whole:
         every = zos_steps(settings.zos, stack, settings.gateway.url)
@@ -85,9 +87,12 @@ def deploy(
     start: str | None = None,
     before_step=None,
     whole: bool = False,
+    client_ca_pem: str | None = None,
 ) -> Run:
     """Run the create scripts in order; from `start` on only, like a Pulumi `up` after
-    one that failed at that step (what succeeded before is not run again)."""
+    one that failed at that step (what succeeded before is not run again). Without
+    AT-TLS, `client_ca_pem` is what the gateway's kg_client_ca.pem gets, as the
+    component gives it the hub's client CA (else the RACF CA from the server's export)."""
     run = Run()
     steps, users = ordered_steps(settings, stack, whole=whole)
     if start is not None:
@@ -109,7 +114,10 @@ def deploy(
             run.pems[users[step.name]] = split(session.stdout, password)
         if step.name == "server-export":
             run.gateway_pems = split(session.stdout, password)
-            tls_pems = pems_for_gateway(run.gateway_pems)
+            files = dict(run.gateway_pems)
+            if client_ca_pem is not None:
+                files["ca.pem"] = client_ca_pem
+            tls_pems = pems_for_gateway(files)
     return run
 
 

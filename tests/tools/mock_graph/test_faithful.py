@@ -406,11 +406,27 @@ def uploads(graph, container: str) -> dict[str, str]:
     return {u["file"]: u["content"] for u in graph.one(CONTAINER, container).inputs["uploads"]}
 
 
-def delivered(graph, user: str) -> dict[str, str]:
-    """The key, cert and CA PEMs a user's delivery command gets on stdin."""
-    stdin = graph.one("command:local:Command", f"jupyterhub-pki-{user}").inputs["stdin"]
-    parts = re.split(r"^::jupyterhub-zos:: (\w+)\n", stdin, flags=re.M)[1:]
-    return dict(zip(parts[::2], parts[1::2], strict=True))
+def hub_issued(graph, user: str) -> dict[str, str]:
+    """The key, cert and CA PEMs the hub writes for `user` at spawn: the shipped issuer
+    (images/hub/jhz_client_certs.py) run on the client CA and gateway CA uploaded to the hub."""
+    import importlib
+    import sys
+
+    from tests.hubconfig import HUB_CONFIG
+
+    sys.path.insert(0, str(HUB_CONFIG.parent))
+    issuer = importlib.import_module("jhz_client_certs")
+    hub = uploads(graph, "jupyterhub-container")
+    ca_key = serialization.load_pem_private_key(
+        hub["/srv/jupyterhub/tls/client-ca.key"].encode(), None
+    )
+    ca_cert = load(hub["/srv/jupyterhub/tls/client-ca.crt"])
+    issued = issuer.issue(user, ca_key, ca_cert, 24)
+    return {
+        "key": issued.key_pem.decode(),
+        "cert": issued.cert_pem.decode(),
+        "ca": hub["/srv/jupyterhub/tls/gateway-ca.crt"],
+    }
 
 
 def handshake(tmp_path, server: tuple[str, str], client_ca: str, client, ca: str, host: str):
@@ -498,9 +514,11 @@ def test_dev_gateway_and_user_certs_make_a_mutual_tls_handshake(dev, tmp_path):
     files = uploads(dev, "jupyterhub-gateway-container")
     server = (files["/etc/jupyter-kg/tls/server.crt"], files["/etc/jupyter-kg/tls/server.key"])
     client_ca = files["/etc/jupyter-kg/tls/client-ca.crt"]
-    assert load(client_ca) == load(dev.outputs["gateway_ca_cert"])
-    for user in ("admin", "alice"):
-        pems = delivered(dev, user)
+    # The gateway trusts the hub's client CA, a CA of its own (not the server's).
+    assert load(client_ca) == load(dev.outputs["gateway_client_ca_cert"])
+    assert load(client_ca) != load(dev.outputs["gateway_ca_cert"])
+    for user in ("admin", "alice", "carol-by-group"):
+        pems = hub_issued(dev, user)
         assert load(pems["ca"]) == load(dev.outputs["gateway_ca_cert"])
         peer = handshake(
             tmp_path,

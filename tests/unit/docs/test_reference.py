@@ -17,7 +17,7 @@ from tools.mock_graph import full_key, run_program
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
 _ROW = re.compile(r"^\| `([^`]+)` \|(.*)$", re.MULTILINE)
-_CLAUSE = re.compile(r"^((?:`[A-Z_]+`/?)+) (set|unset)(?: \(.*\))?$")
+_CLAUSE = re.compile(r"^((?:`[A-Z_]+`/?)+) (set|unset|true|false)(?: \(.*\))?$")
 
 
 def table_rows(page: Path) -> dict[str, list[str]]:
@@ -35,16 +35,26 @@ OUTPUTS = table_rows(DOCS / "reference" / "outputs.md")
 
 def documented_when(condition: str, config: dict[str, str]) -> bool:
     """Evaluate the page's "when" cell (`always`, or clauses like "`KEY` set",
-    "`A`/`B` unset" joined by ", ") against a stack's config (empty means unset)."""
+    "`A`/`B` unset", "`BOOL` false" joined by ", ", alternatives joined by " or ")
+    against a stack's config (empty means unset; a boolean is true unless "false")."""
     if condition == "always":
         return True
+    return any(_all_hold(part, config) for part in condition.split(" or "))
+
+
+def _all_hold(condition: str, config: dict[str, str]) -> bool:
     holds = []
     for clause in condition.split(", "):
         match = _CLAUSE.match(clause)
         assert match, f"cannot read the condition {clause!r} in outputs.md"
         keys = re.findall(r"`([A-Z_]+)`", match.group(1))
-        is_set = [config.get(full_key(k), "") not in ("", "[]", "{}") for k in keys]
-        holds.append(all(is_set) if match.group(2) == "set" else not any(is_set))
+        values = [str(config.get(full_key(k), "")).lower() for k in keys]
+        kind = match.group(2)
+        if kind in ("true", "false"):
+            holds.append(all((v == "false") == (kind == "false") for v in values))
+            continue
+        is_set = [v not in ("", "[]", "{}") for v in values]
+        holds.append(all(is_set) if kind == "set" else not any(is_set))
     return all(holds)
 
 
@@ -60,6 +70,9 @@ def graphs(zos_config, cert_pairs):
             "dev", config={"HUB_TLS_CERT": cert}, secrets={"HUB_TLS_KEY": key}
         ),
         "z/OS": run_program("dev", config=config, secrets=secrets),
+        "z/OS without AT-TLS": run_program(
+            "dev", config={**config, "ZOS_ATTLS": False}, secrets=secrets
+        ),
     }
 
 

@@ -20,7 +20,11 @@ LOCAL_COMMAND = "command:local:Command"
 
 # What each container keeps; everything else is dropped.
 EXPECTED = {
-    "jupyterhub-container": {"caps": ["NET_BIND_SERVICE"], "memory": None, "pids": 1024},
+    "jupyterhub-container": {
+        "caps": ["CHOWN", "DAC_OVERRIDE", "FOWNER", "NET_BIND_SERVICE"],  # + users' certs
+        "memory": None,
+        "pids": 1024,
+    },
     "jupyterhub-gateway-container": {
         "caps": ["CHOWN", "KILL", "SETGID", "SETUID"],  # to start kernels as their users
         "memory": 4096,

@@ -84,8 +84,15 @@ def test_config_and_tls_material_are_put_in_at_runtime(dev):
     # Root's: the gateway runs as root in its container, kernels as other uids.
     assert key["permissions"] == "0400" and "owner" not in key and "group" not in key
     assert files[TLS.certfile]["content"] == mock_graph._pem("CERTIFICATE", f"{PKI}-server-cert")
-    assert files[TLS.client_ca]["content"] == mock_graph._pem("CERTIFICATE", f"{PKI}-ca-cert")
+    # Client certificates are checked against the hub's client CA (the one it issues users'
+    # certificates from), not the CA of the gateway's own certificate.
+    assert files[TLS.client_ca]["content"] == mock_graph._pem(
+        "CERTIFICATE", f"{PKI}-client-ca-cert"
+    )
     assert gw.is_secret("uploads")
+    # The gateway never gets the client CA's key.
+    text = str(gw.inputs)
+    assert mock_graph._pem("PRIVATE KEY", f"{PKI}-client-ca-key").strip() not in text
 
 
 def test_token_comes_by_environment_and_is_secret(dev):
@@ -120,8 +127,9 @@ def test_no_dev_gateway_when_kg_url_is_set(own_gateway):
     hub = envs(own_gateway.one(CONTAINER, "jupyterhub-container"))
     assert hub["KG_URL"] == "https://kg.example.org:8099"
     assert hub["KG_AUTH_TOKEN"] == TOKEN
-    # Users still get client certificates, from the CA exported for that gateway.
-    assert hub["JUPYTERPKI_USERS"] == "admin,alice"
+    # Users still get client certificates: the hub issues them from the client CA,
+    # exported (gateway_client_ca_cert) for that gateway to trust.
+    assert hub["JUPYTERPKI_CA_KEY"] and "JUPYTERPKI_USERS" not in hub
 
 
 def test_no_pulumi_tls_gateway_pki_and_no_dev_gateway_with_zos(zos_config):

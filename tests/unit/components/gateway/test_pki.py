@@ -1,5 +1,7 @@
-"""The gateway PKI and the per-user delivery in the resource graph (__main__.py under
-Pulumi mocks): certificate parameters, secrecy, one delivery per user, re-delivery."""
+"""The gateway PKI in the resource graph (__main__.py under Pulumi mocks): the gateway CA,
+its server certificate and the client CA the hub issues users' certificates from;
+nothing per user (the hub issues at spawn); the hub gets the client CA's key as a secret
+upload and HUB_PKI_DIR mounted; the delivery is only for RACF certificates (ZOS_HOST)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,14 @@ import json
 import pytest
 
 from components.gateway.dev_gateway import CONTAINER_NAME
-from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec
-from components.pki.specs import ca_spec, client_spec
+from components.gateway.pki import CLIENT_CA_PURPOSE, GATEWAY_CA_PURPOSE, gateway_server_spec
+from components.hub.environment import (
+    CLIENT_CA_CERT_PATH,
+    CLIENT_CA_KEY_PATH,
+    GATEWAY_CA_PATH,
+    HUB_PKI_MOUNT,
+)
+from components.pki.specs import ca_spec
 from components.settings import SettingsError
 from tools import mock_graph
 from tools.mock_graph import ROOT, run_program
@@ -22,6 +30,7 @@ CSR = "tls:index/certRequest:CertRequest"
 CONTAINER = "docker:index/container:Container"
 PKI = "jupyterhub-gateway-pki"
 DELIVERY = "jupyterhub-pki"
+TLS_TYPES = (KEY, SIGNED, SELF_SIGNED, CSR)
 
 
 @pytest.fixture(scope="module")
@@ -53,44 +62,50 @@ def envs(resource) -> dict[str, str]:
     return dict(item.split("=", 1) for item in resource.inputs["envs"])
 
 
-def deliveries(graph) -> dict[str, object]:
-    return {
-        r.name.removeprefix(f"{DELIVERY}-"): r
-        for r in graph.of_type(COMMAND)
-        if r.name.startswith(f"{DELIVERY}-")
-    }
+def uploads(resource) -> dict[str, dict]:
+    return {u["file"]: u for u in resource.inputs["uploads"]}
 
 
 # --- certificates: the parameters of components/pki/specs.py ---------------------------
 
 
-def test_every_key_is_ecdsa_p256(dev):
+def test_every_key_is_ecdsa_p256_and_none_is_a_users(dev):
     keys = [r for r in dev.of_type(KEY) if r.name.startswith(PKI)]
     assert {r.name for r in keys} == {
         f"{PKI}-ca-key",
         f"{PKI}-server-key",
-        f"{PKI}-user-admin-key",
-        f"{PKI}-user-alice-key",
+        f"{PKI}-client-ca-key",
     }
     assert all(r.inputs["algorithm"] == "ECDSA" and r.inputs["ecdsaCurve"] == "P256" for r in keys)
 
 
-def test_ca_and_certificates_follow_the_specs(dev):
-    ca = dev.one(SELF_SIGNED, f"{PKI}-ca-cert")
-    spec = ca_spec(GATEWAY_CA_PURPOSE)
-    assert ca.inputs["isCaCertificate"] is True
-    assert ca.inputs["allowedUses"] == list(spec.allowed_uses)
-    assert ca.inputs["validityPeriodHours"] == spec.validity_hours
-    assert ca.inputs["subject"]["commonName"] == spec.common_name
-    for user in ("admin", "alice"):
-        spec = client_spec(user)
-        cert = dev.one(SIGNED, f"{PKI}-user-{user}-cert")
-        csr = dev.one(CSR, f"{PKI}-user-{user}-csr")
-        assert csr.inputs["subject"]["commonName"] == user
-        assert cert.inputs["allowedUses"] == list(spec.allowed_uses)
-        assert "client_auth" in cert.inputs["allowedUses"]
-        assert cert.inputs["earlyRenewalHours"] == spec.early_renewal_hours
-        assert cert.inputs["caCertPem"] == mock_graph._pem("CERTIFICATE", f"{PKI}-ca-cert")
+def test_the_cas_follow_the_specs_and_are_two(dev):
+    for name, purpose in (
+        (f"{PKI}-ca-cert", GATEWAY_CA_PURPOSE),
+        (f"{PKI}-client-ca-cert", CLIENT_CA_PURPOSE),
+    ):
+        ca = dev.one(SELF_SIGNED, name)
+        spec = ca_spec(purpose)
+        assert ca.inputs["isCaCertificate"] is True
+        assert ca.inputs["allowedUses"] == list(spec.allowed_uses)
+        assert ca.inputs["validityPeriodHours"] == spec.validity_hours
+        assert ca.inputs["subject"]["commonName"] == spec.common_name
+    # The client CA signs nothing in the graph: the hub signs with it, at spawn.
+    for cert in dev.of_type(SIGNED):
+        assert cert.inputs["caCertPem"] != mock_graph._pem("CERTIFICATE", f"{PKI}-client-ca-cert")
+
+
+@pytest.mark.parametrize("users", [1, 40])
+def test_no_resource_per_listed_user_for_client_certificates(users):
+    """The graph does not grow with users for certificates: the same TLS resources and no
+    delivery commands for 2 users and for 41."""
+    listed = [f"user{i}" for i in range(users)]
+    graph = run_program("dev", config={"HUB_ALLOWED_USERS": listed})
+    tls = sorted(r.name for r in graph.resources if r.type in TLS_TYPES)
+    baseline = sorted(r.name for r in run_program("dev").resources if r.type in TLS_TYPES)
+    assert tls == baseline
+    assert not any(r.name.startswith(f"{DELIVERY}-") for r in graph.of_type(COMMAND))
+    assert not any("user" in r.name for r in graph.resources if r.type in TLS_TYPES)
 
 
 def test_server_certificate_names_the_gateway_as_notebooks_reach_it(dev, own_gateway):
@@ -103,13 +118,6 @@ def test_server_certificate_names_the_gateway_as_notebooks_reach_it(dev, own_gat
     assert own_gateway.one(SIGNED, f"{PKI}-server-cert").inputs["allowedUses"] == list(
         spec.allowed_uses
     )
-
-
-def test_users_are_admins_and_allowed_users_each_once():
-    graph = run_program("dev", config={"HUB_ALLOWED_USERS": ["alice", "bob", "admin"]})
-    assert sorted(deliveries(graph)) == ["admin", "alice", "bob"]
-    csrs = [r for r in graph.of_type(CSR) if r.name.startswith(f"{PKI}-user-")]
-    assert sorted(r.inputs["subject"]["commonName"] for r in csrs) == ["admin", "alice", "bob"]
 
 
 # --- secrets ----------------------------------------------------------------------------
@@ -134,48 +142,68 @@ def test_an_own_gateway_gets_its_server_key_only_as_a_secret_output(own_gateway)
     assert "PRIVATE KEY" in own_gateway.outputs["gateway_server_key"]
     assert "CERTIFICATE" in own_gateway.outputs["gateway_server_cert"]
     assert own_gateway.outputs["gateway_ca_cert"].startswith("-----BEGIN CERTIFICATE-----")
+    # What the gateway at KG_URL must trust for client certificates: the hub's client CA.
+    assert own_gateway.outputs["gateway_client_ca_cert"] == mock_graph._pem(
+        "CERTIFICATE", f"{PKI}-client-ca-cert"
+    )
 
 
-# --- delivery: one command per user -----------------------------------------------------
+# --- the hub issues: the client CA and the directory it writes -----------------------------
 
 
-def test_one_delivery_per_user_with_its_own_pems_on_stdin(dev):
-    commands = deliveries(dev)
-    assert sorted(commands) == ["admin", "alice"]
-    for user, cmd in commands.items():
-        assert cmd.is_secret("stdin")
-        stdin = cmd.inputs["stdin"]
-        own_key = mock_graph._pem("PRIVATE KEY", f"{PKI}-user-{user}-key").strip()
-        own_cert = mock_graph._pem("CERTIFICATE", f"{PKI}-user-{user}-cert").strip()
-        ca_cert = mock_graph._pem("CERTIFICATE", f"{PKI}-ca-cert").strip()
-        assert own_key in stdin and own_cert in stdin and ca_cert in stdin
-        for other in (u for u in commands if u != user):
-            assert mock_graph._pem("PRIVATE KEY", f"{PKI}-user-{other}-key").strip() not in stdin
-        for text in (cmd.inputs["create"], cmd.inputs["delete"]):
-            assert "PRIVATE KEY" not in text and "CERTIFICATE-----" not in text
-            assert f"DIR={ROOT}/.pki/dev/{user}\n" in text
-        assert cmd.inputs["logging"] == "none"
-        assert {"stdout", "stderr"} <= set(cmd.options["additionalSecretOutputs"])
-        assert cmd.options["deleteBeforeReplace"] is True
-        assert "update" not in cmd.inputs  # a changed input re-runs create
-        assert cmd.inputs["triggers"][1] == f"{ROOT}/.pki/dev/{user}"
+@pytest.mark.parametrize("graph_name", ["dev", "own_gateway", "remote_docker"])
+def test_the_hub_gets_the_client_cas_key_as_a_secret_0600_upload(graph_name, request):
+    graph = request.getfixturevalue(graph_name)
+    hub = graph.one(CONTAINER, "jupyterhub-container")
+    files = uploads(hub)
+    key = files[CLIENT_CA_KEY_PATH]
+    assert key["content"] == mock_graph._pem("PRIVATE KEY", f"{PKI}-client-ca-key")
+    assert key["permissions"] == "0600"
+    assert hub.is_secret("uploads")
+    assert files[CLIENT_CA_CERT_PATH]["content"] == mock_graph._pem(
+        "CERTIFICATE", f"{PKI}-client-ca-cert"
+    )
+    # Users get the CA of the gateway's server certificate, to verify the gateway by.
+    assert files[GATEWAY_CA_PATH]["content"] == mock_graph._pem("CERTIFICATE", f"{PKI}-ca-cert")
+    env = envs(hub)
+    assert env["JUPYTERPKI_CA_KEY"] == CLIENT_CA_KEY_PATH
+    assert env["JUPYTERPKI_CA_CERT"] == CLIENT_CA_CERT_PATH
+    assert env["JUPYTERPKI_GATEWAY_CA"] == GATEWAY_CA_PATH
+    assert env["JUPYTERPKI_HUB_DIR"] == HUB_PKI_MOUNT
+    assert env["JUPYTERPKI_CERT_HOURS"] == "24"
+    assert "JUPYTERPKI_USERS" not in env
+    # No other container gets the client CA's key.
+    for other in graph.of_type(CONTAINER):
+        if other.name != "jupyterhub-container":
+            text = json.dumps(other.inputs, default=str)
+            assert mock_graph._pem("PRIVATE KEY", f"{PKI}-client-ca-key").strip() not in text
 
 
-def test_file_names_and_directory_come_from_config():
+def test_the_hub_mounts_hub_pki_dir_where_it_writes_and_the_notebooks_mount_from(own_gateway, dev):
+    hub = own_gateway.one(CONTAINER, "jupyterhub-container")
+    mounts = {v.get("containerPath"): v for v in hub.inputs["volumes"]}
+    assert mounts[HUB_PKI_MOUNT]["hostPath"] == "/srv/jhz/pki"
+    assert envs(hub)["JUPYTERPKI_HOST_DIR"] == "/srv/jhz/pki"  # the notebooks' bind source
+    dev_hub = dev.one(CONTAINER, "jupyterhub-container")
+    dev_mounts = {v.get("containerPath"): v for v in dev_hub.inputs["volumes"]}
+    assert dev_mounts[HUB_PKI_MOUNT]["hostPath"] == f"{ROOT}/.pki/dev"
+
+
+def test_the_validity_comes_from_config_and_is_bounded():
+    graph = run_program("dev", config={"CLIENT_CERT_HOURS": 6})
+    assert envs(graph.one(CONTAINER, "jupyterhub-container"))["JUPYTERPKI_CERT_HOURS"] == "6"
+    for bad in (0, 721):
+        with pytest.raises(SettingsError, match="CLIENT_CERT_HOURS") as err:
+            run_program("dev", config={"CLIENT_CERT_HOURS": bad})
+        assert err.value.graph.resources == []
+
+
+def test_file_names_come_from_config():
     graph = run_program(
         "dev",
-        config={
-            "HUB_PKI_DIR": "/srv/jhz/pki",
-            "CLIENT_KEY": "alice.key",
-            "CLIENT_CERT": "alice.crt",
-            "CLIENT_CA": "gw-ca.crt",
-        },
+        config={"CLIENT_KEY": "alice.key", "CLIENT_CERT": "alice.crt", "CLIENT_CA": "gw-ca.crt"},
     )
-    create = deliveries(graph)["alice"].inputs["create"]
-    assert "DIR=/srv/jhz/pki/alice\n" in create
-    assert "KEY_FILE=alice.key\nCERT_FILE=alice.crt\nCA_FILE=gw-ca.crt\n" in create
     hub = envs(graph.one(CONTAINER, "jupyterhub-container"))
-    assert hub["JUPYTERPKI_HOST_DIR"] == "/srv/jhz/pki"
     assert (hub["CLIENT_KEY"], hub["CLIENT_CERT"], hub["CLIENT_CA"]) == (
         "alice.key",
         "alice.crt",
@@ -183,58 +211,11 @@ def test_file_names_and_directory_come_from_config():
     )
 
 
-def test_hub_knows_who_has_a_certificate_and_waits_for_the_files(dev):
-    hub = dev.one(CONTAINER, "jupyterhub-container")
-    assert envs(hub)["JUPYTERPKI_USERS"] == "admin,alice"
-    hub_component = dev.by_urn(hub.parent)
-    waits_for = hub.dependencies | hub_component.dependencies
-    assert {c.urn for c in deliveries(dev).values()} <= waits_for
-    assert dev.outputs["users_with_client_certs"] == ["admin", "alice"]
-
-
-def test_remote_docker_host_gets_the_files_over_ssh(remote_docker):
-    cmd = deliveries(remote_docker)["alice"]
-    for text in (cmd.inputs["create"], cmd.inputs["delete"]):
-        assert text.startswith("exec ssh -T -o BatchMode=yes")
-        assert "-l deploy -p 2222 -o StrictHostKeyChecking=yes -- docker.example.org " in text
-    assert cmd.inputs["triggers"][0] == "deploy@docker.example.org"
-
-
-@pytest.mark.parametrize("host", ["tcp://docker.example.org:2376", "npipe:////./pipe/docker"])
-def test_docker_host_whose_files_cannot_be_reached_is_refused_before_any_resource(host):
-    with pytest.raises(SettingsError) as err:
-        run_program("dev", config={"docker:host": host})
-    assert "docker:host" in err.value.keys
-    assert "ssh://" in str(err.value)
-    assert err.value.graph.resources == []
-
-
-def test_bad_ssh_opts_are_refused_before_any_resource():
-    with pytest.raises(ValueError, match="docker:sshOpts") as err:
-        run_program("dev", config={"docker:host": "ssh://d@h", "docker:sshOpts": "-o x"})
-    assert err.value.graph.resources == []
-
-
-def test_a_renewed_certificate_changes_only_stdin_so_the_files_are_rewritten(monkeypatch):
-    before = deliveries(run_program("dev"))["alice"]
-
-    def renewed(args):
-        return {"certPem": mock_graph._pem("CERTIFICATE", args.name + "-renewed")}
-
-    monkeypatch.setitem(mock_graph.FAKES, SIGNED, renewed)
-    after = deliveries(run_program("dev"))["alice"]
-    assert after.inputs["stdin"] != before.inputs["stdin"]
-    renewed_pem = mock_graph._pem("CERTIFICATE", f"{PKI}-user-alice-cert-renewed").strip()
-    assert renewed_pem in after.inputs["stdin"]
-    # Same command texts and triggers: an update (create runs again, rewriting the files
-    # in place), not a replacement that would delete them first.
-    for field in ("create", "delete", "triggers"):
-        assert after.inputs[field] == before.inputs[field]
-    assert "stdin" not in after.options["ignoreChanges"]
-
-
-def test_docker_host_from_the_environment_is_honoured_like_the_provider_does(monkeypatch):
-    monkeypatch.setenv("DOCKER_HOST", "ssh://deploy@docker.example.org")
-    cmd = deliveries(run_program("dev"))["alice"]
-    assert cmd.inputs["create"].startswith("exec ssh ")
-    assert cmd.inputs["triggers"][0] == "deploy@docker.example.org"
+def test_no_server_is_pruned_before_a_hub_replacement_when_the_hub_issues(dev):
+    """Group members and admin-added users are in no list the program knows: the
+    notebook-servers command must not remove their servers (the hub itself stops those of
+    users the config no longer allows)."""
+    cmd = dev.one(COMMAND, "jupyterhub-notebook-servers")
+    assert "docker rm" not in cmd.inputs["create"]
+    assert "docker rm" in cmd.inputs["delete"]  # `pulumi destroy` still removes them all
+    assert "users_with_client_certs" not in dev.outputs

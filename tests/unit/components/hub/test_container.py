@@ -20,8 +20,16 @@ from components.directory.render import (
     render_slapd_conf,
 )
 from components.docker.names import notebook_container_name
-from components.hub.container import notebook_keep_list, notebook_servers_command
+from components.hub.container import (
+    KEEP_ALL_SCRIPT,
+    notebook_keep_list,
+    notebook_servers_command,
+)
 from components.hub.environment import (
+    CLIENT_CA_CERT_PATH,
+    CLIENT_CA_KEY_PATH,
+    GATEWAY_CA_PATH,
+    HUB_PKI_MOUNT,
     LDAP_CA_PATH,
     LDAP_SEARCH_PASSWORD_PATH,
     SSL_CERT_PATH,
@@ -130,6 +138,8 @@ def test_hub_container_wiring(dev):
     assert hub.inputs["ports"] == [{"internal": 443, "external": 8443}]
     assert sorted(hub.inputs["volumes"], key=lambda v: v["containerPath"]) == [
         {"volumeName": "jupyterhub-data", "containerPath": "/data"},
+        # HUB_PKI_DIR, where the hub writes each user's client certificate at spawn.
+        {"hostPath": f"{ROOT}/.pki/dev", "containerPath": HUB_PKI_MOUNT},
         {"hostPath": DOCKER_SOCKET, "containerPath": DOCKER_SOCKET},
     ]
     assert hub.inputs["restart"] == "unless-stopped"
@@ -159,8 +169,17 @@ def test_hub_environment_points_at_the_dev_directory_and_built_notebook(dev):
 def test_hub_uploads_its_tls_material_and_the_ldap_ca(dev):
     hub = hub_container(dev)
     files = uploads(hub)
-    assert set(files) == {SSL_CERT_PATH, SSL_KEY_PATH, LDAP_CA_PATH}
+    assert set(files) == {
+        SSL_CERT_PATH,
+        SSL_KEY_PATH,
+        LDAP_CA_PATH,
+        CLIENT_CA_KEY_PATH,
+        CLIENT_CA_CERT_PATH,
+        GATEWAY_CA_PATH,
+    }
     assert files[SSL_KEY_PATH]["permissions"] == "0600"
+    assert files[CLIENT_CA_KEY_PATH]["permissions"] == "0600"
+    assert "PRIVATE KEY" in files[CLIENT_CA_KEY_PATH]["content"]
     assert "PRIVATE KEY" in files[SSL_KEY_PATH]["content"]
     assert hub.is_secret("uploads")
     # The hub trusts exactly the dev directory's CA, and waits for the directory.
@@ -495,9 +514,14 @@ def test_notebook_containers_are_removed_over_ssh_on_an_ssh_docker_host():
     assert "docker ps -a " in delete and "DOCKER_HOST" not in delete
 
 
-def test_servers_of_users_without_a_certificate_are_removed_before_the_hub_is_replaced(dev):
-    # The new hub would find them running and keep them; the config no longer has them.
-    servers = dev.one(LOCAL_COMMAND, "jupyterhub-notebook-servers")
+def test_servers_of_users_without_a_certificate_are_removed_before_the_hub_is_replaced(
+    zos_config,
+):
+    # With RACF certificates (ZOS_HOST) only delivered users can work: the new hub would
+    # find the others' servers running and keep them; the config no longer has them.
+    config, secrets = zos_config
+    zos = run_program("dev", config=config, secrets=secrets)
+    servers = zos.one(LOCAL_COMMAND, "jupyterhub-notebook-servers")
     assert servers.inputs["create"] == notebook_servers_command(
         "jupyterhub-network", None, prune=True
     )
@@ -505,9 +529,22 @@ def test_servers_of_users_without_a_certificate_are_removed_before_the_hub_is_re
     assert "triggers" not in servers.inputs  # a trigger would replace it: delete removes all
     assert servers.inputs["stdin"] == notebook_keep_list(["admin", "alice"])
     assert servers.inputs["stdin"].splitlines()[1:] == ["jupyter-admin", "jupyter-alice"]
-    removed = run_program("dev", config={"HUB_ALLOWED_USERS": []})
+    users = {k: v for k, v in config["ZOS_USERS"].items() if k != "alice"}
+    removed = run_program(
+        "dev", config={**config, "HUB_ALLOWED_USERS": [], "ZOS_USERS": users}, secrets=secrets
+    )
     kept = removed.one(LOCAL_COMMAND, "jupyterhub-notebook-servers").inputs["stdin"]
     assert kept.splitlines()[1:] == ["jupyter-admin"]
+
+
+def test_when_the_hub_issues_certificates_no_server_is_pruned_before_a_replacement(dev):
+    # Group members and users added in the admin console are in no list the program has.
+    servers = dev.one(LOCAL_COMMAND, "jupyterhub-notebook-servers")
+    assert servers.inputs["create"] == KEEP_ALL_SCRIPT
+    assert "stdin" not in servers.inputs
+    assert servers.inputs["delete"] == notebook_servers_command(
+        "jupyterhub-network", None, prune=False
+    )
 
 
 def test_hub_certificate_for_an_ip_address_hostname():

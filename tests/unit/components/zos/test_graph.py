@@ -351,3 +351,68 @@ def test_the_graph_is_the_same_every_run(zos, zos_config, fake_splits):
         }
 
     assert scripts(again) == scripts(zos)
+
+
+def test_racf_certificates_reach_a_remote_docker_host_over_ssh_in_the_configured_files(
+    zos_config, fake_splits
+):
+    """The delivery's transport and layout, now that only RACF certificates are delivered:
+    ssh as docker's own ssh:// transport, <HUB_PKI_DIR>/<user>, CLIENT_* file names."""
+    config, secrets = zos_config
+    graph = run_program(
+        "dev",
+        config={
+            **config,
+            "docker:host": "ssh://deploy@docker.example.org:2222",
+            "docker:sshOpts": ["-o", "StrictHostKeyChecking=yes"],
+            "HUB_PKI_DIR": "/srv/jhz/pki",
+            "CLIENT_KEY": "alice.key",
+            "CLIENT_CERT": "alice.crt",
+            "CLIENT_CA": "gw-ca.crt",
+        },
+        secrets=secrets,
+    )
+    cmd = graph.one(LOCAL, "jupyterhub-pki-alice")
+    assert "exec ssh -T -o BatchMode=yes" in cmd.inputs["create"]
+    for text in (cmd.inputs["create"], cmd.inputs["delete"]):
+        assert "-l deploy -p 2222 -o StrictHostKeyChecking=yes -- docker.example.org " in text
+    assert cmd.inputs["triggers"] == [
+        "deploy@docker.example.org",
+        "/srv/jhz/pki/alice",
+        "alice.key",
+        "alice.crt",
+        "gw-ca.crt",
+    ]
+    hub = graph.one("docker:index/container:Container", "jupyterhub-container")
+    env = dict(item.split("=", 1) for item in hub.inputs["envs"])
+    assert env["JUPYTERPKI_USERS"] == "admin,alice"
+    assert "JUPYTERPKI_CA_KEY" not in env  # behind AT-TLS RACF maps certificates: no issuing
+    assert not any(u["file"].endswith("client-ca.key") for u in hub.inputs["uploads"])
+
+
+def test_without_attls_the_gateway_trusts_the_hubs_client_ca_and_the_hub_issues(zos_no_attls):
+    """ZOS_ATTLS=false: the gateway does TLS itself and runs kernels as its own ID, so no
+    RACF certificate per user; it trusts the pulumi-tls client CA whose key only the hub
+    gets, and notebooks verify the gateway by the RACF CA from the server's export."""
+    graph = zos_no_attls
+    assert not [n for n in remotes(graph) if n.startswith(f"{USERS}-")]
+    assert not [r for r in graph.of_type(LOCAL) if r.name.startswith("jupyterhub-pki-")]
+    client_ca = mock_graph._pem("CERTIFICATE", "jupyterhub-zos-client-ca-cert")
+    stdin = gateway_commands(graph)["kg-config"].inputs["stdin"]
+    assert f"#FILE kg_client_ca.pem\n{client_ca.strip()}\n" in stdin
+    assert "RACFCA" not in stdin.split("#FILE kg_client_ca.pem", 1)[1]
+    hub = graph.one("docker:index/container:Container", "jupyterhub-container")
+    env = dict(item.split("=", 1) for item in hub.inputs["envs"])
+    assert env["JUPYTERPKI_CA_KEY"].endswith("client-ca.key") and "JUPYTERPKI_USERS" not in env
+    files = {u["file"]: u for u in hub.inputs["uploads"]}
+    key = files[env["JUPYTERPKI_CA_KEY"]]
+    assert key["content"] == mock_graph._pem("PRIVATE KEY", "jupyterhub-zos-client-ca-key")
+    assert key["permissions"] == "0600" and hub.is_secret("uploads")
+    assert files[env["JUPYTERPKI_CA_CERT"]]["content"] == client_ca
+    assert "RACFCA" in files[env["JUPYTERPKI_GATEWAY_CA"]]["content"]
+    assert graph.outputs["gateway_client_ca_cert"] == client_ca
+    assert "users_with_client_certs" not in graph.outputs
+    # The client CA's key reaches no z/OS command.
+    ca_key = mock_graph._pem("PRIVATE KEY", "jupyterhub-zos-client-ca-key").strip()
+    for cmd in [*graph.of_type(REMOTE), *graph.of_type(LOCAL)]:
+        assert ca_key not in str(cmd.inputs), cmd.name

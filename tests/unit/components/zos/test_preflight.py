@@ -72,7 +72,7 @@ def test_every_zos_command_waits_for_the_preflight(graph_name, request):
     assert preflight.dependencies == instance and len(instance) == 1, "the preflight is first"
     assert "stdin" not in preflight.inputs or preflight.inputs["stdin"] in (None, "")
     others = [r for r in graph.of_type(REMOTE) if r.name != PREFLIGHT]
-    assert len(others) >= 7  # without AT-TLS: ca, server-cert, export, config, 2 users, service
+    assert len(others) >= 5  # without AT-TLS: ca, server-cert, export, config, service
     for cmd in others:  # directly: a failed preflight stops every one of them
         assert preflight.urn in cmd.dependencies, cmd.name
     for split in graph.of_type(LOCAL):  # the PEM splits, through their exports

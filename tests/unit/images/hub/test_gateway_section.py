@@ -17,7 +17,7 @@ def spawner(user: str):
 
 def test_users_without_a_certificate_are_refused_at_spawn_with_a_reason():
     c = load_hub_config(hub_env(KG_URL="https://gw:8888", KG_AUTH_TOKEN="t" * 20))
-    hook = c.DockerSpawner.pre_spawn_hook
+    hook = c.Spawner.pre_spawn_hook
     hook(spawner("alice"))  # has one: no error
     with pytest.raises(web.HTTPError, match=r"client certificate .* user 'bob'.*pulumi up") as e:
         hook(spawner("bob"))
@@ -28,7 +28,7 @@ def test_users_without_a_certificate_are_refused_at_spawn_with_a_reason():
 
 def test_no_user_has_a_certificate_when_none_were_delivered():
     env = hub_env(KG_URL="https://gw:8888", KG_AUTH_TOKEN="t" * 20, JUPYTERPKI_USERS="")
-    hook = load_hub_config(env).DockerSpawner.pre_spawn_hook
+    hook = load_hub_config(env).Spawner.pre_spawn_hook
     with pytest.raises(web.HTTPError, match="alice"):
         hook(spawner("alice"))
 

@@ -96,7 +96,7 @@ def snapshot(value):
 
 
 def spawn_allowed(values: dict[str, str], user: str) -> bool:
-    hook = load_hub_config(values).DockerSpawner.pre_spawn_hook
+    hook = load_hub_config(values).Spawner.pre_spawn_hook
     spawner = SimpleNamespace(user=SimpleNamespace(name=user))
     try:
         hook(spawner)
