@@ -95,13 +95,17 @@ def test_notebook_cmd_execs_singleuser_under_the_init_when_the_hub_starts_it(
     assert re.fullmatch(r"4\.\d+\.\d+", without.splitlines()[-1]), without  # jupyter lab
 
 
-def test_gateway_runs_kernel_gateway_as_uid_1000(engine, project_images):
+def test_gateway_runs_kernel_gateway_and_its_python3_kernels_as_their_users(engine, project_images):
     image = project_images["gateway"]
     out = run(engine, image, ["jupyter", "kernelgateway", "--version"])
     assert out.splitlines()[-1] == "3.0.1"
     probe = "import ipykernel; print(ipykernel.__version__)"
     assert run(engine, image, ["python", "-c", probe]) == "7.4.0"
-    assert run(engine, image, ["id", "-u"]) == "1000"
+    # Root in its container (to start each kernel as its user's uid); the python3 kernel
+    # spec is the launcher's, not ipykernel's built-in one.
+    assert run(engine, image, ["id", "-u"]) == "0"
+    spec = "from jupyter_client.kernelspec import get_kernel_spec as k; print(k('python3').argv)"
+    assert "/opt/jupyterhub-zos/kernel_as_user.py" in run(engine, image, ["python", "-c", spec])
 
 
 def test_ldap_has_the_pinned_slapd(engine, project_images):

@@ -249,6 +249,14 @@ def hub_env(pki, directory, derived: dict | None = None, **overrides) -> dict[st
         SSL_CERT=str(pki["hub_cert"]),
         SSL_KEY=str(pki["hub_key"]),
     )
+    with_test_client_ca(env, pki)
+    env.update(overrides)
+    return env
+
+
+def with_test_client_ca(env: dict[str, str], pki) -> dict[str, str]:
+    """Where the hub issues users' certificates (the dev stack), its client CA files and
+    the users' directory are this test's, not the container's paths."""
     if "JUPYTERPKI_CA_KEY" in env:
         env.update(
             JUPYTERPKI_CA_KEY=str(pki["client_ca_key"]),
@@ -256,7 +264,6 @@ def hub_env(pki, directory, derived: dict | None = None, **overrides) -> dict[st
             JUPYTERPKI_GATEWAY_CA=str(pki["gateway_ca"]),
             JUPYTERPKI_HUB_DIR=str(pki["user_pki"]),
         )
-    env.update(overrides)
     return env
 
 

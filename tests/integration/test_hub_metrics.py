@@ -14,7 +14,12 @@ import pytest
 import requests
 
 from tests.integration.ldap_server import world_readable_tmpdir
-from tests.integration.test_hub_login import Hub, pki, program_env  # noqa: F401 - fixture
+from tests.integration.test_hub_login import (  # noqa: F401 - pki: a fixture
+    Hub,
+    pki,
+    program_env,
+    with_test_client_ca,
+)
 from tests.tooling import free_port
 
 pytestmark = pytest.mark.integration
@@ -31,7 +36,7 @@ def workdir():
 
 @pytest.fixture(scope="module")
 def hub(workdir, pki):  # noqa: F811 - fixture from test_hub_login
-    env = program_env()
+    env = with_test_client_ca(program_env(), pki)
     assert "HUB_METRICS_TOKEN" not in env
     env.update(
         # What hub_environment adds from the generated token (unit-tested there).

@@ -188,6 +188,7 @@ def _hub_settings() -> HubSettings:
         network_name="jupyterhub-network",
         pki_dir="/var/lib/jupyterhub-zos/test/pki",
         mem_limit=None,
+        pids_limit=0,
         cpu_limit=None,
         idle_cull_timeout=3600,
     )

@@ -324,7 +324,9 @@ def _lifecycle(host, settings, running, stopped_at_destroy):
 
 def test_lifecycle_process_restarts_the_gateway_under_its_id(host):
     python = ready_system(host)
-    settings = settings_for(host, python, ZOS_KG_LIFECYCLE="process", ZOS_USERS="{}")
+    settings = settings_for(
+        host, python, ZOS_KG_LIFECYCLE="process", ZOS_USERS='{"alice": "ALICE01"}'
+    )
     directory = Path(settings.zos.kg_config_dir)
 
     def running(state, pid):
@@ -347,7 +349,7 @@ def test_lifecycle_started_task_uses_operator_commands(host):
         python,
         ZOS_KG_LIFECYCLE="started-task",
         ZOS_KG_STARTED_TASK="JKGSTC",
-        ZOS_USERS="{}",
+        ZOS_USERS='{"alice": "ALICE01"}',
     )
     state = host.state
     uss.uss(state)["started_tasks"]["JKGSTC"] = {
@@ -370,7 +372,9 @@ def test_lifecycle_started_task_uses_operator_commands(host):
 
 def test_the_service_step_fails_loudly_when_the_gateway_does_not_start(host):
     python = ready_system(host)
-    settings = settings_for(host, python, ZOS_KG_LIFECYCLE="process", ZOS_USERS="{}")
+    settings = settings_for(
+        host, python, ZOS_KG_LIFECYCLE="process", ZOS_USERS='{"alice": "ALICE01"}'
+    )
     run = deploy(host, settings, stack=STACK, password=PASSWORD, token=TOKEN, whole=True)
     assert run.ok, run.sessions[run.failed].stderr
     # A broken config: the gateway dies at start; the step says so with its log.

@@ -8,6 +8,7 @@ One sshd for the module; each test starts from a fresh double state.
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import socket
 import ssl
@@ -78,6 +79,11 @@ def make_settings(host: ZosHost, *, attls: bool = True, zos_host: str = "zos.exa
         "ZOS_ATTLS": "true" if attls else "false",
         **extra,
     }
+    if "ZOS_USERS" in extra and not {"HUB_ADMIN_USERS", "HUB_ALLOWED_USERS"} & set(extra):
+        # The hub users are exactly the mapped ones (settings refuse a mismatch).
+        users = list(json.loads(extra["ZOS_USERS"]))
+        values["HUB_ADMIN_USERS"] = json.dumps(users[:1])
+        values["HUB_ALLOWED_USERS"] = json.dumps(users[1:])
     raw = RawConfig("jupyterhub-zos", values, frozenset({"ZOS_SSH_PRIVATE_KEY"}))
     return validate(raw, STACK)
 
