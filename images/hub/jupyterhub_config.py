@@ -335,6 +335,11 @@ if log_keep_days > 0:
     from traitlets.utils.importstring import import_item
 
     NOTEBOOK_LOG_DIR = os.environ.get("NOTEBOOK_LOG_DIR", "/data/notebook-logs")
+    # DockerSpawner creates its containers with auto_remove when `remove` is on: Docker
+    # then deletes a stopped container, log and all, before the hub can read it. Without
+    # it DockerSpawner still removes the container on stop (remove_object, below), and
+    # any one left over at the user's next start.
+    c.DockerSpawner.extra_host_config = {**c.DockerSpawner.extra_host_config, "auto_remove": False}
     _spawner_base = c.JupyterHub.spawner_class
     if isinstance(_spawner_base, str):
         _spawner_base = import_item(_spawner_base)

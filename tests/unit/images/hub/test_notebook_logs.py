@@ -140,6 +140,13 @@ def test_retention_zero_keeps_nothing():
     assert c.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
     assert all(s["name"] != "notebook-log-reaper" for s in c.JupyterHub.services)
     assert "log_config" in c.DockerSpawner.extra_host_config  # rotation still applies
+    assert "auto_remove" not in c.DockerSpawner.extra_host_config  # Docker's removal
+
+
+def test_kept_logs_outlive_the_container_until_the_hub_read_them():
+    # With auto_remove Docker deletes a stopped container, log and all, before the hub
+    # reads it ("can not get logs from container which is dead or marked for removal").
+    assert load().DockerSpawner.extra_host_config["auto_remove"] is False
 
 
 class FakeDocker:
