@@ -46,8 +46,12 @@ def critical_path(graph: Graph) -> list[str]:
             longest[urn] = [*best, urn]
         return longest[urn]
 
-    sys.setrecursionlimit(max(10000, 4 * len(custom)))
-    path = max((chain(u) for u in sorted(custom)), key=len, default=[])
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, 10000, 4 * len(custom)))
+    try:
+        path = max((chain(u) for u in sorted(custom)), key=len, default=[])
+    finally:
+        sys.setrecursionlimit(limit)  # the rest of the process keeps its own limit
     return [f"{custom[u].type.split(':')[-1]}::{custom[u].name}" for u in path]
 
 
