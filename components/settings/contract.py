@@ -88,7 +88,9 @@ def is_dev_stack(stack: str) -> bool:
 class StackConfig(BaseModel):
     """One field per config key, named exactly as the key. Defaults equal Pulumi.yaml's."""
 
-    model_config = {"extra": "forbid", "frozen": True}
+    # defer_build: the program validates key by key (load.py) and constructs this from
+    # validated values, so the whole model's validator is built only if something asks.
+    model_config = {"extra": "forbid", "frozen": True, "defer_build": True}
 
     DOCKER_NOTEBOOK_IMAGE: ImageRef | None = None
     DOCKER_NETWORK_NAME: NetworkName = names.NETWORK

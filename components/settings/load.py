@@ -5,6 +5,7 @@ key is checked on its own first (value types), then the rules that tie keys toge
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from typing import Annotated, Any
 
@@ -44,12 +45,14 @@ _MESSAGES = {
 }
 
 
-_ADAPTERS = {
-    name: TypeAdapter(
+@functools.cache
+def _adapter(key: str) -> TypeAdapter:
+    """The validator of one key, built the first time that key is set: building one costs
+    about a millisecond and a stack sets a few of the many keys (docs/benchmarks.md)."""
+    info = StackConfig.model_fields[key]
+    return TypeAdapter(
         Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     )
-    for name, info in StackConfig.model_fields.items()
-}
 
 
 def _describe(key: str, raw: str, error: dict) -> str:
@@ -70,7 +73,7 @@ def parse_value(key: str, text: str) -> tuple[Any, list[str]]:
     """One key's value, as the CLI delivers it, on its own: (parsed value, []) or
     (None, what is wrong). Secret values are never quoted back."""
     try:
-        return _ADAPTERS[key].validate_python(text), []
+        return _adapter(key).validate_python(text), []
     except ValidationError as exc:
         return None, [_describe(key, text, error) for error in exc.errors()]
 
@@ -82,7 +85,7 @@ def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
     for key, text in sorted(raw.values.items()):
         if text.strip() == "":
             continue  # an empty value means unset, as in the seed's .env
-        if key not in _ADAPTERS:
+        if key not in StackConfig.model_fields:
             close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             problems.append(Problem(key, f"is not a config key of {PROJECT}{hint}"))
@@ -151,7 +154,9 @@ def validate(
     values, problems = find_problems(raw, stack, docker_host)
     if problems:
         raise SettingsError(stack, problems)
-    return _settings(StackConfig(**values), raw, stack, docker_host, project_dir)
+    # Every value was validated by its key's own adapter above (the same type and
+    # metadata as the field): constructing skips validating 1000-user lists again.
+    return _settings(StackConfig.model_construct(**values), raw, stack, docker_host, project_dir)
 
 
 def _secret(value: str | None) -> pulumi.Output[str] | None:

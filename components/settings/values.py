@@ -11,9 +11,6 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from pydantic import AfterValidator, BeforeValidator, Field
 
 
@@ -211,7 +208,13 @@ def _cpu_limit(value: str) -> str:
     return value.strip()
 
 
+# cryptography is imported where a PEM or SSH key is checked: most stacks set none, and
+# loading it costs the program more than all its other settings work (docs/benchmarks.md).
+
+
 def _pem_certs(value: str) -> str:
+    from cryptography import x509
+
     try:
         certs = x509.load_pem_x509_certificates(value.encode())
     except ValueError:
@@ -222,6 +225,9 @@ def _pem_certs(value: str) -> str:
 
 
 def load_private_key(value: str):
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     data = value.encode()
     for loader in (serialization.load_pem_private_key, serialization.load_ssh_private_key):
         try:
@@ -239,6 +245,9 @@ def _private_key(value: str) -> str:
 
 
 def _ssh_host_key(value: str) -> str:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     fields = value.split()
     # Accept `type base64 [comment]` and a known_hosts line `hosts type base64`.
     if len(fields) >= 3 and not fields[0].startswith(("ssh-", "ecdsa-")):

@@ -372,3 +372,20 @@ if log_keep_days > 0:
             ],
         },
     ]
+
+# --- Spawn readiness --------------------------------------------------------------------
+
+# The configured spawner (whichever of the above), ready as soon as the server's port
+# listens instead of at the hub's next backoff poll (jhz_ready.py, beside this file).
+# Timeouts: a 2-core Docker host starting ten servers at once needs more than the 30 s
+# JupyterHub allows by default for a server to answer.
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from jhz_ready import ready_when_listening  # noqa: E402
+from traitlets.utils.importstring import import_item as _import_item  # noqa: E402
+
+_spawner = c.JupyterHub.spawner_class
+c.JupyterHub.spawner_class = ready_when_listening(
+    _import_item(_spawner) if isinstance(_spawner, str) else _spawner
+)
+c.Spawner.http_timeout = 120
+c.Spawner.start_timeout = 120

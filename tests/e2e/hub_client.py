@@ -8,6 +8,7 @@ script of theirs uses, so the e2e tests see what users see.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -98,19 +99,41 @@ class HubUser:
         self.wait_ready(timeout)
 
     def wait_ready(self, timeout: float = 180) -> None:
+        """Follow the hub's spawn progress event stream until the server is ready, as the
+        spawn page does in a browser (told at once, not found by polling)."""
         deadline = time.monotonic() + timeout
+        url = self.url(f"hub/api/users/{quote(self.name)}/server/progress")
+        last = ""
         while time.monotonic() < deadline:
+            # The hub sends a keepalive comment every few seconds: a read of 30 s is dead.
+            with self.session.get(url, stream=True, timeout=(30, 30)) as response:
+                if response.status_code == 404:
+                    raise HubError(f"no server for {self.name}: {response.text[-800:]}")
+                if response.status_code != 200:
+                    raise HubError(
+                        f"progress of {self.name}: HTTP {response.status_code} "
+                        f"{response.text[-800:]}"
+                    )
+                for line in response.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        if time.monotonic() > deadline:
+                            break
+                        continue
+                    event = json.loads(line[len("data:") :])
+                    last = event.get("message", last)
+                    if event.get("ready"):
+                        return
+                    if event.get("failed"):
+                        raise HubError(f"no server for {self.name}: {line[-800:]}")
+            # The stream ended without an outcome (the spawn was not pending yet, or the
+            # proxy closed it): ask the model, then follow the stream again.
             server = self.model().get("servers", {}).get("")
             if server and server.get("ready"):
                 return
-            if server is None or not server.get("pending"):
-                progress = self.session.get(
-                    self.url(f"hub/api/users/{quote(self.name)}/server/progress"), timeout=30
-                )
-                if server is None:
-                    raise HubError(f"no server for {self.name}: {progress.text[-800:]}")
-            time.sleep(1)
-        raise HubError(f"server of {self.name} not ready after {timeout}s")
+            if server is None:
+                raise HubError(f"no server for {self.name} (last progress: {last!r})")
+            time.sleep(0.2)
+        raise HubError(f"server of {self.name} not ready after {timeout}s (last: {last!r})")
 
     def stop_server(self, timeout: float = 120) -> None:
         response = self.api("DELETE", f"users/{quote(self.name)}/server")

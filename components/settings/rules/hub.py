@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
-
 from components.settings.errors import Problem
 from components.settings.values import load_private_key
 
@@ -24,6 +21,10 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                 )
             )
     elif v.get("HUB_TLS_CERT") and v.get("HUB_TLS_KEY"):
+        # Imported only when both are given (values.py says why).
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
         cert = x509.load_pem_x509_certificates(v["HUB_TLS_CERT"].encode())[0]
         key = load_private_key(v["HUB_TLS_KEY"])
         pub = serialization.PublicFormat.SubjectPublicKeyInfo

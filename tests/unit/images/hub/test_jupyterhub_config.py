@@ -305,10 +305,13 @@ def test_docker_spawner():
     from dockerspawner import DockerSpawner
 
     c = load()
-    # DockerSpawner itself, saving the container's log before it removes it (logs below).
-    assert c.JupyterHub.spawner_class.__mro__[1] is DockerSpawner
+    # DockerSpawner itself, saving the container's log before it removes it (logs below),
+    # ready as soon as the server listens (jhz_ready.py).
+    mro = c.JupyterHub.spawner_class.__mro__
+    assert mro[0].__name__.startswith("ReadyWhenListening")
+    assert mro[1].__name__ == "LogKeepingSpawner" and mro[2] is DockerSpawner
     no_logs = load(hub=dataclasses.replace(HUB, logs=LogSettings(notebook_retention_days=0)))
-    assert no_logs.JupyterHub.spawner_class == "dockerspawner.DockerSpawner"
+    assert no_logs.JupyterHub.spawner_class.__mro__[1] is DockerSpawner
     assert c.DockerSpawner.image == DERIVED.notebook_image
     assert c.DockerSpawner.network_name == "jupyterhub-network"
     assert c.DockerSpawner.use_internal_ip is True
