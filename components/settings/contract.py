@@ -50,6 +50,7 @@ from components.settings.values import (
     UserName,
     UserSearchFilter,
     ZosId,
+    ZosUserCertMap,
     ZosUserMap,
     json_list,
 )
@@ -65,6 +66,7 @@ SECRET_KEYS = frozenset(
         "ZOS_SSH_PRIVATE_KEY",
         "ZOS_P12_PASSWORD",
         "LDAP_SEARCH_BIND_PASSWORD",
+        "ZOS_USER_CERTS",
     }
 )
 
@@ -155,6 +157,10 @@ class StackConfig(BaseModel):
     ZOS_KG_LIFECYCLE: Literal["manual", "process", "started-task"] = "manual"
     ZOS_KG_PYTHON: CommandName = "python3"
     ZOS_KG_STARTED_TASK: ZosId | None = None
+    # "admin": the program runs no RACF command; the security administrator runs the
+    # rendered script and hands over each user's exported certificate (ZOS_USER_CERTS).
+    ZOS_RACF_MODE: Literal["program", "admin"] = "program"
+    ZOS_USER_CERTS: ZosUserCertMap = {}
 
 
 CONFIG_KEYS = tuple(StackConfig.model_fields)
