@@ -27,6 +27,9 @@ from components.zos.script import Step, quote
 from components.zos.steps import racf_gateway_steps, racf_user_steps
 
 DELIMITER = "JHZOS_ADMIN_STEP"
+# The export data sets go under the administrator's own high-level qualifier, not the
+# program's SSH user's: the steps are rendered with this stand-in, replaced by $JHZOS_HLQ.
+HLQ = "JHZOSHLQ"
 
 
 def instance(zos: ZosSettings, step: Step) -> str:
@@ -39,7 +42,7 @@ def instance(zos: ZosSettings, step: Step) -> str:
 def admin_steps(zos: ZosSettings, stack: str, kg_url: str | None) -> tuple[list[Step], dict]:
     """(gateway steps, {hub user: step}) the administrator runs: the program mode's RACF
     and AT-TLS steps for the same settings."""
-    program = replace(zos, racf_mode="program")
+    program = replace(zos, racf_mode="program", ssh_user=HLQ)
     return racf_gateway_steps(program, stack, kg_url), racf_user_steps(program, stack)
 
 
@@ -78,6 +81,9 @@ mkdir "$WORK" || die "cannot create $WORK"
 trap 'rm -rf "$WORK"' EXIT
 trap 'exit 1' HUP INT TERM
 EXPORTS=${JHZOS_EXPORT_DIR:-./jupyterhub-zos-__STACK__-exports}
+# The exports' short-lived data sets: under this user's own high-level qualifier.
+JHZOS_HLQ=${JHZOS_HLQ:-$(id -un | tr '[:lower:]' '[:upper:]')}
+export JHZOS_HLQ
 """
 
 ASK_P12 = """
@@ -106,6 +112,10 @@ fi
 def _embed(name: str, text: str) -> str:
     if DELIMITER in text:
         raise ValueError(f"step {name} contains the admin script's heredoc marker")
+    # The one place the SSH user names something: the export data set's qualifier.
+    text = text.replace(f'DSN="{HLQ}.', 'DSN="$JHZOS_HLQ.')
+    if HLQ in text:
+        raise ValueError(f"step {name} names the SSH user where the admin script cannot")
     return f"cat >\"$WORK/{name}\" <<'{DELIMITER}'\n{text}{DELIMITER}\n"
 
 

@@ -257,6 +257,8 @@ if [ "$RACF" = admin ]; then
   have_tso=no
   say "ZOS_RACF_MODE=admin: no RACF command is run; RACF and AT-TLS are the security" \
     "administrator's script (the zos_admin_script output)"
+  note "BPX.SERVER (UPDATE for $KG) and SURROGAT for the gateway's lifecycle are not" \
+    "listed in admin mode: the security administrator checks them"
 fi
 
 # 2. The SSH user's RACF authority for the steps it will run.
