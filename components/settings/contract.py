@@ -182,6 +182,11 @@ DN_LIST_KEYS = frozenset({"LDAP_ALLOWED_GROUPS"})
 
 def set_hint(key: str) -> str:
     """The `pulumi config set` command that sets `key`, right for its kind."""
+    if key in SECRET_KEYS and key in MAP_KEYS:
+        return (
+            f"pulumi config set --secret --path '{key}.alice.p12' < alice.p12.b64 "
+            "(one entry per user, each field on stdin)"
+        )
     if key in SECRET_KEYS:
         return f"pulumi config set --secret {key} < file (the value on stdin)"
     if key in ARRAY_KEYS:
