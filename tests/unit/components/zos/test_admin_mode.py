@@ -295,3 +295,11 @@ def test_script_is_valid_sh(zos_config, entries, tmp_path):
     path = tmp_path / "admin.sh"
     path.write_text(render_admin_script(settings.zos, "prod", settings.gateway.url))
     subprocess.run([require_tool("sh"), "-n", str(path)], check=True)
+
+
+def test_the_outputs_page_lists_what_an_admin_mode_stack_exports(graph):
+    from tests.unit.docs.test_reference import OUTPUTS, documented_when
+
+    expected = {out for out, (when, *_) in OUTPUTS.items() if documented_when(when, graph.config)}
+    assert set(graph.outputs) == expected
+    assert "zos_admin_script" not in graph.secret_outputs
