@@ -63,7 +63,8 @@ import-env: $(VENV)/.installed
 	$(if $(DRY_RUN),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m tools.import_env --stack "$(STACK)" \
 		$(if $(SEED),--seed "$(SEED)",) $(if $(ENV),--env "$(ENV)",) $(if $(USERLIST),--userlist "$(USERLIST)",) \
 		$(if $(HUB_CERT),--hub-cert "$(HUB_CERT)",) $(if $(HUB_KEY),--hub-key "$(HUB_KEY)",) \
-		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,)
+		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,) \
+		$(if $(P12_PASSWORD_FILE),--p12-password-file "$(P12_PASSWORD_FILE)",)
 
 ## ZOS_RACF_MODE=admin: write the security administrator's RACF and AT-TLS script for
 ## STACK=name [OUT=file] (no secret in it; read from Pulumi.<stack>.yaml, nothing deployed).
