@@ -56,6 +56,7 @@ HEADER = """\
 #
 #   JHZOS_P12_PASSWORD_FILE=$HOME/p12pw sh __FILE__          # or: prompted
 #   sh __FILE__ down                                         # remove what it made
+#   JHZOS_SKIP_USERS="alice bob" ...  # users who keep a certificate they have already
 #
 # up (the default) runs, in the seed runbook's order: __ORDER__.
 # Each step lists before it defines: running it again changes nothing. Objects that
@@ -150,12 +151,17 @@ def render_admin_script(zos: ZosSettings, stack: str, kg_url: str | None) -> str
     for user, step in users.items():
         out = f'"$EXPORTS"/{quote(user)}.p12.b64'
         text += (
+            f'  case " ${{JHZOS_SKIP_USERS:-}} " in\n'
+            f'    *" {user} "*) say "step {step.name}: skipped (JHZOS_SKIP_USERS)" ;;\n'
+            "    *)\n"
             f'  say "step {step.name}: the certificate of hub user {user}"\n'
             f'  sh "$WORK/{step.name}.create" <"$WORK/pw" >"$WORK/{step.name}.out" ||\n'
             f'    die "step {step.name} failed"\n'
             f"  sed -n '/^begin-base64 /,/^====$/p' \"$WORK/{step.name}.out\" >{out}\n"
             f'  [ -s {out} ] || die "step {step.name} exported nothing"\n'
             f'  say "exported {user}: "{out}\n'
+            "    ;;\n"
+            "  esac\n"
         )
     if users:
         text += (

@@ -23,6 +23,11 @@ It checks:
   BPX.SRV.<id> (z/OS UNIX Command Reference, su); ZOAU opercmd needs READ to OPERCMDS
   MVS.MCSOPER.ZOAU (ibm_zos_core's sample, research notes §1.2).
 
+With ZOS_RACF_MODE=admin it runs no RACF command at all (the SSH user may have no RACF
+authority; the RACF checks are the administrator's), and when the program starts the
+gateway it requires the AT-TLS rule the administrator's script installs (`pasearch`), so
+the gateway never serves its port as plain HTTP.
+
 What it cannot see (an access list the SSH user may not list, group permits) is printed
 as a note, not counted as missing. Nothing here writes a file or a marker: the delete
 script does nothing.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
+import re
 
 import pytest
 
@@ -277,8 +278,19 @@ def test_script_has_the_seed_steps_in_order(zos_config, entries):
     # The IDs the SURROGAT profiles name, and no SURROGAT generic profile.
     assert 'SID1="ADMIN01"' in script and 'SID2="ALICE01"' in script
     assert "BPX.SRV.**" not in script.split("# --- the steps")[1]
+    # A seed user who keeps a certificate they have: skipped on request.
+    assert 'case " ${JHZOS_SKIP_USERS:-} " in' in script and '*" alice "*)' in script
     # Idempotent instances: the same text on every render; a changed label, another one.
     assert script == render_admin_script(settings.zos, "prod", settings.gateway.url)
+    relabelled = settings_of(*admin_config(zos_config, entries, ZOS_CA_LABEL="Other CA"))
+    other = render_admin_script(relabelled.zos, "prod", relabelled.gateway.url)
+
+    def instances(text):
+        found = re.findall(r"^SLOT=\"prod/([a-z-]+)\"\nINSTANCE=([0-9a-f]+)$", text, re.M)
+        return dict(found)
+
+    before, after = instances(script), instances(other)
+    assert before["ring"] == after["ring"] and before["ca"] != after["ca"]
     # The program's SSH steps in admin mode hold none of it.
     steps = zos_steps(settings.zos, "prod", settings.gateway.url)
     assert [s.name for s in steps.gateway] == ["kg-config"] and steps.users == {}
