@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 IMAGE_REQS := images/hub/requirements.txt images/gateway/requirements.txt images/notebook/requirements.txt
 
-.PHONY: help up preview destroy where test lint policy-check import-env config-reference policy-reference bench
+.PHONY: help up preview destroy where test lint policy-check import-env zos-admin-script config-reference policy-reference bench
 
 ## Every target, with what it does (the `## ` line above each).
 help:
@@ -63,7 +63,13 @@ import-env: $(VENV)/.installed
 	$(if $(DRY_RUN),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m tools.import_env --stack "$(STACK)" \
 		$(if $(SEED),--seed "$(SEED)",) $(if $(ENV),--env "$(ENV)",) $(if $(USERLIST),--userlist "$(USERLIST)",) \
 		$(if $(HUB_CERT),--hub-cert "$(HUB_CERT)",) $(if $(HUB_KEY),--hub-key "$(HUB_KEY)",) \
-		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,)
+		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,) \
+		$(if $(P12_PASSWORD_FILE),--p12-password-file "$(P12_PASSWORD_FILE)",)
+
+## ZOS_RACF_MODE=admin: write the security administrator's RACF and AT-TLS script for
+## STACK=name [OUT=file] (no secret in it; read from Pulumi.<stack>.yaml, nothing deployed).
+zos-admin-script: $(VENV)/.installed
+	$(PY) -m tools.zos_admin_script --stack "$(STACK)" $(if $(OUT),--out "$(OUT)",)
 
 ## Regenerate the config reference (docs/reference/config.md) from Pulumi.yaml.
 config-reference: $(VENV)/.installed

@@ -235,6 +235,9 @@ if zos is not None:
             "restart": zos.restart_note,
         },
     )
+    if zos.admin_script is not None:
+        # ZOS_RACF_MODE=admin: what the security administrator runs (no secret in it).
+        pulumi.export("zos_admin_script", zos.admin_script)
 # For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
 pulumi.export("metrics_token", secrets.metrics_token)
 pulumi.export("kg_url", kg_url)

@@ -50,6 +50,7 @@ from components.settings.values import (
     UserName,
     UserSearchFilter,
     ZosId,
+    ZosUserCertMap,
     ZosUserMap,
     json_list,
 )
@@ -65,6 +66,7 @@ SECRET_KEYS = frozenset(
         "ZOS_SSH_PRIVATE_KEY",
         "ZOS_P12_PASSWORD",
         "LDAP_SEARCH_BIND_PASSWORD",
+        "ZOS_USER_CERTS",
     }
 )
 
@@ -157,6 +159,10 @@ class StackConfig(BaseModel):
     ZOS_KG_LIFECYCLE: Literal["manual", "process", "started-task"] = "manual"
     ZOS_KG_PYTHON: CommandName = "python3"
     ZOS_KG_STARTED_TASK: ZosId | None = None
+    # "admin": the program runs no RACF command; the security administrator runs the
+    # rendered script and hands over each user's exported certificate (ZOS_USER_CERTS).
+    ZOS_RACF_MODE: Literal["program", "admin"] = "program"
+    ZOS_USER_CERTS: ZosUserCertMap = {}
 
 
 CONFIG_KEYS = tuple(StackConfig.model_fields)
@@ -178,6 +184,11 @@ DN_LIST_KEYS = frozenset({"LDAP_ALLOWED_GROUPS"})
 
 def set_hint(key: str) -> str:
     """The `pulumi config set` command that sets `key`, right for its kind."""
+    if key in SECRET_KEYS and key in MAP_KEYS:
+        return (
+            f"pulumi config set --secret --path '{key}.alice.p12' < alice.p12.b64 "
+            "(one entry per user, each field on stdin)"
+        )
     if key in SECRET_KEYS:
         return f"pulumi config set --secret {key} < file (the value on stdin)"
     if key in ARRAY_KEYS:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pulumi
 
+from components.delivery.material import SuppliedCert
 from components.settings.contract import (
     DEFAULT_GROUP_SEARCH_FILTER,
     DEFAULT_USER_ATTRIBUTE,
@@ -141,6 +142,10 @@ class ZosSettings:
     kg_lifecycle: str = "manual"
     kg_python: str = "python3"  # the gateway's Python (with Kernel Gateway installed)
     kg_started_task: str | None = None  # with "started-task": the procedure's name
+    # "program": the program runs the RACF and AT-TLS steps; "admin": the security
+    # administrator does (the rendered script), and user_certs are their exports.
+    racf_mode: str = "program"
+    user_certs: Mapping[str, SuppliedCert] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 import pulumi
 from pydantic import TypeAdapter, ValidationError
 
+from components.delivery.material import SuppliedCert
 from components.delivery.script import delivery_target
+from components.delivery.supplied import check_all, uuencoded
 from components.settings.contract import (
     ARRAY_KEYS,
     CONFIG_KEYS,
@@ -148,10 +150,17 @@ def find_problems(
 
 
 def validate(
-    raw: RawConfig, stack: str, docker_host: str | None = None, project_dir: str | None = None
+    raw: RawConfig,
+    stack: str,
+    docker_host: str | None = None,
+    project_dir: str | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> Settings:
-    """All the rules, all the problems at once; Settings only if there are none."""
+    """All the rules, all the problems at once; Settings only if there are none.
+    `skip`: keys whose problems are not counted (the admin-script tool renders the
+    script before the exports it asks for exist: ZOS_USER_CERTS)."""
     values, problems = find_problems(raw, stack, docker_host)
+    problems = [p for p in problems if p.key not in skip]
     if problems:
         raise SettingsError(stack, problems)
     # Every value was validated by its key's own adapter above (the same type and
@@ -161,6 +170,26 @@ def validate(
 
 def _secret(value: str | None) -> pulumi.Output[str] | None:
     return None if value is None else pulumi.Output.secret(value)
+
+
+def _supplied_certs(c: StackConfig) -> dict[str, SuppliedCert]:
+    """ZOS_USER_CERTS, checked again (the rules did, before any resource) and made secret
+    Outputs: a PKCS#12 as the split reads the program's own exports, PEM texts as given."""
+    if c.ZOS_RACF_MODE != "admin" or not c.ZOS_USER_CERTS:
+        return {}
+    good, _problems = check_all(c.ZOS_USER_CERTS, c.ZOS_USERS)
+    out = {}
+    for user, checked in good.items():
+        stdin = None
+        if checked.p12 is not None and checked.password is not None:
+            stdin = pulumi.Output.secret(f"{checked.password}\n{uuencoded(checked.p12)}")
+        out[user] = SuppliedCert(
+            cert_pem=pulumi.Output.secret(checked.cert_pem),
+            key_pem=pulumi.Output.secret(checked.key_pem),
+            ca_pem=pulumi.Output.secret(checked.ca_pem),
+            p12_stdin=stdin,
+        )
+    return out
 
 
 def _settings(
@@ -207,6 +236,8 @@ def _settings(
             kg_lifecycle=c.ZOS_KG_LIFECYCLE,
             kg_python=c.ZOS_KG_PYTHON,
             kg_started_task=c.ZOS_KG_STARTED_TASK,
+            racf_mode=c.ZOS_RACF_MODE,
+            user_certs=_supplied_certs(c),
         )
     return Settings(
         project=raw.namespace,

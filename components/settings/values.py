@@ -358,6 +358,33 @@ ZosUserMap = Annotated[
 ]
 RsaKeySize = Annotated[int, Field(ge=2048, le=4096)]
 
+# One exported certificate per hub user: a PKCS#12 ({"p12": base64, "password": ...}) or
+# PEM texts ({"cert", "key", "ca"}); "cn" optionally names the subject's common name.
+USER_CERT_FIELDS = {"p12": ("p12", "password"), "pem": ("cert", "key", "ca")}
+USER_CERT_OPTIONAL = ("cn",)
+
+
+def _user_cert_entry(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(
+            'each entry is a JSON object of strings, e.g. {"p12": ..., "password": ...}'
+        )
+    keys = set(value) - set(USER_CERT_OPTIONAL)
+    if keys not in ({*fields} for fields in USER_CERT_FIELDS.values()):
+        raise ValueError(
+            "each entry holds either p12 (base64) and password, or cert, key and ca (PEM), "
+            f"and optionally cn; not {sorted(value)}"
+        )
+    return value
+
+
+ZosUserCertMap = Annotated[
+    dict[UserName, Annotated[dict[str, str], BeforeValidator(_user_cert_entry)]],
+    BeforeValidator(_parse_json(dict, '{"alice": {"p12": "MIIK...", "password": "..."}}')),
+]
+
 
 # --- Search-then-bind LDAP -------------------------------------------------------------------
 

@@ -23,6 +23,11 @@ It checks:
   BPX.SRV.<id> (z/OS UNIX Command Reference, su); ZOAU opercmd needs READ to OPERCMDS
   MVS.MCSOPER.ZOAU (ibm_zos_core's sample, research notes §1.2).
 
+With ZOS_RACF_MODE=admin it runs no RACF command at all (the SSH user may have no RACF
+authority; the RACF checks are the administrator's), and when the program starts the
+gateway it requires the AT-TLS rule the administrator's script installs (`pasearch`), so
+the gateway never serves its port as plain HTTP.
+
 What it cannot see (an access list the SSH user may not list, group permits) is printed
 as a note, not counted as missing. Nothing here writes a file or a marker: the delete
 script does nothing.
@@ -37,6 +42,7 @@ from dataclasses import dataclass
 
 from components.gateway.config import ISOLATION_SOURCE
 from components.settings import ZosSettings
+from components.zos.attls import rule_name
 from components.zos.script import Step, _code, make_step
 
 # Commands the steps may call, and where they come from (for the message).
@@ -194,6 +200,8 @@ def preflight_step(zos: ZosSettings, stack: str, steps: Sequence[Step], users: b
         ),
         "PROBE": probe,
         "IMPORTS": " ".join(config_imports()),
+        "RACF": zos.racf_mode,
+        "RULE": rule_name(zos.kg_port),
     }
     create = r"""
 PROBLEMS=''
@@ -247,6 +255,16 @@ for tool in $TOOLS; do
     if [ "$tool" = tsocmd ]; then have_tso=no; fi
   fi
 done
+
+# ZOS_RACF_MODE=admin: no RACF command here, not even a LIST (the SSH user may have no
+# RACF authority at all); the security administrator's script does the RACF steps.
+if [ "$RACF" = admin ]; then
+  have_tso=no
+  say "ZOS_RACF_MODE=admin: no RACF command is run; RACF and AT-TLS are the security" \
+    "administrator's script (the zos_admin_script output)"
+  note "BPX.SERVER (UPDATE for $KG) and SURROGAT for the gateway's lifecycle are not" \
+    "listed in admin mode: the security administrator checks them"
+fi
 
 # 2. The SSH user's RACF authority for the steps it will run.
 if [ "$have_tso" = yes ]; then
@@ -370,6 +388,19 @@ if [ "$ATTLS" = yes ]; then
   if [ "$pa_rc" -ne 0 ]; then
     problem "the Policy Agent does not answer (pasearch -t RC $pa_rc): start PAGENT" \
       "(AUTOLOG PAGENT in the TCP/IP profile). pasearch said: $pa_out"
+  elif [ "$RACF" = admin ]; then
+    # The administrator's script installs the rule; without it the gateway's port is
+    # plain HTTP, so a gateway this program starts must wait for it.
+    if printf '%s\n' "$pa_out" | grep -q "TTLS Rule Name: *$RULE *\$"; then
+      say "pasearch shows the AT-TLS rule $RULE (installed by the administrator's script)"
+    elif [ "$LIFECYCLE" != manual ]; then
+      problem "the AT-TLS rule $RULE is not installed, so the gateway would serve plain" \
+        "HTTP: the security administrator runs the zos_admin_script first (make" \
+        "zos-admin-script), then run this again"
+    else
+      note "the AT-TLS rule $RULE is not installed yet: start the gateway only after the" \
+        "security administrator's script has run"
+    fi
   fi
   ns_rc=0
   ns_out=$(netstat -f 2>&1 </dev/null) || ns_rc=$?

@@ -409,6 +409,7 @@ def test_secret_keys_are_the_contract():
         "ZOS_SSH_PRIVATE_KEY",
         "ZOS_P12_PASSWORD",
         "LDAP_SEARCH_BIND_PASSWORD",
+        "ZOS_USER_CERTS",
     } == SECRET_KEYS
 
 
