@@ -187,8 +187,8 @@ IMAGES_PINNED = Rule(
     defaults=IMAGES_DEFAULTS,
     descriptions=IMAGES_DESCRIPTIONS,
     severity=Severity.MEDIUM,
-    remediation="Pin FROM lines, RemoteImage names, DOCKER_NOTEBOOK_IMAGE and DOCKER_NOTEBOOK_IMAGES "
-    "by tag or digest.",
+    remediation="Pin FROM lines, RemoteImage names, DOCKER_NOTEBOOK_IMAGE and "
+    "DOCKER_NOTEBOOK_IMAGES by tag or digest.",
 )
 
 RULES = [IMAGES_PINNED]
