@@ -43,6 +43,7 @@ images = Images(
         stack=settings.stack,
         notebook_image=hub_settings.notebook_image,
         dev_directory=settings.ldap.dev_directory,
+        further_notebook_images=hub_settings.notebook_images,
     ),
 )
 secrets = GeneratedSecrets("jupyterhub", GeneratedSecretsArgs(settings.gateway.auth_token))
@@ -60,6 +61,12 @@ if hub_settings.notebook_image:  # not built here: check it has what hub and gat
         NotebookCheckArgs(images.notebook_image, hub_settings.notebook_image, settings.docker_host),
     )
     hub_depends_on.append(notebook_check.command)
+for ref, image in images.further_notebooks.items():  # DOCKER_NOTEBOOK_IMAGES: checked alike
+    choice_check = NotebookCheck(
+        f"jupyterhub-notebook-check-{ref}",
+        NotebookCheckArgs(image.repo_digest, ref, settings.docker_host, "DOCKER_NOTEBOOK_IMAGES"),
+    )
+    hub_depends_on.append(choice_check.command)
 dev_directory = None
 if settings.ldap.dev_directory:
     directory_network = Network(
@@ -182,6 +189,7 @@ hub_env = hub_environment(
         proxy_auth_token=secrets.proxy_auth_token,
         pki_users=tuple(pki_users or ()),
         metrics_token=secrets.metrics_token,
+        notebook_choices=tuple(images.notebook_choices.items()),
         hub_issues_certs=client_ca is not None,
     ),
 )

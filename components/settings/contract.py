@@ -33,6 +33,7 @@ from components.settings.values import (
     LogFiles,
     LogSize,
     MemLimit,
+    NamedServers,
     NetworkName,
     P12Password,
     PemCerts,
@@ -95,6 +96,7 @@ class StackConfig(BaseModel):
     model_config = {"extra": "forbid", "frozen": True, "defer_build": True}
 
     DOCKER_NOTEBOOK_IMAGE: ImageRef | None = None
+    DOCKER_NOTEBOOK_IMAGES: json_list(ImageRef) = []
     DOCKER_NETWORK_NAME: NetworkName = names.NETWORK
     DOCKER_LOG_MAX_SIZE: LogSize = "10m"
     DOCKER_LOG_MAX_FILE: LogFiles = 5
@@ -125,6 +127,7 @@ class StackConfig(BaseModel):
     HUB_ADMIN_USERS: Annotated[json_list(UserName), Field(min_length=1)] = []
     HUB_ALLOWED_USERS: json_list(UserName) = []
     HUB_PKI_DIR: AbsPath | None = None
+    HUB_NAMED_SERVERS: NamedServers = 0
     NOTEBOOK_MEM_LIMIT: MemLimit = "2G"
     NOTEBOOK_CPU_LIMIT: CpuLimit = "2"
     NOTEBOOK_PIDS_LIMIT: PidsLimit = 512
@@ -192,7 +195,13 @@ def set_hint(key: str) -> str:
     if key in SECRET_KEYS:
         return f"pulumi config set --secret {key} < file (the value on stdin)"
     if key in ARRAY_KEYS:
-        example = "cn=jupyter,ou=groups,dc=example,dc=org" if key in DN_LIST_KEYS else "alice"
+        example = (
+            "cn=jupyter,ou=groups,dc=example,dc=org"
+            if key in DN_LIST_KEYS
+            else "quay.io/jupyter/scipy-notebook:2025-10-20"
+            if key == "DOCKER_NOTEBOOK_IMAGES"
+            else "alice"
+        )
         return f"pulumi config set --path '{key}[0]' '{example}' (one item per index)"
     if key in MAP_KEYS:
         return f"pulumi config set --path '{key}.alice' ALICE01 (one entry per user)"

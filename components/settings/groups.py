@@ -107,6 +107,10 @@ class HubSettings:
     idle_cull_max_age: int = 0  # 0: no maximum age
     idle_cull_concurrency: int = 10
     logs: LogSettings = field(default_factory=LogSettings)
+    # DOCKER_NOTEBOOK_IMAGES without the default (notebook_image) in it: the further
+    # images users may choose on the spawn page, pulled and checked like the default.
+    notebook_images: tuple[str, ...] = ()
+    named_servers: int = 0  # HUB_NAMED_SERVERS: named servers per user; 0: none
 
     @property
     def users(self) -> tuple[str, ...]:

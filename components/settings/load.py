@@ -278,6 +278,10 @@ def _settings(
             admin_users=tuple(dict.fromkeys(c.HUB_ADMIN_USERS)),
             allowed_users=tuple(dict.fromkeys(c.HUB_ALLOWED_USERS)),
             notebook_image=c.DOCKER_NOTEBOOK_IMAGE,
+            notebook_images=tuple(
+                image for image in c.DOCKER_NOTEBOOK_IMAGES if image != c.DOCKER_NOTEBOOK_IMAGE
+            ),
+            named_servers=c.HUB_NAMED_SERVERS,
             network_name=c.DOCKER_NETWORK_NAME,
             pki_dir=c.HUB_PKI_DIR or default_pki_dir(stack, docker_host, project_dir),
             mem_limit=None if c.NOTEBOOK_MEM_LIMIT == NO_LIMIT else c.NOTEBOOK_MEM_LIMIT,

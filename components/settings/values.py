@@ -336,6 +336,8 @@ Seconds = Annotated[int, Field(ge=0)]
 PositiveSeconds = Annotated[int, Field(ge=1)]
 Concurrency = Annotated[int, Field(ge=1, le=100)]
 Count = Annotated[int, Field(ge=0)]
+# Named servers per user (HUB_NAMED_SERVERS): each is a container and a volume.
+NamedServers = Annotated[int, Field(ge=0, le=100)]
 # Docker's json-file log driver: max-size is a number with k, m or g; max-file a count.
 LogSize = Annotated[
     str,

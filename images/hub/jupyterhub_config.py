@@ -3,7 +3,8 @@
 # Environment in, traits out: this file reads only the environment variables the
 # Pulumi program sets on the hub container (see README, "Hub environment"), so it can
 # be run and tested outside Docker. Arrays are comma-separated, except
-# LDAP_ALLOWED_GROUPS: DNs hold commas, so it is a JSON array.
+# LDAP_ALLOWED_GROUPS: DNs hold commas, so it is a JSON array; DOCKER_NOTEBOOK_IMAGES is
+# a JSON object (what the spawn page shows -> the image's digest).
 import json
 import os
 import sys
@@ -178,11 +179,19 @@ c.DockerSpawner.remove = True
 notebook_dir = "/home/jovyan/work"
 c.DockerSpawner.notebook_dir = notebook_dir
 PKI_DIR = "/etc/jupyterpki"
+# Container and volume names (components/docker/names.py derives the same): the user's
+# escaped name, and for a named server `--` and the server's escaped name ({server_suffix},
+# "" for the default server, added by ServerNamingSpawner below). `--` cannot occur in an
+# escaped name, so no two (user, server) pairs share a container or a volume.
+c.DockerSpawner.name_template = "{prefix}-{username}{server_suffix}"
 c.DockerSpawner.volumes = {
-    "jupyterhub-user-{username}": notebook_dir,
+    # One volume per server: a named server's files are not its user's default server's.
+    "jupyterhub-user-{username}{server_suffix}": notebook_dir,
     # That user's client certificate, key and CA, written on the Docker host into
     # <HUB_PKI_DIR>/<user name> (by the hub at spawn, or by the program for z/OS behind
-    # AT-TLS); read-only for the notebook, and only that user's directory.
+    # AT-TLS); read-only for the notebook, and only that user's directory. A user's
+    # named servers share it: the gateway binds kernels to the user (the certificate's
+    # CN), not to a server, so a directory per server would separate nothing.
     # {raw_username}, not {username}: DockerSpawner escapes the latter (bob.smith ->
     # bob-2esmith), which is not the directory the program wrote.
     os.environ["JUPYTERPKI_HOST_DIR"] + "/{raw_username}": {"bind": PKI_DIR, "mode": "ro"},
@@ -261,6 +270,52 @@ if os.environ.get("JUPYTERPKI_CA_KEY"):
 else:
     c.Spawner.pre_spawn_hook = refuse_users_without_certificate
 
+# --- Image choice and named servers -------------------------------------------------------
+
+# DOCKER_NOTEBOOK_IMAGES (only set when there is a choice): the images a user may pick on
+# the spawn page, the default (DOCKER_NOTEBOOK_IMAGE) first. DockerSpawner renders the
+# form from allowed_images and refuses any other image a spawn request names; each image
+# was checked on the Docker host like the default (notebook_check.py).
+if os.environ.get("DOCKER_NOTEBOOK_IMAGES"):
+    _images = json.loads(os.environ["DOCKER_NOTEBOOK_IMAGES"])
+    if not isinstance(_images, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in _images.items()
+    ):
+        raise ValueError("DOCKER_NOTEBOOK_IMAGES must be a JSON object of image names")
+    if c.DockerSpawner.image not in _images.values():
+        raise ValueError("DOCKER_NOTEBOOK_IMAGES must hold DOCKER_NOTEBOOK_IMAGE")
+    c.DockerSpawner.allowed_images = _images
+
+# HUB_NAMED_SERVERS (0: off): each user may have that many named servers besides their
+# default one, each its own container and volume (names above).
+named_servers = env_int("HUB_NAMED_SERVERS", 0)
+if named_servers > 0:
+    c.JupyterHub.allow_named_servers = True
+    c.JupyterHub.named_server_limit_per_user = named_servers
+
+from traitlets.utils.importstring import import_item  # noqa: E402
+
+
+def _spawner_class():
+    configured = c.JupyterHub.spawner_class
+    return import_item(configured) if isinstance(configured, str) else configured
+
+
+class ServerNamingSpawner(_spawner_class()):
+    """The configured spawner, with {server_suffix} in its name templates. DockerSpawner's
+    own {servername} is lower-cased before it is escaped, so servers Foo and foo of one
+    user would share a container and a volume; here it is escaped as user names are."""
+
+    def template_namespace(self):
+        namespace = super().template_namespace()
+        server = self.name or ""
+        namespace["servername"] = self.escape(server)
+        namespace["server_suffix"] = "--" + self.escape(server) if server else ""
+        return namespace
+
+
+c.JupyterHub.spawner_class = ServerNamingSpawner
+
 # --- Idle culler ----------------------------------------------------------------------------
 
 # Stops notebook servers idle for IDLE_CULL_TIMEOUT seconds (0 turns it off), so idle
@@ -332,7 +387,6 @@ log_keep_days = env_int("NOTEBOOK_LOG_RETENTION_DAYS", 7)
 if log_keep_days > 0:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import notebook_logs
-    from traitlets.utils.importstring import import_item
 
     NOTEBOOK_LOG_DIR = os.environ.get("NOTEBOOK_LOG_DIR", "/data/notebook-logs")
     # DockerSpawner creates its containers with auto_remove when `remove` is on: Docker

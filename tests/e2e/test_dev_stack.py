@@ -14,8 +14,10 @@ the one before left, as an operator's day does.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
+import re
 import shutil
 import socket
 import ssl
@@ -485,6 +487,90 @@ def test_a_stopped_gateway_fails_kernel_starts_clearly_and_they_work_again_after
         gateway.start()
     wait_healthy(client, names.GATEWAY_CONTAINER)
     assert alice.run_once("1 + 1") == "2"
+
+
+# --- image choice and named servers (DOCKER_NOTEBOOK_IMAGES, HUB_NAMED_SERVERS) -------------
+
+# A second notebook image: the dev notebook image with one label more (its own image ID, so
+# which one a server runs shows), a stand-in for a second image from a registry.
+CHOICE_IMAGE = names.local_image_name("jupyterhub-zos", "dev", "notebook") + "-e2e-choice"
+NAMED_SERVER = "Lab.1"  # upper case and a dot: escaped in its container and volume names
+
+
+@pytest.fixture(scope="module")
+def choice_image(stack, client):
+    import io
+
+    base = names.local_image_name("jupyterhub-zos", "dev", "notebook")
+    dockerfile = f"FROM {base}\nLABEL org.jupyterhub-zos.e2e=image-choice\n"
+    image, _ = client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=CHOICE_IMAGE, rm=True, forcerm=True
+    )
+    assert image.id != client.images.get(base).id
+    yield image
+    # By ID: gone with its tag (a server left running it would keep it, untagged).
+    client.images.remove(image.id, force=True)
+
+
+def test_the_spawn_form_offers_both_images_and_a_named_server_has_its_own_container_and_volume(
+    stack, client, choice_image
+):
+    default_label = names.local_image_name("jupyterhub-zos", "dev", "notebook")
+    up(
+        stack,
+        "--set",
+        f"HUB_ALLOWED_USERS={json.dumps([*USERS, NEW_USER])}",  # as before: runs alone too
+        "--set",
+        f"DOCKER_NOTEBOOK_IMAGES={json.dumps([CHOICE_IMAGE])}",
+        "--set",
+        "HUB_NAMED_SERVERS=2",
+    )
+    wait_healthy(client, names.HUB_CONTAINER)
+    dave = stack.logged_in(NEW_USER)
+    if "" in dave.model().get("servers", {}):
+        dave.stop_server()  # started by an earlier scenario, with the only image there was
+    # DockerSpawner's own form: both images, the default first.
+    form = dave.spawn_form()
+    options = re.findall(r'<option value="([^"]+)"', form)
+    assert options == [default_label, CHOICE_IMAGE], form[-2000:]
+    dave.submit_spawn_form({"image": CHOICE_IMAGE})
+    default = container(client, names.notebook_container_name(NEW_USER))
+    assert default.attrs["Image"] == choice_image.id
+
+    lab = dataclasses.replace(dave, server=NAMED_SERVER)
+    lab.start_server()  # no choice made: the default image
+    named = container(client, names.notebook_container_name(NEW_USER, NAMED_SERVER))
+    assert named.name == "jupyter-dave-2dy---4cab-2e1" and named.id != default.id
+    assert named.attrs["Image"] == client.images.get(default_label).id
+    mounts = {m["Destination"]: m for m in named.attrs["Mounts"]}
+    work = mounts["/home/jovyan/work"]
+    assert work["Type"] == "volume"
+    assert work["Name"] == names.user_volume_name(NEW_USER, NAMED_SERVER)
+    assert work["Name"] != names.user_volume_name(NEW_USER)
+    # The user's own certificate directory, read-only, as their default server has it.
+    default_mounts = {m["Destination"]: m for m in default.attrs["Mounts"]}
+    assert mounts["/etc/jupyterpki"]["Source"] == default_mounts["/etc/jupyterpki"]["Source"]
+    assert mounts["/etc/jupyterpki"]["RW"] is False
+    # A kernel of the named server runs on the gateway, as the user.
+    gateway_host = container(client, names.GATEWAY_CONTAINER).attrs["Config"]["Hostname"]
+    assert lab.run_once("import socket; socket.gethostname()").strip("'") == gateway_host
+    assert lab.run_once("import os; os.environ['KERNEL_USERNAME']") == f"'{NEW_USER}'"
+    # A file of the named server is on its volume, not on the default server's.
+    wrote = lab.server_api(
+        "PUT",
+        "contents/only-in-lab.txt",
+        json={"type": "file", "format": "text", "content": "lab"},
+    )
+    assert wrote.status_code in (200, 201), wrote.text
+    assert lab.server_api("GET", "contents/only-in-lab.txt").status_code == 200
+    assert dave.server_api("GET", "contents/only-in-lab.txt").status_code == 404
+    lab.stop_server()
+    # Its log is kept under the user, by server name, like the default server's.
+    hub = container(client, names.HUB_CONTAINER)
+    listing = hub.exec_run(["sh", "-c", f"ls /data/notebook-logs/{NEW_USER}/"]).output.decode()
+    assert f"{NAMED_SERVER}-" in listing, listing
+    lab.start_server()  # left running: `down` (next) removes named servers' containers too
+    dave.stop_server()  # nothing runs the second image any more when it is removed
 
 
 def test_down_removes_everything_but_the_hub_data_and_a_new_up_finds_the_users(stack, client):

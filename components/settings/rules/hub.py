@@ -1,4 +1,5 @@
-"""The hub: its own certificate and key belong together, and the culler's settings."""
+"""The hub: its own certificate and key belong together, the culler's settings, and the
+notebook images users choose from."""
 
 from __future__ import annotations
 
@@ -51,6 +52,16 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                 "IDLE_CULL_MAX_AGE",
                 "needs the idle culler, which IDLE_CULL_TIMEOUT=0 turns off; set "
                 "IDLE_CULL_TIMEOUT (300 or more) too, or unset this",
+            )
+        )
+    images = v.get("DOCKER_NOTEBOOK_IMAGES") or []
+    twice = sorted({image for image in images if images.count(image) > 1})
+    if twice:
+        problems.append(
+            Problem(
+                "DOCKER_NOTEBOOK_IMAGES",
+                f"lists {', '.join(twice)} more than once: each image is one choice on the "
+                "spawn page; list each once",
             )
         )
     return problems

@@ -167,6 +167,7 @@ def test_the_readme_hub_environment_lists_exactly_what_the_hub_gets(cert_pairs):
             "LDAP_ALLOWED_GROUPS": ["cn=jupyter,ou=groups,dc=example,dc=org"],
             "NOTEBOOK_MEM_LIMIT": "2G",
             "NOTEBOOK_CPU_LIMIT": "1.5",
+            "DOCKER_NOTEBOOK_IMAGES": ["quay.io/jupyter/scipy-notebook:2025-10-20"],
         },
     )
     hub = graph.one("docker:index/container:Container", "jupyterhub-container")

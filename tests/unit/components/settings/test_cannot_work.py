@@ -95,7 +95,12 @@ def test_other_ports_and_modes_pass(port, tls):
 def test_each_hint_fits_its_keys_kind():
     from components.settings import ARRAY_KEYS, CONFIG_KEYS, MAP_KEYS, SECRET_KEYS, set_hint
 
-    assert sorted(ARRAY_KEYS) == ["HUB_ADMIN_USERS", "HUB_ALLOWED_USERS", "LDAP_ALLOWED_GROUPS"]
+    assert sorted(ARRAY_KEYS) == [
+        "DOCKER_NOTEBOOK_IMAGES",
+        "HUB_ADMIN_USERS",
+        "HUB_ALLOWED_USERS",
+        "LDAP_ALLOWED_GROUPS",
+    ]
     assert sorted(MAP_KEYS) == ["ZOS_USERS", "ZOS_USER_CERTS"]
     for key in CONFIG_KEYS:
         hint = set_hint(key)
