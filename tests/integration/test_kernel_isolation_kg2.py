@@ -9,6 +9,8 @@ certificate's CN; with plain HTTP (behind AT-TLS) listings and sessions are clos
 
 from __future__ import annotations
 
+import socket
+import ssl
 import subprocess
 
 import pytest
@@ -102,3 +104,17 @@ def plain(tmp_path_factory, kg2_bin):
     with kernel_gateway(config, TOKEN, root / "gw", port, bin_dir=kg2_bin) as gateway:
         gateway.url = f"http://127.0.0.1:{port}"
         yield gateway
+
+
+def test_the_2x_gateway_speaks_tls_1_2_or_later_only(mtls):
+    # Kernel Gateway 2.x pins its own TLS to 1.0; kg_isolation raises it (TLS 1.2+).
+    gateway, users = mtls
+    alice = users["alice"]
+    context = ssl.create_default_context(cafile=str(alice.files / "cacert.pem"))
+    context.load_cert_chain(str(alice.files / "cert.pem"), str(alice.files / "key.pem"))
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    with (
+        socket.create_connection(("127.0.0.1", gateway.port), timeout=10) as raw,
+        context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+    ):
+        assert tls.version() in ("TLSv1.2", "TLSv1.3")

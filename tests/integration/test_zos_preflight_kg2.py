@@ -101,3 +101,17 @@ def test_attls_with_kernel_gateway_3_says_what_to_install(host):
     assert "jupyter-kernel-gateway 2.1.0" in message and "ZOS_ATTLS=false" in message
     # The module itself loads on 3.x: only the AT-TLS mapping is missing.
     assert "kg_isolation.py loads with Kernel Gateway 3." in message
+
+
+def test_a_gateway_whose_modules_import_but_differ_is_refused(host, kg2):
+    # A Kernel Gateway whose modules import but lack what kg_isolation uses (as a release
+    # with another API would): the probe loads the module itself, so it is caught.
+    python = izoda_gateway(host, kg2)
+    personality = host.root / "izoda" / "site" / "kernel_gateway" / "jupyter_websocket"
+    personality.mkdir()
+    (personality / "__init__.py").write_text('"""Stand-in: no JupyterWebsocketPersonality."""\n')
+    session = preflight(host, settings_for(host, python))
+    assert session.rc != 0
+    assert "kg_isolation.py does not load with" in session.stderr
+    assert "JupyterWebsocketPersonality" in session.stderr
+    assert "2.1/2.2 (classic notebook 5.x)" in session.stderr
