@@ -12,12 +12,15 @@ from __future__ import annotations
 import socket
 import ssl
 import subprocess
+import time
 
 import pytest
+import requests
 
 from components.gateway.config import ISOLATION_SOURCE, GatewayTls, render_kernel_gateway_config
 from components.gateway.pki import GATEWAY_CA_PURPOSE, gateway_server_spec, server_hosts
 from components.pki.specs import ca_spec, client_spec
+from components.settings import KernelLimits
 from tests.integration.test_kernel_isolation import (
     TOKEN,
     test_a_start_without_env_gets_neither_the_gateways_environment_nor_a_claimed_name,
@@ -118,3 +121,39 @@ def test_the_2x_gateway_speaks_tls_1_2_or_later_only(mtls):
         context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
     ):
         assert tls.version() in ("TLSv1.2", "TLSv1.3")
+
+
+def test_the_kernel_limits_of_the_zos_config_hold_on_2x(tmp_path, kg2_bin):
+    # The config z/OS renders also caps and culls kernels (KernelLimits): notebook 5's
+    # MappingKernelManager and Kernel Gateway 2.x's max_kernels take the same settings.
+    port = free_port()
+    config = tmp_path / "jupyter_kernel_gateway_config.py"
+    config.write_text(
+        render_kernel_gateway_config(
+            ip="127.0.0.1",
+            port=port,
+            tls=None,
+            module_dir=str(ISOLATION_SOURCE.parent),
+            kernels=KernelLimits(cull_idle_timeout=3, cull_interval=1, max_kernels=2),
+        )
+    )
+    headers = {"Authorization": f"token {TOKEN}"}
+    url = f"http://127.0.0.1:{port}/api/kernels"
+    with kernel_gateway(config, TOKEN, tmp_path / "gw", port, bin_dir=kg2_bin) as gateway:
+        started = [requests.post(url, json={"name": "python3"}, headers=headers, timeout=60)]
+        started += [requests.post(url, json={"name": "python3"}, headers=headers, timeout=60)]
+        refused = requests.post(url, json={"name": "python3"}, headers=headers, timeout=60)
+        assert [r.status_code for r in started] == [201, 201]
+        assert refused.status_code == 403  # the cap
+        ids = [r.json()["id"] for r in started]
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if all(
+                requests.get(f"{url}/{k}", headers=headers, timeout=10).status_code == 404
+                for k in ids
+            ):
+                break
+            time.sleep(1)
+        else:
+            raise AssertionError(f"idle kernels were not culled:\n{gateway.log_tail()}")
+        assert "Culling" in gateway.log.read_text()
