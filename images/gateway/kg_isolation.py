@@ -8,7 +8,7 @@ jupyter_kernel_gateway_config.py (`c.KernelGatewayApp.api = "kg_isolation"` and
 each kernel to the identity that started it and refuses every other identity. It
 imports only what both generations have (kernel_gateway, tornado, the standard library),
 so the same file loads on either; tests/integration/test_kernel_isolation_kg2.py runs
-the isolation tests against a real 2.x. On 2.x (no `ssl_version` setting, TLS pinned to
+the isolation tests against a real 2.x. Before 2.5 (no `ssl_version` setting, TLS pinned to
 1.0) it also makes the gateway's own TLS 1.2 or later, same certificate and client CA.
 
 Identity is the subject CN of the TLS client certificate the gateway verified itself
@@ -236,7 +236,7 @@ class IsolatingPersonality(JupyterWebsocketPersonality):
         # requires and verifies client certificates.
         self.bound = bool(self.parent.client_ca)
         if not self.parent.has_trait("ssl_version"):
-            # Kernel Gateway before 2.4 pins its own TLS to TLS 1.0 (ssl.PROTOCOL_TLSv1)
+            # Kernel Gateway before 2.5 pins its own TLS to TLS 1.0 (ssl.PROTOCOL_TLSv1)
             # with no setting to change it; behind AT-TLS it does no TLS at all.
             app = self.parent
             app._build_ssl_options = _tls12_or_later(app._build_ssl_options)
