@@ -18,7 +18,9 @@ It checks:
   its clients with their own identity; undefined, only a superuser may create
   thread-level security (z/OS UNIX Planning, srvdef.htm; pthread_security_np, tls.htm);
 - the gateway's Python and Kernel Gateway versions (ZOS_KG_PYTHON), and that it can
-  import what the gateway's config loads (kg_isolation.py's imports);
+  import what the gateway's config loads and then load kg_isolation.py itself (its text is
+  passed to the probe and run as the module: Kernel Gateway 2.1/2.2 on the classic
+  notebook server and 3.0 on jupyter_server are what it is written and tested for);
 - what the gateway's lifecycle needs: `su -s` to the gateway's ID needs READ to SURROGAT
   BPX.SRV.<id> (z/OS UNIX Command Reference, su); ZOAU opercmd needs READ to OPERCMDS
   MVS.MCSOPER.ZOAU (ibm_zos_core's sample, research notes §1.2).
@@ -144,12 +146,26 @@ print("kg=" + version)
 print("kgdir=" + os.path.dirname(os.path.abspath(kg.__file__)))
 parts = [int(p) for p in (version.split(".") + ["0", "0"])[:2] if p.isdigit()]
 print("kg_attls_era=" + ("yes" if len(parts) == 2 and tuple(parts) < BEFORE else "no"))
-for name in sys.argv[1:]:
+failed = False
+for name in sys.argv[2:]:
     try:
         importlib.import_module(name)
     except Exception as exc:
+        failed = True
         why = type(exc).__name__ + ": " + str(exc).replace(chr(10), " ")
         print("missing=" + name + " (" + why + ")")
+if not failed:
+    # Load the isolation module itself, as the gateway's config will (its text is argv[1]).
+    import types
+    module = types.ModuleType("kg_isolation")
+    module.__file__ = "kg_isolation.py"
+    sys.modules["kg_isolation"] = module
+    try:
+        exec(compile(sys.argv[1], "kg_isolation.py", "exec"), module.__dict__)
+        print("isolation=loads")
+    except Exception as exc:
+        why = type(exc).__name__ + ": " + str(exc).replace(chr(10), " ")
+        print("isolation=fails " + why)
 """
 
 
@@ -202,6 +218,7 @@ def preflight_step(zos: ZosSettings, stack: str, steps: Sequence[Step], users: b
         "IMPORTS": " ".join(config_imports()),
         "RACF": zos.racf_mode,
         "RULE": rule_name(zos.kg_port),
+        "MODULE": ISOLATION_SOURCE.read_text(),
     }
     create = r"""
 PROBLEMS=''
@@ -356,7 +373,7 @@ if ! command -v "$PY" >/dev/null 2>&1; then
 else
   probe_rc=0
   # shellcheck disable=SC2086 # IMPORTS is a list of module names
-  probe=$("$PY" -c "$PROBE" $IMPORTS 2>&1 </dev/null) || probe_rc=$?
+  probe=$("$PY" -c "$PROBE" "$MODULE" $IMPORTS 2>&1 </dev/null) || probe_rc=$?
   if [ "$probe_rc" -ne 0 ]; then
     problem "$PY (ZOS_KG_PYTHON) did not run (RC $probe_rc): $probe"
   fi
@@ -373,9 +390,17 @@ else
       kg_version='' ;;
     *)
       missing=$(printf '%s\n' "$probe" | sed -n 's/^missing=//p')
+      isolation=$(value isolation)
       if [ -n "$missing" ]; then
         problem "the gateway's config loads kg_isolation.py, whose imports fail with" \
-          "$PY (Kernel Gateway $kg_version): $(printf '%s' "$missing" | tr '\n' ';')"
+          "$PY (Kernel Gateway $kg_version): $(printf '%s' "$missing" | tr '\n' ';')." \
+          "It runs on Kernel Gateway 2.1/2.2 (classic notebook 5.x) and 3.0 (jupyter_server)"
+      elif [ "$isolation" != loads ]; then
+        problem "kg_isolation.py does not load with $PY (Kernel Gateway $kg_version):" \
+          "${isolation#fails }. It runs on Kernel Gateway 2.1/2.2 (classic notebook 5.x)" \
+          "and 3.0 (jupyter_server)"
+      else
+        say "kg_isolation.py loads with Kernel Gateway $kg_version"
       fi ;;
   esac
 fi
@@ -420,8 +445,8 @@ if [ "$ATTLS" = yes ]; then
         "needs a gateway that maps the AT-TLS client certificate to it; Kernel Gateway" \
         "$kg_version cannot (upstream has no AT-TLS code; IzODA's AT-TLS support is only" \
         "in versions before 2.3, its native .so program-controlled). Install IzODA's" \
-        "AT-TLS-aware Kernel Gateway for $PY, or set ZOS_ATTLS=false (kernels then run" \
-        "as $KG)"
+        "AT-TLS-aware Kernel Gateway 2.x for $PY (IzODA's channel ships" \
+        "jupyter-kernel-gateway 2.1.0), or set ZOS_ATTLS=false (kernels then run as $KG)"
     else
       controlled=no
       libs=''

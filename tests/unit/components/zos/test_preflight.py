@@ -129,9 +129,14 @@ def test_preflight_renders_the_commands_and_imports_of_the_steps(process):
     later = [*steps.gateway, *steps.users.values(), steps.service]
     tools = commands_used(settings.zos, later)
     assert {"tsocmd", "opercmd", "pasearch", "chtag", "uuencode", "su"} <= set(tools)
-    assert "jupyter_server.utils" in config_imports()
+    # kg_isolation imports nothing only one Kernel Gateway generation has.
+    imports = config_imports()
+    assert "kernel_gateway.mixins" in imports and "tornado" in imports
+    assert not [m for m in imports if m.split(".")[0] in ("jupyter_server", "notebook")]
     text = steps.preflight.create
-    assert "IMPORTS=" in text and "jupyter_server.utils" in text
+    assert "IMPORTS=" in text and "kernel_gateway.mixins" in text
+    # The probe loads the module itself: its text goes along.
+    assert "MODULE=" in text and "class OwnedKernelManager" in text
     # Read-only: RACF is only listed, nothing is marked, no file is made or changed (the
     # double checks it for real: tests/integration/test_zos_preflight.py).
     body = text.split("# --- the step ---", 1)[1]
