@@ -39,7 +39,13 @@ HUB_PKI_MOUNT = "/srv/jupyterhub/pki"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
 SECRET_ENV = frozenset(
-    {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "HUB_METRICS_TOKEN"}
+    {
+        "KG_AUTH_TOKEN",
+        "JPY_COOKIE_SECRET",
+        "CONFIGPROXY_AUTH_TOKEN",
+        "HUB_METRICS_TOKEN",
+        "HUB_STATUS_TOKEN",
+    }
 )
 
 
@@ -56,6 +62,7 @@ class HubEnvInputs:
     proxy_auth_token: Any  # secret
     pki_users: Sequence[str]  # users with a client certificate in <pki_dir>/<user>
     metrics_token: Any = None  # secret: the Prometheus scrape token (None: no scraping)
+    status_token: Any = None  # secret: `make status`'s read-only token (None: none)
     pki_users: Sequence[str]  # users with a delivered certificate in <pki_dir>/<user>
     # The hub issues every user's client certificate at spawn (CA files uploaded, HUB_PKI_DIR
     # mounted); else only `pki_users` have one (RACF, delivered by the program).
@@ -142,6 +149,8 @@ def hub_environment(
         env["LDAP_GROUP_SEARCH_FILTER"] = ldap.group_search_filter
     if derived.metrics_token is not None:
         env["HUB_METRICS_TOKEN"] = derived.metrics_token
+    if derived.status_token is not None:
+        env["HUB_STATUS_TOKEN"] = derived.status_token
     if derived.ldap_ca:
         env["LDAP_CA_CERT_FILE"] = LDAP_CA_PATH
     if hub.mem_limit:
