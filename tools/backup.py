@@ -335,7 +335,10 @@ def _put(client, image, stack, volume, archive: Path) -> None:
 
 def restore(stack: Stack, folder: Path, overwrite: bool = False, log=print) -> bm.Manifest:
     client = docker_client(stack.docker_host)
-    image = hub_image(client, stack)
+    try:
+        image = hub_image(client, stack)
+    except StackError as exc:
+        raise Refused(f"{folder} is not restored (nothing was changed): {exc}") from None
     manifest = refusals(stack, folder, client, image, overwrite)
     hub = client.containers.get(stack.hub_container)
 

@@ -359,7 +359,12 @@ def gather(stack: Stack, ca_file: str | None = None, now: dt.datetime | None = N
                 certs.append(
                     {"name": f"{key} (output)", "kind": "ca", **parse_cert(outputs[key], now)}
                 )
-        report["gateway"] = {"url": outputs.get("kg_url"), "tcp": False, "tls": None}
+        report["gateway"] = {
+            "url": outputs.get("kg_url"),
+            "tcp": False,
+            "tls": None,
+            "error": "not asked: the hub container is not running",
+        }
         report["containers"] = []
         report["client_certs_issued_by_hub"] = None
         if report["hub"]["container"]["status"] == "running":

@@ -18,9 +18,11 @@ import json
 import os
 import shutil
 import socket
+import sqlite3
 import ssl
 import subprocess
 import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -31,8 +33,9 @@ import requests
 from components.directory.render import hash_password, password_salt, user_dn
 from components.docker import names
 from tests.e2e.dev_stack import Deployment, changes, container, deploy, remove_leftovers, up
+from tests.integration.test_pki_delivery import sshd  # noqa: F401 - a fixture, for ssh://
 from tests.support.notebook import KernelError
-from tests.tooling import free_port
+from tests.tooling import free_port, missing
 
 pytestmark = pytest.mark.e2e
 
@@ -508,12 +511,13 @@ def test_down_removes_everything_but_the_hub_data_and_a_new_up_finds_the_users(s
 # --- day 2: status, backup and restore (make status / backup / restore) --------------------
 
 
-def day2(stack, module: str, *args: str) -> subprocess.CompletedProcess:
+def day2(stack, module: str, *args: str, env=None) -> subprocess.CompletedProcess:
     """The command `make status|backup|restore` runs, given the harness's outputs file
     instead of the Pulumi CLI's (there is no CLI here)."""
     return subprocess.run(
         [sys.executable, "-m", module, *args, "--outputs", str(stack.state_dir / "outputs.json")],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=900,
@@ -567,6 +571,65 @@ def test_a_stopped_gateway_makes_status_unhealthy(stack, client):
     finally:
         gateway.start()
     wait_healthy(client, names.GATEWAY_CONTAINER)
+
+
+@pytest.fixture(scope="module")
+def ssh_docker_host(tmp_path_factory, sshd):  # noqa: F811 - the delivery tests' fixture
+    """docker:host = ssh://root@127.0.0.1:PORT: a real sshd on loopback (the delivery
+    tests' one) in front of this engine, `ssh` on PATH given its key and known_hosts (as
+    an operator's ~/.ssh/config would), and docker's ssh transport (paramiko importable)."""
+    probe = subprocess.run([sys.executable, "-c", "import paramiko"], capture_output=True)
+    if probe.returncode != 0:
+        missing("paramiko is not installed (requirements.txt pins it: make up installs it)")
+    target, opts = sshd
+    bin_dir = tmp_path_factory.mktemp("ssh-bin")
+    wrapper = bin_dir / "ssh"
+    wrapper.write_text(
+        "#!/bin/sh\n# Test harness: the operator's ssh config, given on the command line.\n"
+        f'exec {shutil.which("ssh")} {" ".join(opts)} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    return f"ssh://{target.user}@{target.host}:{target.port}", env
+
+
+def test_status_and_backup_work_through_an_ssh_docker_host(stack, ssh_docker_host):
+    host, env = ssh_docker_host
+    bob = stack.logged_in("bob.smith")
+    bob.start_server()
+    put = bob.server_api(
+        "PUT", "contents/remote.txt", json={"type": "file", "format": "text", "content": "over ssh"}
+    )
+    assert put.status_code in (200, 201), put.text
+    done = day2(stack, "tools.status", "--stack", "dev", "--json", "--docker-host", host, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["docker_host"] == host and report["healthy"] is True
+    assert "bob.smith" in {s["user"] for s in report["servers"]}
+    folder = Path(tempfile.mkdtemp(prefix="jzos-e2e-ssh-backup-")) / "backup"
+    try:
+        done = day2(
+            stack, "tools.backup", "backup", "--stack", "dev", "--to", str(folder),
+            "--docker-host", host, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["docker_host"] == host
+        volume = names.user_volume_name("bob.smith")
+        with tarfile.open(folder / "volumes" / f"{volume}.tar") as tar:
+            member = tar.getmember("volume/remote.txt")
+            assert member.uid == 1000  # jovyan's, as on the volume
+            assert tar.extractfile(member).read() == b"over ssh"
+        with tarfile.open(folder / "hub-data.tar") as tar:
+            assert "volume/jupyterhub.sqlite" not in tar.getnames()  # the copy is apart
+        db = sqlite3.connect(folder / "hub-db.sqlite")
+        try:
+            users = {row[0] for row in db.execute("SELECT name FROM users")}
+        finally:
+            db.close()
+        assert {ADMIN, *USERS} <= users
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
 
 
 def test_a_backup_restored_into_a_fresh_deployment_brings_back_users_tokens_and_files(

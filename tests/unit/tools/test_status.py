@@ -199,3 +199,69 @@ def test_main_exit_status_and_json(monkeypatch, capsys, tmp_path):
     assert "UNHEALTHY: hub https://localhost:8443/hub/health: HTTP 500" in capsys.readouterr().out
     outputs.write_text("{}")
     assert status.main(["--outputs", str(outputs)]) == 2
+
+
+class FakeContainer:
+    """What client_certs uses of a docker-py container: Mounts, image, get_archive."""
+
+    def __init__(self, mounts, files: dict[str, bytes]):
+        self.attrs = {"Mounts": mounts}
+        self.image = type("Image", (), {"id": "sha256:hub"})()
+        self.files, self.asked, self.removed = files, [], False
+
+    def get_archive(self, path):
+        import io
+        import tarfile
+
+        import docker
+
+        self.asked.append(path)
+        if path not in self.files:
+            raise docker.errors.NotFound(path)
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w") as tar:
+            info = tarfile.TarInfo(path.rsplit("/", 1)[1])
+            info.size = len(self.files[path])
+            tar.addfile(info, io.BytesIO(self.files[path]))
+        return iter([out.getvalue()]), {}
+
+    def remove(self, force=False):
+        self.removed = True
+
+
+class FakeClient:
+    def __init__(self, helper):
+        self.helper, self.created = helper, []
+        self.containers = self
+
+    def create(self, image, **kwargs):
+        self.created.append((image, kwargs))
+        return self.helper
+
+
+def test_client_certificates_are_read_through_the_hubs_mount_certificate_files_only():
+    hub = FakeContainer(
+        [{"Destination": status.HUB_PKI_MOUNT, "Source": "/srv/pki"}],
+        {f"{status.HUB_PKI_MOUNT}/alice/mine.pem": b"PEM alice"},
+    )
+    client = FakeClient(None)
+    got = status.client_certs(client, hub, {"CLIENT_CERT": "mine.pem"}, ["alice", "bob", "../x"])
+    assert got == {"alice": "PEM alice", "bob": None}  # "../x" names no directory
+    assert hub.asked == [
+        f"{status.HUB_PKI_MOUNT}/alice/mine.pem",
+        f"{status.HUB_PKI_MOUNT}/bob/mine.pem",
+    ]
+    assert client.created == []
+
+
+def test_delivered_certificates_are_read_by_a_helper_with_the_directory_read_only():
+    helper = FakeContainer([], {f"{status.PKI_HELPER_MOUNT}/carol/cert.pem": b"PEM carol"})
+    client = FakeClient(helper)
+    hub = FakeContainer([], {})
+    got = status.client_certs(client, hub, {"JUPYTERPKI_HOST_DIR": "/srv/pki"}, ["carol"])
+    assert got == {"carol": "PEM carol"}
+    ((image, kwargs),) = client.created
+    assert image == "sha256:hub"
+    assert kwargs["volumes"] == {"/srv/pki": {"bind": status.PKI_HELPER_MOUNT, "mode": "ro"}}
+    assert kwargs["network_mode"] == "none" and kwargs["cap_drop"] == ["ALL"]
+    assert helper.removed
