@@ -10,10 +10,10 @@ What it asks, and of whom (nothing is changed):
 - users and their running servers: the hub API with the `status_token` output (a hub
   service with list:users and read:servers only);
 - certificates and their expiry: the one the hub serves, the gateway's (from a TLS
-  handshake made inside the hub container, where notebooks reach it), the CAs in the
-  stack outputs, each user's client certificate under HUB_PKI_DIR (issued by the hub, or
+  handshake made by a helper container on the notebooks' network), the CAs in the stack
+  outputs, each user's client certificate under HUB_PKI_DIR (issued by the hub, or
   RACF's delivered by the program: read through the Docker API, keys never read);
-- the gateway: reachable from the hub's network (TCP, and the TLS handshake verified
+- the gateway: reachable from the notebooks' network (TCP, and the TLS handshake verified
   with the gateway's CA when the hub has it);
 - the hub's data volume: there, and its size.
 
@@ -46,8 +46,9 @@ PKI_HELPER_MOUNT = "/srv/jzos-status/pki"
 CERT_OUTPUTS = ("hub_ca_cert", "gateway_ca_cert", "gateway_client_ca_cert", "gateway_server_cert")
 PAGINATION = "application/jupyterhub-pagination+json"
 
-# Run inside the hub container (argv: KG_URL, the gateway CA's path or ""): where
-# notebooks reach the gateway from. TCP, then the TLS handshake, verified with the CA.
+# Run in a helper container from the hub image on the notebooks' network (argv: KG_URL,
+# the gateway's CA as PEM or ""): where notebooks reach the gateway from. TCP, then the
+# TLS handshake, verified with the CA.
 # The gateway asks for a client certificate, which this does not send, so a TLS 1.2
 # gateway ends the handshake with an alert after its certificate was received and checked
 # (the client checks it before it answers): the certificate is then read from the
@@ -86,7 +87,7 @@ try:
     sock = socket.create_connection((u.hostname, port), timeout=10)
     out["tcp"] = True
     if u.scheme == "https":
-        ctx = ssl.create_default_context(cafile=ca) if ca else ssl._create_unverified_context()
+        ctx = ssl.create_default_context(cadata=ca) if ca else ssl._create_unverified_context()
         incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
         tls = ctx.wrap_bio(incoming, outgoing, server_hostname=u.hostname)
         raw, error, done = b"", None, False
@@ -143,7 +144,13 @@ def parse_cert(pem: str | bytes, now: dt.datetime) -> dict[str, Any]:
 
 def _env(container) -> dict[str, str]:
     """The container's non-secret variables this needs (values of others are not kept)."""
-    wanted = {"KG_URL", "CLIENT_CERT", "JUPYTERPKI_HOST_DIR", "JUPYTERPKI_GATEWAY_CA"}
+    wanted = {
+        "KG_URL",
+        "CLIENT_CERT",
+        "JUPYTERPKI_HOST_DIR",
+        "JUPYTERPKI_GATEWAY_CA",
+        "DOCKER_NETWORK_NAME",
+    }
     env = {}
     for item in container.attrs["Config"].get("Env") or []:
         key, _, value = item.partition("=")
@@ -252,16 +259,41 @@ def hub_users(hub_url: str, ca_file: str | bool, token: str | None) -> dict[str,
     return result
 
 
-def gateway_probe(hub, env: dict[str, str]) -> dict[str, Any]:
+def gateway_probe(client, hub, env: dict[str, str], outputs: dict) -> dict[str, Any]:
+    """The probe in a helper container on the notebooks' network (no exec in the hub:
+    the Docker API's exec streams do not survive docker's ssh:// transport). The CA: the
+    hub's copy of the gateway's (read through the Docker API), else the stack output."""
+    import docker
+
     url = env.get("KG_URL", "")
     result: dict[str, Any] = {"url": url or None}
     if not url:
         return {**result, "tcp": False, "tls": None, "error": "the hub has no KG_URL"}
-    ran = hub.exec_run(["python3", "-c", GATEWAY_PROBE, url, env.get("JUPYTERPKI_GATEWAY_CA", "")])
+    ca = None
+    if env.get("JUPYTERPKI_GATEWAY_CA"):
+        ca = _read_file(hub, env["JUPYTERPKI_GATEWAY_CA"])
+    ca = ca or outputs.get("gateway_ca_cert") or ""
+    network = env.get("DOCKER_NETWORK_NAME") or names.NETWORK
+    helper = client.containers.create(
+        hub.image.id,
+        entrypoint=["python3", "-c", GATEWAY_PROBE, url, ca],
+        network=network,
+        cap_drop=["ALL"],
+        security_opt=["no-new-privileges:true"],
+        user="65534",
+    )
     try:
-        return {**result, **json.loads(ran.output.decode().strip().splitlines()[-1])}
+        helper.start()
+        helper.wait(timeout=60)
+        output = helper.logs(stdout=True, stderr=True).decode(errors="replace")
+    except docker.errors.DockerException as exc:
+        return {**result, "tcp": False, "tls": None, "error": f"the probe did not run: {exc}"}
+    finally:
+        helper.remove(force=True)
+    try:
+        return {**result, **json.loads(output.strip().splitlines()[-1])}
     except (ValueError, IndexError):
-        return {**result, "tcp": False, "tls": None, "error": ran.output.decode()[-500:]}
+        return {**result, "tcp": False, "tls": None, "error": output[-500:]}
 
 
 def _read_file(container, path: str) -> str | None:
@@ -372,7 +404,7 @@ def gather(stack: Stack, ca_file: str | None = None, now: dt.datetime | None = N
             env = _env(hub)
             issued = "JUPYTERPKI_CA_KEY" in env
             report["client_certs_issued_by_hub"] = issued
-            probe = gateway_probe(hub, env)
+            probe = gateway_probe(client, hub, env, outputs)
             if probe.get("cert"):
                 certs.append(
                     {"name": "gateway (served)", "kind": "server", **parse_cert(probe["cert"], now)}
@@ -430,7 +462,7 @@ def problems(report: dict, warn_days: float = 30) -> tuple[list[str], list[str]]
     gateway = report.get("gateway") or {}
     if not gateway.get("tcp") or gateway.get("tls") is False:
         bad.append(
-            f"gateway {gateway.get('url')}: not reachable from the hub"
+            f"gateway {gateway.get('url')}: not reachable from the notebooks' network"
             + (f" ({gateway['error']})" if gateway.get("error") else "")
         )
     for state in report.get("containers", []):
@@ -495,7 +527,9 @@ def render_text(report: dict, warn_days: float = 30) -> str:
         )
     g = report.get("gateway") or {}
     reach = (
-        "reachable from the hub" if g.get("tcp") and g.get("tls") is not False else "NOT reachable"
+        "reachable from the notebooks' network"
+        if g.get("tcp") and g.get("tls") is not False
+        else "NOT reachable"
     )
     how = "TLS, certificate verified" if g.get("verified") else ("TLS" if g.get("tls") else "TCP")
     lines.append(

@@ -1,5 +1,5 @@
-"""`make status`'s gateway probe (tools/status.py GATEWAY_PROBE, run inside the hub
-container on a deployed stack) against real TLS servers on 127.0.0.1 that demand a
+"""`make status`'s gateway probe (tools/status.py GATEWAY_PROBE, run in a helper container
+on the notebooks' network of a deployed stack) against real TLS servers on 127.0.0.1 that demand a
 client certificate, as the gateways do: TLS 1.2 (the server's certificate read from the
 handshake the server then ends) and TLS 1.3, verified with the right CA, refused with
 another, and a closed port."""
@@ -66,9 +66,9 @@ def serve(pki, version: ssl.TLSVersion) -> tuple[int, threading.Event]:
     return port, stop
 
 
-def probe(url: str, ca: Path | str) -> dict:
+def probe(url: str, ca: Path | None) -> dict:
     done = subprocess.run(
-        [sys.executable, "-c", GATEWAY_PROBE, url, str(ca)],
+        [sys.executable, "-c", GATEWAY_PROBE, url, ca.read_text() if ca else ""],
         capture_output=True,
         text=True,
         timeout=60,
@@ -104,5 +104,5 @@ def test_a_certificate_from_another_ca_is_not_reachable_tls(pki):
 
 
 def test_a_closed_port_is_not_reachable():
-    got = probe(f"https://localhost:{free_port()}", "")
+    got = probe(f"https://localhost:{free_port()}", None)
     assert got["tcp"] is False and got["error"], got

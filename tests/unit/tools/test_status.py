@@ -111,7 +111,7 @@ def test_a_healthy_stack_has_no_problem_and_an_old_stopped_users_certificate_is_
     assert text.startswith("stack dev: healthy (2026-12-02T04:00:00Z)\n")
     assert "JupyterHub 5.3.0, /hub/health 200, container running (healthy)" in text
     assert "servers   1 running of 3 users: alice" in text
-    assert "reachable from the hub (TLS, certificate verified)" in text
+    assert "reachable from the notebooks' network (TLS, certificate verified)" in text
     assert "volume jupyterhub-data: 140.0 KB" in text
     assert "client admin" in text and "none" in text
     assert "UNHEALTHY" not in text and "warning" not in text
@@ -127,7 +127,7 @@ def test_a_healthy_stack_has_no_problem_and_an_old_stopped_users_certificate_is_
         (changed(servers_error="GET /hub/api/users: HTTP 403"), "HTTP 403"),
         (
             changed(gateway__tcp=False, gateway__error="refused"),
-            "not reachable from the hub (refused)",
+            "not reachable from the notebooks' network (refused)",
         ),
         (changed(gateway__tls=False), "gateway https://jupyterhub-gateway:8888"),
         (changed(data_volume__exists=False), "data volume jupyterhub-data: missing"),
