@@ -39,7 +39,7 @@ from cryptography import x509
 
 from components.docker import names
 from tools.backup_manifest import IterStream, single_file
-from tools.stack_access import Stack, StackError, docker_client, load_stack
+from tools.stack_access import HELPER_LABEL, Stack, StackError, docker_client, load_stack
 
 HUB_PKI_MOUNT = "/srv/jupyterhub/pki"  # components/hub/container.py: HUB_PKI_DIR in the hub
 PKI_HELPER_MOUNT = "/srv/jzos-status/pki"
@@ -281,6 +281,7 @@ def gateway_probe(client, hub, env: dict[str, str], outputs: dict) -> dict[str, 
         cap_drop=["ALL"],
         security_opt=["no-new-privileges:true"],
         user="65534",
+        labels={HELPER_LABEL: "status"},
     )
     try:
         helper.start()
@@ -325,6 +326,7 @@ def client_certs(client, hub, env: dict[str, str], users: list[str]) -> dict[str
             network_mode="none",
             cap_drop=["ALL"],
             security_opt=["no-new-privileges:true"],
+            labels={HELPER_LABEL: "status"},
         )
         reader, root = helper, PKI_HELPER_MOUNT
     else:

@@ -264,4 +264,5 @@ def test_delivered_certificates_are_read_by_a_helper_with_the_directory_read_onl
     assert image == "sha256:hub"
     assert kwargs["volumes"] == {"/srv/pki": {"bind": status.PKI_HELPER_MOUNT, "mode": "ro"}}
     assert kwargs["network_mode"] == "none" and kwargs["cap_drop"] == ["ALL"]
+    assert kwargs["labels"] == {"jupyterhub-zos.helper": "status"}
     assert helper.removed
