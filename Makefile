@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 IMAGE_REQS := images/hub/requirements.txt images/gateway/requirements.txt images/notebook/requirements.txt
 
-.PHONY: help up preview destroy where test lint policy-check import-env zos-admin-script config-reference policy-reference bench
+.PHONY: help up preview destroy where status backup restore test lint policy-check import-env zos-admin-script config-reference policy-reference bench
 
 ## Every target, with what it does (the `## ` line above each).
 help:
@@ -38,6 +38,28 @@ destroy: $(VENV)/.installed
 ## Where the stack's state and passphrase are (changes nothing).
 where:
 	@STACK=$(STACK) tools/pulumi.sh --where
+
+# The day-2 commands read the stack's outputs and docker:host through the Pulumi CLI with
+# make up's set-up; OUTPUTS=file.json (the outputs as JSON) reads them from a file instead.
+DAY2 = $(if $(OUTPUTS),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m
+DAY2_ARGS = --stack "$(STACK)" $(if $(OUTPUTS),--outputs "$(OUTPUTS)",)
+
+## The stack at a glance: hub health and version, running servers, certificate expiries,
+## gateway, data volume; exit 1 if unhealthy. [JSON=1] [WARN_DAYS=30] [OUTPUTS=file.json]
+status: $(VENV)/.installed
+	@$(DAY2) tools.status $(DAY2_ARGS) $(if $(JSON),--json,) $(if $(WARN_DAYS),--warn-days "$(WARN_DAYS)",)
+
+## Back up the hub's database (a consistent sqlite copy), its data volume and every user's
+## volume to TO=folder (new; made 0700: it holds secrets) with a manifest. [OUTPUTS=file.json]
+backup: $(VENV)/.installed
+	@test -n "$(TO)" || { echo "usage: make backup TO=folder [STACK=dev]"; exit 2; }
+	$(DAY2) tools.backup backup $(DAY2_ARGS) --to "$(TO)"
+
+## Restore FROM=folder into a fresh deployment of the same stack (the hub is stopped
+## meanwhile); refused, with nothing changed, if it does not fit. [OVERWRITE=1] [OUTPUTS=]
+restore: $(VENV)/.installed
+	@test -n "$(FROM)" || { echo "usage: make restore FROM=folder [STACK=dev] [OVERWRITE=1]"; exit 2; }
+	$(DAY2) tools.backup restore $(DAY2_ARGS) --from "$(FROM)" $(if $(OVERWRITE),--overwrite,)
 
 ## Run every test (and the linters).
 test: $(VENV)/.dev-installed lint

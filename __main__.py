@@ -190,6 +190,7 @@ hub_env = hub_environment(
         pki_users=tuple(pki_users or ()),
         metrics_token=secrets.metrics_token,
         notebook_choices=tuple(images.notebook_choices.items()),
+        status_token=secrets.status_token,
         hub_issues_certs=client_ca is not None,
     ),
 )
@@ -248,6 +249,8 @@ if zos is not None:
         pulumi.export("zos_admin_script", zos.admin_script)
 # For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
 pulumi.export("metrics_token", secrets.metrics_token)
+# For `make status`: who has a running server (list:users, read:servers), nothing else.
+pulumi.export("status_token", secrets.status_token)
 pulumi.export("kg_url", kg_url)
 if pki_users is not None:  # RACF certificates (behind AT-TLS), delivered by the program
     pulumi.export("users_with_client_certs", pki_users)

@@ -42,7 +42,13 @@ HUB_PKI_MOUNT = "/srv/jupyterhub/pki"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
 SECRET_ENV = frozenset(
-    {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "HUB_METRICS_TOKEN"}
+    {
+        "KG_AUTH_TOKEN",
+        "JPY_COOKIE_SECRET",
+        "CONFIGPROXY_AUTH_TOKEN",
+        "HUB_METRICS_TOKEN",
+        "HUB_STATUS_TOKEN",
+    }
 )
 
 
@@ -59,6 +65,7 @@ class HubEnvInputs:
     proxy_auth_token: Any  # secret
     pki_users: Sequence[str]  # users with a delivered certificate in <pki_dir>/<user>
     metrics_token: Any = None  # secret: the Prometheus scrape token (None: no scraping)
+    status_token: Any = None  # secret: `make status`'s read-only token (None: none)
     # The images users may choose, (shown as, digest), the default first; with fewer than
     # two there is no choice (DOCKER_NOTEBOOK_IMAGE alone).
     notebook_choices: Sequence[tuple[str, Any]] = ()
@@ -164,6 +171,8 @@ def hub_environment(
         env["DOCKER_NOTEBOOK_IMAGES"] = _json_object(derived.notebook_choices)
     if derived.metrics_token is not None:
         env["HUB_METRICS_TOKEN"] = derived.metrics_token
+    if derived.status_token is not None:
+        env["HUB_STATUS_TOKEN"] = derived.status_token
     if derived.ldap_ca:
         env["LDAP_CA_CERT_FILE"] = LDAP_CA_PATH
     if hub.mem_limit:

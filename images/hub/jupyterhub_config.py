@@ -364,6 +364,18 @@ if os.environ.get("HUB_METRICS_TOKEN"):
         {"name": "prometheus-scraper", "scopes": ["read:metrics"], "services": ["prometheus"]}
     )
 
+# `make status` asks who has a running server with a token of its own (the `status_token`
+# stack output) held by a `status` service that may list users and read their servers'
+# models and nothing else: no tokens, no state, no starting or stopping.
+if os.environ.get("HUB_STATUS_TOKEN"):
+    c.JupyterHub.services = [
+        *(c.JupyterHub.services if "services" in c.JupyterHub else []),
+        {"name": "status", "api_token": os.environ["HUB_STATUS_TOKEN"]},
+    ]
+    c.JupyterHub.load_roles.append(
+        {"name": "status-reader", "scopes": ["list:users", "read:servers"], "services": ["status"]}
+    )
+
 # --- Logs -------------------------------------------------------------------------------
 
 # Users' notebook containers rotate their logs like the stack's own containers (json-file,

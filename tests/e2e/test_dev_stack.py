@@ -20,8 +20,11 @@ import os
 import re
 import shutil
 import socket
+import sqlite3
 import ssl
 import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -32,8 +35,9 @@ import requests
 from components.directory.render import hash_password, password_salt, user_dn
 from components.docker import names
 from tests.e2e.dev_stack import Deployment, changes, container, deploy, remove_leftovers, up
+from tests.integration.test_pki_delivery import sshd  # noqa: F401 - a fixture, for ssh://
 from tests.support.notebook import KernelError
-from tests.tooling import free_port
+from tests.tooling import free_port, missing
 
 pytestmark = pytest.mark.e2e
 
@@ -588,3 +592,204 @@ def test_down_removes_everything_but_the_hub_data_and_a_new_up_finds_the_users(s
     assert {ADMIN, *USERS, NEW_USER} <= known
     # Users' servers did not outlive `down`: the new hub finds none running.
     assert "" not in stack.logged_in("bob.smith").model().get("servers", {})
+
+
+# --- day 2: status, backup and restore (make status / backup / restore) --------------------
+
+
+def day2(stack, module: str, *args: str, env=None) -> subprocess.CompletedProcess:
+    """The command `make status|backup|restore` runs, given the harness's outputs file
+    instead of the Pulumi CLI's (there is no CLI here)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args, "--outputs", str(stack.state_dir / "outputs.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_status_json_reports_the_hub_healthy_the_running_server_and_certificate_expiries(stack):
+    alice = stack.logged_in("alice")
+    alice.start_server()
+    done = day2(stack, "tools.status", "--stack", "dev", "--json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["healthy"] is True and report["problems"] == [], report
+    hub = report["hub"]
+    assert hub["health"] == 200 and hub["version"].startswith("5.")
+    assert hub["container"] == {
+        "name": names.HUB_CONTAINER,
+        "exists": True,
+        "status": "running",
+        "health": "healthy",
+    }
+    running = {s["user"]: s for s in report["servers"]}
+    assert running["alice"]["ready"] is True and running["alice"]["server"] == ""
+    assert {ADMIN, *USERS} <= set(report["users"])
+    certs = {c["name"]: c for c in report["certificates"]}
+    assert (
+        certs["hub (served)"]["days_left"] > 300
+        and "CN=localhost" in certs["hub (served)"]["subject"]
+    )
+    assert certs["gateway (served)"]["days_left"] > 300
+    assert {"hub_ca_cert (output)", "gateway_ca_cert (output)"} <= set(certs)
+    mine = certs["client alice"]
+    assert mine["running"] is True and mine["kind"] == "client-hub" and mine["days_left"] > 0
+    assert "CN=alice" in mine["subject"].split(",")
+    gateway = report["gateway"]
+    assert gateway["tcp"] and gateway["tls"] and gateway["verified"], gateway
+    assert report["data_volume"]["exists"] and report["data_volume"]["size"] > 0
+    text = day2(stack, "tools.status", "--stack", "dev")
+    assert text.returncode == 0 and "stack dev: healthy" in text.stdout, text.stdout
+
+
+def test_a_stopped_gateway_makes_status_unhealthy(stack, client):
+    gateway = container(client, names.GATEWAY_CONTAINER)
+    gateway.stop(timeout=10)
+    try:
+        done = day2(stack, "tools.status", "--stack", "dev", "--json")
+        assert done.returncode == 1, done.stdout[-2000:]
+        report = json.loads(done.stdout)
+        assert report["healthy"] is False
+        assert any("gateway" in p for p in report["problems"]), report["problems"]
+    finally:
+        gateway.start()
+    wait_healthy(client, names.GATEWAY_CONTAINER)
+
+
+@pytest.fixture(scope="module")
+def ssh_docker_host(tmp_path_factory, sshd):  # noqa: F811 - the delivery tests' fixture
+    """docker:host = ssh://root@127.0.0.1:PORT: a real sshd on loopback (the delivery
+    tests' one) in front of this engine, `ssh` on PATH given its key and known_hosts (as
+    an operator's ~/.ssh/config would), and docker's ssh transport (paramiko importable)."""
+    probe = subprocess.run([sys.executable, "-c", "import paramiko"], capture_output=True)
+    if probe.returncode != 0:
+        missing("paramiko is not installed (requirements.txt pins it: make up installs it)")
+    target, opts = sshd
+    bin_dir = tmp_path_factory.mktemp("ssh-bin")
+    wrapper = bin_dir / "ssh"
+    wrapper.write_text(
+        "#!/bin/sh\n# Test harness: the operator's ssh config, given on the command line.\n"
+        f'exec {shutil.which("ssh")} {" ".join(opts)} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    return f"ssh://{target.user}@{target.host}:{target.port}", env
+
+
+def test_status_and_backup_work_through_an_ssh_docker_host(stack, ssh_docker_host):
+    host, env = ssh_docker_host
+    bob = stack.logged_in("bob.smith")
+    bob.start_server()
+    put = bob.server_api(
+        "PUT", "contents/remote.txt", json={"type": "file", "format": "text", "content": "over ssh"}
+    )
+    assert put.status_code in (200, 201), put.text
+    done = day2(stack, "tools.status", "--stack", "dev", "--json", "--docker-host", host, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["docker_host"] == host and report["healthy"] is True
+    assert "bob.smith" in {s["user"] for s in report["servers"]}
+    folder = Path(tempfile.mkdtemp(prefix="jzos-e2e-ssh-backup-")) / "backup"
+    try:
+        done = day2(
+            stack, "tools.backup", "backup", "--stack", "dev", "--to", str(folder),
+            "--docker-host", host, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["docker_host"] == host
+        volume = names.user_volume_name("bob.smith")
+        with tarfile.open(folder / "volumes" / f"{volume}.tar") as tar:
+            member = tar.getmember("volume/remote.txt")
+            assert member.uid == 1000  # jovyan's, as on the volume
+            assert tar.extractfile(member).read() == b"over ssh"
+        with tarfile.open(folder / "hub-data.tar") as tar:
+            assert "volume/jupyterhub.sqlite" not in tar.getnames()  # the copy is apart
+        db = sqlite3.connect(folder / "hub-db.sqlite")
+        try:
+            users = {row[0] for row in db.execute("SELECT name FROM users")}
+        finally:
+            db.close()
+        assert {ADMIN, *USERS} <= users
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def test_a_backup_restored_into_a_fresh_deployment_brings_back_users_tokens_and_files(
+    stack, client
+):
+    alice = stack.logged_in("alice")
+    alice.start_server()
+    content = "written before the backup"
+    put = alice.server_api(
+        "PUT", "contents/backed-up.txt", json={"type": "file", "format": "text", "content": content}
+    )
+    assert put.status_code in (200, 201), put.text
+    token = alice.make_token()  # lives in the hub's database only
+    folder = Path(tempfile.mkdtemp(prefix="jzos-e2e-backup-")) / "backup"
+    try:
+        done = day2(stack, "tools.backup", "backup", "--stack", "dev", "--to", str(folder))
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["stack"] == "dev" and manifest["versions"]["jupyterhub"].startswith("5.")
+        volumes = {i["volume"] for i in manifest["items"] if i["kind"] == "user-volume"}
+        assert names.user_volume_name("alice") in volumes
+        assert os.stat(folder).st_mode & 0o777 == 0o700
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert path.stat().st_mode & 0o777 == 0o600, path
+
+        # A backup of another stack is refused before anything changes.
+        refused = day2(stack, "tools.backup", "restore", "--stack", "prod", "--from", str(folder))
+        assert refused.returncode == 2 and "stack 'dev', not 'prod'" in refused.stderr, refused
+
+        old_status_token = stack.outputs["status_token"]
+        deploy("down", "--stack", "dev", state_dir=stack.state_dir)
+        client.volumes.get(names.DATA_VOLUME).remove()
+        prefix = names.user_volume_name("")
+        for volume in client.volumes.list():
+            if volume.name.startswith(prefix):
+                volume.remove()
+        up(stack)
+        wait_healthy(client, names.HUB_CONTAINER)
+        fresh = requests.get(
+            stack.outputs["hub_url"] + "hub/api/user",
+            headers={"Authorization": f"token {token}"},
+            verify=str(stack.ca_file),
+            timeout=30,
+        )
+        assert fresh.status_code == 403  # a new database: her token is unknown
+
+        done = day2(stack, "tools.backup", "restore", "--stack", "dev", "--from", str(folder))
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        me = requests.get(
+            stack.outputs["hub_url"] + "hub/api/user",
+            headers={"Authorization": f"token {token}"},
+            verify=str(stack.ca_file),
+            timeout=30,
+        )
+        assert me.status_code == 200 and me.json()["name"] == "alice", me.text
+        admin = stack.logged_in(ADMIN)
+        known = {u["name"] for u in admin.api("GET", "users").json()}
+        assert {ADMIN, *USERS} <= known
+        alice = stack.logged_in("alice")  # the new stack's password
+        alice.start_server()
+        got = alice.server_api("GET", "contents/backed-up.txt")
+        assert got.status_code == 200 and got.json()["content"] == content
+        # The restored hub holds the new deployment's service tokens, not the old ones.
+        assert stack.outputs["status_token"] != old_status_token
+        old = requests.get(
+            stack.outputs["hub_url"] + "hub/api/users",
+            headers={"Authorization": f"token {old_status_token}"},
+            verify=str(stack.ca_file),
+            timeout=30,
+        )
+        assert old.status_code == 403, old.text
+        status = day2(stack, "tools.status", "--stack", "dev", "--json")
+        assert status.returncode == 0, status.stdout[-2000:]
+        assert "alice" in {s["user"] for s in json.loads(status.stdout)["servers"]}
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)

@@ -299,6 +299,7 @@ def secret_values(graph) -> set[str]:
             "JPY_COOKIE_SECRET",
             "CONFIGPROXY_AUTH_TOKEN",
             "HUB_METRICS_TOKEN",
+            "HUB_STATUS_TOKEN",
         )
     }
     for container in graph.of_type(CONTAINER):
@@ -358,6 +359,15 @@ def test_metrics_token_is_generated_once_and_a_secret_output(dev):
     assert env["HUB_METRICS_TOKEN"] == dev.outputs["metrics_token"]
     assert len(env["HUB_METRICS_TOKEN"]) == 48
     assert "metrics_token" in dev.secret_outputs
+
+
+def test_status_token_is_generated_once_and_a_secret_output(dev):
+    token = dev.one(RANDOM_PASSWORD, "jupyterhub-status-token")
+    assert token.inputs["length"] == 48 and token.inputs["special"] is False
+    env = envs(hub_container(dev))
+    assert env["HUB_STATUS_TOKEN"] == dev.outputs["status_token"]
+    assert env["HUB_STATUS_TOKEN"] != env["HUB_METRICS_TOKEN"]
+    assert "status_token" in dev.secret_outputs
 
 
 def test_notebook_container_names_match_dockerspawner():
@@ -496,6 +506,7 @@ def test_first_up_of_the_dev_stack_creates(dev):
             ("random:index/randomPassword:RandomPassword", "jupyterhub-proxy-token"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-kg-token"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-metrics-token"),
+            ("random:index/randomPassword:RandomPassword", "jupyterhub-status-token"),
             ("random:index/randomBytes:RandomBytes", "jupyterhub-ldap-password-key"),
             ("tls:index/privateKey:PrivateKey", "jupyterhub-tls-ca-key"),
             ("tls:index/selfSignedCert:SelfSignedCert", "jupyterhub-tls-ca-cert"),

@@ -152,6 +152,7 @@ def test_env_holds_the_contract_keys_as_strings():
         "JPY_COOKIE_SECRET",
         "CONFIGPROXY_AUTH_TOKEN",
         "HUB_METRICS_TOKEN",
+        "HUB_STATUS_TOKEN",
     } == SECRET_ENV
 
 
@@ -475,6 +476,23 @@ def test_metrics_token_belongs_to_a_service_with_read_metrics_only():
             "scopes": ["read:metrics"],
             "services": ["prometheus"],
         }
+
+
+def test_status_token_belongs_to_a_service_that_lists_users_and_reads_servers_only():
+    token = "status-token-0123456789abcdef"
+    result = env(derived=dataclasses.replace(DERIVED, status_token=token))
+    assert result["HUB_STATUS_TOKEN"] == token and "HUB_STATUS_TOKEN" in SECRET_ENV
+    c = load_hub_config({**result, "HUB_METRICS_TOKEN": "m" * 30})
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert services["status"] == {"name": "status", "api_token": token}
+    assert "prometheus" in services  # both kept
+    (role,) = [r for r in c.JupyterHub.load_roles if "status" in r.get("services", [])]
+    assert role == {
+        "name": "status-reader",
+        "scopes": ["list:users", "read:servers"],
+        "services": ["status"],
+    }
+    assert "status" not in {s["name"] for s in load().JupyterHub.services or []}
 
 
 def test_without_a_metrics_token_metrics_still_need_authentication():
