@@ -38,6 +38,8 @@ script does nothing.
 from __future__ import annotations
 
 import ast
+import functools
+import gc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -87,9 +89,20 @@ PROFILE_STEPS = {
 ATTLS_KG_BEFORE = (2, 3)
 
 
+@functools.cache  # a file of this repository: one parse per process
 def config_imports() -> tuple[str, ...]:
     """The modules kg_isolation.py (loaded by the gateway's config) imports at its top."""
-    tree = ast.parse(ISOLATION_SOURCE.read_text())
+    # CPython 3.11.0-3.11.7 keep ast.parse's depth counter per interpreter: a garbage
+    # collection inside it can run finalizers or switch threads, and a parse there raises
+    # "SystemError: AST constructor recursion depth mismatch" (gh-106905, fixed in
+    # 3.11.8). With the collector paused the parse runs through, holding the GIL.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        tree = ast.parse(ISOLATION_SOURCE.read_text())
+    finally:
+        if enabled:
+            gc.enable()
     names: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.Import):

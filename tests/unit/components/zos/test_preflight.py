@@ -6,6 +6,7 @@ the token like the config step; config rules for ZOS_KG_LIFECYCLE."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
@@ -121,6 +122,29 @@ def test_manual_mode_has_no_service_and_says_what_to_restart(manual):
     assert output["lifecycle"] == "manual"
     assert "restart it under JKGID" in output["restart"]
     assert "stop it before `pulumi destroy`" in output["restart"]
+
+
+def test_the_imports_are_parsed_with_the_collector_paused(monkeypatch):
+    """CPython before 3.11.8 (gh-106905): a collection inside ast.parse can make it raise
+    SystemError; config_imports parses with the collector off and turns it back on."""
+    from components.zos import preflight
+
+    seen = []
+    parse = preflight.ast.parse
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(preflight.ast, "parse", spy)
+    preflight.config_imports.cache_clear()
+    try:
+        assert gc.isenabled()
+        imports = config_imports()
+        assert seen == [False] and gc.isenabled()
+        assert config_imports() is imports and seen == [False]  # parsed once
+    finally:
+        preflight.config_imports.cache_clear()
 
 
 def test_preflight_renders_the_commands_and_imports_of_the_steps(process):
