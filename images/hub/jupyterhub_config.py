@@ -82,7 +82,8 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
         knows but the config no longer allows (not named, and not in an allowed group
         at their last login) loses their API and OAuth tokens and their sessions (the
         cookie's id changes), and is blocked for this start, so JupyterHub strips their
-        roles and stops their server itself (their volume stays)."""
+        roles and stops their server itself (their volume stays). Services' tokens from
+        the config are re-made from the config: a rotated one stops working."""
         super().check_allow_config()
         db = self.parent.db
         allowed = {self.normalize_username(name) for name in self.allowed_users}
@@ -95,6 +96,16 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
                 db.delete(token)
             user.cookie_id = new_token()
             self.blocked_users.add(user.name)
+        # Services' config tokens (metrics, status, the culler's) are the config's alone:
+        # JupyterHub adds the configured ones after this at every start but never removes
+        # one the config no longer has, so a token rotated with `pulumi up --replace`
+        # would keep working. Dropped here, the current ones are added back right after.
+        stale = db.query(orm.APIToken).filter(
+            orm.APIToken.service_id.isnot(None), orm.APIToken.note == "from config"
+        )
+        dropped = stale.delete(synchronize_session=False)
+        if dropped:
+            self.log.info("Dropped %d service token(s) from an earlier config", dropped)
         db.commit()
 
     def check_blocked_users(self, username, authentication=None):
