@@ -47,6 +47,7 @@ from dataclasses import dataclass
 from components.gateway.config import ISOLATION_SOURCE
 from components.settings import ZosSettings
 from components.zos.attls import rule_name
+from components.zos.racf import surrogat_profiles
 from components.zos.script import Step, _code, make_step
 
 # Commands the steps may call, and where they come from (for the message).
@@ -82,11 +83,29 @@ SETROPTS_STEPS = ("ca", "ring", "server-cert", "connect", "listring", "surrogat"
 # Steps that RDEFINE and PERMIT a profile: CLAUTH of its class when it is not defined yet.
 PROFILE_STEPS = {
     "listring": ("FACILITY", "IRR.DIGTCERT.LISTRING"),
-    "surrogat": ("SURROGAT", "BPX.SRV.**"),
+    "surrogat": ("SURROGAT", None),  # the step's own: one BPX.SRV.<ID> per user, or **
 }
 
 # IzODA: AT-TLS identity mapping only in Kernel Gateway builds before this version.
 ATTLS_KG_BEFORE = (2, 3)
+
+
+def _profile_lines(zos: ZosSettings, step_names: Sequence[str]) -> list[str]:
+    """`CLASS PROFILE STEP` for each profile a step RDEFINEs and PERMITs on: SURROGAT as
+    the surrogat step makes them (BPX.SRV.<ID> per ZOS_USERS ID, or BPX.SRV.**)."""
+    lines = []
+    for step, (klass, profile) in PROFILE_STEPS.items():
+        if step not in step_names:
+            continue
+        if profile is None:
+            wanted = [
+                name if name.startswith("BPX.") else f"BPX.SRV.{name}"
+                for name in surrogat_profiles(zos).values()
+            ]
+        else:
+            wanted = [profile]
+        lines += [f"{klass} {name} {step}" for name in wanted]
+    return lines
 
 
 @functools.cache  # a file of this repository: one parse per process
@@ -222,11 +241,7 @@ def preflight_step(zos: ZosSettings, stack: str, steps: Sequence[Step], users: b
         "TOOLS": " ".join(commands_used(zos, steps)),
         "NEED": _authority_lines(names, users),
         "SETR_STEPS": " ".join(n for n in SETROPTS_STEPS if n in names or (n == "users" and users)),
-        "PROFILES": "\n".join(
-            f"{klass} {profile} {step}"
-            for step, (klass, profile) in PROFILE_STEPS.items()
-            if step in names
-        ),
+        "PROFILES": "\n".join(_profile_lines(zos, names)),
         "PROBE": probe,
         "IMPORTS": " ".join(config_imports()),
         "RACF": zos.racf_mode,

@@ -254,3 +254,23 @@ def test_new_scripts_pass_shellcheck_as_posix_sh(variant, ssh_keypair, tmp_path)
         text=True,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_surrogat_profiles_checked_are_the_ones_the_step_makes(process):
+    import dataclasses
+
+    from components.zos.preflight import _profile_lines
+    from components.zos.racf import surrogat_profiles
+
+    zos = settings_of(process).zos
+    ids = sorted(set(zos.users.values()))
+    assert ids, "the fixture maps users to z/OS IDs"
+    lines = _profile_lines(zos, ["listring", "surrogat"])
+    assert lines == [
+        "FACILITY IRR.DIGTCERT.LISTRING listring",
+        *(f"SURROGAT BPX.SRV.{zos_id} surrogat" for zos_id in ids),
+    ]
+    assert sorted(surrogat_profiles(zos).values()) == ids
+    generic = dataclasses.replace(zos, surrogat_generic=True)
+    assert _profile_lines(generic, ["surrogat"]) == ["SURROGAT BPX.SRV.** surrogat"]
+    assert _profile_lines(zos, ["listring"]) == ["FACILITY IRR.DIGTCERT.LISTRING listring"]
