@@ -235,6 +235,9 @@ if zos is not None:
             "restart": zos.restart_note,
         },
     )
+    # When each RACF certificate ends ("<owner>/<label>" -> YYYY-MM-DD): renewed on the
+    # first `up` inside ZOS_CERT_RENEW_DAYS of that date (components/zos/renewal.py).
+    pulumi.export("zos_cert_expiry", zos.cert_expiry)
 # For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
 pulumi.export("metrics_token", secrets.metrics_token)
 pulumi.export("kg_url", kg_url)

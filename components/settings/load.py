@@ -202,7 +202,17 @@ def _settings(
             kg_lifecycle=c.ZOS_KG_LIFECYCLE,
             kg_python=c.ZOS_KG_PYTHON,
             kg_started_task=c.ZOS_KG_STARTED_TASK,
+            cert_validity_days=c.ZOS_CERT_VALIDITY_DAYS,
+            cert_renew_days=c.ZOS_CERT_RENEW_DAYS,
         )
+        if c.ZOS_CERT_NOTAFTER is not None:
+            warnings += (
+                f"ZOS_CERT_NOTAFTER ({c.ZOS_CERT_NOTAFTER}) is deprecated and no longer used: "
+                "RACF certificates are valid ZOS_CERT_VALIDITY_DAYS "
+                f"({c.ZOS_CERT_VALIDITY_DAYS}) and re-issued ZOS_CERT_RENEW_DAYS "
+                f"({c.ZOS_CERT_RENEW_DAYS}) days before they end. "
+                "Remove it: pulumi config rm ZOS_CERT_NOTAFTER",
+            )
     return Settings(
         project=raw.namespace,
         stack=stack,

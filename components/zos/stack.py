@@ -27,6 +27,7 @@ from components.zos.commands import connection, remote_step, stdin_for
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
 from components.zos.gateway_service import restart_note, service_command
 from components.zos.preflight import zos_steps
+from components.zos.renewal import parse_expiry
 from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
 
 
@@ -47,6 +48,9 @@ class ZosStack(pulumi.ComponentResource):
     user_pki: dict[str, UserPkcs12]
     client_ca: IssuedCert | None  # ZOS_ATTLS=false only
     server_ca_pem: pulumi.Output[str] | None  # ZOS_ATTLS=false only
+    # "<owner>/<label>" -> end date (YYYY-MM-DD) of every RACF certificate, as the steps
+    # LISTed it after making or renewing it (renewal.parse_expiry)
+    cert_expiry: pulumi.Output[dict[str, str]]
 
     def __init__(
         self, name: str, args: ZosStackArgs, opts: pulumi.ResourceOptions | None = None
@@ -126,6 +130,12 @@ class ZosStack(pulumi.ComponentResource):
                 parent=self,
             )
         self.restart_note = restart_note(zos)
+        # The exports' stdout is secret (the PKCS#12); the end dates in it are not.
+        reporting = [self.gateway.commands["ca"], self.gateway.commands["server-cert"]]
+        reporting += [] if self.users is None else list(self.users.exports.values())
+        self.cert_expiry = pulumi.Output.unsecret(
+            pulumi.Output.all(*(cmd.stdout for cmd in reporting)).apply(_expiry)
+        )
         self.register_outputs(
             {
                 "config_path": self.gateway.config_path,
@@ -133,3 +143,10 @@ class ZosStack(pulumi.ComponentResource):
                 "lifecycle": zos.kg_lifecycle,
             }
         )
+
+
+def _expiry(stdouts: list[str]) -> dict[str, str]:
+    expiry: dict[str, str] = {}
+    for stdout in stdouts:
+        expiry.update(parse_expiry(stdout or ""))
+    return dict(sorted(expiry.items()))

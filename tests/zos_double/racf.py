@@ -163,7 +163,10 @@ def _name(subjectsdn: str):
     for key, value in operands(subjectsdn):
         if key not in attrs or value is None:
             raise SyntaxErr(f"SUBJECTSDN: {key}")
-        parts.append(x509.NameAttribute(attrs[key], unquote(value)))
+        # OU('a','b'): RACF's list of organizational units, each one an attribute.
+        values = re.findall(r"'((?:[^']|'')*)'", value) if "','" in value else [unquote(value)]
+        for one in values:
+            parts.append(x509.NameAttribute(attrs[key], one.replace("''", "'")))
     return x509.Name(parts)
 
 
