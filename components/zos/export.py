@@ -28,7 +28,7 @@ from pathlib import PurePosixPath
 from components.delivery.script import FRAME, parse_frames
 from components.pki.specs import ORGANIZATION, client_spec
 from components.settings import ZosSettings
-from components.zos.racf import until_variables
+from components.zos.racf import SCHEDULE_SAY, schedule_variables, until_variables
 from components.zos.script import Step, make_step
 
 # RACF labels are at most 32 characters.
@@ -127,12 +127,12 @@ def user_cert_step(zos: ZosSettings, stack: str, hub_user: str, zos_id: str) -> 
         "ORG": ORGANIZATION,
         "DSN": export_dsn(zos, stack, f"U.{zos_id}"),
         "MVSCMDAUTH": mvscmdauth(zos),
-        **until_variables(zos),
+        **schedule_variables(zos),
     }
     create = (
         _READ_PASSWORD
+        + SCHEDULE_SAY
         + f"""
-say "this period's certificates end $UNTIL, the CA's $CA_UNTIL"
 if to_sign "ID($ID)" "$LABEL" "client certificate of $ID" "$CN" "$UNTIL"; then
   ok "RACDCERT GENCERT ID($ID) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
 WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN') O('$ORG')) SIZE({zos.key_size}) NOTAFTER(DATE($UNTIL))"

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from components.pki.specs import ORGANIZATION, ca_spec
 from components.settings import ZosSettings
-from components.zos.renewal import ca_until, cert_until
+from components.zos.renewal import CA_VALIDITY_DAYS, ca_until, cert_until
 from components.zos.script import Step, make_step
 
 CA_TRIGGERS = ("ca_label",)
@@ -77,11 +77,14 @@ def ca_step(zos: ZosSettings, stack: str) -> Step:
         "CA_CN": spec.common_name,
         "ORG": ORGANIZATION,
         "CA_UNTIL": ca_until(zos),
+        "CA_VALIDITY_DAYS": CA_VALIDITY_DAYS,
+        "CA_RENEW_DAYS": zos.cert_validity_days,
     }
     variables.update(check_variables)
     create = (
         check
         + f"""
+say "the CA: valid up to $CA_VALIDITY_DAYS days, re-issued $CA_RENEW_DAYS days before it ends"
 ca_make=no
 if ! cert_there CERTAUTH "$CA" "CA certificate"; then
   ca_make=new
@@ -188,6 +191,23 @@ def until_variables(zos: ZosSettings) -> dict[str, str]:
     return {"UNTIL": cert_until(zos), "CA_UNTIL": ca_until(zos)}
 
 
+# Said by the steps that make a server or client certificate; the policy pack reads the
+# validity and window from these variables (racf-certificates-renewed).
+SCHEDULE_SAY = (
+    'say "certificates: valid up to $VALIDITY_DAYS days, re-issued $RENEW_DAYS days before'
+    " they end; this period's end $UNTIL, the CA's $CA_UNTIL\"\n"
+)
+
+
+def schedule_variables(zos: ZosSettings) -> dict[str, str | int]:
+    """until_variables, and the validity and window they come from (for SCHEDULE_SAY)."""
+    return {
+        "VALIDITY_DAYS": zos.cert_validity_days,
+        "RENEW_DAYS": zos.cert_renew_days,
+        **until_variables(zos),
+    }
+
+
 def server_cert_step(zos: ZosSettings, stack: str, server_host: str) -> Step:
     """Seed step 3: the gateway's certificate, GENCERT ID(kg user) SIGNWITH the CA."""
     variables = {
@@ -196,11 +216,12 @@ def server_cert_step(zos: ZosSettings, stack: str, server_host: str) -> Step:
         "CA": zos.ca_label,
         "HOST": server_host,
         "ORG": ORGANIZATION,
-        **until_variables(zos),
+        **schedule_variables(zos),
     }
     altname = _altname(server_host).replace(server_host, "$HOST")
-    create = f"""
-say "this period's certificates end $UNTIL, the CA's $CA_UNTIL"
+    create = (
+        SCHEDULE_SAY
+        + f"""
 if to_sign "ID($KG)" "$SRV" "server certificate" "$HOST" "$UNTIL"; then
   ok "RACDCERT GENCERT ID($KG) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
 WITHLABEL('$SRV') SUBJECTSDN(CN('$HOST') O('$ORG')) {altname} \\
@@ -210,6 +231,7 @@ fi
 refresh_pending
 report_expiry "ID($KG)" "$SRV"
 """
+    )
     delete = """
 drop_cert "ID($KG)" "$SRV" "server certificate"
 refresh_pending

@@ -123,16 +123,6 @@ def test_a_passed_notafter_still_validates_and_is_reported_deprecated(ssh_keypai
     assert "deprecated" in warning and "ZOS_CERT_VALIDITY_DAYS" in warning
 
 
-def test_the_window_keys_need_zos_host(ssh_keypair):
-    raw = RawConfig(
-        "jupyterhub-zos",
-        {"ALLOW_DEV_SERVICES": "true", "HUB_ADMIN_USERS": '["a"]', "ZOS_CERT_RENEW_DAYS": "9"},
-        frozenset(),
-    )
-    with settled_event_loop(), pytest.raises(SettingsError, match="ZOS_CERT_RENEW_DAYS"):
-        validate(raw, "unit")
-
-
 # --- the graph ---------------------------------------------------------------------------
 
 
