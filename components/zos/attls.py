@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from components.settings import ZosSettings
-from components.zos.renewal import ca_until, cert_until
+from components.zos.renewal import environment_instance
 from components.zos.script import Step, make_step
 
 # TLS 1.2 suites for an RSA server key (RACF GENCERT's default key type), forward
@@ -83,7 +83,7 @@ TTLSGroupAction                   {names["group"]}
 TTLSEnvironmentAction             {names["env"]}
 {{
   HandshakeRole                   ServerWithClientAuth
-  EnvironmentUserInstance         0
+  EnvironmentUserInstance         {environment_instance(zos)}
   TTLSKeyRingParms
   {{
     Keyring                       {zos.keyring}
@@ -401,9 +401,6 @@ def policy_step(zos: ZosSettings, stack: str) -> Step:
         "POLICY": zos.attls_policy_path,
         "RULE": rule_name(zos.kg_port),
         "OPERCMD": zos.opercmd,
-        # AT-TLS reads the key ring when PAGENT refreshes: a re-issued CA or server
-        # certificate (renewal.py) is taken up by one.
-        "CERTS": f"CA until {ca_until(zos)}, server until {cert_until(zos)}",
     }
     check = """
 # pa_has_rule: is the rule among the AT-TLS policies pasearch reports?
@@ -412,14 +409,6 @@ pa_has_rule() {
   pa_out=$(pasearch -t 2>&1 </dev/null) || pa_rc=$?
   [ "$pa_rc" -eq 0 ] || die "pasearch -t failed (RC $pa_rc): $pa_out"
   printf '%s\\n' "$pa_out" | grep -q "TTLS Rule Name: *$RULE *\\$"
-}
-# forget_certs: the marker's record of which certificates PAGENT last read, gone.
-forget_certs() {
-  if [ -f "$MARKS" ]; then
-    { grep -v '^CERTS ' "$MARKS" || [ $? -eq 1 ]; } >"$MARKS.new"
-    mv "$MARKS.new" "$MARKS"
-    if [ ! -s "$MARKS" ]; then rm -f "$MARKS"; fi
-  fi
 }
 pagent_refresh() {
   op_rc=0
@@ -454,16 +443,10 @@ else
   say "wrote $POLICY"
 fi
 use "FILE $POLICY"
-if ! marked "CERTS $CERTS"; then
-  say "the ring's certificates are new ($CERTS): PAGENT refreshes to read them"
-  mark "REFRESH PAGENT"
-fi
 if marked "REFRESH PAGENT"; then
   pagent_refresh
   unmark "REFRESH PAGENT"
 fi
-forget_certs
-mark "CERTS $CERTS"
 # PAGENT installs policy asynchronously: ask pasearch until the rule shows up.
 tries=0
 until pa_has_rule; do
@@ -485,7 +468,6 @@ if release "FILE $POLICY"; then
   rm -f "$POLICY" "$POLICY.jupyterhub-zos.new"
   pagent_refresh
   unmark "REFRESH PAGENT"
-  forget_certs
   forget "FILE $POLICY"
   if pa_has_rule; then
     say "pasearch still shows $RULE: remove $POLICY from PAGENT's TTLSConfig and refresh PAGENT"
@@ -503,6 +485,6 @@ fi
         create=create,
         create_variables=variables,
         delete=delete,
-        delete_variables={k: v for k, v in variables.items() if k != "CERTS"},
+        delete_variables=variables,
         triggers=(zos.attls_policy_path,),
     )

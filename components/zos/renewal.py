@@ -13,9 +13,10 @@ expired). Within a period the scripts are the same from one `up` to the next (no
 
 The CA has its own, longer schedule (CA_VALIDITY_DAYS); its end date is in its subject,
 so a re-issued CA has another name and what it signed is re-issued too (racf.to_sign).
-The steps that use a certificate (the ring's connections, the exports, the AT-TLS
-policy's refresh) carry the end dates of the certificates they use, so they run again
-when one is re-issued.
+The steps that use a certificate (the ring's connections, the exports) carry the end
+dates of the certificates they use, so they run again when one is re-issued; the AT-TLS
+policy's EnvironmentUserInstance follows them, so PAGENT's refresh rebuilds the
+environment that reads the ring.
 
 `pulumi up` has to run at least once inside each renewal window (a daily or weekly
 schedule is plenty): a certificate no `up` re-issued ends on its date.
@@ -55,6 +56,15 @@ def ca_until(zos: ZosSettings) -> str:
     """NOTAFTER of the CA made today: renewed as early before its end as the validity of
     what it signs, so nothing it signed outlives it."""
     return scheduled_end(zos.today, CA_VALIDITY_DAYS, zos.cert_validity_days).isoformat()
+
+
+def environment_instance(zos: ZosSettings) -> int:
+    """The AT-TLS policy's EnvironmentUserInstance: new whenever the CA's or the server
+    certificate's end date is. A PAGENT refresh alone does not rebuild an environment
+    whose key ring's contents changed; "incrementing the instance number forces a
+    refresh of AT-TLS" (IBM, attls_action_refresh.htm; research notes zos_anchors.md)."""
+    ends = (cert_until(zos), ca_until(zos))
+    return sum((datetime.date.fromisoformat(end) - EPOCH).days for end in ends)
 
 
 # What each certificate step prints on stdout, once: `EXPIRY <owner> <end date> <label>`

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import os
+import re
 import subprocess
 from pathlib import Path
 
@@ -163,6 +164,7 @@ def journey(host, tmp_path_factory):
     day0 = start + 3 * DAY
     fresh(host, base, racf.initial_state(users=RACF_USERS))
     pulumi = Pulumi(host, tmp_path_factory.mktemp("pki"))
+    policy = Path(base.zos.attls_policy_path)
     phases = {}
 
     def phase(name: str, day: datetime.date) -> None:
@@ -180,6 +182,7 @@ def journey(host, tmp_path_factory):
             "changes": mutations(state, before),
             "refreshes": state["pagent"]["refreshes"],
             "ring": state["rings"]["JKGID"]["JKGRing"],
+            "instance": re.search(r"EnvironmentUserInstance +(\d+)", policy.read_text())[1],
         }
 
     phase("first", day0)
@@ -237,6 +240,9 @@ def test_the_next_period_re_issues_and_delivers_the_server_and_users_certificate
         ("Jupyter Local CA", False),
         ("JKG Server Cert", True),
     }
+    # a new EnvironmentUserInstance: PAGENT's refresh rebuilds the AT-TLS environment,
+    # which reads the ring again (a refresh alone would not)
+    assert nxt["instance"] != first["instance"]
     assert nxt["refreshes"] == first["refreshes"] + 1
     # the users' client files on the Docker host: new certificate and key, same CA
     assert nxt["delivered"] == ["alice", "bob"]
