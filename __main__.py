@@ -247,6 +247,9 @@ if zos is not None:
     if zos.admin_script is not None:
         # ZOS_RACF_MODE=admin: what the security administrator runs (no secret in it).
         pulumi.export("zos_admin_script", zos.admin_script)
+    # When each RACF certificate ends ("<owner>/<label>" -> YYYY-MM-DD): renewed on the
+    # first `up` inside ZOS_CERT_RENEW_DAYS of that date (components/zos/renewal.py).
+    pulumi.export("zos_cert_expiry", zos.cert_expiry)
 # For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
 pulumi.export("metrics_token", secrets.metrics_token)
 # For `make status`: who has a running server (list:users, read:servers), nothing else.

@@ -42,3 +42,4 @@ class SuppliedCert:
     key_pem: pulumi.Output[str]
     ca_pem: pulumi.Output[str]
     p12_stdin: pulumi.Output[str] | None
+    not_after: str = ""  # the certificate's end, YYYY-MM-DD (not secret): zos_cert_expiry

@@ -15,6 +15,8 @@ from components.settings.values import (
     BindDn,
     Bool,
     CertHours,
+    CertRenewDays,
+    CertValidityDays,
     CommandName,
     Concurrency,
     Count,
@@ -22,11 +24,11 @@ from components.settings.values import (
     Dn,
     ExternalHost,
     FileName,
-    FutureDate,
     GatewayToken,
     GroupSearchFilter,
     Host,
     ImageRef,
+    IsoDate,
     LdapAttribute,
     LdapPassword,
     LdapPort,
@@ -155,7 +157,9 @@ class StackConfig(BaseModel):
     ZOS_ATTLS_POLICY_PATH: AbsPath = "/etc/pagent/jupyter_kg_attls.policy"
     ZOS_OPERCMD: CommandName = "opercmd"
     ZOS_KG_CONFIG_DIR: AbsPath | None = None
-    ZOS_CERT_NOTAFTER: FutureDate | None = None
+    ZOS_CERT_NOTAFTER: IsoDate | None = None  # deprecated: warned about, not used
+    ZOS_CERT_VALIDITY_DAYS: CertValidityDays = 365
+    ZOS_CERT_RENEW_DAYS: CertRenewDays = 30
     ZOS_USERS: ZosUserMap = {}
     ZOS_P12_PASSWORD: P12Password | None = None
     ZOS_KEY_SIZE: RsaKeySize = 2048

@@ -3,6 +3,7 @@ as secret Outputs). Built only by `components.settings.load` from a valid StackC
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -136,7 +137,7 @@ class ZosSettings:
     attls_policy_path: str
     opercmd: str
     kg_config_dir: str
-    cert_notafter: str | None
+    cert_notafter: str | None  # ZOS_CERT_NOTAFTER: deprecated, no longer used
     users: Mapping[str, str]  # hub user -> z/OS user ID
     p12_password: pulumi.Output[str] | None  # None: generated
     key_size: int
@@ -150,6 +151,11 @@ class ZosSettings:
     # administrator does (the rendered script), and user_certs are their exports.
     racf_mode: str = "program"
     user_certs: Mapping[str, SuppliedCert] = field(default_factory=dict)
+    # RACF certificates: valid this many days, re-issued this many days before they end
+    # (components/zos/renewal.py), on the schedule of the day the program runs (`today`).
+    cert_validity_days: int = 365
+    cert_renew_days: int = 30
+    today: datetime.date = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).date())
 
 
 @dataclass(frozen=True)

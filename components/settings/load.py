@@ -188,6 +188,7 @@ def _supplied_certs(c: StackConfig) -> dict[str, SuppliedCert]:
             key_pem=pulumi.Output.secret(checked.key_pem),
             ca_pem=pulumi.Output.secret(checked.ca_pem),
             p12_stdin=stdin,
+            not_after=f"{checked.not_after:%Y-%m-%d}",
         )
     return out
 
@@ -238,7 +239,17 @@ def _settings(
             kg_started_task=c.ZOS_KG_STARTED_TASK,
             racf_mode=c.ZOS_RACF_MODE,
             user_certs=_supplied_certs(c),
+            cert_validity_days=c.ZOS_CERT_VALIDITY_DAYS,
+            cert_renew_days=c.ZOS_CERT_RENEW_DAYS,
         )
+        if c.ZOS_CERT_NOTAFTER is not None:
+            warnings += (
+                f"ZOS_CERT_NOTAFTER ({c.ZOS_CERT_NOTAFTER}) is deprecated and no longer used: "
+                "RACF certificates are valid ZOS_CERT_VALIDITY_DAYS "
+                f"({c.ZOS_CERT_VALIDITY_DAYS}) and re-issued ZOS_CERT_RENEW_DAYS "
+                f"({c.ZOS_CERT_RENEW_DAYS}) days before they end. "
+                "Remove it: pulumi config rm ZOS_CERT_NOTAFTER",
+            )
     return Settings(
         project=raw.namespace,
         stack=stack,

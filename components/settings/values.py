@@ -286,16 +286,6 @@ def _ring_name(value: str) -> str:
     return value
 
 
-def _future_date(value: str) -> str:
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("must be a date YYYY-MM-DD") from None
-    if parsed <= date.today():
-        raise ValueError("must be a date in the future")
-    return value
-
-
 def abs_path(value: str) -> str:
     if not value.startswith("/") or ".." in value.split("/") or not value.isprintable():
         raise ValueError("must be an absolute path without '..'")
@@ -354,7 +344,24 @@ CommandName = Annotated[
     str,
     AfterValidator(_check(r"[A-Za-z0-9_./-]+", "must be a command name or path, e.g. opercmd")),
 ]
-FutureDate = Annotated[str, AfterValidator(_future_date)]
+
+
+def _iso_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date YYYY-MM-DD") from None
+    return value
+
+
+# Any date, past ones too: ZOS_CERT_NOTAFTER is deprecated and only warned about, so a
+# date that has passed never makes the stack stop validating.
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
+# RACF certificates' validity (days): a week at least, at most the CA/Browser Forum's
+# 398 days (the policy pack's maxValidityHours); the renewal window: 1 to 180 days, and
+# shorter than the validity (rules/zos.py).
+CertValidityDays = Annotated[int, Field(ge=7, le=398)]
+CertRenewDays = Annotated[int, Field(ge=1, le=180)]
 ZosUserMap = Annotated[
     dict[UserName, ZosId], BeforeValidator(_parse_json(dict, '{"alice": "ALICE01"}'))
 ]

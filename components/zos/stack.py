@@ -35,6 +35,7 @@ from components.zos.export import render_split_script
 from components.zos.gateway import ZosGateway, ZosGatewayArgs
 from components.zos.gateway_service import restart_note, service_command
 from components.zos.preflight import zos_steps
+from components.zos.renewal import parse_expiry
 from components.zos.user_certs import ZosUserCerts, ZosUserCertsArgs
 
 
@@ -56,6 +57,9 @@ class ZosStack(pulumi.ComponentResource):
     admin_script: str | None  # ZOS_RACF_MODE=admin: the security administrator's script
     client_ca: IssuedCert | None  # ZOS_ATTLS=false only
     server_ca_pem: pulumi.Output[str] | None  # ZOS_ATTLS=false only
+    # "<owner>/<label>" -> end date (YYYY-MM-DD) of every RACF certificate, as the steps
+    # LISTed it after making or renewing it (renewal.parse_expiry)
+    cert_expiry: pulumi.Output[dict[str, str]]
 
     def __init__(
         self, name: str, args: ZosStackArgs, opts: pulumi.ResourceOptions | None = None
@@ -141,6 +145,20 @@ class ZosStack(pulumi.ComponentResource):
                 parent=self,
             )
         self.restart_note = restart_note(zos)
+        # The exports' stdout is secret (the PKCS#12); the end dates in it are not.
+        # Admin mode: no step LISTs a certificate; the supplied ones' ends are known.
+        reporting = [
+            cmd
+            for cmd in (self.gateway.commands.get("ca"), self.gateway.commands.get("server-cert"))
+            if cmd is not None
+        ]
+        reporting += [] if self.users is None else list(self.users.exports.values())
+        supplied = {f"supplied/{user}": c.not_after for user, c in zos.user_certs.items()}
+        self.cert_expiry = pulumi.Output.unsecret(
+            pulumi.Output.all(*(cmd.stdout for cmd in reporting)).apply(
+                lambda stdouts: dict(sorted({**_expiry(stdouts), **supplied}.items()))
+            )
+        )
         self.register_outputs(
             {
                 "config_path": self.gateway.config_path,
@@ -156,3 +174,10 @@ def supplied_pki(cert: SuppliedCert) -> UserPkcs12 | UserPki:
     if cert.p12_stdin is not None:
         return UserPkcs12(stdin=cert.p12_stdin, split_script=render_split_script())
     return UserPki(cert_pem=cert.cert_pem, key_pem=cert.key_pem, ca_pem=cert.ca_pem)
+
+
+def _expiry(stdouts: list[str]) -> dict[str, str]:
+    expiry: dict[str, str] = {}
+    for stdout in stdouts:
+        expiry.update(parse_expiry(stdout or ""))
+    return dict(sorted(expiry.items()))

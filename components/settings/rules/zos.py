@@ -105,6 +105,16 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
         )
     problems += _users_match(v, bad)
     problems += _admin_mode(v, bad)
+    validity, renew = v.get("ZOS_CERT_VALIDITY_DAYS", 365), v.get("ZOS_CERT_RENEW_DAYS", 30)
+    if not bad & {"ZOS_CERT_VALIDITY_DAYS", "ZOS_CERT_RENEW_DAYS"} and renew >= validity:
+        problems.append(
+            Problem(
+                "ZOS_CERT_RENEW_DAYS",
+                f"({renew}) must be shorter than ZOS_CERT_VALIDITY_DAYS ({validity}): a "
+                "certificate is re-issued that many days before it ends, so it would be due "
+                "again as soon as it is made",
+            )
+        )
     ids = list(v.get("ZOS_USERS", {}).values())
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
