@@ -37,7 +37,7 @@ from components.settings import DEV_DIRECTORY_BIND_DN, GatewaySettings, HubSetti
 from tests.hubconfig import HUB_CONFIG
 from tests.integration.ldap_server import DevDirectory, world_readable_tmpdir
 from tests.support.certs import issue
-from tests.tooling import free_port, require_tool
+from tests.tooling import free_port, free_ports, require_tool
 
 pytestmark = pytest.mark.integration
 
@@ -161,7 +161,7 @@ class Hub:
         self.extra_args = list(extra_args)
         self.dir = workdir / name
         self.dir.mkdir()
-        self.port, self.hub_port, self.api_port = free_port(), free_port(), free_port()
+        self.port, self.hub_port, self.api_port = free_ports(3)
         self.ca = ca
         self.log = self.dir / "jupyterhub.log"
         self.env = {
