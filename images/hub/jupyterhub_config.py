@@ -45,9 +45,10 @@ c.JupyterHub.port = 443
 c.JupyterHub.ssl_cert = os.environ["SSL_CERT"]
 c.JupyterHub.ssl_key = os.environ["SSL_KEY"]
 
-# Notebook containers reach the hub API over the Docker network, by the hub's alias.
+# Notebook containers reach the hub API over the Docker network, by the hub's alias
+# (`jupyterhub` on the dev stack, `jupyterhub-<stack>` on another: components/docker/names.py).
 c.JupyterHub.hub_ip = "0.0.0.0"  # noqa: S104 - the container's own interfaces
-c.JupyterHub.hub_connect_ip = "jupyterhub"
+c.JupyterHub.hub_connect_ip = os.environ.get("HUB_ALIAS", "jupyterhub")
 
 # State lives on the data volume, which survives the container and `pulumi destroy`.
 c.JupyterHub.db_url = "sqlite:////data/jupyterhub.sqlite"
@@ -171,6 +172,10 @@ c.JupyterHub.load_roles = [{"name": "admin", "users": ADMIN_USERS}]
 c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
 c.DockerSpawner.image = os.environ["DOCKER_NOTEBOOK_IMAGE"]
 c.DockerSpawner.network_name = os.environ["DOCKER_NETWORK_NAME"]
+# The stack's names: jupyter-<user> and jupyterhub-user-<user> on the dev stack, the
+# stack's name in them on another (several stacks on one Docker host).
+c.DockerSpawner.prefix = os.environ.get("NOTEBOOK_NAME_PREFIX", "jupyter")
+USER_VOLUME_TEMPLATE = os.environ.get("NOTEBOOK_VOLUME_TEMPLATE", "jupyterhub-user-{username}")
 c.DockerSpawner.use_internal_ip = True
 # Removed on stop, so a changed image or environment applies at the next start; the
 # user's files are on their own volume, which outlives the container.
@@ -179,7 +184,7 @@ notebook_dir = "/home/jovyan/work"
 c.DockerSpawner.notebook_dir = notebook_dir
 PKI_DIR = "/etc/jupyterpki"
 c.DockerSpawner.volumes = {
-    "jupyterhub-user-{username}": notebook_dir,
+    USER_VOLUME_TEMPLATE: notebook_dir,
     # That user's client certificate, key and CA, written on the Docker host into
     # <HUB_PKI_DIR>/<user name> (by the hub at spawn, or by the program for z/OS behind
     # AT-TLS); read-only for the notebook, and only that user's directory.
@@ -372,3 +377,24 @@ if log_keep_days > 0:
             ],
         },
     ]
+
+# --- This stack's objects only ----------------------------------------------------------
+
+# Several stacks may share the Docker host: the hub labels the notebook containers and
+# users' volumes it makes with STACK_LABEL and refuses a spawn whose container or volume
+# name is another stack's (jhz_stack.py, beside this file). The leftovers the program
+# removes are chosen by the same label (components/hub/container.py).
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jhz_stack  # noqa: E402 - beside this file in the image
+from traitlets.utils.importstring import import_item  # noqa: E402
+
+STACK_LABEL = os.environ.get("STACK_LABEL", "jupyterhub-zos/dev")
+c.DockerSpawner.extra_create_kwargs = {"labels": {jhz_stack.LABEL: STACK_LABEL}}
+_guarded_base = c.JupyterHub.spawner_class
+if isinstance(_guarded_base, str):
+    _guarded_base = import_item(_guarded_base)
+c.JupyterHub.spawner_class = jhz_stack.guarded(
+    _guarded_base,
+    owner=STACK_LABEL,
+    keeps_unlabeled=os.environ.get("STACK_KEEPS_UNLABELED", "true").lower() == "true",
+)
