@@ -201,11 +201,39 @@ def test_an_unreachable_engine_stops_the_program_with_its_reason():
         check_stack_objects(settings_for("dev"), client=Down())
 
 
-def test_the_unit_tests_mocks_skip_the_check():
-    # run_program (tools/mock_graph) has no Docker host behind it; the dev graph is made.
+def test_the_unit_tests_mocks_skip_the_check(monkeypatch):
+    # run_program (tools/mock_graph) has no Docker host behind it: no client is made.
+    from components.docker import stack_check
     from tools.mock_graph import run_program
 
+    def no_client(host):
+        raise AssertionError("the check asked for a Docker client under the unit mocks")
+
+    monkeypatch.setattr(stack_check, "docker_client", no_client)
     assert run_program("dev").resources
+
+
+def test_behind_an_engine_the_program_stops_before_any_resource(monkeypatch):
+    # As under the e2e applier (docker_engine True): the listing decides, and a collision
+    # stops the program before it declares anything.
+    from components.docker import stack_check
+    from tools.mock_graph import run_program
+    from tools.mock_graph.recording import RecordingMonitor
+
+    class TakenDataVolume(FakeApi):
+        def volumes(self):
+            return {"Volumes": [{"Name": "jupyterhub-data", "Labels": label(PROD)}]}
+
+    monkeypatch.setattr(RecordingMonitor, "docker_engine", True)
+    monkeypatch.setattr(stack_check, "docker_client", lambda host: TakenDataVolume())
+    with pytest.raises(StackCollisionError) as caught:
+        run_program("dev")
+    assert caught.value.problems == [
+        f"volume 'jupyterhub-data' is this stack's name but belongs to stack {PROD}"
+    ]
+    assert caught.value.graph.resources == []
+    monkeypatch.setattr(stack_check, "docker_client", lambda host: FakeApi())
+    assert run_program("dev").resources  # dev's own hub on 8443, unlabeled: its own
 
 
 # --- the program's cleanup of notebook containers ---------------------------------------
