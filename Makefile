@@ -5,7 +5,7 @@ VENV := venv
 PY := $(VENV)/bin/python
 IMAGE_REQS := images/hub/requirements.txt images/gateway/requirements.txt images/notebook/requirements.txt
 
-.PHONY: help up preview destroy where test lint policy-check import-env config-reference policy-reference bench
+.PHONY: help up preview destroy where status backup restore test lint policy-check import-env zos-admin-script config-reference policy-reference bench
 
 ## Every target, with what it does (the `## ` line above each).
 help:
@@ -39,6 +39,28 @@ destroy: $(VENV)/.installed
 where:
 	@STACK=$(STACK) tools/pulumi.sh --where
 
+# The day-2 commands read the stack's outputs and docker:host through the Pulumi CLI with
+# make up's set-up; OUTPUTS=file.json (the outputs as JSON) reads them from a file instead.
+DAY2 = $(if $(OUTPUTS),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m
+DAY2_ARGS = --stack "$(STACK)" $(if $(OUTPUTS),--outputs "$(OUTPUTS)",)
+
+## The stack at a glance: hub health and version, running servers, certificate expiries,
+## gateway, data volume; exit 1 if unhealthy. [JSON=1] [WARN_DAYS=30] [OUTPUTS=file.json]
+status: $(VENV)/.installed
+	@$(DAY2) tools.status $(DAY2_ARGS) $(if $(JSON),--json,) $(if $(WARN_DAYS),--warn-days "$(WARN_DAYS)",)
+
+## Back up the hub's database (a consistent sqlite copy), its data volume and every user's
+## volume to TO=folder (new; made 0700: it holds secrets) with a manifest. [OUTPUTS=file.json]
+backup: $(VENV)/.installed
+	@test -n "$(TO)" || { echo "usage: make backup TO=folder [STACK=dev]"; exit 2; }
+	$(DAY2) tools.backup backup $(DAY2_ARGS) --to "$(TO)"
+
+## Restore FROM=folder into a fresh deployment of the same stack (the hub is stopped
+## meanwhile); refused, with nothing changed, if it does not fit. [OVERWRITE=1] [OUTPUTS=]
+restore: $(VENV)/.installed
+	@test -n "$(FROM)" || { echo "usage: make restore FROM=folder [STACK=dev] [OVERWRITE=1]"; exit 2; }
+	$(DAY2) tools.backup restore $(DAY2_ARGS) --from "$(FROM)" $(if $(OVERWRITE),--overwrite,)
+
 ## Run every test (and the linters).
 test: $(VENV)/.dev-installed lint
 	$(PY) -m pytest
@@ -63,7 +85,13 @@ import-env: $(VENV)/.installed
 	$(if $(DRY_RUN),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m tools.import_env --stack "$(STACK)" \
 		$(if $(SEED),--seed "$(SEED)",) $(if $(ENV),--env "$(ENV)",) $(if $(USERLIST),--userlist "$(USERLIST)",) \
 		$(if $(HUB_CERT),--hub-cert "$(HUB_CERT)",) $(if $(HUB_KEY),--hub-key "$(HUB_KEY)",) \
-		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,)
+		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,) \
+		$(if $(P12_PASSWORD_FILE),--p12-password-file "$(P12_PASSWORD_FILE)",)
+
+## ZOS_RACF_MODE=admin: write the security administrator's RACF and AT-TLS script for
+## STACK=name [OUT=file] (no secret in it; read from Pulumi.<stack>.yaml, nothing deployed).
+zos-admin-script: $(VENV)/.installed
+	$(PY) -m tools.zos_admin_script --stack "$(STACK)" $(if $(OUT),--out "$(OUT)",)
 
 ## Regenerate the config reference (docs/reference/config.md) from Pulumi.yaml.
 config-reference: $(VENV)/.installed

@@ -47,6 +47,7 @@ images = Images(
         stack=settings.stack,
         notebook_image=hub_settings.notebook_image,
         dev_directory=settings.ldap.dev_directory,
+        further_notebook_images=hub_settings.notebook_images,
     ),
 )
 secrets = GeneratedSecrets("jupyterhub", GeneratedSecretsArgs(settings.gateway.auth_token))
@@ -64,6 +65,12 @@ if hub_settings.notebook_image:  # not built here: check it has what hub and gat
         NotebookCheckArgs(images.notebook_image, hub_settings.notebook_image, settings.docker_host),
     )
     hub_depends_on.append(notebook_check.command)
+for ref, image in images.further_notebooks.items():  # DOCKER_NOTEBOOK_IMAGES: checked alike
+    choice_check = NotebookCheck(
+        f"jupyterhub-notebook-check-{ref}",
+        NotebookCheckArgs(image.repo_digest, ref, settings.docker_host, "DOCKER_NOTEBOOK_IMAGES"),
+    )
+    hub_depends_on.append(choice_check.command)
 dev_directory = None
 if settings.ldap.dev_directory:
     directory_network = Network(
@@ -190,6 +197,8 @@ hub_env = hub_environment(
         proxy_auth_token=secrets.proxy_auth_token,
         pki_users=tuple(pki_users or ()),
         metrics_token=secrets.metrics_token,
+        notebook_choices=tuple(images.notebook_choices.items()),
+        status_token=secrets.status_token,
         hub_issues_certs=client_ca is not None,
         stack_names=docker_names,
         stack_label=settings.label,
@@ -251,8 +260,16 @@ if zos is not None:
             "restart": zos.restart_note,
         },
     )
+    if zos.admin_script is not None:
+        # ZOS_RACF_MODE=admin: what the security administrator runs (no secret in it).
+        pulumi.export("zos_admin_script", zos.admin_script)
+    # When each RACF certificate ends ("<owner>/<label>" -> YYYY-MM-DD): renewed on the
+    # first `up` inside ZOS_CERT_RENEW_DAYS of that date (components/zos/renewal.py).
+    pulumi.export("zos_cert_expiry", zos.cert_expiry)
 # For Prometheus: a bearer token for https://<hub>/hub/metrics with read:metrics only.
 pulumi.export("metrics_token", secrets.metrics_token)
+# For `make status`: who has a running server (list:users, read:servers), nothing else.
+pulumi.export("status_token", secrets.status_token)
 pulumi.export("kg_url", kg_url)
 if pki_users is not None:  # RACF certificates (behind AT-TLS), delivered by the program
     pulumi.export("users_with_client_certs", pki_users)

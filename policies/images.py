@@ -1,12 +1,13 @@
 """Images: every image is pinned, so a deploy runs exactly what was tested.
 
 Built images' bases (their Dockerfile's FROM lines, read from the project), remote
-images, the images containers run, and the notebook image the hub spawns
-(DOCKER_NOTEBOOK_IMAGE).
+images, the images containers run, and the notebook images the hub spawns
+(DOCKER_NOTEBOOK_IMAGE, and the choice of DOCKER_NOTEBOOK_IMAGES).
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -76,11 +77,14 @@ def dockerfile_bases(text_: str, build_args: Mapping[str, str]) -> list[tuple[in
 IMAGES_DEFAULTS = {
     "projectDir": "",
     "notebookImageEnv": ["DOCKER_NOTEBOOK_IMAGE"],
+    "notebookChoicesEnv": ["DOCKER_NOTEBOOK_IMAGES"],
 }
 IMAGES_DESCRIPTIONS = {
     "projectDir": "Directory relative build contexts are resolved against (default: the "
     "directory above the policy pack, i.e. the project).",
     "notebookImageEnv": "Container environment variables that name an image to run.",
+    "notebookChoicesEnv": "Container environment variables holding a JSON object whose "
+    "values are images to run (the spawn page's choice).",
 }
 
 
@@ -115,6 +119,25 @@ def validate_images_pinned(args: ResourceValidationArgs, report: ReportViolation
                     "servers would start whatever that tag is today. Pin it (a version tag "
                     "or @sha256: digest) in DOCKER_NOTEBOOK_IMAGE."
                 )
+        for name in cfg["notebookChoicesEnv"]:
+            raw = envs.get(name)
+            if raw is None:
+                continue
+            try:
+                choices = json.loads(raw)
+            except ValueError:
+                choices = None
+            if not isinstance(choices, dict):
+                report(f"container {args.name!r} sets {name}, but not to a JSON object of images.")
+                continue
+            for shown, ref in choices.items():
+                why = unpinned_reason(ref) if isinstance(ref, str) else "it is not a string"
+                if why:
+                    report(
+                        f"container {args.name!r} offers {shown!r} in {name} as {ref!r}, but "
+                        f"{why}: pin it (a version tag or @sha256: digest) in "
+                        "DOCKER_NOTEBOOK_IMAGES."
+                    )
     elif args.resource_type == IMAGE:
         _check_built_image(args, cfg, report)
 
@@ -164,7 +187,8 @@ IMAGES_PINNED = Rule(
     defaults=IMAGES_DEFAULTS,
     descriptions=IMAGES_DESCRIPTIONS,
     severity=Severity.MEDIUM,
-    remediation="Pin FROM lines, RemoteImage names and DOCKER_NOTEBOOK_IMAGE by tag or digest.",
+    remediation="Pin FROM lines, RemoteImage names, DOCKER_NOTEBOOK_IMAGE and "
+    "DOCKER_NOTEBOOK_IMAGES by tag or digest.",
 )
 
 RULES = [IMAGES_PINNED]

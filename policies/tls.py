@@ -350,13 +350,13 @@ def validate_racf_certificates(args: ResourceValidationArgs, report: ReportViola
                 report(
                     f"{args.name!r} ({field}): a {what} expires before it is valid "
                     f"(NOTAFTER {-days} days before its start). Set NOTAFTER in the future "
-                    "(ZOS_CERT_NOTAFTER)."
+                    "(ZOS_CERT_VALIDITY_DAYS)."
                 )
             elif days > limit:
                 report(
                     f"{args.name!r} ({field}): a {what} is valid for {days} days{default}; "
-                    f"the limit is {limit}. A stolen key stays useful that long: set "
-                    "ZOS_CERT_NOTAFTER (RACDCERT GENCERT NOTAFTER) to an earlier date."
+                    f"the limit is {limit}. A stolen key stays useful that long: lower "
+                    "ZOS_CERT_VALIDITY_DAYS (RACDCERT GENCERT NOTAFTER)."
                 )
 
 
@@ -412,4 +412,71 @@ CERTIFICATES_BOUNDED_RENEWED = Rule(
     "validity.",
 )
 
-RULES = [ATTLS_OLD_PROTOCOLS_OFF, CERTIFICATES_BOUNDED_RENEWED]
+# --- RACF certificates: a validity length and a renewal window ---------------------------
+
+RACF_RENEWAL_DEFAULTS = {"maxValidityDays": 398, "maxCaValidityDays": 3653, "minRenewalDays": 1}
+RACF_RENEWAL_DESCRIPTIONS = {
+    "maxValidityDays": "Longest validity of a RACF server or client certificate (days).",
+    "maxCaValidityDays": "Longest validity of a RACF CA certificate (days).",
+    "minRenewalDays": "Shortest renewal window before a RACF certificate ends (days).",
+}
+# VALIDITY_DAYS=365 / RENEW_DAYS=30 (or CA_...): the schedule a z/OS step renders
+# (components/zos/renewal.py); `ends_before` is its check of RACF's end date.
+_DAYS_RE = r"(?:^|[\s;]){}=['\"]?(\d+)['\"]?(?:\s|;|$)"
+
+
+def _days(script: str, name: str) -> int | None:
+    found = re.findall(_DAYS_RE.format(name), script, re.MULTILINE)
+    return int(found[-1]) if found else None
+
+
+def validate_racf_renewal(args: ResourceValidationArgs, report: ReportViolation) -> None:
+    if args.resource_type not in COMMANDS:
+        return
+    cfg = config(args, RACF_RENEWAL_DEFAULTS)
+    for field, script in script_texts(args):
+        joined = re.sub(r"\\\n", "", script)
+        kinds = {
+            re.search(r"\bGENCERT\s+CERTAUTH\b", m[0], re.IGNORECASE) is not None
+            for m in GENCERT_RE.finditer(joined)
+        }
+        for is_ca in sorted(kinds):
+            prefix, what = ("CA_", "RACF CA certificate") if is_ca else ("", "RACF certificate")
+            validity = _days(joined, f"{prefix}VALIDITY_DAYS")
+            renew = _days(joined, f"{prefix}RENEW_DAYS")
+            limit = cfg["maxCaValidityDays"] if is_ca else cfg["maxValidityDays"]
+            where = f"{args.name!r} ({field})"
+            if validity is None or renew is None or "ends_before" not in joined:
+                report(
+                    f"{where}: a {what} is made (RACDCERT GENCERT) without a renewal: no "
+                    f"{prefix}VALIDITY_DAYS and {prefix}RENEW_DAYS, or no check of its end "
+                    "date, so no `pulumi up` re-issues it and TLS breaks on its end date."
+                )
+                continue
+            if validity > limit:
+                report(
+                    f"{where}: a {what} is valid up to {validity} days; the limit is "
+                    f"{limit}. Lower ZOS_CERT_VALIDITY_DAYS."
+                )
+            if renew < cfg["minRenewalDays"] or renew >= validity:
+                report(
+                    f"{where}: a {what} is renewed {renew} days before it ends; the window "
+                    f"must be at least {cfg['minRenewalDays']} days and shorter than its "
+                    f"validity ({validity} days). Set ZOS_CERT_RENEW_DAYS accordingly."
+                )
+
+
+RACF_CERTIFICATES_RENEWED = Rule(
+    name="racf-certificates-renewed",
+    description="RACF certificates the program makes have a bounded validity and are "
+    "re-issued inside a renewal window shorter than it.",
+    level=MANDATORY,
+    validate=validate_racf_renewal,
+    defaults=RACF_RENEWAL_DEFAULTS,
+    descriptions=RACF_RENEWAL_DESCRIPTIONS,
+    severity=Severity.MEDIUM,
+    remediation="Set ZOS_CERT_VALIDITY_DAYS within the limit and "
+    "minRenewalDays <= ZOS_CERT_RENEW_DAYS < ZOS_CERT_VALIDITY_DAYS.",
+)
+
+RULES = [ATTLS_OLD_PROTOCOLS_OFF, CERTIFICATES_BOUNDED_RENEWED, RACF_CERTIFICATES_RENEWED]

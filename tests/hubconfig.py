@@ -24,3 +24,20 @@ def load_hub_config(env: Mapping[str, str], path: Path = HUB_CONFIG) -> Config:
     with mock.patch.dict(os.environ, dict(env), clear=True):
         runpy.run_path(str(path), init_globals={"c": c, "get_config": lambda: c})
     return c
+
+
+def configured_spawner(c: Config, user: str, server: str = ""):
+    """The spawner the hub would make for `user`'s server `server` ("" the default one):
+    the config's spawner class (DockerSpawner under the config's subclasses), its traits."""
+    from types import SimpleNamespace
+
+    from traitlets.utils.importstring import import_item
+
+    cls = c.JupyterHub.spawner_class
+    cls = import_item(cls) if isinstance(cls, str) else cls
+    return cls(
+        user=SimpleNamespace(name=user, id=1, url="/"),
+        hub=SimpleNamespace(),
+        config=c,
+        orm_spawner=SimpleNamespace(name=server, server=None) if server else None,
+    )

@@ -27,7 +27,19 @@ UNDECLARED = {
         "kernels run under that ID. With ZOS_ATTLS, every user of HUB_ADMIN_USERS and "
         "HUB_ALLOWED_USERS needs an entry and every entry must be one of them. Set with "
         "`pulumi config set --path 'ZOS_USERS.alice' ALICE01`.",
-    )
+    ),
+    "ZOS_USER_CERTS": (
+        "map, secret",
+        "{}",
+        "ZOS_RACF_MODE=admin only: hub user -> the certificate the security administrator "
+        'exported for that user, {"p12": base64 PKCS#12 with its CA chain, "password": ...} '
+        'or {"cert", "key", "ca"} as PEM, optionally "cn" (the subject\'s common name when it '
+        "is not the hub user or z/OS ID, e.g. a seed user's existing certificate). One per "
+        "ZOS_USERS entry; each is checked (key matches, chains to its CA, one CA for all, "
+        "valid now, CN) before anything is deployed, then delivered like the program's own "
+        "exports. Set with `pulumi config set --secret --path 'ZOS_USER_CERTS.alice.p12' "
+        "< alice.p12.b64` and `--path 'ZOS_USER_CERTS.alice.password'`.",
+    ),
 }
 
 

@@ -11,6 +11,11 @@ HUB_HOSTNAME, the userlist's admins HUB_ADMIN_USERS and its other users
 HUB_ALLOWED_USERS. Arrays in the `.env`: a JSON array, or items separated by newlines or
 `;` (and commas too for user names, never for DNs: a DN holds commas).
 
+Per-user PKCS#12 files in `secrets/` (`<hub user>.p12`, the security administrator's
+exports as in the seed's runbook; password from `secrets/<hub user>.p12.password`, else
+`--p12-password-file` or `secrets/p12.password`) become the secret ZOS_USER_CERTS, and
+ZOS_RACF_MODE=admin unless the `.env` says otherwise.
+
 Everything is checked with the program's own rules, together, before anything is set: a
 bad seed sets nothing. What will differ from the seed is printed, with why. Each key
 becomes `pulumi config set`; secrets (and PEM text) go on stdin, never in argv, and
@@ -157,6 +162,16 @@ class Setting:
     def commands(self, stack: str) -> list[tuple[list[str], str | None]]:
         """(argv, stdin) pairs."""
         base = ["pulumi", "config", "set", "--stack", stack]
+        if isinstance(self.value, dict) and self.secret:  # a secret map: each leaf on stdin
+            secret_steps: list[tuple[list[str], str | None]] = [
+                (["pulumi", "config", "rm", "--stack", stack, self.key], None)
+            ]
+            for name, entry in self.value.items():
+                fields = entry.items() if isinstance(entry, dict) else [("", entry)]
+                for field_name, text in fields:
+                    path = f"{self.key}.{name}" + (f".{field_name}" if field_name else "")
+                    secret_steps.append(([*base, "--secret", "--path", "--", path], str(text)))
+            return secret_steps
         if isinstance(self.value, list | dict):
             steps: list[tuple[list[str], str | None]] = [
                 (["pulumi", "config", "rm", "--stack", stack, self.key], None)
@@ -192,6 +207,8 @@ class Seed:
     hub_cert: Path | None = None
     hub_key: Path | None = None
     hostname: str | None = None
+    user_p12: tuple[Path, ...] = ()  # secrets/<hub user>.p12: the administrator's exports
+    p12_password: Path | None = None  # the exports' password when no per-user file
 
     @classmethod
     def find(
@@ -202,8 +219,10 @@ class Seed:
         hub_cert: Path | None = None,
         hub_key: Path | None = None,
         hostname: str | None = None,
+        p12_password: Path | None = None,
     ) -> Seed:
         """The files of a seed folder; a file given on its own wins over the folder's."""
+        user_p12: tuple[Path, ...] = ()
         if folder is not None:
             if not folder.is_dir():
                 raise SeedError(f"{folder}: not a folder (expected .env, userlist, secrets/)")
@@ -215,13 +234,37 @@ class Seed:
                 if hub_cert is None and hub_key is None and crt.is_file() and key.is_file():
                     hub_cert, hub_key = crt, key
                     break
+            user_p12 = tuple(sorted((folder / "secrets").glob("*.p12")))
+            if p12_password is None and (folder / "secrets" / "p12.password").is_file():
+                p12_password = folder / "secrets" / "p12.password"
         if env is None:
             raise SeedError("give the seed folder (--seed) or its .env (--env)")
         if (hub_cert is None) != (hub_key is None):
             raise SeedError(
                 "give the hub's certificate and its key together (--hub-cert, --hub-key)"
             )
-        return cls(env, userlist, hub_cert, hub_key, hostname)
+        return cls(env, userlist, hub_cert, hub_key, hostname, user_p12, p12_password)
+
+    def user_certs(self) -> dict[str, dict[str, str]]:
+        """ZOS_USER_CERTS from the per-user PKCS#12 files: {user: {p12 (base64), password}}."""
+        import base64
+
+        certs = {}
+        for path in self.user_p12:
+            own = path.with_name(path.name + ".password")
+            source = own if own.is_file() else self.p12_password
+            if source is None:
+                raise SeedError(
+                    f"{path}: no password: put it in {own.name} or secrets/p12.password, or "
+                    "give --p12-password-file"
+                )
+            password = _read(source).splitlines()[0] if _read(source).strip() else ""
+            try:
+                data = path.read_bytes()
+            except OSError as exc:
+                raise SeedError(f"{path}: {exc.strerror or exc}") from None
+            certs[path.stem] = {"p12": base64.b64encode(data).decode(), "password": password}
+        return certs
 
 
 def _read(path: Path) -> str:
@@ -265,6 +308,7 @@ def plan(
     stack: str = "prod",
     existing: dict[str, str] | None = None,
     existing_secret: frozenset[str] = frozenset(),
+    user_certs: dict[str, dict[str, str]] | None = None,
 ) -> Plan:
     """What to set, what is not imported, what is wrong, and what will differ.
     `existing`: the stack's plain config already set (key -> CLI string); the rules see
@@ -315,6 +359,16 @@ def plan(
     if hub_cert is not None:
         values["HUB_TLS_CERT"], sources["HUB_TLS_CERT"] = hub_cert, "secrets/ certificate"
         values["HUB_TLS_KEY"], sources["HUB_TLS_KEY"] = hub_key or "", "secrets/ key"
+    if user_certs:
+        values["ZOS_USER_CERTS"], sources["ZOS_USER_CERTS"] = user_certs, "secrets/*.p12"
+        if "ZOS_RACF_MODE" not in values:
+            values["ZOS_RACF_MODE"], sources["ZOS_RACF_MODE"] = "admin", "secrets/*.p12"
+            differences.append(
+                "ZOS_RACF_MODE: admin, as the seed's secrets/*.p12 are the security "
+                "administrator's exports: the program runs no RACF command and delivers "
+                "those (make zos-admin-script gives the administrator the RACF and AT-TLS "
+                "steps it no longer runs)"
+            )
     if hostname:
         values["HUB_HOSTNAME"], sources["HUB_HOSTNAME"] = hostname, "--hostname"
     elif "HUB_HOSTNAME" not in values and hub_cert and cert_hostname(hub_cert):
@@ -429,14 +483,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--hub-cert", type=Path, help="the hub's certificate (chain), PEM")
     parser.add_argument("--hub-key", type=Path, help="the hub's private key, PEM")
     parser.add_argument("--hostname", help="HUB_HOSTNAME (default: the certificate's DNS name)")
+    parser.add_argument(
+        "--p12-password-file", type=Path, help="the password of secrets/*.p12 (one line)"
+    )
     parser.add_argument("--stack", required=True, help="stack to set the config of")
     parser.add_argument("--dry-run", action="store_true", help="print everything, set nothing")
     args = parser.parse_args(argv)
 
     try:
         seed = Seed.find(
-            args.seed, args.env, args.userlist, args.hub_cert, args.hub_key, args.hostname
+            args.seed,
+            args.env,
+            args.userlist,
+            args.hub_cert,
+            args.hub_key,
+            args.hostname,
+            args.p12_password_file,
         )
+        user_certs = seed.user_certs()
         env = parse_env(_read(seed.env), seed.env.name)
         users = parse_userlist(_read(seed.userlist), seed.userlist.name) if seed.userlist else None
         cert = _read(seed.hub_cert) if seed.hub_cert else None
@@ -448,7 +512,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"import-env: --hostname {seed.hostname!r} is not a host name", file=sys.stderr)
         return 2
     plain, encrypted = existing_config(args.stack)
-    result = plan(env, users, cert, key, seed.hostname, args.stack, plain, encrypted)
+    result = plan(
+        env, users, cert, key, seed.hostname, args.stack, plain, encrypted, user_certs or None
+    )
     if seed.userlist:
         result.differences += [
             f"userlist: {name} becomes {name.lower()} (JupyterHub lowercases names at login)"

@@ -29,3 +29,17 @@ class UserPkcs12:
 
     stdin: pulumi.Output[str]
     split_script: str
+
+
+@dataclass(frozen=True)
+class SuppliedCert:
+    """One hub user's certificate as the security administrator exported it
+    (ZOS_USER_CERTS, checked by components/delivery/supplied.py), all secret Outputs:
+    `p12_stdin` (the password line and the PKCS#12 as an export step prints it) when it
+    came as a PKCS#12, else None and the PEM texts are delivered as they are."""
+
+    cert_pem: pulumi.Output[str]
+    key_pem: pulumi.Output[str]
+    ca_pem: pulumi.Output[str]
+    p12_stdin: pulumi.Output[str] | None
+    not_after: str = ""  # the certificate's end, YYYY-MM-DD (not secret): zos_cert_expiry

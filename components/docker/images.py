@@ -1,6 +1,7 @@
 """The images: the hub (images/hub), the notebook (images/notebook, or the image that
-DOCKER_NOTEBOOK_IMAGE names, pulled), and the dev directory (images/ldap) when the
-stack has no LDAP server of its own.
+DOCKER_NOTEBOOK_IMAGE names, pulled), the further notebook images users may choose
+(DOCKER_NOTEBOOK_IMAGES, pulled), and the dev directory (images/ldap) when the stack has
+no LDAP server of its own.
 
 Built on the Docker host, never pushed. Build contexts are the fixed relative paths
 below (the program runs from the project directory), so nothing in a build input
@@ -11,6 +12,7 @@ changes the container's input and `pulumi up` replaces the container.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -39,6 +41,8 @@ class ImagesArgs:
     stack: str
     notebook_image: str | None  # DOCKER_NOTEBOOK_IMAGE: pull this instead of building
     dev_directory: bool  # build the dev directory image (LDAP_SERVER_HOST unset)
+    # DOCKER_NOTEBOOK_IMAGES without the default: pulled too, one RemoteImage each.
+    further_notebook_images: Sequence[str] = ()
 
 
 class Images(pulumi.ComponentResource):
@@ -64,6 +68,20 @@ class Images(pulumi.ComponentResource):
         else:
             self.notebook = _build(f"{name}-notebook", tag("notebook"), NOTEBOOK_CONTEXT, child)
         self.notebook_image = self.notebook.repo_digest
+        # What the spawn page shows (the default first) -> the digest DockerSpawner runs.
+        self.notebook_label = args.notebook_image or tag("notebook")
+        self.further_notebooks = {
+            # Named by the reference, not its place in the list: reordering replaces nothing.
+            ref: docker.RemoteImage(
+                f"{name}-notebook-{ref}", name=ref, keep_locally=True, opts=child
+            )
+            for ref in args.further_notebook_images
+            if ref != self.notebook_label
+        }
+        self.notebook_choices: dict[str, pulumi.Output[str]] = {
+            self.notebook_label: self.notebook_image,
+            **{ref: image.repo_digest for ref, image in self.further_notebooks.items()},
+        }
 
         self.ldap = None
         self.ldap_image = None

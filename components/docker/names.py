@@ -11,9 +11,18 @@ stacks share one Docker host. A stack's objects also carry STACK_LABEL
 DOCKER_NETWORK_NAME, when set, still names the network.
 
 The hub's `jupyterhub_config.py` runs inside the hub image and cannot import this
-module: the names it needs (the notebook prefix and user volume template, the hub's
-alias, the label) come in its environment (components/hub/environment.py), checked
-against these by tests/unit/components/docker/test_names.py.
+module: the names it needs (the notebook prefix, the user volume template with its
+server suffix field, the hub's alias, the label) come in its environment
+(components/hub/environment.py), checked against these by
+tests/unit/components/docker/test_names.py.
+
+Named servers (HUB_NAMED_SERVERS): a user's server `s` runs in `<their container>--<s>`
+with the volume `<their volume>--<s>`, names escaped as DockerSpawner escapes users.
+Why no two (user, server) pairs share a name: an escaped name holds only a-z, 0-9 and
+`-` each followed by two hex digits, so it never holds `--` and never ends with `-`;
+a stack's prefix holds no `--` either (stack_name_problem), so the first `--` after the
+prefix is the separator, and the escaping is one to one, so a name gives back exactly
+one (user, server). The default server (name "") keeps the names it always had.
 """
 
 from __future__ import annotations
@@ -31,6 +40,14 @@ GATEWAY_CONTAINER = "jupyterhub-gateway"  # the dev Kernel Gateway
 DIRECTORY_CONTAINER = "jupyterhub-ldap"  # the dev directory
 NOTEBOOK_PREFIX = "jupyter"  # DockerSpawner's default prefix: jupyter-<user>
 USER_VOLUME_TEMPLATE = "jupyterhub-user-{username}"  # DockerSpawner expands {username}
+# Between the user's part and a named server's (DockerSpawner's own separator): `--`
+# cannot occur in an escaped name, see above.
+SERVER_SEPARATOR = "--"
+# The field jupyterhub_config.py's spawner adds to DockerSpawner's template namespace:
+# "" for the default server, SERVER_SEPARATOR + the escaped server name otherwise.
+SERVER_SUFFIX_FIELD = "{server_suffix}"
+NOTEBOOK_NAME_TEMPLATE = "{prefix}-{username}" + SERVER_SUFFIX_FIELD  # name_template
+SERVER_VOLUME_TEMPLATE = USER_VOLUME_TEMPLATE + SERVER_SUFFIX_FIELD  # the volumes key
 
 # On every container, volume and network of a stack (but the dev stack's own Pulumi
 # resources, which keep their inputs): `<project>/<stack>`, the owner of the object.
@@ -94,14 +111,22 @@ class StackNames:
         """The containers the program makes (the hub, the dev gateway and directory)."""
         return (self.hub_container, self.gateway_container, self.directory_container)
 
-    def notebook_container_name(self, user: str) -> str:
-        """The container DockerSpawner runs a user's notebook in: `<prefix>-<user>`, the
-        name escaped as DockerSpawner does (each other character as -<hex of its bytes>)."""
-        return f"{self.notebook_prefix}-{escaped_user(user)}"
+    @property
+    def server_volume_template(self) -> str:
+        """NOTEBOOK_VOLUME_TEMPLATE: the user volume template with the server suffix field
+        jupyterhub_config.py's spawner fills ("" for the default server)."""
+        return self.user_volume_template + SERVER_SUFFIX_FIELD
 
-    def user_volume_name(self, user: str) -> str:
-        """The volume the hub makes at a user's first spawn for /home/jovyan/work."""
-        return self.user_volume_template.format(username=escaped_user(user))
+    def notebook_container_name(self, user: str, server: str = "") -> str:
+        """The container DockerSpawner runs a user's notebook in: `<prefix>-<user>`, the
+        name escaped as DockerSpawner does (each other character as -<hex of its bytes>),
+        and `--<server>` for a named server."""
+        return f"{self.notebook_prefix}-{escaped_user(user)}{server_suffix(server)}"
+
+    def user_volume_name(self, user: str, server: str = "") -> str:
+        """The volume the hub makes at a server's first spawn for /home/jovyan/work: one
+        per user for the default server, one per named server."""
+        return self.user_volume_template.format(username=escaped_user(user)) + server_suffix(server)
 
 
 def stack_names(stack: str, network_name: str | None = None) -> StackNames:
@@ -150,15 +175,24 @@ def escaped_user(user: str) -> str:
     ).lower()
 
 
-def notebook_container_name(user: str) -> str:
+def server_suffix(server: str) -> str:
+    """What a named server adds to its user's container and volume names: "" for the
+    default server, else `--<server>` escaped as users are (Foo -> --46oo: unlike
+    DockerSpawner's own {servername}, not lower-cased first, so Foo and foo differ)."""
+    return f"{SERVER_SEPARATOR}{escaped_user(server)}" if server else ""
+
+
+def notebook_container_name(user: str, server: str = "") -> str:
     """The container DockerSpawner runs a user's notebook in: `jupyter-<user>`, the
-    name escaped as DockerSpawner does (each other character as -<hex of its bytes>)."""
-    return f"{NOTEBOOK_PREFIX}-{escaped_user(user)}"
+    name escaped as DockerSpawner does (each other character as -<hex of its bytes>),
+    and `--<server>` for a named server."""
+    return DEV_NAMES.notebook_container_name(user, server)
 
 
-def user_volume_name(user: str) -> str:
-    """The volume DockerSpawner makes at a user's first spawn for /home/jovyan/work."""
-    return USER_VOLUME_TEMPLATE.format(username=escaped_user(user))
+def user_volume_name(user: str, server: str = "") -> str:
+    """The volume DockerSpawner makes at a server's first spawn for /home/jovyan/work:
+    one per user for the default server, one per named server."""
+    return DEV_NAMES.user_volume_name(user, server)
 
 
 def directory_network_name(network_name: str) -> str:

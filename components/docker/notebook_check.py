@@ -1,12 +1,13 @@
-"""The check that DOCKER_NOTEBOOK_IMAGE can work, on the Docker host, before the hub uses it.
+"""The check that DOCKER_NOTEBOOK_IMAGE, and each DOCKER_NOTEBOOK_IMAGES entry, can work, on
+the Docker host, before the hub uses it.
 
 A notebook image needs jupyter_server's gateway client (else kernels run inside the
 notebook container, bypassing the gateway) and a jupyterhub-singleuser from the hub's
 JupyterHub major version (else the spawn fails). A seed-era image
 (jupyter/scipy-notebook:2d878db5cbff: the classic notebook, JupyterHub 0.9) has neither.
 A local Command runs notebook_probe.py inside the pulled image (`docker run --rm`, no
-network) and fails `pulumi up`, naming the image, the versions found and what is
-needed; the hub container depends on it. The image built from images/notebook is not
+network) and fails `pulumi up`, naming the key and the image, the versions found and
+what is needed; the hub container depends on it. The image built from images/notebook is not
 checked: its pins are the hub's (tests/unit/images check that).
 """
 
@@ -19,6 +20,8 @@ from pathlib import Path
 
 import pulumi
 import pulumi_command as command
+
+from components.docker.notebook_probe import DEFAULT_KEY
 
 PROBE = Path(__file__).with_name("notebook_probe.py")
 ROOT = Path(__file__).resolve().parents[2]
@@ -38,21 +41,26 @@ def hub_jupyterhub() -> str:
     return pinned(ROOT / "images/hub/requirements.txt", "jupyterhub")
 
 
-def probe_command(image_ref: str, shown_as: str, docker_host: str | None) -> str:
-    """The sh command: the probe (on stdin) run by the image's own python, no network."""
+def probe_command(
+    image_ref: str, shown_as: str, docker_host: str | None, key: str = DEFAULT_KEY
+) -> str:
+    """The sh command: the probe (on stdin) run by the image's own python, no network.
+    `key`: the config key that names the image, for the message."""
     q = shlex.quote
     host = f"DOCKER_HOST={q(docker_host)} " if docker_host else ""
-    return (
+    command = (
         f"{host}docker run --rm -i --network none --entrypoint python {q(image_ref)} - "
         f"{q(shown_as)} {q(hub_jupyterhub())} {q(MIN_JUPYTER_SERVER)}"
     )
+    return command if key == DEFAULT_KEY else f"{command} {q(key)}"
 
 
 @dataclass(frozen=True)
 class NotebookCheckArgs:
     image: pulumi.Input[str]  # what to run: the pulled image's digest
-    shown_as: str  # DOCKER_NOTEBOOK_IMAGE as configured, for the message
+    shown_as: str  # the image as configured, for the message
     docker_host: str | None
+    key: str = DEFAULT_KEY  # DOCKER_NOTEBOOK_IMAGE, or DOCKER_NOTEBOOK_IMAGES for a choice
 
 
 class NotebookCheck(pulumi.ComponentResource):
@@ -63,7 +71,7 @@ class NotebookCheck(pulumi.ComponentResource):
         self.command = command.local.Command(
             f"{name}-probe",
             create=pulumi.Output.from_input(args.image).apply(
-                lambda ref: probe_command(ref, args.shown_as, args.docker_host)
+                lambda ref: probe_command(ref, args.shown_as, args.docker_host, args.key)
             ),
             stdin=PROBE.read_text(),
             add_previous_output_in_env=False,

@@ -1,8 +1,9 @@
 # ruff: noqa: UP032 (str.format: this runs under the old Pythons of old images)
 # What a notebook image has, and whether that is what the hub and the gateway need.
 #
-# Run INSIDE the image (`docker run --rm -i --entrypoint python IMAGE - HUB_JUPYTERHUB
-# MIN_JUPYTER_SERVER < this file`) by the notebook-image check (notebook_check.py), so it
+# Run INSIDE the image (`docker run --rm -i --entrypoint python IMAGE - SHOWN_AS
+# HUB_JUPYTERHUB MIN_JUPYTER_SERVER [KEY] < this file`) by the notebook-image check
+# (notebook_check.py; KEY: the config key that names the image), so it
 # is written for any Python 3 an old image may have (3.5 on: no f-strings, no annotations,
 # the standard library only). Prints one JSON line {"facts": ..., "problems": [...]};
 # exits 1 when there are problems, naming the image's versions and what is needed.
@@ -120,17 +121,29 @@ def problems(found, hub_jupyterhub, min_server):
     return result
 
 
-def message(image, found, found_problems):
-    """The one error the check fails with: the image, the versions found, what is needed."""
+DEFAULT_KEY = "DOCKER_NOTEBOOK_IMAGE"
+CHOICES_KEY = "DOCKER_NOTEBOOK_IMAGES"
+
+
+def message(image, found, found_problems, key=DEFAULT_KEY):
+    """The one error the check fails with: the key and image, the versions found, what
+    is needed."""
     versions = ", ".join(
         "{} {}".format(name, found.get(name) or "none")
         for name in ("python", "jupyter_server", "jupyterhub", "notebook")
     )
+    if key == CHOICES_KEY:
+        what = "{} entry {}".format(key, image)
+        fix = "Remove it from {}".format(key)
+    else:
+        what = "{} {}".format(key, image)
+        fix = "Unset {} to use images/notebook".format(key)
     return (
-        "DOCKER_NOTEBOOK_IMAGE {} cannot work with this hub (found: {}):\n".format(image, versions)
+        "{} cannot work with this hub (found: {}):\n".format(what, versions)
         + "".join("  - {}\n".format(p) for p in found_problems)
-        + "Unset DOCKER_NOTEBOOK_IMAGE to use images/notebook, or choose an image that has "
-        "them (e.g. a current quay.io/jupyter/base-notebook with the same jupyterhub)."
+        + fix
+        + ", or choose an image that has them (e.g. a current quay.io/jupyter/base-notebook "
+        "with the same jupyterhub)."
     )
 
 
@@ -145,11 +158,12 @@ def parse_report(stdout):
 
 def main(argv):
     image, hub_jupyterhub, min_server = argv[1], argv[2], argv[3]
+    key = argv[4] if len(argv) > 4 else DEFAULT_KEY
     found = facts()
     found_problems = problems(found, hub_jupyterhub, min_server)
     print(REPORT_PREFIX + json.dumps({"facts": found, "problems": found_problems}))
     if found_problems:
-        sys.stderr.write(message(image, found, found_problems) + "\n")
+        sys.stderr.write(message(image, found, found_problems, key) + "\n")
         return 1
     return 0
 

@@ -114,14 +114,18 @@ def notebook_servers_script(
     those without the label, on the dev stack), removing them as DockerSpawner does (with
     their anonymous volumes; users' named volumes stay).
 
-    prune (create/update): remove those whose name is not on stdin (one a line: the
-    containers of users who have a client certificate), so a user removed from config
-    loses their running server. Otherwise (delete, at `pulumi destroy`): remove all."""
+    prune (create/update): remove those whose user's default-server name is not on stdin
+    (one a line: the containers of users who have a client certificate), so a user
+    removed from config loses their running servers, named ones too. Otherwise (delete,
+    at `pulumi destroy`): remove all."""
     q = shlex.quote
     keep, body = "", _REMOVE
     if prune:
         keep = "keep=$(cat)\n"
-        body = '    if ! printf \'%s\\n\' "$keep" | grep -qxF -- "$name"; then\n'
+        # A named server's container (<user's>--<server>) goes with its user's: the part
+        # before the first `--`, which no escaped name holds (components/docker/names.py).
+        body = "    owner=${name%%" + names.SERVER_SEPARATOR + "*}\n"
+        body += '    if ! printf \'%s\\n\' "$keep" | grep -qxF -- "$owner"; then\n'
         body += "".join("    " + line + "\n" for line in _REMOVE.splitlines()) + "    fi\n"
     return _NOTEBOOK_SCRIPT.format(
         title="Remove the notebook servers of users without a client certificate"

@@ -3,7 +3,8 @@
 This is the one place that knows the contract between the program and
 images/hub/jupyterhub_config.py (names, formats, defaults); the config reads
 these variables and nothing else. Values are strings; arrays are comma-separated,
-except LDAP_ALLOWED_GROUPS, whose DNs contain commas: a JSON array.
+except LDAP_ALLOWED_GROUPS, whose DNs contain commas: a JSON array; and
+DOCKER_NOTEBOOK_IMAGES, a JSON object (shown as -> digest).
 
 Pure: values that are Pulumi Outputs (image digest, gateway URL, secrets) are placed
 as given, so tests call it with plain strings and the hub component with Outputs.
@@ -15,6 +16,8 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+
+import pulumi
 
 from components.docker import names
 from components.settings import GatewaySettings, HubSettings, LdapSettings
@@ -40,7 +43,13 @@ HUB_PKI_MOUNT = "/srv/jupyterhub/pki"
 
 # Variables whose values are secrets: the hub component keeps them secret Outputs.
 SECRET_ENV = frozenset(
-    {"KG_AUTH_TOKEN", "JPY_COOKIE_SECRET", "CONFIGPROXY_AUTH_TOKEN", "HUB_METRICS_TOKEN"}
+    {
+        "KG_AUTH_TOKEN",
+        "JPY_COOKIE_SECRET",
+        "CONFIGPROXY_AUTH_TOKEN",
+        "HUB_METRICS_TOKEN",
+        "HUB_STATUS_TOKEN",
+    }
 )
 
 
@@ -55,9 +64,12 @@ class HubEnvInputs:
     kg_auth_token: Any  # secret
     cookie_secret: Any  # secret, hex
     proxy_auth_token: Any  # secret
-    pki_users: Sequence[str]  # users with a client certificate in <pki_dir>/<user>
-    metrics_token: Any = None  # secret: the Prometheus scrape token (None: no scraping)
     pki_users: Sequence[str]  # users with a delivered certificate in <pki_dir>/<user>
+    metrics_token: Any = None  # secret: the Prometheus scrape token (None: no scraping)
+    status_token: Any = None  # secret: `make status`'s read-only token (None: none)
+    # The images users may choose, (shown as, digest), the default first; with fewer than
+    # two there is no choice (DOCKER_NOTEBOOK_IMAGE alone).
+    notebook_choices: Sequence[tuple[str, Any]] = ()
     # The hub issues every user's client certificate at spawn (CA files uploaded, HUB_PKI_DIR
     # mounted); else only `pki_users` have one (RACF, delivered by the program).
     hub_issues_certs: bool = False
@@ -72,6 +84,19 @@ def _csv(items: Sequence[str]) -> str:
         if "," in item:
             raise ValueError(f"{item!r}: a comma-separated list item may not hold a comma")
     return ",".join(items)
+
+
+def _json_object(pairs: Sequence[tuple[str, Any]]) -> Any:
+    """A JSON object of (key, value) pairs, in order; an Output if any value is one."""
+    keys = [key for key, _ in pairs]
+    values = [value for _, value in pairs]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"names shown twice: {keys}")
+    if any(isinstance(value, pulumi.Output) for value in values):
+        return pulumi.Output.all(*values).apply(
+            lambda vs: json.dumps(dict(zip(keys, vs, strict=True)))
+        )
+    return json.dumps(dict(zip(keys, values, strict=True)))
 
 
 def _ldap_user_lookup(ldap: LdapSettings) -> dict[str, str]:
@@ -119,12 +144,13 @@ def hub_environment(
         # one Docker host each touch only their own notebooks and volumes.
         "HUB_ALIAS": derived.stack_names.hub_alias,
         "NOTEBOOK_NAME_PREFIX": derived.stack_names.notebook_prefix,
-        "NOTEBOOK_VOLUME_TEMPLATE": derived.stack_names.user_volume_template,
+        "NOTEBOOK_VOLUME_TEMPLATE": derived.stack_names.server_volume_template,
         "STACK_LABEL": derived.stack_label,
         # Unlabeled objects of its names are the dev stack's own (from a hub before labels).
         "STACK_KEEPS_UNLABELED": "true"
         if derived.stack_names.stack == names.DEV_STACK
         else "false",
+        "HUB_NAMED_SERVERS": str(hub.named_servers),
         "IDLE_CULL_TIMEOUT": str(hub.idle_cull_timeout),
         "IDLE_CULL_MAX_AGE": str(hub.idle_cull_max_age),
         "IDLE_CULL_CONCURRENCY": str(hub.idle_cull_concurrency),
@@ -155,8 +181,13 @@ def hub_environment(
     if ldap.allowed_groups:
         env["LDAP_ALLOWED_GROUPS"] = json.dumps(list(ldap.allowed_groups))
         env["LDAP_GROUP_SEARCH_FILTER"] = ldap.group_search_filter
+    if len(derived.notebook_choices) > 1:
+        # The spawn page's choice: shown as -> digest (DockerSpawner.allowed_images).
+        env["DOCKER_NOTEBOOK_IMAGES"] = _json_object(derived.notebook_choices)
     if derived.metrics_token is not None:
         env["HUB_METRICS_TOKEN"] = derived.metrics_token
+    if derived.status_token is not None:
+        env["HUB_STATUS_TOKEN"] = derived.status_token
     if derived.ldap_ca:
         env["LDAP_CA_CERT_FILE"] = LDAP_CA_PATH
     if hub.mem_limit:

@@ -6,7 +6,9 @@
 - KG_AUTH_TOKEN, unless config gives one: the token notebooks present to the gateway
   (consumed by the gateway and z/OS components as `kg_auth_token`);
 - the Prometheus scrape token: the hub's `prometheus` service holds it, with the one
-  scope read:metrics (the `metrics_token` stack output).
+  scope read:metrics (the `metrics_token` stack output);
+- the status token: the hub's `status` service holds it, with list:users and
+  read:servers only (`make status` reads who has a running server; `status_token`).
 
 Each is wrapped in Output.secret so it stays secret in every input it flows into.
 """
@@ -29,6 +31,7 @@ class GeneratedSecrets(pulumi.ComponentResource):
     proxy_auth_token: pulumi.Output[str]
     kg_auth_token: pulumi.Output[str]
     metrics_token: pulumi.Output[str]
+    status_token: pulumi.Output[str]
 
     def __init__(
         self, name: str, args: GeneratedSecretsArgs, opts: pulumi.ResourceOptions | None = None
@@ -48,4 +51,6 @@ class GeneratedSecrets(pulumi.ComponentResource):
             f"{name}-metrics-token", length=48, special=False, opts=child
         )
         self.metrics_token = pulumi.Output.secret(metrics.result)
+        status = random.RandomPassword(f"{name}-status-token", length=48, special=False, opts=child)
+        self.status_token = pulumi.Output.secret(status.result)
         self.register_outputs({})

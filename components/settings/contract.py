@@ -14,6 +14,8 @@ from components.settings.values import (
     BindDn,
     Bool,
     CertHours,
+    CertRenewDays,
+    CertValidityDays,
     CommandName,
     Concurrency,
     Count,
@@ -21,17 +23,18 @@ from components.settings.values import (
     Dn,
     ExternalHost,
     FileName,
-    FutureDate,
     GatewayToken,
     GroupSearchFilter,
     Host,
     ImageRef,
+    IsoDate,
     LdapAttribute,
     LdapPassword,
     LdapPort,
     LogFiles,
     LogSize,
     MemLimit,
+    NamedServers,
     NetworkName,
     P12Password,
     PemCerts,
@@ -49,6 +52,7 @@ from components.settings.values import (
     UserName,
     UserSearchFilter,
     ZosId,
+    ZosUserCertMap,
     ZosUserMap,
     json_list,
 )
@@ -64,6 +68,7 @@ SECRET_KEYS = frozenset(
         "ZOS_SSH_PRIVATE_KEY",
         "ZOS_P12_PASSWORD",
         "LDAP_SEARCH_BIND_PASSWORD",
+        "ZOS_USER_CERTS",
     }
 )
 
@@ -87,10 +92,13 @@ def is_dev_stack(stack: str) -> bool:
 class StackConfig(BaseModel):
     """One field per config key, named exactly as the key. Defaults equal Pulumi.yaml's."""
 
-    model_config = {"extra": "forbid", "frozen": True}
+    # defer_build: the program validates key by key (load.py) and constructs this from
+    # validated values, so the whole model's validator is built only if something asks.
+    model_config = {"extra": "forbid", "frozen": True, "defer_build": True}
 
     DOCKER_NOTEBOOK_IMAGE: ImageRef | None = None
     DOCKER_NETWORK_NAME: NetworkName | None = None  # None: the stack's (names.stack_names)
+    DOCKER_NOTEBOOK_IMAGES: json_list(ImageRef) = []
     DOCKER_LOG_MAX_SIZE: LogSize = "10m"
     DOCKER_LOG_MAX_FILE: LogFiles = 5
     ALLOW_DEV_SERVICES: Bool = False
@@ -120,6 +128,7 @@ class StackConfig(BaseModel):
     HUB_ADMIN_USERS: Annotated[json_list(UserName), Field(min_length=1)] = []
     HUB_ALLOWED_USERS: json_list(UserName) = []
     HUB_PKI_DIR: AbsPath | None = None
+    HUB_NAMED_SERVERS: NamedServers = 0
     NOTEBOOK_MEM_LIMIT: MemLimit = "2G"
     NOTEBOOK_CPU_LIMIT: CpuLimit = "2"
     NOTEBOOK_PIDS_LIMIT: PidsLimit = 512
@@ -147,13 +156,19 @@ class StackConfig(BaseModel):
     ZOS_ATTLS_POLICY_PATH: AbsPath = "/etc/pagent/jupyter_kg_attls.policy"
     ZOS_OPERCMD: CommandName = "opercmd"
     ZOS_KG_CONFIG_DIR: AbsPath | None = None
-    ZOS_CERT_NOTAFTER: FutureDate | None = None
+    ZOS_CERT_NOTAFTER: IsoDate | None = None  # deprecated: warned about, not used
+    ZOS_CERT_VALIDITY_DAYS: CertValidityDays = 365
+    ZOS_CERT_RENEW_DAYS: CertRenewDays = 30
     ZOS_USERS: ZosUserMap = {}
     ZOS_P12_PASSWORD: P12Password | None = None
     ZOS_KEY_SIZE: RsaKeySize = 2048
     ZOS_KG_LIFECYCLE: Literal["manual", "process", "started-task"] = "manual"
     ZOS_KG_PYTHON: CommandName = "python3"
     ZOS_KG_STARTED_TASK: ZosId | None = None
+    # "admin": the program runs no RACF command; the security administrator runs the
+    # rendered script and hands over each user's exported certificate (ZOS_USER_CERTS).
+    ZOS_RACF_MODE: Literal["program", "admin"] = "program"
+    ZOS_USER_CERTS: ZosUserCertMap = {}
 
 
 CONFIG_KEYS = tuple(StackConfig.model_fields)
@@ -175,10 +190,21 @@ DN_LIST_KEYS = frozenset({"LDAP_ALLOWED_GROUPS"})
 
 def set_hint(key: str) -> str:
     """The `pulumi config set` command that sets `key`, right for its kind."""
+    if key in SECRET_KEYS and key in MAP_KEYS:
+        return (
+            f"pulumi config set --secret --path '{key}.alice.p12' < alice.p12.b64 "
+            "(one entry per user, each field on stdin)"
+        )
     if key in SECRET_KEYS:
         return f"pulumi config set --secret {key} < file (the value on stdin)"
     if key in ARRAY_KEYS:
-        example = "cn=jupyter,ou=groups,dc=example,dc=org" if key in DN_LIST_KEYS else "alice"
+        example = (
+            "cn=jupyter,ou=groups,dc=example,dc=org"
+            if key in DN_LIST_KEYS
+            else "quay.io/jupyter/scipy-notebook:2025-10-20"
+            if key == "DOCKER_NOTEBOOK_IMAGES"
+            else "alice"
+        )
         return f"pulumi config set --path '{key}[0]' '{example}' (one item per index)"
     if key in MAP_KEYS:
         return f"pulumi config set --path '{key}.alice' ALICE01 (one entry per user)"

@@ -3,11 +3,13 @@ as secret Outputs). Built only by `components.settings.load` from a valid StackC
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import pulumi
 
+from components.delivery.material import SuppliedCert
 from components.docker.names import (
     DEV_STACK,
     STACK_LABEL,
@@ -113,6 +115,10 @@ class HubSettings:
     idle_cull_max_age: int = 0  # 0: no maximum age
     idle_cull_concurrency: int = 10
     logs: LogSettings = field(default_factory=LogSettings)
+    # DOCKER_NOTEBOOK_IMAGES without the default (notebook_image) in it: the further
+    # images users may choose on the spawn page, pulled and checked like the default.
+    notebook_images: tuple[str, ...] = ()
+    named_servers: int = 0  # HUB_NAMED_SERVERS: named servers per user; 0: none
 
     @property
     def users(self) -> tuple[str, ...]:
@@ -138,7 +144,7 @@ class ZosSettings:
     attls_policy_path: str
     opercmd: str
     kg_config_dir: str
-    cert_notafter: str | None
+    cert_notafter: str | None  # ZOS_CERT_NOTAFTER: deprecated, no longer used
     users: Mapping[str, str]  # hub user -> z/OS user ID
     p12_password: pulumi.Output[str] | None  # None: generated
     key_size: int
@@ -148,6 +154,15 @@ class ZosSettings:
     kg_lifecycle: str = "manual"
     kg_python: str = "python3"  # the gateway's Python (with Kernel Gateway installed)
     kg_started_task: str | None = None  # with "started-task": the procedure's name
+    # "program": the program runs the RACF and AT-TLS steps; "admin": the security
+    # administrator does (the rendered script), and user_certs are their exports.
+    racf_mode: str = "program"
+    user_certs: Mapping[str, SuppliedCert] = field(default_factory=dict)
+    # RACF certificates: valid this many days, re-issued this many days before they end
+    # (components/zos/renewal.py), on the schedule of the day the program runs (`today`).
+    cert_validity_days: int = 365
+    cert_renew_days: int = 30
+    today: datetime.date = field(default_factory=lambda: datetime.datetime.now(datetime.UTC).date())
 
 
 @dataclass(frozen=True)

@@ -5,13 +5,16 @@ key is checked on its own first (value types), then the rules that tie keys toge
 from __future__ import annotations
 
 import difflib
+import functools
 import os
 from typing import Annotated, Any
 
 import pulumi
 from pydantic import TypeAdapter, ValidationError
 
+from components.delivery.material import SuppliedCert
 from components.delivery.script import delivery_target
+from components.delivery.supplied import check_all, uuencoded
 from components.docker import names
 from components.settings.contract import (
     ARRAY_KEYS,
@@ -45,12 +48,14 @@ _MESSAGES = {
 }
 
 
-_ADAPTERS = {
-    name: TypeAdapter(
+@functools.cache
+def _adapter(key: str) -> TypeAdapter:
+    """The validator of one key, built the first time that key is set: building one costs
+    about a millisecond and a stack sets a few of the many keys (docs/benchmarks.md)."""
+    info = StackConfig.model_fields[key]
+    return TypeAdapter(
         Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     )
-    for name, info in StackConfig.model_fields.items()
-}
 
 
 def _describe(key: str, raw: str, error: dict) -> str:
@@ -71,7 +76,7 @@ def parse_value(key: str, text: str) -> tuple[Any, list[str]]:
     """One key's value, as the CLI delivers it, on its own: (parsed value, []) or
     (None, what is wrong). Secret values are never quoted back."""
     try:
-        return _ADAPTERS[key].validate_python(text), []
+        return _adapter(key).validate_python(text), []
     except ValidationError as exc:
         return None, [_describe(key, text, error) for error in exc.errors()]
 
@@ -83,7 +88,7 @@ def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
     for key, text in sorted(raw.values.items()):
         if text.strip() == "":
             continue  # an empty value means unset, as in the seed's .env
-        if key not in _ADAPTERS:
+        if key not in StackConfig.model_fields:
             close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             problems.append(Problem(key, f"is not a config key of {PROJECT}{hint}"))
@@ -149,17 +154,47 @@ def find_problems(
 
 
 def validate(
-    raw: RawConfig, stack: str, docker_host: str | None = None, project_dir: str | None = None
+    raw: RawConfig,
+    stack: str,
+    docker_host: str | None = None,
+    project_dir: str | None = None,
+    skip: frozenset[str] = frozenset(),
 ) -> Settings:
-    """All the rules, all the problems at once; Settings only if there are none."""
+    """All the rules, all the problems at once; Settings only if there are none.
+    `skip`: keys whose problems are not counted (the admin-script tool renders the
+    script before the exports it asks for exist: ZOS_USER_CERTS)."""
     values, problems = find_problems(raw, stack, docker_host)
+    problems = [p for p in problems if p.key not in skip]
     if problems:
         raise SettingsError(stack, problems)
-    return _settings(StackConfig(**values), raw, stack, docker_host, project_dir)
+    # Every value was validated by its key's own adapter above (the same type and
+    # metadata as the field): constructing skips validating 1000-user lists again.
+    return _settings(StackConfig.model_construct(**values), raw, stack, docker_host, project_dir)
 
 
 def _secret(value: str | None) -> pulumi.Output[str] | None:
     return None if value is None else pulumi.Output.secret(value)
+
+
+def _supplied_certs(c: StackConfig) -> dict[str, SuppliedCert]:
+    """ZOS_USER_CERTS, checked again (the rules did, before any resource) and made secret
+    Outputs: a PKCS#12 as the split reads the program's own exports, PEM texts as given."""
+    if c.ZOS_RACF_MODE != "admin" or not c.ZOS_USER_CERTS:
+        return {}
+    good, _problems = check_all(c.ZOS_USER_CERTS, c.ZOS_USERS)
+    out = {}
+    for user, checked in good.items():
+        stdin = None
+        if checked.p12 is not None and checked.password is not None:
+            stdin = pulumi.Output.secret(f"{checked.password}\n{uuencoded(checked.p12)}")
+        out[user] = SuppliedCert(
+            cert_pem=pulumi.Output.secret(checked.cert_pem),
+            key_pem=pulumi.Output.secret(checked.key_pem),
+            ca_pem=pulumi.Output.secret(checked.ca_pem),
+            p12_stdin=stdin,
+            not_after=f"{checked.not_after:%Y-%m-%d}",
+        )
+    return out
 
 
 def _settings(
@@ -206,7 +241,19 @@ def _settings(
             kg_lifecycle=c.ZOS_KG_LIFECYCLE,
             kg_python=c.ZOS_KG_PYTHON,
             kg_started_task=c.ZOS_KG_STARTED_TASK,
+            racf_mode=c.ZOS_RACF_MODE,
+            user_certs=_supplied_certs(c),
+            cert_validity_days=c.ZOS_CERT_VALIDITY_DAYS,
+            cert_renew_days=c.ZOS_CERT_RENEW_DAYS,
         )
+        if c.ZOS_CERT_NOTAFTER is not None:
+            warnings += (
+                f"ZOS_CERT_NOTAFTER ({c.ZOS_CERT_NOTAFTER}) is deprecated and no longer used: "
+                "RACF certificates are valid ZOS_CERT_VALIDITY_DAYS "
+                f"({c.ZOS_CERT_VALIDITY_DAYS}) and re-issued ZOS_CERT_RENEW_DAYS "
+                f"({c.ZOS_CERT_RENEW_DAYS}) days before they end. "
+                "Remove it: pulumi config rm ZOS_CERT_NOTAFTER",
+            )
     docker_names = names.stack_names(stack, c.DOCKER_NETWORK_NAME)
     return Settings(
         project=raw.namespace,
@@ -249,6 +296,10 @@ def _settings(
             allowed_users=tuple(dict.fromkeys(c.HUB_ALLOWED_USERS)),
             notebook_image=c.DOCKER_NOTEBOOK_IMAGE,
             network_name=docker_names.network,
+            notebook_images=tuple(
+                image for image in c.DOCKER_NOTEBOOK_IMAGES if image != c.DOCKER_NOTEBOOK_IMAGE
+            ),
+            named_servers=c.HUB_NAMED_SERVERS,
             pki_dir=c.HUB_PKI_DIR or default_pki_dir(stack, docker_host, project_dir),
             mem_limit=None if c.NOTEBOOK_MEM_LIMIT == NO_LIMIT else c.NOTEBOOK_MEM_LIMIT,
             cpu_limit=None if c.NOTEBOOK_CPU_LIMIT == NO_LIMIT else c.NOTEBOOK_CPU_LIMIT,

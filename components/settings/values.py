@@ -11,9 +11,6 @@ from datetime import date
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
-from cryptography.hazmat.primitives import serialization
 from pydantic import AfterValidator, BeforeValidator, Field
 
 
@@ -211,7 +208,13 @@ def _cpu_limit(value: str) -> str:
     return value.strip()
 
 
+# cryptography is imported where a PEM or SSH key is checked: most stacks set none, and
+# loading it costs the program more than all its other settings work (docs/benchmarks.md).
+
+
 def _pem_certs(value: str) -> str:
+    from cryptography import x509
+
     try:
         certs = x509.load_pem_x509_certificates(value.encode())
     except ValueError:
@@ -222,6 +225,9 @@ def _pem_certs(value: str) -> str:
 
 
 def load_private_key(value: str):
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     data = value.encode()
     for loader in (serialization.load_pem_private_key, serialization.load_ssh_private_key):
         try:
@@ -239,6 +245,9 @@ def _private_key(value: str) -> str:
 
 
 def _ssh_host_key(value: str) -> str:
+    from cryptography.exceptions import UnsupportedAlgorithm
+    from cryptography.hazmat.primitives import serialization
+
     fields = value.split()
     # Accept `type base64 [comment]` and a known_hosts line `hosts type base64`.
     if len(fields) >= 3 and not fields[0].startswith(("ssh-", "ecdsa-")):
@@ -274,16 +283,6 @@ def _racf_label(value: str) -> str:
 def _ring_name(value: str) -> str:
     if not re.fullmatch(r"[A-Za-z0-9#@$][A-Za-z0-9#@$._-]{0,236}", value):
         raise ValueError("a key ring name here is 1-237 of A-Z a-z 0-9 # @ $ . _ -")
-    return value
-
-
-def _future_date(value: str) -> str:
-    try:
-        parsed = date.fromisoformat(value)
-    except ValueError:
-        raise ValueError("must be a date YYYY-MM-DD") from None
-    if parsed <= date.today():
-        raise ValueError("must be a date in the future")
     return value
 
 
@@ -327,6 +326,8 @@ Seconds = Annotated[int, Field(ge=0)]
 PositiveSeconds = Annotated[int, Field(ge=1)]
 Concurrency = Annotated[int, Field(ge=1, le=100)]
 Count = Annotated[int, Field(ge=0)]
+# Named servers per user (HUB_NAMED_SERVERS): each is a container and a volume.
+NamedServers = Annotated[int, Field(ge=0, le=100)]
 # Docker's json-file log driver: max-size is a number with k, m or g; max-file a count.
 LogSize = Annotated[
     str,
@@ -343,11 +344,55 @@ CommandName = Annotated[
     str,
     AfterValidator(_check(r"[A-Za-z0-9_./-]+", "must be a command name or path, e.g. opercmd")),
 ]
-FutureDate = Annotated[str, AfterValidator(_future_date)]
+
+
+def _iso_date(value: str) -> str:
+    try:
+        date.fromisoformat(value)
+    except ValueError:
+        raise ValueError("must be a date YYYY-MM-DD") from None
+    return value
+
+
+# Any date, past ones too: ZOS_CERT_NOTAFTER is deprecated and only warned about, so a
+# date that has passed never makes the stack stop validating.
+IsoDate = Annotated[str, AfterValidator(_iso_date)]
+# RACF certificates' validity (days): a week at least, at most the CA/Browser Forum's
+# 398 days (the policy pack's maxValidityHours); the renewal window: 1 to 180 days, and
+# shorter than the validity (rules/zos.py).
+CertValidityDays = Annotated[int, Field(ge=7, le=398)]
+CertRenewDays = Annotated[int, Field(ge=1, le=180)]
 ZosUserMap = Annotated[
     dict[UserName, ZosId], BeforeValidator(_parse_json(dict, '{"alice": "ALICE01"}'))
 ]
 RsaKeySize = Annotated[int, Field(ge=2048, le=4096)]
+
+# One exported certificate per hub user: a PKCS#12 ({"p12": base64, "password": ...}) or
+# PEM texts ({"cert", "key", "ca"}); "cn" optionally names the subject's common name.
+USER_CERT_FIELDS = {"p12": ("p12", "password"), "pem": ("cert", "key", "ca")}
+USER_CERT_OPTIONAL = ("cn",)
+
+
+def _user_cert_entry(value: Any) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+    ):
+        raise ValueError(
+            'each entry is a JSON object of strings, e.g. {"p12": ..., "password": ...}'
+        )
+    keys = set(value) - set(USER_CERT_OPTIONAL)
+    if keys not in ({*fields} for fields in USER_CERT_FIELDS.values()):
+        raise ValueError(
+            "each entry holds either p12 (base64) and password, or cert, key and ca (PEM), "
+            f"and optionally cn; not {sorted(value)}"
+        )
+    return value
+
+
+ZosUserCertMap = Annotated[
+    dict[UserName, Annotated[dict[str, str], BeforeValidator(_user_cert_entry)]],
+    BeforeValidator(_parse_json(dict, '{"alice": {"p12": "MIIK...", "password": "..."}}')),
+]
 
 
 # --- Search-then-bind LDAP -------------------------------------------------------------------

@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 
 from components.settings import ZosSettings
+from components.zos.renewal import environment_instance
 from components.zos.script import Step, make_step
 
 # TLS 1.2 suites for an RSA server key (RACF GENCERT's default key type), forward
@@ -82,7 +83,7 @@ TTLSGroupAction                   {names["group"]}
 TTLSEnvironmentAction             {names["env"]}
 {{
   HandshakeRole                   ServerWithClientAuth
-  EnvironmentUserInstance         0
+  EnvironmentUserInstance         {environment_instance(zos)}
   TTLSKeyRingParms
   {{
     Keyring                       {zos.keyring}

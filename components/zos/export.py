@@ -28,7 +28,7 @@ from pathlib import PurePosixPath
 from components.delivery.script import FRAME, parse_frames
 from components.pki.specs import ORGANIZATION, client_spec
 from components.settings import ZosSettings
-from components.zos.racf import _notafter
+from components.zos.racf import SCHEDULE_SAY, schedule_variables, until_variables
 from components.zos.script import Step, make_step
 
 # RACF labels are at most 32 characters.
@@ -127,16 +127,19 @@ def user_cert_step(zos: ZosSettings, stack: str, hub_user: str, zos_id: str) -> 
         "ORG": ORGANIZATION,
         "DSN": export_dsn(zos, stack, f"U.{zos_id}"),
         "MVSCMDAUTH": mvscmdauth(zos),
+        **schedule_variables(zos),
     }
     create = (
         _READ_PASSWORD
+        + SCHEDULE_SAY
         + f"""
-if to_sign "ID($ID)" "$LABEL" "client certificate of $ID" "$CN"; then
+if to_sign "ID($ID)" "$LABEL" "client certificate of $ID" "$CN" "$UNTIL"; then
   ok "RACDCERT GENCERT ID($ID) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
-WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN') O('$ORG')) SIZE({zos.key_size}){_notafter(zos)}"
+WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN') O('$ORG')) SIZE({zos.key_size}) NOTAFTER(DATE($UNTIL))"
   use "CERT ID($ID) $LABEL"
 fi
 refresh_pending
+report_expiry "ID($ID)" "$LABEL"
 """
         + _EXPORT
     )
@@ -168,10 +171,13 @@ def server_export_step(zos: ZosSettings, stack: str) -> Step:
         "LABEL": zos.server_cert_label,
         "DSN": export_dsn(zos, stack, "SERVER"),
         "MVSCMDAUTH": mvscmdauth(zos),
+        # A re-issued server certificate is exported again (the dates change then).
+        **until_variables(zos),
     }
     create = (
         _READ_PASSWORD
         + """
+say "this period's certificates end $UNTIL, the CA's $CA_UNTIL"
 tso "RACDCERT ID($ID) LIST(LABEL('$LABEL'))"
 [ "$tso_rc" -eq 0 ] || fail "the server certificate must exist here"
 """

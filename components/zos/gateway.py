@@ -39,7 +39,7 @@ class ZosGateway(pulumi.ComponentResource):
     command by step name; `config_path`: the gateway's config file on z/OS; `tls_files`:
     without AT-TLS, the gateway's split PEM files (secret), else None."""
 
-    ca: command.remote.Command
+    ca: command.remote.Command | None  # None with ZOS_RACF_MODE=admin (the admin's CA)
     commands: dict[str, command.remote.Command | command.local.Command]
     config_path: str
     tls_files: pulumi.Output[dict[str, str]] | None
@@ -83,7 +83,7 @@ class ZosGateway(pulumi.ComponentResource):
                     tls_files = pulumi.Output.all(tls_files, args.client_ca_pem).apply(
                         lambda v: {**v[0], "ca.pem": v[1]}
                     )
-        self.ca = self.commands["ca"]
+        self.ca = self.commands.get("ca")
         self.tls_files = tls_files
         self.config_path = f"{zos.kg_config_dir}/{CONFIG_FILE}"
         self.register_outputs({"config_path": self.config_path, "steps": list(self.commands)})

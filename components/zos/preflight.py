@@ -18,10 +18,17 @@ It checks:
   its clients with their own identity; undefined, only a superuser may create
   thread-level security (z/OS UNIX Planning, srvdef.htm; pthread_security_np, tls.htm);
 - the gateway's Python and Kernel Gateway versions (ZOS_KG_PYTHON), and that it can
-  import what the gateway's config loads (kg_isolation.py's imports);
+  import what the gateway's config loads and then load kg_isolation.py itself (its text is
+  passed to the probe and run as the module: Kernel Gateway 2.1/2.2 on the classic
+  notebook server and 3.0 on jupyter_server are what it is written and tested for);
 - what the gateway's lifecycle needs: `su -s` to the gateway's ID needs READ to SURROGAT
   BPX.SRV.<id> (z/OS UNIX Command Reference, su); ZOAU opercmd needs READ to OPERCMDS
   MVS.MCSOPER.ZOAU (ibm_zos_core's sample, research notes §1.2).
+
+With ZOS_RACF_MODE=admin it runs no RACF command at all (the SSH user may have no RACF
+authority; the RACF checks are the administrator's), and when the program starts the
+gateway it requires the AT-TLS rule the administrator's script installs (`pasearch`), so
+the gateway never serves its port as plain HTTP.
 
 What it cannot see (an access list the SSH user may not list, group permits) is printed
 as a note, not counted as missing. Nothing here writes a file or a marker: the delete
@@ -31,12 +38,16 @@ script does nothing.
 from __future__ import annotations
 
 import ast
+import functools
+import gc
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.gateway.config import ISOLATION_SOURCE
 from components.settings import ZosSettings
+from components.zos.attls import rule_name
+from components.zos.racf import surrogat_profiles
 from components.zos.script import Step, _code, make_step
 
 # Commands the steps may call, and where they come from (for the message).
@@ -72,16 +83,45 @@ SETROPTS_STEPS = ("ca", "ring", "server-cert", "connect", "listring", "surrogat"
 # Steps that RDEFINE and PERMIT a profile: CLAUTH of its class when it is not defined yet.
 PROFILE_STEPS = {
     "listring": ("FACILITY", "IRR.DIGTCERT.LISTRING"),
-    "surrogat": ("SURROGAT", "BPX.SRV.**"),
+    "surrogat": ("SURROGAT", None),  # the step's own: one BPX.SRV.<ID> per user, or **
 }
 
 # IzODA: AT-TLS identity mapping only in Kernel Gateway builds before this version.
 ATTLS_KG_BEFORE = (2, 3)
 
 
+def _profile_lines(zos: ZosSettings, step_names: Sequence[str]) -> list[str]:
+    """`CLASS PROFILE STEP` for each profile a step RDEFINEs and PERMITs on: SURROGAT as
+    the surrogat step makes them (BPX.SRV.<ID> per ZOS_USERS ID, or BPX.SRV.**)."""
+    lines = []
+    for step, (klass, profile) in PROFILE_STEPS.items():
+        if step not in step_names:
+            continue
+        if profile is None:
+            wanted = [
+                name if name.startswith("BPX.") else f"BPX.SRV.{name}"
+                for name in surrogat_profiles(zos).values()
+            ]
+        else:
+            wanted = [profile]
+        lines += [f"{klass} {name} {step}" for name in wanted]
+    return lines
+
+
+@functools.cache  # a file of this repository: one parse per process
 def config_imports() -> tuple[str, ...]:
     """The modules kg_isolation.py (loaded by the gateway's config) imports at its top."""
-    tree = ast.parse(ISOLATION_SOURCE.read_text())
+    # CPython 3.11.0-3.11.7 keep ast.parse's depth counter per interpreter: a garbage
+    # collection inside it can run finalizers or switch threads, and a parse there raises
+    # "SystemError: AST constructor recursion depth mismatch" (gh-106905, fixed in
+    # 3.11.8). With the collector paused the parse runs through, holding the GIL.
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        tree = ast.parse(ISOLATION_SOURCE.read_text())
+    finally:
+        if enabled:
+            gc.enable()
     names: list[str] = []
     for node in tree.body:
         if isinstance(node, ast.Import):
@@ -138,12 +178,26 @@ print("kg=" + version)
 print("kgdir=" + os.path.dirname(os.path.abspath(kg.__file__)))
 parts = [int(p) for p in (version.split(".") + ["0", "0"])[:2] if p.isdigit()]
 print("kg_attls_era=" + ("yes" if len(parts) == 2 and tuple(parts) < BEFORE else "no"))
-for name in sys.argv[1:]:
+failed = False
+for name in sys.argv[2:]:
     try:
         importlib.import_module(name)
     except Exception as exc:
+        failed = True
         why = type(exc).__name__ + ": " + str(exc).replace(chr(10), " ")
         print("missing=" + name + " (" + why + ")")
+if not failed:
+    # Load the isolation module itself, as the gateway's config will (its text is argv[1]).
+    import types
+    module = types.ModuleType("kg_isolation")
+    module.__file__ = "kg_isolation.py"
+    sys.modules["kg_isolation"] = module
+    try:
+        exec(compile(sys.argv[1], "kg_isolation.py", "exec"), module.__dict__)
+        print("isolation=loads")
+    except Exception as exc:
+        why = type(exc).__name__ + ": " + str(exc).replace(chr(10), " ")
+        print("isolation=fails " + why)
 """
 
 
@@ -187,13 +241,12 @@ def preflight_step(zos: ZosSettings, stack: str, steps: Sequence[Step], users: b
         "TOOLS": " ".join(commands_used(zos, steps)),
         "NEED": _authority_lines(names, users),
         "SETR_STEPS": " ".join(n for n in SETROPTS_STEPS if n in names or (n == "users" and users)),
-        "PROFILES": "\n".join(
-            f"{klass} {profile} {step}"
-            for step, (klass, profile) in PROFILE_STEPS.items()
-            if step in names
-        ),
+        "PROFILES": "\n".join(_profile_lines(zos, names)),
         "PROBE": probe,
         "IMPORTS": " ".join(config_imports()),
+        "RACF": zos.racf_mode,
+        "RULE": rule_name(zos.kg_port),
+        "MODULE": ISOLATION_SOURCE.read_text(),
     }
     create = r"""
 PROBLEMS=''
@@ -247,6 +300,16 @@ for tool in $TOOLS; do
     if [ "$tool" = tsocmd ]; then have_tso=no; fi
   fi
 done
+
+# ZOS_RACF_MODE=admin: no RACF command here, not even a LIST (the SSH user may have no
+# RACF authority at all); the security administrator's script does the RACF steps.
+if [ "$RACF" = admin ]; then
+  have_tso=no
+  say "ZOS_RACF_MODE=admin: no RACF command is run; RACF and AT-TLS are the security" \
+    "administrator's script (the zos_admin_script output)"
+  note "BPX.SERVER (UPDATE for $KG) and SURROGAT for the gateway's lifecycle are not" \
+    "listed in admin mode: the security administrator checks them"
+fi
 
 # 2. The SSH user's RACF authority for the steps it will run.
 if [ "$have_tso" = yes ]; then
@@ -338,7 +401,7 @@ if ! command -v "$PY" >/dev/null 2>&1; then
 else
   probe_rc=0
   # shellcheck disable=SC2086 # IMPORTS is a list of module names
-  probe=$("$PY" -c "$PROBE" $IMPORTS 2>&1 </dev/null) || probe_rc=$?
+  probe=$("$PY" -c "$PROBE" "$MODULE" $IMPORTS 2>&1 </dev/null) || probe_rc=$?
   if [ "$probe_rc" -ne 0 ]; then
     problem "$PY (ZOS_KG_PYTHON) did not run (RC $probe_rc): $probe"
   fi
@@ -355,9 +418,17 @@ else
       kg_version='' ;;
     *)
       missing=$(printf '%s\n' "$probe" | sed -n 's/^missing=//p')
+      isolation=$(value isolation)
       if [ -n "$missing" ]; then
         problem "the gateway's config loads kg_isolation.py, whose imports fail with" \
-          "$PY (Kernel Gateway $kg_version): $(printf '%s' "$missing" | tr '\n' ';')"
+          "$PY (Kernel Gateway $kg_version): $(printf '%s' "$missing" | tr '\n' ';')." \
+          "It runs on Kernel Gateway 2.1/2.2 (classic notebook 5.x) and 3.0 (jupyter_server)"
+      elif [ "$isolation" != loads ]; then
+        problem "kg_isolation.py does not load with $PY (Kernel Gateway $kg_version):" \
+          "${isolation#fails }. It runs on Kernel Gateway 2.1/2.2 (classic notebook 5.x)" \
+          "and 3.0 (jupyter_server)"
+      else
+        say "kg_isolation.py loads with Kernel Gateway $kg_version"
       fi ;;
   esac
 fi
@@ -370,6 +441,19 @@ if [ "$ATTLS" = yes ]; then
   if [ "$pa_rc" -ne 0 ]; then
     problem "the Policy Agent does not answer (pasearch -t RC $pa_rc): start PAGENT" \
       "(AUTOLOG PAGENT in the TCP/IP profile). pasearch said: $pa_out"
+  elif [ "$RACF" = admin ]; then
+    # The administrator's script installs the rule; without it the gateway's port is
+    # plain HTTP, so a gateway this program starts must wait for it.
+    if printf '%s\n' "$pa_out" | grep -q "TTLS Rule Name: *$RULE *\$"; then
+      say "pasearch shows the AT-TLS rule $RULE (installed by the administrator's script)"
+    elif [ "$LIFECYCLE" != manual ]; then
+      problem "the AT-TLS rule $RULE is not installed, so the gateway would serve plain" \
+        "HTTP: the security administrator runs the zos_admin_script first (make" \
+        "zos-admin-script), then run this again"
+    else
+      note "the AT-TLS rule $RULE is not installed yet: start the gateway only after the" \
+        "security administrator's script has run"
+    fi
   fi
   ns_rc=0
   ns_out=$(netstat -f 2>&1 </dev/null) || ns_rc=$?
@@ -389,8 +473,8 @@ if [ "$ATTLS" = yes ]; then
         "needs a gateway that maps the AT-TLS client certificate to it; Kernel Gateway" \
         "$kg_version cannot (upstream has no AT-TLS code; IzODA's AT-TLS support is only" \
         "in versions before 2.3, its native .so program-controlled). Install IzODA's" \
-        "AT-TLS-aware Kernel Gateway for $PY, or set ZOS_ATTLS=false (kernels then run" \
-        "as $KG)"
+        "AT-TLS-aware Kernel Gateway 2.x for $PY (IzODA's channel ships" \
+        "jupyter-kernel-gateway 2.1.0), or set ZOS_ATTLS=false (kernels then run as $KG)"
     else
       controlled=no
       libs=''

@@ -19,16 +19,10 @@ from __future__ import annotations
 
 from components.pki.specs import ORGANIZATION, ca_spec
 from components.settings import ZosSettings
+from components.zos.renewal import CA_VALIDITY_DAYS, ca_until, cert_until
 from components.zos.script import Step, make_step
 
 CA_TRIGGERS = ("ca_label",)
-
-
-def _notafter(zos: ZosSettings) -> str:
-    """NOTAFTER for server and client certificates: the configured date, or RACF's
-    default (one year from now) when none is configured, which keeps the script the
-    same from one day to the next."""
-    return f" NOTAFTER(DATE({zos.cert_notafter}))" if zos.cert_notafter else ""
 
 
 def users_check(zos: ZosSettings) -> tuple[str, dict[str, str]]:
@@ -76,25 +70,45 @@ def ca_step(zos: ZosSettings, stack: str) -> Step:
     name, so what it signed is told apart (and re-issued) by its issuer."""
     spec = ca_spec(stack)
     check, check_variables = users_check(zos)
-    variables = {"CA": zos.ca_label, "CA_CN": spec.common_name, "ORG": ORGANIZATION}
+    # A CA outlives what it signs (renewal.ca_until); its end date is in its subject, so a
+    # re-issued CA has another name and the certificates it signed are re-issued after it.
+    variables = {
+        "CA": zos.ca_label,
+        "CA_CN": spec.common_name,
+        "ORG": ORGANIZATION,
+        "CA_UNTIL": ca_until(zos),
+        "CA_VALIDITY_DAYS": CA_VALIDITY_DAYS,
+        "CA_RENEW_DAYS": zos.cert_validity_days,
+    }
     variables.update(check_variables)
-    # A CA outlives what it signs: the configured date, or the end of the ninth year after
-    # its creation (nine to ten years: within the policy pack's ten-year bound).
-    if zos.cert_notafter:
-        variables["CA_UNTIL"] = zos.cert_notafter
-        until = ""
-    else:
-        until = '  CA_UNTIL="$(( $(date +%Y) + 9 ))-12-31"\n'
     create = (
         check
         + f"""
+say "the CA: valid up to $CA_VALIDITY_DAYS days, re-issued $CA_RENEW_DAYS days before it ends"
+ca_make=no
 if ! cert_there CERTAUTH "$CA" "CA certificate"; then
-{until}  to_make CERTAUTH "$CA"
-  ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') OU('$CA') O('$ORG')) WITHLABEL('$CA') \\
-KEYUSAGE(CERTSIGN) SIZE({zos.key_size}) NOTAFTER(DATE($CA_UNTIL))"
+  ca_make=new
+elif ends_before "$CA_UNTIL"; then
+  if [ "$cert_ours" = yes ]; then
+    say "the CA certificate '$CA' ends $end_date, before $CA_UNTIL (renewal): re-issued," \\
+      "and what it signed after it"
+    ca_make=renew
+  else
+    say "WARNING: the CA certificate '$CA' ends $end_date; it was not made by" \\
+      "jupyterhub-zos, so it is not re-issued: renew it (and what it signed) in RACF yourself"
+  fi
+else
+  say "the CA certificate '$CA' ends $end_date: not due before $CA_UNTIL"
+fi
+if [ "$ca_make" != no ]; then
+  to_make CERTAUTH "$CA"
+  if [ "$ca_make" = renew ]; then ok "RACDCERT CERTAUTH DELETE(LABEL('$CA'))"; fi
+  ok "RACDCERT GENCERT CERTAUTH SUBJECTSDN(CN('$CA_CN') OU('$CA','until $CA_UNTIL') O('$ORG')) \\
+WITHLABEL('$CA') KEYUSAGE(CERTSIGN) SIZE({zos.key_size}) NOTAFTER(DATE($CA_UNTIL))"
   use "CERT CERTAUTH $CA"
 fi
 refresh_pending
+report_expiry CERTAUTH "$CA"
 """
     )
     delete = """
@@ -171,6 +185,29 @@ def _altname(host: str) -> str:
     return f"ALTNAME(DOMAIN('{host}'))"
 
 
+def until_variables(zos: ZosSettings) -> dict[str, str]:
+    """The end dates of this period's certificates and CA (renewal.py): in every step
+    that makes or uses a certificate, so it runs again when one is due."""
+    return {"UNTIL": cert_until(zos), "CA_UNTIL": ca_until(zos)}
+
+
+# Said by the steps that make a server or client certificate; the policy pack reads the
+# validity and window from these variables (racf-certificates-renewed).
+SCHEDULE_SAY = (
+    'say "certificates: valid up to $VALIDITY_DAYS days, re-issued $RENEW_DAYS days before'
+    " they end; this period's end $UNTIL, the CA's $CA_UNTIL\"\n"
+)
+
+
+def schedule_variables(zos: ZosSettings) -> dict[str, str | int]:
+    """until_variables, and the validity and window they come from (for SCHEDULE_SAY)."""
+    return {
+        "VALIDITY_DAYS": zos.cert_validity_days,
+        "RENEW_DAYS": zos.cert_renew_days,
+        **until_variables(zos),
+    }
+
+
 def server_cert_step(zos: ZosSettings, stack: str, server_host: str) -> Step:
     """Seed step 3: the gateway's certificate, GENCERT ID(kg user) SIGNWITH the CA."""
     variables = {
@@ -179,17 +216,22 @@ def server_cert_step(zos: ZosSettings, stack: str, server_host: str) -> Step:
         "CA": zos.ca_label,
         "HOST": server_host,
         "ORG": ORGANIZATION,
+        **schedule_variables(zos),
     }
     altname = _altname(server_host).replace(server_host, "$HOST")
-    create = f"""
-if to_sign "ID($KG)" "$SRV" "server certificate" "$HOST"; then
+    create = (
+        SCHEDULE_SAY
+        + f"""
+if to_sign "ID($KG)" "$SRV" "server certificate" "$HOST" "$UNTIL"; then
   ok "RACDCERT GENCERT ID($KG) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
 WITHLABEL('$SRV') SUBJECTSDN(CN('$HOST') O('$ORG')) {altname} \\
-SIZE({zos.key_size}){_notafter(zos)}"
+SIZE({zos.key_size}) NOTAFTER(DATE($UNTIL))"
   use "CERT ID($KG) $SRV"
 fi
 refresh_pending
+report_expiry "ID($KG)" "$SRV"
 """
+    )
     delete = """
 drop_cert "ID($KG)" "$SRV" "server certificate"
 refresh_pending
@@ -218,7 +260,11 @@ def connect_step(zos: ZosSettings, stack: str) -> Step:
         "CA": zos.ca_label,
         "SRV": zos.server_cert_label,
     }
+    # A re-issued certificate is off the ring (RACDCERT DELETE removes it): the schedule's
+    # dates make this step run again then, and connect it again.
+    create_variables = {**variables, **until_variables(zos)}
     create = """
+say "certificates of this period: until $UNTIL, the CA until $CA_UNTIL"
 tso "RACDCERT LISTRING($RING) ID($KG)"
 [ "$tso_rc" -eq 0 ] || fail "the key ring $RING of $KG must exist here"
 ca_on_ring=no
@@ -279,7 +325,7 @@ refresh_pending
         "connect",
         purpose,
         create=create,
-        create_variables=variables,
+        create_variables=create_variables,
         delete=delete,
         delete_variables=variables,
         triggers=(zos.kg_user, zos.keyring, zos.ca_label, zos.server_cert_label),

@@ -314,20 +314,52 @@ to_make() {
   intend "CERT $1 $2"
   needs_refresh DIGTCERT
 }
-# to_sign OWNER LABEL WHAT CN: is a certificate for CN, signed by the CA $CA, to be made?
-# Yes when it is missing, or when the program made it and another CA signed it or it
-# names another CN (ZOS_CA_LABEL or the host changed): that one is deleted here.
+# cert_end: the end date (YYYY-MM-DD) of the certificate just listed (cert_list), from
+# RACF's "End Date: yyyy/mm/dd hh:mm:ss".
+cert_end() {
+  printf '%s\n' "$cert_list" | awk '$1 == "End" && $2 == "Date:" {
+    n = split($3, d, "/"); if (n == 3) print d[1] "-" d[2] "-" d[3]; exit }'
+}
+# ends_before DATE: does the certificate just listed end before DATE (YYYY-MM-DD)?
+ends_before() {
+  end_date=$(cert_end)
+  case $end_date in
+    [0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]) ;;
+    *) fail "no End Date in RACF's LIST of the certificate" ;;
+  esac
+  [ "$(printf '%s' "$end_date" | tr -d -)" -lt "$(printf '%s' "$1" | tr -d -)" ]
+}
+# report_expiry OWNER LABEL: the certificate's end date on stdout, one line, for the
+# stack's zos_cert_expiry output (LIST again: it may just have been made).
+report_expiry() {
+  ok "RACDCERT $1 LIST(LABEL('$2'))"
+  cert_list=$tso_out
+  printf 'jupyterhub-zos-expiry %s %s %s\n' "$1" "$(cert_end)" "$2"
+}
+# to_sign OWNER LABEL WHAT CN UNTIL: is a certificate for CN, signed by the CA $CA, to be
+# made? Yes when it is missing, or when the program made it and another CA signed it, it
+# names another CN (ZOS_CA_LABEL or the host changed) or it ends before UNTIL (renewal:
+# this period's certificates end then, components/zos/renewal.py): that one is deleted
+# here. A certificate the program did not make is never re-issued, only reported.
 to_sign() {
   if ! cert_there "$1" "$2" "$3"; then
     to_make "$1" "$2"
     return 0
   fi
-  if signed_by_ca && names_cn "$4"; then return 1; fi
-  if [ "$cert_ours" = no ]; then
-    say "WARNING: the $3 '$2' is not for CN $4 signed by '$CA': clients may refuse it"
+  if ! signed_by_ca || ! names_cn "$4"; then
+    sign_why="is not for CN $4 signed by '$CA'"
+  elif ends_before "$5"; then
+    sign_why="ends $end_date, before $5 (renewal)"
+  else
+    say "the $3 '$2' ends $end_date: not due before $5"
     return 1
   fi
-  say "the $3 '$2' is not for CN $4 signed by '$CA': re-issued"
+  if [ "$cert_ours" = no ]; then
+    say "WARNING: the $3 '$2' $sign_why; it was not made by jupyterhub-zos, so it is not" \
+      "re-issued: renew it in RACF yourself, or clients may refuse it"
+    return 1
+  fi
+  say "the $3 '$2' $sign_why: re-issued"
   to_make "$1" "$2"
   ok "RACDCERT $1 DELETE(LABEL('$2'))"
   return 0

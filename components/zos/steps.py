@@ -61,7 +61,17 @@ def gateway_steps(zos: ZosSettings, stack: str, kg_url: str | None) -> list[Step
     policy, SURROGAT, FSSEC, gateway config. Without AT-TLS nothing reads a key ring or
     switches users, so those steps are left out (no authority is granted that is not
     used) and the server certificate is exported for the gateway's own TLS instead.
+
+    With ZOS_RACF_MODE=admin only the config step is the program's: the RACF and AT-TLS
+    steps are the security administrator's script (components/zos/admin_script.py).
     """
+    if zos.racf_mode == "admin":
+        return [kg_config_step(zos, stack)]
+    return racf_gateway_steps(zos, stack, kg_url) + [kg_config_step(zos, stack)]
+
+
+def racf_gateway_steps(zos: ZosSettings, stack: str, kg_url: str | None) -> list[Step]:
+    """The gateway's RACF and AT-TLS steps (all but the config), in the seed's order."""
     steps = [ca_step(zos, stack)]
     if zos.attls:
         steps.append(ring_step(zos, stack))
@@ -76,12 +86,19 @@ def gateway_steps(zos: ZosSettings, stack: str, kg_url: str | None) -> list[Step
         ]
     else:
         steps.append(server_export_step(zos, stack))
-    steps.append(kg_config_step(zos, stack))
     return steps
 
 
 def user_steps(zos: ZosSettings, stack: str) -> dict[str, Step]:
-    """Per hub user: the client certificate and its export (each needs only the CA)."""
+    """Per hub user: the client certificate and its export (each needs only the CA).
+    None with ZOS_RACF_MODE=admin: the administrator exports them (ZOS_USER_CERTS)."""
+    if zos.racf_mode == "admin":
+        return {}
+    return racf_user_steps(zos, stack)
+
+
+def racf_user_steps(zos: ZosSettings, stack: str) -> dict[str, Step]:
+    """Per hub user: the RACF client certificate and its export."""
     return {user: user_cert_step(zos, stack, user, zos_id) for user, zos_id in zos.users.items()}
 
 

@@ -3,7 +3,8 @@
 # Environment in, traits out: this file reads only the environment variables the
 # Pulumi program sets on the hub container (see README, "Hub environment"), so it can
 # be run and tested outside Docker. Arrays are comma-separated, except
-# LDAP_ALLOWED_GROUPS: DNs hold commas, so it is a JSON array.
+# LDAP_ALLOWED_GROUPS: DNs hold commas, so it is a JSON array; DOCKER_NOTEBOOK_IMAGES is
+# a JSON object (what the spawn page shows -> the image's digest).
 import json
 import os
 import sys
@@ -82,7 +83,8 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
         knows but the config no longer allows (not named, and not in an allowed group
         at their last login) loses their API and OAuth tokens and their sessions (the
         cookie's id changes), and is blocked for this start, so JupyterHub strips their
-        roles and stops their server itself (their volume stays)."""
+        roles and stops their server itself (their volume stays). Services' tokens from
+        the config are re-made from the config: a rotated one stops working."""
         super().check_allow_config()
         db = self.parent.db
         allowed = {self.normalize_username(name) for name in self.allowed_users}
@@ -95,6 +97,16 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
                 db.delete(token)
             user.cookie_id = new_token()
             self.blocked_users.add(user.name)
+        # Services' config tokens (metrics, status, the culler's) are the config's alone:
+        # JupyterHub adds the configured ones after this at every start but never removes
+        # one the config no longer has, so a token rotated with `pulumi up --replace`
+        # would keep working. Dropped here, the current ones are added back right after.
+        stale = db.query(orm.APIToken).filter(
+            orm.APIToken.service_id.isnot(None), orm.APIToken.note == "from config"
+        )
+        dropped = stale.delete(synchronize_session=False)
+        if dropped:
+            self.log.info("Dropped %d service token(s) from an earlier config", dropped)
         db.commit()
 
     def check_blocked_users(self, username, authentication=None):
@@ -175,7 +187,9 @@ c.DockerSpawner.network_name = os.environ["DOCKER_NETWORK_NAME"]
 # The stack's names: jupyter-<user> and jupyterhub-user-<user> on the dev stack, the
 # stack's name in them on another (several stacks on one Docker host).
 c.DockerSpawner.prefix = os.environ.get("NOTEBOOK_NAME_PREFIX", "jupyter")
-USER_VOLUME_TEMPLATE = os.environ.get("NOTEBOOK_VOLUME_TEMPLATE", "jupyterhub-user-{username}")
+USER_VOLUME_TEMPLATE = os.environ.get(
+    "NOTEBOOK_VOLUME_TEMPLATE", "jupyterhub-user-{username}{server_suffix}"
+)
 c.DockerSpawner.use_internal_ip = True
 # Removed on stop, so a changed image or environment applies at the next start; the
 # user's files are on their own volume, which outlives the container.
@@ -183,11 +197,20 @@ c.DockerSpawner.remove = True
 notebook_dir = "/home/jovyan/work"
 c.DockerSpawner.notebook_dir = notebook_dir
 PKI_DIR = "/etc/jupyterpki"
+# Container and volume names (components/docker/names.py derives the same): the user's
+# escaped name, and for a named server `--` and the server's escaped name ({server_suffix},
+# "" for the default server, added by ServerNamingSpawner below). `--` cannot occur in an
+# escaped name, so no two (user, server) pairs share a container or a volume.
+c.DockerSpawner.name_template = "{prefix}-{username}{server_suffix}"
 c.DockerSpawner.volumes = {
+    # One volume per server: a named server's files are not its user's default server's.
+    # The stack's template (NOTEBOOK_VOLUME_TEMPLATE) carries {server_suffix}.
     USER_VOLUME_TEMPLATE: notebook_dir,
     # That user's client certificate, key and CA, written on the Docker host into
     # <HUB_PKI_DIR>/<user name> (by the hub at spawn, or by the program for z/OS behind
-    # AT-TLS); read-only for the notebook, and only that user's directory.
+    # AT-TLS); read-only for the notebook, and only that user's directory. A user's
+    # named servers share it: the gateway binds kernels to the user (the certificate's
+    # CN), not to a server, so a directory per server would separate nothing.
     # {raw_username}, not {username}: DockerSpawner escapes the latter (bob.smith ->
     # bob-2esmith), which is not the directory the program wrote.
     os.environ["JUPYTERPKI_HOST_DIR"] + "/{raw_username}": {"bind": PKI_DIR, "mode": "ro"},
@@ -266,6 +289,52 @@ if os.environ.get("JUPYTERPKI_CA_KEY"):
 else:
     c.Spawner.pre_spawn_hook = refuse_users_without_certificate
 
+# --- Image choice and named servers -------------------------------------------------------
+
+# DOCKER_NOTEBOOK_IMAGES (only set when there is a choice): the images a user may pick on
+# the spawn page, the default (DOCKER_NOTEBOOK_IMAGE) first. DockerSpawner renders the
+# form from allowed_images and refuses any other image a spawn request names; each image
+# was checked on the Docker host like the default (notebook_check.py).
+if os.environ.get("DOCKER_NOTEBOOK_IMAGES"):
+    _images = json.loads(os.environ["DOCKER_NOTEBOOK_IMAGES"])
+    if not isinstance(_images, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) and k and v for k, v in _images.items()
+    ):
+        raise ValueError("DOCKER_NOTEBOOK_IMAGES must be a JSON object of image names")
+    if c.DockerSpawner.image not in _images.values():
+        raise ValueError("DOCKER_NOTEBOOK_IMAGES must hold DOCKER_NOTEBOOK_IMAGE")
+    c.DockerSpawner.allowed_images = _images
+
+# HUB_NAMED_SERVERS (0: off): each user may have that many named servers besides their
+# default one, each its own container and volume (names above).
+named_servers = env_int("HUB_NAMED_SERVERS", 0)
+if named_servers > 0:
+    c.JupyterHub.allow_named_servers = True
+    c.JupyterHub.named_server_limit_per_user = named_servers
+
+from traitlets.utils.importstring import import_item  # noqa: E402
+
+
+def _spawner_class():
+    configured = c.JupyterHub.spawner_class
+    return import_item(configured) if isinstance(configured, str) else configured
+
+
+class ServerNamingSpawner(_spawner_class()):
+    """The configured spawner, with {server_suffix} in its name templates. DockerSpawner's
+    own {servername} is lower-cased before it is escaped, so servers Foo and foo of one
+    user would share a container and a volume; here it is escaped as user names are."""
+
+    def template_namespace(self):
+        namespace = super().template_namespace()
+        server = self.name or ""
+        namespace["servername"] = self.escape(server)
+        namespace["server_suffix"] = "--" + self.escape(server) if server else ""
+        return namespace
+
+
+c.JupyterHub.spawner_class = ServerNamingSpawner
+
 # --- Idle culler ----------------------------------------------------------------------------
 
 # Stops notebook servers idle for IDLE_CULL_TIMEOUT seconds (0 turns it off), so idle
@@ -314,6 +383,18 @@ if os.environ.get("HUB_METRICS_TOKEN"):
         {"name": "prometheus-scraper", "scopes": ["read:metrics"], "services": ["prometheus"]}
     )
 
+# `make status` asks who has a running server with a token of its own (the `status_token`
+# stack output) held by a `status` service that may list users and read their servers'
+# models and nothing else: no tokens, no state, no starting or stopping.
+if os.environ.get("HUB_STATUS_TOKEN"):
+    c.JupyterHub.services = [
+        *(c.JupyterHub.services if "services" in c.JupyterHub else []),
+        {"name": "status", "api_token": os.environ["HUB_STATUS_TOKEN"]},
+    ]
+    c.JupyterHub.load_roles.append(
+        {"name": "status-reader", "scopes": ["list:users", "read:servers"], "services": ["status"]}
+    )
+
 # --- Logs -------------------------------------------------------------------------------
 
 # Users' notebook containers rotate their logs like the stack's own containers (json-file,
@@ -337,7 +418,6 @@ log_keep_days = env_int("NOTEBOOK_LOG_RETENTION_DAYS", 7)
 if log_keep_days > 0:
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
     import notebook_logs
-    from traitlets.utils.importstring import import_item
 
     NOTEBOOK_LOG_DIR = os.environ.get("NOTEBOOK_LOG_DIR", "/data/notebook-logs")
     # DockerSpawner creates its containers with auto_remove when `remove` is on: Docker
@@ -378,23 +458,31 @@ if log_keep_days > 0:
         },
     ]
 
-# --- This stack's objects only ----------------------------------------------------------
+# --- This stack's objects only, and spawn readiness -------------------------------------
 
 # Several stacks may share the Docker host: the hub labels the notebook containers and
 # users' volumes it makes with STACK_LABEL and refuses a spawn whose container or volume
 # name is another stack's (jhz_stack.py, beside this file). The leftovers the program
 # removes are chosen by the same label (components/hub/container.py).
+# Then the configured spawner, guarded, is ready as soon as the server's port listens
+# instead of at the hub's next backoff poll (jhz_ready.py, beside this file): the final
+# class is ready_when_listening(guarded(<the spawner above>)), every layer applied.
+# Timeouts: a 2-core Docker host starting ten servers at once needs more than the 30 s
+# JupyterHub allows by default for a server to answer.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import jhz_stack  # noqa: E402 - beside this file in the image
-from traitlets.utils.importstring import import_item  # noqa: E402
+from jhz_ready import ready_when_listening  # noqa: E402
+from traitlets.utils.importstring import import_item as _import_item  # noqa: E402
 
 STACK_LABEL = os.environ.get("STACK_LABEL", "jupyterhub-zos/dev")
 c.DockerSpawner.extra_create_kwargs = {"labels": {jhz_stack.LABEL: STACK_LABEL}}
-_guarded_base = c.JupyterHub.spawner_class
-if isinstance(_guarded_base, str):
-    _guarded_base = import_item(_guarded_base)
-c.JupyterHub.spawner_class = jhz_stack.guarded(
-    _guarded_base,
-    owner=STACK_LABEL,
-    keeps_unlabeled=os.environ.get("STACK_KEEPS_UNLABELED", "true").lower() == "true",
+_spawner = c.JupyterHub.spawner_class
+c.JupyterHub.spawner_class = ready_when_listening(
+    jhz_stack.guarded(
+        _import_item(_spawner) if isinstance(_spawner, str) else _spawner,
+        owner=STACK_LABEL,
+        keeps_unlabeled=os.environ.get("STACK_KEEPS_UNLABELED", "true").lower() == "true",
+    )
 )
+c.Spawner.http_timeout = 120
+c.Spawner.start_timeout = 120

@@ -8,6 +8,7 @@ script of theirs uses, so the e2e tests see what users see.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -35,6 +36,9 @@ class HubUser:
     name: str
     session: requests.Session = field(default_factory=requests.Session)
     token: str | None = None
+    # The server this object drives: "" the user's default one, else a named server.
+    # `dataclasses.replace(user, server="lab")` drives it with the same session and token.
+    server: str = ""
 
     def __post_init__(self) -> None:
         self.hub_url = self.hub_url.rstrip("/") + "/"
@@ -90,35 +94,86 @@ class HubUser:
 
     # --- the server ---------------------------------------------------------------------
 
-    def start_server(self, timeout: float = 180) -> None:
-        """POST the spawn and wait until the hub says the server is ready."""
-        response = self.api("POST", f"users/{quote(self.name)}/server")
+    def _server_path(self) -> str:
+        """The API path of this server: users/<name>/server, or .../servers/<server>."""
+        base = f"users/{quote(self.name)}"
+        return f"{base}/servers/{quote(self.server, safe='')}" if self.server else f"{base}/server"
+
+    def start_server(self, timeout: float = 180, user_options: dict | None = None) -> None:
+        """POST the spawn (with `user_options`, what a spawn form would give) and wait
+        until the hub says the server is ready."""
+        kwargs = {"json": user_options} if user_options is not None else {}
+        response = self.api("POST", self._server_path(), **kwargs)
         if response.status_code not in (201, 202, 400):
             raise HubError(f"spawn for {self.name}: HTTP {response.status_code} {response.text}")
         self.wait_ready(timeout)
 
+    def spawn_form(self) -> str:
+        """The spawn page of this server, as a browser gets it (the options form, if any)."""
+        path = f"hub/spawn/{quote(self.name)}"
+        if self.server:
+            path += f"/{quote(self.server, safe='')}"
+        return self.session.get(self.url(path), timeout=60).text
+
+    def submit_spawn_form(self, form: dict[str, str], timeout: float = 180) -> None:
+        """POST the spawn page's form, as a browser does, and wait for the server."""
+        path = f"hub/spawn/{quote(self.name)}"
+        if self.server:
+            path += f"/{quote(self.server, safe='')}"
+        response = self.session.post(
+            self.url(path),
+            data={**form, "_xsrf": self._xsrf(path)},
+            allow_redirects=False,
+            timeout=120,
+        )
+        if response.status_code not in (200, 302):
+            raise HubError(f"spawn form for {self.name}: HTTP {response.status_code}")
+        self.wait_ready(timeout)
+
     def wait_ready(self, timeout: float = 180) -> None:
+        """Follow the hub's spawn progress event stream until the server is ready, as the
+        spawn page does in a browser (told at once, not found by polling)."""
         deadline = time.monotonic() + timeout
+        url = self.url(f"hub/api/{self._server_path()}/progress")
+        last = ""
         while time.monotonic() < deadline:
-            server = self.model().get("servers", {}).get("")
+            # The hub sends a keepalive comment every few seconds: a read of 30 s is dead.
+            with self.session.get(url, stream=True, timeout=(30, 30)) as response:
+                if response.status_code == 404:
+                    raise HubError(f"no server for {self.name}: {response.text[-800:]}")
+                if response.status_code != 200:
+                    raise HubError(
+                        f"progress of {self.name}: HTTP {response.status_code} "
+                        f"{response.text[-800:]}"
+                    )
+                for line in response.iter_lines(decode_unicode=True):
+                    if not line or not line.startswith("data:"):
+                        if time.monotonic() > deadline:
+                            break
+                        continue
+                    event = json.loads(line[len("data:") :])
+                    last = event.get("message", last)
+                    if event.get("ready"):
+                        return
+                    if event.get("failed"):
+                        raise HubError(f"no server for {self.name}: {line[-800:]}")
+            # The stream ended without an outcome (the spawn was not pending yet, or the
+            # proxy closed it): ask the model, then follow the stream again.
+            server = self.model().get("servers", {}).get(self.server)
             if server and server.get("ready"):
                 return
-            if server is None or not server.get("pending"):
-                progress = self.session.get(
-                    self.url(f"hub/api/users/{quote(self.name)}/server/progress"), timeout=30
-                )
-                if server is None:
-                    raise HubError(f"no server for {self.name}: {progress.text[-800:]}")
-            time.sleep(1)
-        raise HubError(f"server of {self.name} not ready after {timeout}s")
+            if server is None:
+                raise HubError(f"no server for {self.name} (last progress: {last!r})")
+            time.sleep(0.2)
+        raise HubError(f"server of {self.name} not ready after {timeout}s (last: {last!r})")
 
     def stop_server(self, timeout: float = 120) -> None:
-        response = self.api("DELETE", f"users/{quote(self.name)}/server")
+        response = self.api("DELETE", self._server_path())
         if response.status_code not in (202, 204):
             raise HubError(f"stop for {self.name}: HTTP {response.status_code} {response.text}")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if not self.model().get("servers"):
+            if self.server not in self.model().get("servers", {}):
                 return
             time.sleep(1)
         raise HubError(f"server of {self.name} still there after {timeout}s")
@@ -141,7 +196,8 @@ class HubUser:
     # --- the notebook server's API, through the hub's proxy -----------------------------
 
     def server_url(self) -> str:
-        return self.url(f"user/{quote(self.name)}")
+        base = self.url(f"user/{quote(self.name)}")
+        return f"{base}/{quote(self.server, safe='')}" if self.server else base
 
     def server_api(self, method: str, path: str, **kwargs) -> requests.Response:
         token = self.token or self.make_token()

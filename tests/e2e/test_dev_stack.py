@@ -14,12 +14,17 @@ the one before left, as an operator's day does.
 from __future__ import annotations
 
 import ast
+import dataclasses
 import json
 import os
+import re
 import shutil
 import socket
+import sqlite3
 import ssl
 import subprocess
+import sys
+import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -30,8 +35,9 @@ import requests
 from components.directory.render import hash_password, password_salt, user_dn
 from components.docker import names
 from tests.e2e.dev_stack import Deployment, changes, container, deploy, remove_leftovers, up
+from tests.integration.test_pki_delivery import sshd  # noqa: F401 - a fixture, for ssh://
 from tests.support.notebook import KernelError
-from tests.tooling import free_port
+from tests.tooling import free_port, missing
 
 pytestmark = pytest.mark.e2e
 
@@ -487,6 +493,90 @@ def test_a_stopped_gateway_fails_kernel_starts_clearly_and_they_work_again_after
     assert alice.run_once("1 + 1") == "2"
 
 
+# --- image choice and named servers (DOCKER_NOTEBOOK_IMAGES, HUB_NAMED_SERVERS) -------------
+
+# A second notebook image: the dev notebook image with one label more (its own image ID, so
+# which one a server runs shows), a stand-in for a second image from a registry.
+CHOICE_IMAGE = names.local_image_name("jupyterhub-zos", "dev", "notebook") + "-e2e-choice"
+NAMED_SERVER = "Lab.1"  # upper case and a dot: escaped in its container and volume names
+
+
+@pytest.fixture(scope="module")
+def choice_image(stack, client):
+    import io
+
+    base = names.local_image_name("jupyterhub-zos", "dev", "notebook")
+    dockerfile = f"FROM {base}\nLABEL org.jupyterhub-zos.e2e=image-choice\n"
+    image, _ = client.images.build(
+        fileobj=io.BytesIO(dockerfile.encode()), tag=CHOICE_IMAGE, rm=True, forcerm=True
+    )
+    assert image.id != client.images.get(base).id
+    yield image
+    # By ID: gone with its tag (a server left running it would keep it, untagged).
+    client.images.remove(image.id, force=True)
+
+
+def test_the_spawn_form_offers_both_images_and_a_named_server_has_its_own_container_and_volume(
+    stack, client, choice_image
+):
+    default_label = names.local_image_name("jupyterhub-zos", "dev", "notebook")
+    up(
+        stack,
+        "--set",
+        f"HUB_ALLOWED_USERS={json.dumps([*USERS, NEW_USER])}",  # as before: runs alone too
+        "--set",
+        f"DOCKER_NOTEBOOK_IMAGES={json.dumps([CHOICE_IMAGE])}",
+        "--set",
+        "HUB_NAMED_SERVERS=2",
+    )
+    wait_healthy(client, names.HUB_CONTAINER)
+    dave = stack.logged_in(NEW_USER)
+    if "" in dave.model().get("servers", {}):
+        dave.stop_server()  # started by an earlier scenario, with the only image there was
+    # DockerSpawner's own form: both images, the default first.
+    form = dave.spawn_form()
+    options = re.findall(r'<option value="([^"]+)"', form)
+    assert options == [default_label, CHOICE_IMAGE], form[-2000:]
+    dave.submit_spawn_form({"image": CHOICE_IMAGE})
+    default = container(client, names.notebook_container_name(NEW_USER))
+    assert default.attrs["Image"] == choice_image.id
+
+    lab = dataclasses.replace(dave, server=NAMED_SERVER)
+    lab.start_server()  # no choice made: the default image
+    named = container(client, names.notebook_container_name(NEW_USER, NAMED_SERVER))
+    assert named.name == "jupyter-dave-2dy---4cab-2e1" and named.id != default.id
+    assert named.attrs["Image"] == client.images.get(default_label).id
+    mounts = {m["Destination"]: m for m in named.attrs["Mounts"]}
+    work = mounts["/home/jovyan/work"]
+    assert work["Type"] == "volume"
+    assert work["Name"] == names.user_volume_name(NEW_USER, NAMED_SERVER)
+    assert work["Name"] != names.user_volume_name(NEW_USER)
+    # The user's own certificate directory, read-only, as their default server has it.
+    default_mounts = {m["Destination"]: m for m in default.attrs["Mounts"]}
+    assert mounts["/etc/jupyterpki"]["Source"] == default_mounts["/etc/jupyterpki"]["Source"]
+    assert mounts["/etc/jupyterpki"]["RW"] is False
+    # A kernel of the named server runs on the gateway, as the user.
+    gateway_host = container(client, names.GATEWAY_CONTAINER).attrs["Config"]["Hostname"]
+    assert lab.run_once("import socket; socket.gethostname()").strip("'") == gateway_host
+    assert lab.run_once("import os; os.environ['KERNEL_USERNAME']") == f"'{NEW_USER}'"
+    # A file of the named server is on its volume, not on the default server's.
+    wrote = lab.server_api(
+        "PUT",
+        "contents/only-in-lab.txt",
+        json={"type": "file", "format": "text", "content": "lab"},
+    )
+    assert wrote.status_code in (200, 201), wrote.text
+    assert lab.server_api("GET", "contents/only-in-lab.txt").status_code == 200
+    assert dave.server_api("GET", "contents/only-in-lab.txt").status_code == 404
+    lab.stop_server()
+    # Its log is kept under the user, by server name, like the default server's.
+    hub = container(client, names.HUB_CONTAINER)
+    listing = hub.exec_run(["sh", "-c", f"ls /data/notebook-logs/{NEW_USER}/"]).output.decode()
+    assert f"{NAMED_SERVER}-" in listing, listing
+    lab.start_server()  # left running: `down` (next) removes named servers' containers too
+    dave.stop_server()  # nothing runs the second image any more when it is removed
+
+
 def test_down_removes_everything_but_the_hub_data_and_a_new_up_finds_the_users(stack, client):
     deploy("down", "--stack", "dev", state_dir=stack.state_dir)
     left = [c.name for c in client.containers.list(all=True)]
@@ -502,3 +592,204 @@ def test_down_removes_everything_but_the_hub_data_and_a_new_up_finds_the_users(s
     assert {ADMIN, *USERS, NEW_USER} <= known
     # Users' servers did not outlive `down`: the new hub finds none running.
     assert "" not in stack.logged_in("bob.smith").model().get("servers", {})
+
+
+# --- day 2: status, backup and restore (make status / backup / restore) --------------------
+
+
+def day2(stack, module: str, *args: str, env=None) -> subprocess.CompletedProcess:
+    """The command `make status|backup|restore` runs, given the harness's outputs file
+    instead of the Pulumi CLI's (there is no CLI here)."""
+    return subprocess.run(
+        [sys.executable, "-m", module, *args, "--outputs", str(stack.state_dir / "outputs.json")],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+
+
+def test_status_json_reports_the_hub_healthy_the_running_server_and_certificate_expiries(stack):
+    alice = stack.logged_in("alice")
+    alice.start_server()
+    done = day2(stack, "tools.status", "--stack", "dev", "--json")
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["healthy"] is True and report["problems"] == [], report
+    hub = report["hub"]
+    assert hub["health"] == 200 and hub["version"].startswith("5.")
+    assert hub["container"] == {
+        "name": names.HUB_CONTAINER,
+        "exists": True,
+        "status": "running",
+        "health": "healthy",
+    }
+    running = {s["user"]: s for s in report["servers"]}
+    assert running["alice"]["ready"] is True and running["alice"]["server"] == ""
+    assert {ADMIN, *USERS} <= set(report["users"])
+    certs = {c["name"]: c for c in report["certificates"]}
+    assert (
+        certs["hub (served)"]["days_left"] > 300
+        and "CN=localhost" in certs["hub (served)"]["subject"]
+    )
+    assert certs["gateway (served)"]["days_left"] > 300
+    assert {"hub_ca_cert (output)", "gateway_ca_cert (output)"} <= set(certs)
+    mine = certs["client alice"]
+    assert mine["running"] is True and mine["kind"] == "client-hub" and mine["days_left"] > 0
+    assert "CN=alice" in mine["subject"].split(",")
+    gateway = report["gateway"]
+    assert gateway["tcp"] and gateway["tls"] and gateway["verified"], gateway
+    assert report["data_volume"]["exists"] and report["data_volume"]["size"] > 0
+    text = day2(stack, "tools.status", "--stack", "dev")
+    assert text.returncode == 0 and "stack dev: healthy" in text.stdout, text.stdout
+
+
+def test_a_stopped_gateway_makes_status_unhealthy(stack, client):
+    gateway = container(client, names.GATEWAY_CONTAINER)
+    gateway.stop(timeout=10)
+    try:
+        done = day2(stack, "tools.status", "--stack", "dev", "--json")
+        assert done.returncode == 1, done.stdout[-2000:]
+        report = json.loads(done.stdout)
+        assert report["healthy"] is False
+        assert any("gateway" in p for p in report["problems"]), report["problems"]
+    finally:
+        gateway.start()
+    wait_healthy(client, names.GATEWAY_CONTAINER)
+
+
+@pytest.fixture(scope="module")
+def ssh_docker_host(tmp_path_factory, sshd):  # noqa: F811 - the delivery tests' fixture
+    """docker:host = ssh://root@127.0.0.1:PORT: a real sshd on loopback (the delivery
+    tests' one) in front of this engine, `ssh` on PATH given its key and known_hosts (as
+    an operator's ~/.ssh/config would), and docker's ssh transport (paramiko importable)."""
+    probe = subprocess.run([sys.executable, "-c", "import paramiko"], capture_output=True)
+    if probe.returncode != 0:
+        missing("paramiko is not installed (requirements.txt pins it: make up installs it)")
+    target, opts = sshd
+    bin_dir = tmp_path_factory.mktemp("ssh-bin")
+    wrapper = bin_dir / "ssh"
+    wrapper.write_text(
+        "#!/bin/sh\n# Test harness: the operator's ssh config, given on the command line.\n"
+        f'exec {shutil.which("ssh")} {" ".join(opts)} "$@"\n'
+    )
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    return f"ssh://{target.user}@{target.host}:{target.port}", env
+
+
+def test_status_and_backup_work_through_an_ssh_docker_host(stack, ssh_docker_host):
+    host, env = ssh_docker_host
+    bob = stack.logged_in("bob.smith")
+    bob.start_server()
+    put = bob.server_api(
+        "PUT", "contents/remote.txt", json={"type": "file", "format": "text", "content": "over ssh"}
+    )
+    assert put.status_code in (200, 201), put.text
+    done = day2(stack, "tools.status", "--stack", "dev", "--json", "--docker-host", host, env=env)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    report = json.loads(done.stdout)
+    assert report["docker_host"] == host and report["healthy"] is True
+    assert "bob.smith" in {s["user"] for s in report["servers"]}
+    folder = Path(tempfile.mkdtemp(prefix="jzos-e2e-ssh-backup-")) / "backup"
+    try:
+        done = day2(
+            stack, "tools.backup", "backup", "--stack", "dev", "--to", str(folder),
+            "--docker-host", host, env=env,
+        )  # fmt: skip
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["docker_host"] == host
+        volume = names.user_volume_name("bob.smith")
+        with tarfile.open(folder / "volumes" / f"{volume}.tar") as tar:
+            member = tar.getmember("volume/remote.txt")
+            assert member.uid == 1000  # jovyan's, as on the volume
+            assert tar.extractfile(member).read() == b"over ssh"
+        with tarfile.open(folder / "hub-data.tar") as tar:
+            assert "volume/jupyterhub.sqlite" not in tar.getnames()  # the copy is apart
+        db = sqlite3.connect(folder / "hub-db.sqlite")
+        try:
+            users = {row[0] for row in db.execute("SELECT name FROM users")}
+        finally:
+            db.close()
+        assert {ADMIN, *USERS} <= users
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)
+
+
+def test_a_backup_restored_into_a_fresh_deployment_brings_back_users_tokens_and_files(
+    stack, client
+):
+    alice = stack.logged_in("alice")
+    alice.start_server()
+    content = "written before the backup"
+    put = alice.server_api(
+        "PUT", "contents/backed-up.txt", json={"type": "file", "format": "text", "content": content}
+    )
+    assert put.status_code in (200, 201), put.text
+    token = alice.make_token()  # lives in the hub's database only
+    folder = Path(tempfile.mkdtemp(prefix="jzos-e2e-backup-")) / "backup"
+    try:
+        done = day2(stack, "tools.backup", "backup", "--stack", "dev", "--to", str(folder))
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        manifest = json.loads((folder / "manifest.json").read_text())
+        assert manifest["stack"] == "dev" and manifest["versions"]["jupyterhub"].startswith("5.")
+        volumes = {i["volume"] for i in manifest["items"] if i["kind"] == "user-volume"}
+        assert names.user_volume_name("alice") in volumes
+        assert os.stat(folder).st_mode & 0o777 == 0o700
+        for path in folder.rglob("*"):
+            if path.is_file():
+                assert path.stat().st_mode & 0o777 == 0o600, path
+
+        # A backup of another stack is refused before anything changes.
+        refused = day2(stack, "tools.backup", "restore", "--stack", "prod", "--from", str(folder))
+        assert refused.returncode == 2 and "stack 'dev', not 'prod'" in refused.stderr, refused
+
+        old_status_token = stack.outputs["status_token"]
+        deploy("down", "--stack", "dev", state_dir=stack.state_dir)
+        client.volumes.get(names.DATA_VOLUME).remove()
+        prefix = names.user_volume_name("")
+        for volume in client.volumes.list():
+            if volume.name.startswith(prefix):
+                volume.remove()
+        up(stack)
+        wait_healthy(client, names.HUB_CONTAINER)
+        fresh = requests.get(
+            stack.outputs["hub_url"] + "hub/api/user",
+            headers={"Authorization": f"token {token}"},
+            verify=str(stack.ca_file),
+            timeout=30,
+        )
+        assert fresh.status_code == 403  # a new database: her token is unknown
+
+        done = day2(stack, "tools.backup", "restore", "--stack", "dev", "--from", str(folder))
+        assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+        me = requests.get(
+            stack.outputs["hub_url"] + "hub/api/user",
+            headers={"Authorization": f"token {token}"},
+            verify=str(stack.ca_file),
+            timeout=30,
+        )
+        assert me.status_code == 200 and me.json()["name"] == "alice", me.text
+        admin = stack.logged_in(ADMIN)
+        known = {u["name"] for u in admin.api("GET", "users").json()}
+        assert {ADMIN, *USERS} <= known
+        alice = stack.logged_in("alice")  # the new stack's password
+        alice.start_server()
+        got = alice.server_api("GET", "contents/backed-up.txt")
+        assert got.status_code == 200 and got.json()["content"] == content
+        # The restored hub holds the new deployment's service tokens, not the old ones.
+        assert stack.outputs["status_token"] != old_status_token
+        old = requests.get(
+            stack.outputs["hub_url"] + "hub/api/users",
+            headers={"Authorization": f"token {old_status_token}"},
+            verify=str(stack.ca_file),
+            timeout=30,
+        )
+        assert old.status_code == 403, old.text
+        status = day2(stack, "tools.status", "--stack", "dev", "--json")
+        assert status.returncode == 0, status.stdout[-2000:]
+        assert "alice" in {s["user"] for s in json.loads(status.stdout)["servers"]}
+    finally:
+        shutil.rmtree(folder.parent, ignore_errors=True)

@@ -100,3 +100,20 @@ def test_metrics_refused_without_the_token(hub, authorization):
     response = get(hub, "hub/metrics", authorization)
     assert response.status_code == 403, response.status_code
     assert "jupyterhub_total_users" not in response.text
+
+
+def test_a_rotated_token_stops_working_at_the_next_start(hub):
+    # `pulumi up --replace` of the token resource: the hub restarts with a new token on
+    # the same database. JupyterHub alone keeps every token a config ever gave a service.
+    rotated = "metrics-scrape-token-rotated-0123456789abcdef"  # noqa: S105 - a test's own
+    hub.stop()
+    hub.env["HUB_METRICS_TOKEN"] = rotated
+    hub.start()
+    assert get(hub, "hub/metrics", f"Bearer {rotated}").status_code == 200, hub.log_tail()
+    assert get(hub, "hub/metrics", f"Bearer {TOKEN}").status_code == 403
+    assert "Dropped 1 service token(s) from an earlier config" in hub.log.read_text()
+    hub.stop()  # back as the module found it: the first token
+    hub.env["HUB_METRICS_TOKEN"] = TOKEN
+    hub.start()
+    assert get(hub, "hub/metrics", f"Bearer {TOKEN}").status_code == 200
+    assert get(hub, "hub/metrics", f"Bearer {rotated}").status_code == 403

@@ -80,11 +80,14 @@ def test_destroy_removes_notebook_containers_so_the_network_can_go(engine):
     client, image, make = engine
     network = make("networks", f"{PREFIX}-net", driver="bridge")
     other = make("networks", f"{PREFIX}-other", driver="bridge")
-    # DockerSpawner's names, for users whose names hold `.`, `_` and `-`.
+    # DockerSpawner's names, for users whose names hold `.`, `_` and `-`, and a named server.
     users = [f"{PREFIX}.bob", f"{PREFIX}_carol"]
     notebooks = [
         run_container(client, image, notebook_container_name(u), network.name) for u in users
     ]
+    notebooks.append(
+        run_container(client, image, notebook_container_name(users[0], "lab"), network.name)
+    )
     stopped = client.containers.create(
         image,
         ["/bin/sleep", "1"],
@@ -161,10 +164,21 @@ def test_update_removes_only_the_servers_of_users_without_a_certificate(engine):
     kept = [
         run_container(client, image, notebook_container_name(u), network.name) for u in kept_users
     ]
-    # Removed from config; one name is a prefix of a kept user's (no partial matches).
+    # A kept user's named server stays with them (HUB_NAMED_SERVERS).
+    kept.append(
+        run_container(client, image, notebook_container_name(kept_users[0], "lab"), network.name)
+    )
+    # Removed from config; one name is a prefix of a kept user's (no partial matches), one
+    # a named server of a removed user, one a user whose escaped name begins like a kept
+    # user's named server (frank-2d-2dlab is `frank--lab`, a user, not frank's server).
     gone = [
-        run_container(client, image, notebook_container_name(u), network.name)
-        for u in (f"{PREFIX}-heidi", f"{PREFIX}-fran")
+        run_container(client, image, notebook_container_name(u, server), network.name)
+        for u, server in (
+            (f"{PREFIX}-heidi", ""),
+            (f"{PREFIX}-fran", ""),
+            (f"{PREFIX}-heidi", "lab"),
+            (f"{PREFIX}-frank--lab", ""),
+        )
     ]
     hub_like = run_container(client, image, f"{PREFIX}-hub2", network.name)
 
@@ -177,7 +191,7 @@ def test_update_removes_only_the_servers_of_users_without_a_certificate(engine):
         timeout=120,
     )
     assert done.returncode == 0, done.stderr
-    assert "removed 2 notebook container(s) of users without a client certificate" in done.stdout
+    assert "removed 4 notebook container(s) of users without a client certificate" in done.stdout
     names = {c.name for c in client.containers.list(filters={"name": TAG})}
     assert {c.name for c in kept} | {hub_like.name} <= names
     assert not {c.name for c in gone} & names
@@ -189,6 +203,6 @@ def test_update_removes_only_the_servers_of_users_without_a_certificate(engine):
         text=True,
         timeout=120,
     )
-    assert again.returncode == 0 and "removed 2 " in again.stdout, again.stderr
+    assert again.returncode == 0 and "removed 3 " in again.stdout, again.stderr
     names = {c.name for c in client.containers.list(filters={"name": TAG})}
     assert hub_like.name in names and not {c.name for c in kept} & names

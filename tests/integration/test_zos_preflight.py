@@ -149,7 +149,9 @@ def test_preflight_lists_everything_missing_in_one_message(host):
         "no FACILITY profile IRR.DIGTCERT.GENCERT",
         "no FACILITY profile IRR.DIGTCERT.EXPORT",
         "FACILITY IRR.DIGTCERT.LISTRING is not defined and IBMUSER has no CLAUTH(FACILITY)",
-        "SURROGAT BPX.SRV.** is not defined and IBMUSER has no CLAUTH(SURROGAT)",
+        # one SURROGAT profile per ZOS_USERS ID, as the surrogat step makes them
+        "SURROGAT BPX.SRV.ALICE01 is not defined and IBMUSER has no CLAUTH(SURROGAT)",
+        "SURROGAT BPX.SRV.BOB01 is not defined and IBMUSER has no CLAUTH(SURROGAT)",
         # AT-TLS: PAGENT, TTLS, a gateway that can map identities, BPX.SERVER
         "the Policy Agent does not answer (pasearch -t",
         "TTLS is off in the TCP/IP profile",

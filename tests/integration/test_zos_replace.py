@@ -140,18 +140,33 @@ CHANGES = {
 }
 
 
-@pytest.mark.parametrize("change", list(CHANGES))
-def test_a_replacement_leaves_what_the_new_graph_describes(host, change):
+@pytest.fixture(scope="module")
+def deployed_base(host):
+    """The base config deployed on a fresh site, once: each replacement case restores this
+    snapshot (RACF, the home's records, the files) instead of deploying it again."""
     old = base(host)
+    initial = reset(host, old, site_state(old))
+    first = up(host, old)
+    return {
+        "settings": old,
+        "before": racf.racf_view(initial),
+        "first": first,
+        "snapshot": host.snapshot([host.root / "u", host.root / "etc"]),
+    }
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_replacement_leaves_what_the_new_graph_describes(host, deployed_base, change):
+    old = deployed_base["settings"]
     new = base(host, **CHANGES[change])
     # What the new config alone gives, on the same site.
-    initial = reset(host, new, site_state(new))
+    reset(host, new, site_state(new))
     up(host, new)
     expected = what_is_there(host, new)
 
-    initial = reset(host, old, site_state(old))
-    before = racf.racf_view(initial)
-    first = up(host, old)
+    # The base config's deployment on that site (as a fresh `up` of it leaves it).
+    host.restore(deployed_base["snapshot"])
+    before, first = deployed_base["before"], deployed_base["first"]
     run, gone = replace(host, old, new, stack=STACK, password=PASSWORD, token=TOKEN)
     assert run.ok, run.sessions[run.failed].stderr
     assert gone, f"{change}: no step was replaced"

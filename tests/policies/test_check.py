@@ -242,7 +242,7 @@ def test_main_exit_status_and_report(tmp_path, capsys):
     clean = FakeHarness(dev_graph(tmp_path))
     assert policy_check.main(["--stack", "dev"], run_program=clean) == 0
     out = capsys.readouterr().out
-    assert "stack 'dev', 9 resources, 14 policies" in out and "0 mandatory, 0 advisory" in out
+    assert "stack 'dev', 9 resources, 15 policies" in out and "0 mandatory, 0 advisory" in out
 
     graph = dev_graph(tmp_path)
     graph[6] = replace(graph[6], secret_paths=frozenset({"uploads"}))

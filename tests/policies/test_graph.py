@@ -181,13 +181,18 @@ def test_make_policy_check_entry_point_passes_on_the_dev_stack(capsys):
 
 
 def test_racf_certificates_of_the_real_graph_are_judged(zos_config):
-    """A far ZOS_CERT_NOTAFTER reaches the RACF GENCERT commands; the rule sees it there."""
+    """The RACF GENCERT commands' end dates (this period's, renewal.py) reach the rule;
+    a pack stricter than ZOS_CERT_VALIDITY_DAYS flags them there."""
     config, secrets = zos_config
-    config = {**config, "HUB_ADMIN_USERS": ["admin"], "ZOS_CERT_NOTAFTER": "2099-12-31"}
+    config = {**config, "HUB_ADMIN_USERS": ["admin"], "ZOS_CERT_VALIDITY_DAYS": 300}
     graph = run_program("prod", config=config, secrets=secrets)
-    flagged = {
-        v.name
-        for v in policy_check.check(graph.resources)
-        if v.policy == "certificates-bounded-renewed"
-    }
-    assert flagged and all("zos" in name for name in flagged), flagged
+    rule = "certificates-bounded-renewed"
+    assert [v for v in policy_check.check(graph.resources) if v.policy == rule] == []
+    strict = policy_check.parse_policy_config({rule: {"maxValidityHours": 24 * 100}})
+    flagged = {v.name for v in policy_check.check(graph.resources, strict) if v.policy == rule}
+    # the server's and each user's RACF certificate (the hub's own TLS certificate too)
+    assert {name for name in flagged if "zos" in name} == {
+        "jupyterhub-zos-gateway-server-cert",
+        "jupyterhub-zos-users-admin",
+        "jupyterhub-zos-users-alice",
+    }, flagged

@@ -7,6 +7,8 @@ props are built in the engine's wire form (see support.py)."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from policies.images import unpinned_reason
@@ -115,3 +117,14 @@ def test_images_config_names_the_image_variables():
     props = {"envs": ["OTHER_IMAGE=busybox"]}
     assert violations(PIN, CONTAINER, props) == []
     assert violations(PIN, CONTAINER, props, config={"notebookImageEnv": ["OTHER_IMAGE"]})
+
+
+def test_the_spawn_pages_choices_are_pinned_too():
+    pinned = "quay.io/jupyter/scipy-notebook@sha256:" + "a" * 64
+    good = json.dumps({"jupyterhub-zos-notebook:dev": "sha256:" + "b" * 64, "scipy:1": pinned})
+    assert violations(PIN, CONTAINER, {"envs": [f"DOCKER_NOTEBOOK_IMAGES={good}"]}) == []
+    bad = json.dumps({"jupyterhub-zos-notebook:dev": "sha256:" + "b" * 64, "x": "quay.io/x/y"})
+    found = violations(PIN, CONTAINER, {"envs": [f"DOCKER_NOTEBOOK_IMAGES={bad}"]})
+    assert len(found) == 1 and "'x'" in found[0] and "no tag" in found[0]
+    found = violations(PIN, CONTAINER, {"envs": ["DOCKER_NOTEBOOK_IMAGES=[1, 2]"]})
+    assert len(found) == 1 and "JSON object" in found[0]

@@ -35,7 +35,7 @@ POLICIES_DIR = Path(__file__).resolve().parents[2] / "policies"
 
 def test_the_pack_has_every_policy_the_issue_lists_with_unique_names():
     names = [p.name for p in POLICIES]
-    assert len(names) == len(set(names)) == 14
+    assert len(names) == len(set(names)) == 15
     for p in POLICIES:
         assert p.enforcement_level in (EnforcementLevel.MANDATORY, EnforcementLevel.ADVISORY)
         assert p.description and p.remediation_steps

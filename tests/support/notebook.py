@@ -120,9 +120,14 @@ def run_server(cmd: list[str], env: Mapping[str, str], port: int, log: Path, url
 
 
 @contextlib.contextmanager
-def kernel_gateway(config_file: Path, token: str, root: Path, port: int) -> Iterator[Server]:
+def kernel_gateway(
+    config_file: Path, token: str, root: Path, port: int, bin_dir: Path = VENV_BIN
+) -> Iterator[Server]:
+    """`jupyter kernelgateway` from `bin_dir` (another venv: tests/support/kg2.py), whose
+    python is also the one on the kernels' PATH."""
     env = {**jupyter_dirs(root), "KG_AUTH_TOKEN": token}
-    cmd = [str(VENV_BIN / "jupyter"), "kernelgateway", f"--config={config_file}"]
+    env["PATH"] = f"{bin_dir}{os.pathsep}{env['PATH']}"
+    cmd = [str(bin_dir / "jupyter"), "kernelgateway", f"--config={config_file}"]
     with run_server(cmd, env, port, root / "gateway.log", f"https://127.0.0.1:{port}") as s:
         yield s
 

@@ -25,14 +25,21 @@ FREE_TOOLS = ("sleep", "id", "ls", "su", "netstat")
 
 
 def install(bin_dir: Path, state_path: Path, python: str = sys.executable) -> None:
+    import compileall
+
     bin_dir.mkdir(parents=True, exist_ok=True)
     root = Path(__file__).resolve().parents[2]
+    # A deploy runs these ~100 times: bytecode compiled once (PYTHONDONTWRITEBYTECODE
+    # would make every run compile the double again) and -m, so cli's own is used too;
+    # -P: nothing from the session's working directory is imported.
+    compileall.compile_dir(Path(__file__).resolve().parent, quiet=1)
+    compileall.compile_file(Path(__file__).resolve().parents[1] / "__init__.py", quiet=1)
     for tool in TOOLS + FREE_TOOLS:
         wrapper = bin_dir / tool
         wrapper.write_text(
             "#!/bin/sh\n"
             f"ZOS_DOUBLE_STATE='{state_path}' PYTHONPATH='{root}' "
-            f"exec '{python}' '{Path(__file__).resolve()}' {tool} \"$@\"\n"
+            f"exec '{python}' -P -m tests.zos_double.cli {tool} \"$@\"\n"
         )
         wrapper.chmod(0o755)
 

@@ -3,7 +3,8 @@ around this interpreter) whose `kernel_gateway` package is a stand-in of the ver
 asked for, with or without a native .so, and which can be made unable to import
 jupyter_server (as IzODA's Kernel Gateway 2.x, built on the classic notebook server).
 
-Its submodules are upstream's (installed here), so the gateway's config and
+Its submodules are upstream's (installed here, or a real Kernel Gateway 2.x venv's on
+the classic notebook server: tests/support/kg2.py), so the gateway's config and
 kg_isolation.py load for real. `python -m kernel_gateway` is a fake gateway: it loads
 the config from $JUPYTER_CONFIG_DIR with traitlets, as the real one does, records the
 start (its user ID, pid, the config's sha256, the token's sha256, ip and port) in the
@@ -14,6 +15,7 @@ SIGTERM. It does not listen on the port.
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -22,6 +24,12 @@ import kernel_gateway
 from tests.zos_double.racf import STATE_ENV
 
 UPSTREAM = Path(kernel_gateway.__file__).resolve().parent
+# Run by another venv's python: its Kernel Gateway's version and package directory.
+_REAL_KG = (
+    "import importlib.util as u, importlib.metadata as m, os; "
+    "s = u.find_spec('kernel_gateway'); "
+    "print(m.version('jupyter_kernel_gateway'), os.path.dirname(s.origin))"
+)
 ROOT = Path(__file__).resolve().parents[2]
 
 MAIN = '''\
@@ -80,16 +88,29 @@ def install_gateway(
     version: str = "2.2.0",
     native: bool = True,
     jupyter_server: bool = True,
+    venv: Path | None = None,
 ) -> Path:
     """Install the stand-in under root (bin/python, site/kernel_gateway); the python's
-    path. Its .so (if any) is not program-controlled until the test marks it."""
+    path. Its .so (if any) is not program-controlled until the test marks it.
+
+    `venv`: a real Kernel Gateway install (tests/support/kg2.py's 2.x venv): the python
+    is that venv's, the submodules and version its real ones (on the classic notebook
+    server), only the package's __init__ (and the .so) stand in for IzODA's build."""
     site = root / "site"
     package = site / "kernel_gateway"
     package.mkdir(parents=True, exist_ok=True)
+    interpreter = sys.executable
+    upstream = UPSTREAM
+    if venv is not None:
+        interpreter = str(venv / "bin" / "python")
+        found = subprocess.run(
+            [interpreter, "-c", _REAL_KG], capture_output=True, text=True, check=True
+        ).stdout.split()
+        version, upstream = found[0], Path(found[1])
     (package / "__init__.py").write_text(
         '"""Stand-in for a Kernel Gateway build on z/OS (tests/zos_double/gateway.py)."""\n'
         f"__version__ = {version!r}\n"
-        f"__path__.append({str(UPSTREAM)!r})  # the submodules are upstream's\n"
+        f"__path__.append({str(upstream)!r})  # the submodules are upstream's\n"
     )
     (package / "__main__.py").write_text(MAIN.replace("__VERSION__", version))
     so = package / "_attls.so"
@@ -112,7 +133,7 @@ def install_gateway(
     python.write_text(
         "#!/bin/sh\n"
         f"{STATE_ENV}='{state_path}' PYTHONPATH='{site}:{ROOT}' "
-        f"exec '{sys.executable}' \"$@\"\n"
+        f"exec '{interpreter}' \"$@\"\n"
     )
     python.chmod(0o755)
     return python

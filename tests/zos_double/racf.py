@@ -163,7 +163,10 @@ def _name(subjectsdn: str):
     for key, value in operands(subjectsdn):
         if key not in attrs or value is None:
             raise SyntaxErr(f"SUBJECTSDN: {key}")
-        parts.append(x509.NameAttribute(attrs[key], unquote(value)))
+        # OU('a','b'): RACF's list of organizational units, each one an attribute.
+        values = re.findall(r"'((?:[^']|'')*)'", value) if "','" in value else [unquote(value)]
+        for one in values:
+            parts.append(x509.NameAttribute(attrs[key], one.replace("''", "'")))
     return x509.Name(parts)
 
 
@@ -293,11 +296,13 @@ def seed_cert(
     ca: bool,
     signer: tuple[str, str] | None = None,
     size: int = 2048,
+    notafter: dt.datetime | None = None,
 ) -> dict:
-    """Put a certificate in RACF as if an administrator had made it before."""
+    """Put a certificate in RACF as if an administrator had made it before (valid for a
+    year, or until `notafter`)."""
     signer_cert = find_cert(state, *signer) if signer else None
     key_pem, cert_pem = make_cert(
-        subject=subject, size=size, ca=ca, signer=signer_cert, notafter=None
+        subject=subject, size=size, ca=ca, signer=signer_cert, notafter=notafter
     )
     record = {
         "owner": owner,

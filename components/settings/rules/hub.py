@@ -1,11 +1,9 @@
-"""The hub: its own certificate and key belong together, and the culler's settings."""
+"""The hub: its own certificate and key belong together, the culler's settings, and the
+notebook images users choose from."""
 
 from __future__ import annotations
 
 from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import serialization
 
 from components.settings.errors import Problem
 from components.settings.values import load_private_key
@@ -24,6 +22,10 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                 )
             )
     elif v.get("HUB_TLS_CERT") and v.get("HUB_TLS_KEY"):
+        # Imported only when both are given (values.py says why).
+        from cryptography import x509
+        from cryptography.hazmat.primitives import serialization
+
         cert = x509.load_pem_x509_certificates(v["HUB_TLS_CERT"].encode())[0]
         key = load_private_key(v["HUB_TLS_KEY"])
         pub = serialization.PublicFormat.SubjectPublicKeyInfo
@@ -50,6 +52,16 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
                 "IDLE_CULL_MAX_AGE",
                 "needs the idle culler, which IDLE_CULL_TIMEOUT=0 turns off; set "
                 "IDLE_CULL_TIMEOUT (300 or more) too, or unset this",
+            )
+        )
+    images = v.get("DOCKER_NOTEBOOK_IMAGES") or []
+    twice = sorted({image for image in images if images.count(image) > 1})
+    if twice:
+        problems.append(
+            Problem(
+                "DOCKER_NOTEBOOK_IMAGES",
+                f"lists {', '.join(twice)} more than once: each image is one choice on the "
+                "spawn page; list each once",
             )
         )
     return problems

@@ -18,6 +18,7 @@ ZOS_ONLY = (
     "ZOS_CERT_NOTAFTER",
     "ZOS_KG_CONFIG_DIR",
     "ZOS_KG_STARTED_TASK",
+    "ZOS_USER_CERTS",
 )
 
 
@@ -103,6 +104,17 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
             )
         )
     problems += _users_match(v, bad)
+    problems += _admin_mode(v, bad)
+    validity, renew = v.get("ZOS_CERT_VALIDITY_DAYS", 365), v.get("ZOS_CERT_RENEW_DAYS", 30)
+    if not bad & {"ZOS_CERT_VALIDITY_DAYS", "ZOS_CERT_RENEW_DAYS"} and renew >= validity:
+        problems.append(
+            Problem(
+                "ZOS_CERT_RENEW_DAYS",
+                f"({renew}) must be shorter than ZOS_CERT_VALIDITY_DAYS ({validity}): a "
+                "certificate is re-issued that many days before it ends, so it would be due "
+                "again as soon as it is made",
+            )
+        )
     ids = list(v.get("ZOS_USERS", {}).values())
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
@@ -149,4 +161,39 @@ def _users_match(v: dict[str, Any], bad: set[str]) -> list[Problem]:
                 f"remove the entry with pulumi config rm --path 'ZOS_USERS.{extra[0]}'",
             )
         )
+    return problems
+
+
+def _admin_mode(v: dict[str, Any], bad: set[str]) -> list[Problem]:
+    """ZOS_RACF_MODE=admin: the security administrator runs every RACF and AT-TLS command
+    (the rendered script) and exports each user's certificate; ZOS_USER_CERTS carries
+    those, each checked here (components/delivery/supplied.py) before any resource."""
+    from components.delivery.supplied import check_all
+
+    admin = v.get("ZOS_RACF_MODE", "program") == "admin"
+    if "ZOS_RACF_MODE" in bad:
+        return []
+    if not admin:
+        if v.get("ZOS_USER_CERTS"):
+            return [
+                Problem(
+                    "ZOS_USER_CERTS",
+                    "is only used with ZOS_RACF_MODE=admin (the program makes the certificates "
+                    "itself otherwise); set that or unset this key",
+                )
+            ]
+        return []
+    problems = []
+    if not v.get("ZOS_ATTLS", True) and "ZOS_ATTLS" not in bad:
+        problems.append(
+            Problem(
+                "ZOS_RACF_MODE",
+                "admin needs ZOS_ATTLS=true: without AT-TLS the gateway's own TLS key would "
+                "come from a RACF export the program makes; use ZOS_RACF_MODE=program there",
+            )
+        )
+    if bad & {"ZOS_USER_CERTS", "ZOS_USERS"}:
+        return problems
+    _good, lines = check_all(v.get("ZOS_USER_CERTS", {}), v.get("ZOS_USERS", {}))
+    problems += [Problem("ZOS_USER_CERTS", line) for line in lines]
     return problems

@@ -73,7 +73,25 @@ def graphs(zos_config, cert_pairs):
         "z/OS without AT-TLS": run_program(
             "dev", config={**config, "ZOS_ATTLS": False}, secrets=secrets
         ),
+        "z/OS, the security administrator's RACF": run_program(
+            "dev", config={**config, "ZOS_RACF_MODE": "admin"}, secrets=_admin_secrets(secrets)
+        ),
     }
+
+
+def _admin_secrets(secrets: dict) -> dict:
+    """ZOS_RACF_MODE=admin: each ZOS_USERS user's exported certificate, as PEM."""
+    import json
+
+    from components.pki.specs import ca_spec, client_spec
+    from tests.support.certs import issue
+
+    ca = issue(ca_spec("racf"))
+    certs = {u: issue(client_spec(u), ca) for u in ("admin", "alice")}
+    entries = {
+        u: {"cert": c.cert_pem, "key": c.key_pem, "ca": ca.cert_pem} for u, c in certs.items()
+    }
+    return {**secrets, "ZOS_USER_CERTS": json.dumps(entries)}
 
 
 def test_the_outputs_page_lists_what_each_stack_exports(graphs):
@@ -149,6 +167,7 @@ def test_the_readme_hub_environment_lists_exactly_what_the_hub_gets(cert_pairs):
             "LDAP_ALLOWED_GROUPS": ["cn=jupyter,ou=groups,dc=example,dc=org"],
             "NOTEBOOK_MEM_LIMIT": "2G",
             "NOTEBOOK_CPU_LIMIT": "1.5",
+            "DOCKER_NOTEBOOK_IMAGES": ["quay.io/jupyter/scipy-notebook:2025-10-20"],
         },
     )
     hub = graph.one("docker:index/container:Container", "jupyterhub-container")

@@ -140,3 +140,58 @@ def test_the_hub_waits_for_the_check_of_a_configured_image():
 def test_the_built_notebook_image_is_not_probed():
     graph = run_program("dev")
     assert not [r for r in graph.resources if "notebook-check" in r.name]
+
+
+# --- DOCKER_NOTEBOOK_IMAGES: every choice checked, a refusal naming it ---------------------
+
+SCIPY = "quay.io/jupyter/scipy-notebook:2025-10-20"
+DATASCIENCE = "quay.io/jupyter/datascience-notebook:2025-10-20"
+
+
+def test_a_refused_choice_names_its_key_and_image():
+    text = probe.message(SCIPY, SEED_ERA, probe.problems(SEED_ERA, HUB, "2.0"), probe.CHOICES_KEY)
+    assert text.startswith(f"DOCKER_NOTEBOOK_IMAGES entry {SCIPY} cannot work with this hub")
+    assert "Remove it from DOCKER_NOTEBOOK_IMAGES" in text
+    assert "Unset" not in text
+
+
+def test_the_probe_names_the_key_it_is_given():
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    command = probe_command("ignored", SCIPY, None, probe.CHOICES_KEY)
+    assert command.endswith(f"{MIN_JUPYTER_SERVER} DOCKER_NOTEBOOK_IMAGES")
+    assert probe_command("i", "i", None) == probe_command("i", "i", None, probe.DEFAULT_KEY)
+    bad = subprocess.run(
+        [sys.executable, "-", SCIPY, "6.0.0", MIN_JUPYTER_SERVER, probe.CHOICES_KEY],
+        input=PROBE.read_text(),
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert bad.returncode == 1
+    assert f"DOCKER_NOTEBOOK_IMAGES entry {SCIPY} cannot work" in bad.stderr
+
+
+def test_every_choice_is_pulled_and_checked_before_the_hub():
+    graph = run_program("dev", config={"DOCKER_NOTEBOOK_IMAGES": [SCIPY, DATASCIENCE]})
+    hub = graph.one("docker:index/container:Container", "jupyterhub-container")
+    for ref in (SCIPY, DATASCIENCE):
+        pulled = graph.one("docker:index/remoteImage:RemoteImage", f"jupyterhub-notebook-{ref}")
+        assert pulled.inputs["name"] == ref and pulled.inputs["keepLocally"] is True
+        check = graph.one("command:local:Command", f"jupyterhub-notebook-check-{ref}-probe")
+        assert f" - {ref} " in check.inputs["create"]
+        assert check.inputs["create"].endswith(" DOCKER_NOTEBOOK_IMAGES")
+        assert pulled.urn in check.dependencies and check.urn in hub.dependencies
+    # The default is built here (DOCKER_NOTEBOOK_IMAGE unset): not probed, offered first.
+    assert "jupyterhub-notebook-check-probe" not in graph.names("command:local:Command")
+
+
+def test_the_default_listed_again_is_one_choice_checked_once():
+    graph = run_program(
+        "dev", config={"DOCKER_NOTEBOOK_IMAGE": SCIPY, "DOCKER_NOTEBOOK_IMAGES": [SCIPY]}
+    )
+    assert graph.names("docker:index/remoteImage:RemoteImage") == ["jupyterhub-notebook"]
+    checks = [
+        r for r in graph.resources if r.name.endswith("-probe") and "notebook-check" in r.name
+    ]
+    assert [c.name for c in checks] == ["jupyterhub-notebook-check-probe"]

@@ -18,7 +18,7 @@ from tornado import web
 
 from components.docker import names
 from components.settings import SettingsError
-from tests.hubconfig import load_hub_config
+from tests.hubconfig import configured_spawner, load_hub_config
 from tests.unit.images.hub.test_jupyterhub_config import DERIVED, env
 from tools.mock_graph import run_program
 
@@ -122,12 +122,14 @@ def test_the_hub_config_names_notebooks_and_volumes_as_names_py_does(user):
     derived = dataclasses.replace(DERIVED, stack_names=prod, stack_label="p/prod")
     c = load_hub_config(env(derived=derived))
     assert c.JupyterHub.hub_connect_ip == "jupyterhub-prod"
-    spawner = DockerSpawner(
-        user=SimpleNamespace(name=user, id=1, url="/"), hub=SimpleNamespace(), config=c
-    )
-    assert spawner.object_name == prod.notebook_container_name(user)
-    work = [h for h, b in spawner.volume_binds.items() if b["bind"] == "/home/jovyan/work"]
-    assert work == [prod.user_volume_name(user)]
+    # The configured spawner (server naming fills {server_suffix}), default and named server.
+    for server in ("", "lab"):
+        spawner = configured_spawner(c, user, server)
+        assert isinstance(spawner, DockerSpawner)
+        assert spawner.object_name == prod.notebook_container_name(user, server)
+        binds = spawner.volume_binds.items()
+        work = [h for h, b in binds if b["bind"] == "/home/jovyan/work"]
+        assert work == [prod.user_volume_name(user, server)]
     assert c.DockerSpawner.extra_create_kwargs == {"labels": {names.STACK_LABEL: "p/prod"}}
     assert c.JupyterHub.spawner_class.stack_owner == "p/prod"
     assert c.JupyterHub.spawner_class.keeps_unlabeled is False
@@ -182,7 +184,7 @@ def test_another_stacks_objects_carry_its_names_and_label(prod):
     assert prod.outputs["docker_logs"]["alice"] == "docker logs jupyter-prod-alice"
     envs = dict(e.split("=", 1) for e in hub.inputs["envs"] if isinstance(e, str))
     assert envs["NOTEBOOK_NAME_PREFIX"] == "jupyter-prod"
-    assert envs["NOTEBOOK_VOLUME_TEMPLATE"] == "jupyterhub-prod-user-{username}"
+    assert envs["NOTEBOOK_VOLUME_TEMPLATE"] == "jupyterhub-prod-user-{username}{server_suffix}"
     assert envs["STACK_LABEL"] == "jupyterhub-zos/prod"
     assert envs["STACK_KEEPS_UNLABELED"] == "false"
     assert envs["DOCKER_NETWORK_NAME"] == "jupyterhub-prod-network"

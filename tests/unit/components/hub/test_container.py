@@ -19,6 +19,7 @@ from components.directory.render import (
     render_seed_ldif,
     render_slapd_conf,
 )
+from components.docker import names
 from components.docker.names import notebook_container_name
 from components.hub.container import (
     KEEP_ALL_SCRIPT,
@@ -298,6 +299,7 @@ def secret_values(graph) -> set[str]:
             "JPY_COOKIE_SECRET",
             "CONFIGPROXY_AUTH_TOKEN",
             "HUB_METRICS_TOKEN",
+            "HUB_STATUS_TOKEN",
         )
     }
     for container in graph.of_type(CONTAINER):
@@ -359,11 +361,23 @@ def test_metrics_token_is_generated_once_and_a_secret_output(dev):
     assert "metrics_token" in dev.secret_outputs
 
 
+def test_status_token_is_generated_once_and_a_secret_output(dev):
+    token = dev.one(RANDOM_PASSWORD, "jupyterhub-status-token")
+    assert token.inputs["length"] == 48 and token.inputs["special"] is False
+    env = envs(hub_container(dev))
+    assert env["HUB_STATUS_TOKEN"] == dev.outputs["status_token"]
+    assert env["HUB_STATUS_TOKEN"] != env["HUB_METRICS_TOKEN"]
+    assert "status_token" in dev.secret_outputs
+
+
 def test_notebook_container_names_match_dockerspawner():
     from dockerspawner import DockerSpawner
 
     for user in ("alice", "a.b", "x_y", "dash-ed", "u1"):
         assert notebook_container_name(user) == f"jupyter-{DockerSpawner._escape(user)}"
+    # The prune script takes a container's user from the part before the first `--`.
+    assert "--" not in names.NOTEBOOK_PREFIX
+    assert notebook_container_name("a-b", "c").split("--")[0] == notebook_container_name("a-b")
 
 
 # --- changes roll the hub ------------------------------------------------------------------
@@ -383,6 +397,24 @@ def test_a_named_notebook_image_is_pulled_and_changes_the_hub_container(dev):
     assert envs(hub_container(other))["DOCKER_NOTEBOOK_IMAGE"] != image
     assert hub_container(other).inputs["envs"] != hub_container(pulled).inputs["envs"]
     assert hub_container(dev).inputs["envs"] != hub_container(pulled).inputs["envs"]
+
+
+def test_image_choices_reach_the_hub_as_digests_the_default_first(dev):
+    scipy = NOTEBOOK.replace("base-notebook", "scipy-notebook")
+    graph = run_program("dev", config={"DOCKER_NOTEBOOK_IMAGES": [scipy, NOTEBOOK]})
+    env = envs(hub_container(graph))
+    choices = json.loads(env["DOCKER_NOTEBOOK_IMAGES"])
+    assert list(choices) == ["jupyterhub-zos-notebook:dev", scipy, NOTEBOOK]
+    assert choices["jupyterhub-zos-notebook:dev"] == env["DOCKER_NOTEBOOK_IMAGE"]
+    assert choices[scipy].startswith("quay.io/jupyter/scipy-notebook@sha256:")
+    assert len(set(choices.values())) == 3
+    assert "DOCKER_NOTEBOOK_IMAGES" not in envs(hub_container(dev))  # one image: no choice
+
+
+def test_named_servers_reach_the_hub(dev):
+    assert envs(hub_container(dev))["HUB_NAMED_SERVERS"] == "0"
+    graph = run_program("dev", config={"HUB_NAMED_SERVERS": 2})
+    assert envs(hub_container(graph))["HUB_NAMED_SERVERS"] == "2"
 
 
 def test_a_changed_hub_setting_changes_the_hub_container(dev):
@@ -474,6 +506,7 @@ def test_first_up_of_the_dev_stack_creates(dev):
             ("random:index/randomPassword:RandomPassword", "jupyterhub-proxy-token"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-kg-token"),
             ("random:index/randomPassword:RandomPassword", "jupyterhub-metrics-token"),
+            ("random:index/randomPassword:RandomPassword", "jupyterhub-status-token"),
             ("random:index/randomBytes:RandomBytes", "jupyterhub-ldap-password-key"),
             ("tls:index/privateKey:PrivateKey", "jupyterhub-tls-ca-key"),
             ("tls:index/selfSignedCert:SelfSignedCert", "jupyterhub-tls-ca-cert"),

@@ -95,12 +95,19 @@ def test_other_ports_and_modes_pass(port, tls):
 def test_each_hint_fits_its_keys_kind():
     from components.settings import ARRAY_KEYS, CONFIG_KEYS, MAP_KEYS, SECRET_KEYS, set_hint
 
-    assert sorted(ARRAY_KEYS) == ["HUB_ADMIN_USERS", "HUB_ALLOWED_USERS", "LDAP_ALLOWED_GROUPS"]
-    assert sorted(MAP_KEYS) == ["ZOS_USERS"]
+    assert sorted(ARRAY_KEYS) == [
+        "DOCKER_NOTEBOOK_IMAGES",
+        "HUB_ADMIN_USERS",
+        "HUB_ALLOWED_USERS",
+        "LDAP_ALLOWED_GROUPS",
+    ]
+    assert sorted(MAP_KEYS) == ["ZOS_USERS", "ZOS_USER_CERTS"]
     for key in CONFIG_KEYS:
         hint = set_hint(key)
         assert hint.startswith("pulumi config set ")
-        if key in ARRAY_KEYS:
+        if key in MAP_KEYS and key in SECRET_KEYS:
+            assert f"--secret --path '{key}.alice." in hint
+        elif key in ARRAY_KEYS:
             assert f"--path '{key}[0]'" in hint
         elif key in MAP_KEYS:
             assert f"--path '{key}.alice'" in hint

@@ -229,6 +229,33 @@ BAD = [
         {},
         "LDAP_GROUP_SEARCH_FILTER",
     ),
+    (
+        "image list not a list",
+        {"DOCKER_NOTEBOOK_IMAGES": "quay.io/x/y:1"},
+        {},
+        "DOCKER_NOTEBOOK_IMAGES",
+    ),
+    (
+        "image list unpinned",
+        {"DOCKER_NOTEBOOK_IMAGES": ["quay.io/x/y"]},
+        {},
+        "DOCKER_NOTEBOOK_IMAGES",
+    ),
+    (
+        "image list latest",
+        {"DOCKER_NOTEBOOK_IMAGES": ["quay.io/x/y:1", "quay.io/x/z:latest"]},
+        {},
+        "DOCKER_NOTEBOOK_IMAGES",
+    ),
+    (
+        "image listed twice",
+        {"DOCKER_NOTEBOOK_IMAGES": ["quay.io/x/y:1", "quay.io/x/y:1"]},
+        {},
+        "DOCKER_NOTEBOOK_IMAGES",
+    ),
+    ("named servers negative", {"HUB_NAMED_SERVERS": -1}, {}, "HUB_NAMED_SERVERS"),
+    ("named servers too many", {"HUB_NAMED_SERVERS": 101}, {}, "HUB_NAMED_SERVERS"),
+    ("named servers words", {"HUB_NAMED_SERVERS": "some"}, {}, "HUB_NAMED_SERVERS"),
 ]
 
 # Rules that need a z/OS stack around them: (name, config, secrets, key).
@@ -409,6 +436,7 @@ def test_secret_keys_are_the_contract():
         "ZOS_SSH_PRIVATE_KEY",
         "ZOS_P12_PASSWORD",
         "LDAP_SEARCH_BIND_PASSWORD",
+        "ZOS_USER_CERTS",
     } == SECRET_KEYS
 
 
@@ -491,3 +519,32 @@ def test_kernel_limits_reach_the_dev_and_zos_gateways(zos_config, event_loop_set
     defaults = validate(_raw({}, {}), "dev")
     assert defaults.gateway.kernels == KernelLimits() == KernelLimits(3600, 300, False, 0)
     assert (defaults.hub.idle_cull_max_age, defaults.hub.idle_cull_concurrency) == (0, 10)
+
+
+def test_image_choices_and_named_servers_settings(event_loop_set):
+    scipy, base = "quay.io/jupyter/scipy-notebook:1", "quay.io/jupyter/base-notebook:1"
+    plain = validate(_raw({}, {}), "dev", None, "/home/op/jhz").hub
+    assert plain.notebook_images == () and plain.named_servers == 0
+    hub = validate(
+        _raw(
+            {
+                "DOCKER_NOTEBOOK_IMAGE": base,
+                "DOCKER_NOTEBOOK_IMAGES": [scipy, base],
+                "HUB_NAMED_SERVERS": 3,
+            },
+            {},
+        ),
+        "dev",
+        None,
+        "/home/op/jhz",
+    ).hub
+    # The default is the default, whether listed or not; the others keep their order.
+    assert hub.notebook_image == base and hub.notebook_images == (scipy,)
+    assert hub.named_servers == 3
+
+
+def test_an_image_listed_twice_is_named_in_the_message():
+    message = str(refused({"DOCKER_NOTEBOOK_IMAGES": ["a/b:1", "c/d:2", "a/b:1"]}, {}))
+    assert "DOCKER_NOTEBOOK_IMAGES: lists a/b:1 more than once" in message
+    unpinned = str(refused({"DOCKER_NOTEBOOK_IMAGES": ["a/b:1", "c/d"]}, {}))
+    assert "DOCKER_NOTEBOOK_IMAGES" in unpinned and "pinned" in unpinned

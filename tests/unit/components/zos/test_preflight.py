@@ -6,6 +6,7 @@ the token like the config step; config rules for ZOS_KG_LIFECYCLE."""
 
 from __future__ import annotations
 
+import gc
 import re
 
 import pytest
@@ -123,15 +124,43 @@ def test_manual_mode_has_no_service_and_says_what_to_restart(manual):
     assert "stop it before `pulumi destroy`" in output["restart"]
 
 
+def test_the_imports_are_parsed_with_the_collector_paused(monkeypatch):
+    """CPython before 3.11.8 (gh-106905): a collection inside ast.parse can make it raise
+    SystemError; config_imports parses with the collector off and turns it back on."""
+    from components.zos import preflight
+
+    seen = []
+    parse = preflight.ast.parse
+
+    def spy(*args, **kwargs):
+        seen.append(gc.isenabled())
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(preflight.ast, "parse", spy)
+    preflight.config_imports.cache_clear()
+    try:
+        assert gc.isenabled()
+        imports = config_imports()
+        assert seen == [False] and gc.isenabled()
+        assert config_imports() is imports and seen == [False]  # parsed once
+    finally:
+        preflight.config_imports.cache_clear()
+
+
 def test_preflight_renders_the_commands_and_imports_of_the_steps(process):
     settings = settings_of(process)
     steps = zos_steps(settings.zos, "dev", settings.gateway.url)
     later = [*steps.gateway, *steps.users.values(), steps.service]
     tools = commands_used(settings.zos, later)
     assert {"tsocmd", "opercmd", "pasearch", "chtag", "uuencode", "su"} <= set(tools)
-    assert "jupyter_server.utils" in config_imports()
+    # kg_isolation imports nothing only one Kernel Gateway generation has.
+    imports = config_imports()
+    assert "kernel_gateway.mixins" in imports and "tornado" in imports
+    assert not [m for m in imports if m.split(".")[0] in ("jupyter_server", "notebook")]
     text = steps.preflight.create
-    assert "IMPORTS=" in text and "jupyter_server.utils" in text
+    assert "IMPORTS=" in text and "kernel_gateway.mixins" in text
+    # The probe loads the module itself: its text goes along.
+    assert "MODULE=" in text and "class OwnedKernelManager" in text
     # Read-only: RACF is only listed, nothing is marked, no file is made or changed (the
     # double checks it for real: tests/integration/test_zos_preflight.py).
     body = text.split("# --- the step ---", 1)[1]
@@ -225,3 +254,23 @@ def test_new_scripts_pass_shellcheck_as_posix_sh(variant, ssh_keypair, tmp_path)
         text=True,
     )
     assert result.returncode == 0, result.stdout
+
+
+def test_the_surrogat_profiles_checked_are_the_ones_the_step_makes(process):
+    import dataclasses
+
+    from components.zos.preflight import _profile_lines
+    from components.zos.racf import surrogat_profiles
+
+    zos = settings_of(process).zos
+    ids = sorted(set(zos.users.values()))
+    assert ids, "the fixture maps users to z/OS IDs"
+    lines = _profile_lines(zos, ["listring", "surrogat"])
+    assert lines == [
+        "FACILITY IRR.DIGTCERT.LISTRING listring",
+        *(f"SURROGAT BPX.SRV.{zos_id} surrogat" for zos_id in ids),
+    ]
+    assert sorted(surrogat_profiles(zos).values()) == ids
+    generic = dataclasses.replace(zos, surrogat_generic=True)
+    assert _profile_lines(generic, ["surrogat"]) == ["SURROGAT BPX.SRV.** surrogat"]
+    assert _profile_lines(zos, ["listring"]) == ["FACILITY IRR.DIGTCERT.LISTRING listring"]

@@ -4,6 +4,8 @@ into the scripts (sizes, dates, names) or must keep out of them (secrets)."""
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import re
 import subprocess
 
@@ -14,6 +16,7 @@ from components.settings.source import RawConfig
 from components.zos.attls import AttlsPolicyError, render_policy, validate_policy
 from components.zos.export import render_split_script
 from components.zos.kg_config import kg_config_stdin, render_config
+from components.zos.renewal import CA_VALIDITY_DAYS, EPOCH, scheduled_end
 from components.zos.steps import gateway_steps, step_stdin, user_steps
 from policies.credentials import SECRETS_DEFAULTS, literal_secrets
 from policies.keys import racf_gencert_sizes
@@ -53,7 +56,7 @@ VARIANTS = {
     "TLS 1.3, RSA 4096, a NOTAFTER, ZOAU by path": {
         "ZOS_ATTLS_TLSV13": "true",
         "ZOS_KEY_SIZE": "4096",
-        "ZOS_CERT_NOTAFTER": "2031-06-30",
+        "ZOS_CERT_VALIDITY_DAYS": "90",
         "ZOS_OPERCMD": "/usr/lpp/IBM/zoautil/bin/opercmd",
     },
     "odd names": {
@@ -107,7 +110,16 @@ def test_shellcheck_does_catch_non_posix_shell(tmp_path):
 
 
 def test_key_size_and_dates_come_from_settings(ssh_keypair):
-    settings = zos_settings(ssh_keypair, ZOS_KEY_SIZE="3072", ZOS_CERT_NOTAFTER="2031-06-30")
+    settings = zos_settings(
+        ssh_keypair,
+        ZOS_KEY_SIZE="3072",
+        ZOS_CERT_VALIDITY_DAYS="100",
+        ZOS_CERT_RENEW_DAYS="10",
+        ZOS_CERT_NOTAFTER="2020-06-30",  # deprecated, in the past: accepted, not used
+    )
+    assert any("ZOS_CERT_NOTAFTER" in w and "deprecated" in w for w in settings.warnings)
+    zos = dataclasses.replace(settings.zos, today=datetime.date(2030, 5, 1))
+    settings = dataclasses.replace(settings, zos=zos)
     scripts = all_scripts(settings)
     gencerts = [
         (name, command, size)
@@ -124,21 +136,48 @@ def test_key_size_and_dates_come_from_settings(ssh_keypair):
         "user-bob.create",
     ]
     assert {s for _n, _c, s in gencerts} == {"3072"}
+    until = scheduled_end(zos.today, 100, 10).isoformat()
+    ca_until = scheduled_end(zos.today, CA_VALIDITY_DAYS, 100).isoformat()
     for name, command, _size in gencerts:
         if name == "ca.create":
             assert "NOTAFTER(DATE($CA_UNTIL))" in command
-            assert 'CA_UNTIL="2031-06-30"' in scripts[name]
+            assert "OU('$CA','until $CA_UNTIL')" in command
+            assert f'CA_UNTIL="{ca_until}"' in scripts[name]
         else:
-            assert "NOTAFTER(DATE(2031-06-30))" in command
+            assert "NOTAFTER(DATE($UNTIL))" in command
+            assert f'UNTIL="{until}"' in scripts[name]
+    assert "2020-06-30" not in "".join(scripts.values())
 
 
-def test_without_a_notafter_leaf_certificates_take_racf_s_default(ssh_keypair):
-    scripts = all_scripts(zos_settings(ssh_keypair))
-    for name in ("server-cert.create", "user-alice.create"):
-        assert "NOTAFTER" not in scripts[name]
-    # the CA: to the end of the ninth year after the day it is made (at most ten years),
-    # computed on z/OS (the script stays the same)
-    assert 'CA_UNTIL="$(( $(date +%Y) + 9 ))-12-31"' in scripts["ca.create"]
+@pytest.mark.parametrize(
+    ("attls", "expected"),
+    [
+        (
+            "true",
+            ["attls", "connect", "server-cert", "user-alice", "user-bob"],
+        ),
+        # without AT-TLS: the server's export too (its PEMs then reach kg-config on stdin)
+        ("false", ["server-cert", "server-export"]),
+    ],
+)
+def test_every_step_using_a_certificate_runs_again_in_the_next_period(ssh_keypair, attls, expected):
+    """The scripts are the same all period long (no change on `up`), and those that make
+    or use a certificate differ in the next one (they run again: renewal)."""
+    settings = zos_settings(ssh_keypair, ZOS_ATTLS=attls)
+
+    def on(day: datetime.date) -> dict[str, str]:
+        zos = dataclasses.replace(settings.zos, today=day)
+        scripts = all_scripts(dataclasses.replace(settings, zos=zos))
+        # without AT-TLS there are no RACF user certificates (the hub issues them)
+        return {k: v for k, v in scripts.items() if zos.attls or not k.startswith("user-")}
+
+    period = 365 - 30
+    start = EPOCH + datetime.timedelta(days=period * 40)
+    first, last = on(start), on(start + datetime.timedelta(days=period - 1))
+    assert first == last
+    later = on(start + datetime.timedelta(days=period))
+    changed = sorted(name for name in first if first[name] != later[name])
+    assert changed == [f"{name}.create" for name in expected]
 
 
 def test_the_steps_follow_the_seed_order(ssh_keypair):

@@ -29,7 +29,7 @@ from components.docker import names
 from components.gateway.pki import CLIENT_CA_PURPOSE, GATEWAY_CA_PURPOSE
 from components.pki.specs import ORGANIZATION, ca_spec, client_spec
 from components.settings import StackConfig
-from tests.hubconfig import HUB_CONFIG, load_hub_config
+from tests.hubconfig import HUB_CONFIG, configured_spawner, load_hub_config
 from tests.support.certs import Issued, issue
 from tests.support.notebook import hub_env
 
@@ -137,11 +137,11 @@ def test_constants_agree_with_the_program():
 def test_the_directory_is_the_one_the_names_helper_derives_and_the_spawner_mounts(cas, user):
     assert certs.user_dir_name(user) == names.pki_dir_name(user) == user
     c = load_hub_config(hub_env(KG_URL="https://gw:8888", KG_AUTH_TOKEN="t" * 20))
-    s = DockerSpawner(
-        user=SimpleNamespace(name=user, id=1, url="/"), hub=SimpleNamespace(), config=c
-    )
-    mounted = [h for h, b in s.volume_binds.items() if b["bind"] == "/etc/jupyterpki"]
-    assert mounted == [f"/var/lib/jupyterhub-zos/dev/pki/{names.pki_dir_name(user)}"]
+    # Each of the user's servers, named or not, mounts that one directory.
+    for server in ("", "lab", user):
+        s = configured_spawner(c, user, server)
+        mounted = [h for h, b in s.volume_binds.items() if b["bind"] == "/etc/jupyterpki"]
+        assert mounted == [f"/var/lib/jupyterhub-zos/dev/pki/{names.pki_dir_name(user)}"]
 
 
 @pytest.mark.parametrize("bad", ["", ".", "..", "a/b", "../alice", "a\0b"])

@@ -133,6 +133,7 @@ def test_env_holds_the_contract_keys_as_strings():
         "NOTEBOOK_VOLUME_TEMPLATE",
         "STACK_LABEL",
         "STACK_KEEPS_UNLABELED",
+        "HUB_NAMED_SERVERS",
         "IDLE_CULL_TIMEOUT",
         "IDLE_CULL_MAX_AGE",
         "IDLE_CULL_CONCURRENCY",
@@ -156,6 +157,7 @@ def test_env_holds_the_contract_keys_as_strings():
         "JPY_COOKIE_SECRET",
         "CONFIGPROXY_AUTH_TOKEN",
         "HUB_METRICS_TOKEN",
+        "HUB_STATUS_TOKEN",
     } == SECRET_ENV
 
 
@@ -199,6 +201,7 @@ def test_every_variable_the_program_sets_changes_the_config():
             "IDLE_CULL_CONCURRENCY": "3",
             "DOCKER_LOG_MAX_FILE": "9",
             "NOTEBOOK_LOG_RETENTION_DAYS": "30",
+            "HUB_NAMED_SERVERS": "3",
         }.get(key)
         if key == "LDAP_TLS":
             changed = "ldaps"
@@ -316,23 +319,34 @@ def test_docker_spawner():
     from dockerspawner import DockerSpawner
 
     c = load()
-    # DockerSpawner itself, saving the container's log before it removes it (logs below),
-    # touching only this stack's containers and volumes (jhz_stack.py).
+    # DockerSpawner itself, naming servers (image choice and named servers, below), saving
+    # the container's log before it removes it (logs below), touching only this stack's
+    # containers and volumes (jhz_stack.py), ready as soon as the server listens
+    # (jhz_ready.py).
     mro = c.JupyterHub.spawner_class.__mro__
-    assert [cls.__name__ for cls in mro[:2]] == [
+    assert mro[0].__name__.startswith("ReadyWhenListening")
+    assert [k.__name__ for k in mro[1:5]] == [
         "StackGuardedLogKeepingSpawner",
         "LogKeepingSpawner",
+        "ServerNamingSpawner",
+        "DockerSpawner",
     ]
-    assert mro[2] is DockerSpawner
+    assert mro[4] is DockerSpawner
     no_logs = load(hub=dataclasses.replace(HUB, logs=LogSettings(notebook_retention_days=0)))
-    assert no_logs.JupyterHub.spawner_class.__mro__[1] is DockerSpawner
+    no_logs_mro = no_logs.JupyterHub.spawner_class.__mro__
+    assert [k.__name__ for k in no_logs_mro[1:3]] == [
+        "StackGuardedServerNamingSpawner",
+        "ServerNamingSpawner",
+    ]
+    assert no_logs_mro[3] is DockerSpawner  # no log keeper
     assert c.DockerSpawner.image == DERIVED.notebook_image
     assert c.DockerSpawner.network_name == "jupyterhub-network"
     assert c.DockerSpawner.use_internal_ip is True
     assert c.DockerSpawner.remove is True
     assert c.DockerSpawner.notebook_dir == "/home/jovyan/work"
+    assert c.DockerSpawner.name_template == "{prefix}-{username}{server_suffix}"
     assert c.DockerSpawner.volumes == {
-        "jupyterhub-user-{username}": "/home/jovyan/work",
+        "jupyterhub-user-{username}{server_suffix}": "/home/jovyan/work",
         "/var/lib/jupyterhub-zos/dev/pki/{raw_username}": {"bind": "/etc/jupyterpki", "mode": "ro"},
     }
     assert "mem_limit" not in c.DockerSpawner and "cpu_limit" not in c.DockerSpawner
@@ -482,7 +496,113 @@ def test_metrics_token_belongs_to_a_service_with_read_metrics_only():
         }
 
 
+def test_status_token_belongs_to_a_service_that_lists_users_and_reads_servers_only():
+    token = "status-token-0123456789abcdef"
+    result = env(derived=dataclasses.replace(DERIVED, status_token=token))
+    assert result["HUB_STATUS_TOKEN"] == token and "HUB_STATUS_TOKEN" in SECRET_ENV
+    c = load_hub_config({**result, "HUB_METRICS_TOKEN": "m" * 30})
+    services = {s["name"]: s for s in c.JupyterHub.services}
+    assert services["status"] == {"name": "status", "api_token": token}
+    assert "prometheus" in services  # both kept
+    (role,) = [r for r in c.JupyterHub.load_roles if "status" in r.get("services", [])]
+    assert role == {
+        "name": "status-reader",
+        "scopes": ["list:users", "read:servers"],
+        "services": ["status"],
+    }
+    assert "status" not in {s["name"] for s in load().JupyterHub.services or []}
+
+
 def test_without_a_metrics_token_metrics_still_need_authentication():
     c = load()
     assert c.JupyterHub.authenticate_prometheus is True
     assert all(s["name"] != "prometheus" for s in c.JupyterHub.services)
+
+
+# --- image choice and named servers ---------------------------------------------------------
+
+CHOICES = (
+    ("jupyterhub-zos-notebook:dev", DERIVED.notebook_image),
+    (
+        "quay.io/jupyter/scipy-notebook:2025-10-20",
+        "quay.io/jupyter/scipy-notebook@sha256:" + "2" * 64,
+    ),
+)
+
+
+def test_one_image_offers_no_choice():
+    c = load()
+    assert "DOCKER_NOTEBOOK_IMAGES" not in env()
+    assert "allowed_images" not in c.DockerSpawner
+    alone = env(derived=dataclasses.replace(DERIVED, notebook_choices=CHOICES[:1]))
+    assert "DOCKER_NOTEBOOK_IMAGES" not in alone
+
+
+def test_several_images_are_the_spawn_pages_choice_default_first():
+    from tests.hubconfig import configured_spawner
+
+    values = env(derived=dataclasses.replace(DERIVED, notebook_choices=CHOICES))
+    assert json.loads(values["DOCKER_NOTEBOOK_IMAGES"]) == dict(CHOICES)
+    assert list(json.loads(values["DOCKER_NOTEBOOK_IMAGES"])) == [label for label, _ in CHOICES]
+    c = load_hub_config(values)
+    assert c.DockerSpawner.allowed_images == dict(CHOICES)
+    assert c.DockerSpawner.image == DERIVED.notebook_image  # no choice made: the default
+    # DockerSpawner's own form: one option per label, in order; the choice resolves to the
+    # digest, and an image not in the list is refused.
+    spawner = configured_spawner(c, "alice")
+    form = spawner.options_form
+    assert form.index(CHOICES[0][0]) < form.index(CHOICES[1][0])
+    assert 'name="image"' in form
+    assert spawner.options_from_form({"image": [CHOICES[1][0]]}) == {"image": CHOICES[1][0]}
+    import asyncio
+
+    assert asyncio.run(spawner.check_allowed(CHOICES[1][0])) == CHOICES[1][1]
+    with pytest.raises(web.HTTPError, match="not in allowed list"):
+        asyncio.run(spawner.check_allowed("quay.io/evil/miner:1"))
+
+
+def test_the_choice_of_digests_stays_an_output_until_known():
+    import asyncio
+
+    import pulumi
+
+    async def resolve():
+        digest = pulumi.Output.from_input("sha256:" + "3" * 64)
+        result = hub_environment(
+            HUB,
+            LDAP,
+            GATEWAY,
+            dataclasses.replace(
+                DERIVED, notebook_choices=(("a:1", "sha256:" + "4" * 64), ("b:1", digest))
+            ),
+        )["DOCKER_NOTEBOOK_IMAGES"]
+        assert isinstance(result, pulumi.Output)
+        return await result.future()
+
+    assert json.loads(asyncio.run(resolve())) == {
+        "a:1": "sha256:" + "4" * 64,
+        "b:1": "sha256:" + "3" * 64,
+    }
+
+
+@pytest.mark.parametrize(
+    "bad",
+    ['["a:1", "b:1"]', '{"a:1": ""}', "{}x"],
+)
+def test_a_malformed_image_choice_fails_loudly(bad):
+    with pytest.raises(ValueError):
+        load_hub_config(env(DOCKER_NOTEBOOK_IMAGES=bad))
+
+
+def test_an_image_choice_without_the_default_is_refused():
+    with pytest.raises(ValueError, match="must hold DOCKER_NOTEBOOK_IMAGE"):
+        load_hub_config(env(DOCKER_NOTEBOOK_IMAGES='{"b:1": "sha256:' + "5" * 64 + '"}'))
+
+
+def test_named_servers_off_by_default_and_limited_when_on():
+    c = load()
+    assert "allow_named_servers" not in c.JupyterHub
+    on = load(hub=dataclasses.replace(HUB, named_servers=3))
+    assert on.JupyterHub.allow_named_servers is True
+    # JupyterHub reads 0 as "no limit": the setting is never 0 when named servers are on.
+    assert on.JupyterHub.named_server_limit_per_user == 3

@@ -137,7 +137,15 @@ def test_the_reaper_is_a_hub_service_with_the_retention():
 
 def test_retention_zero_keeps_nothing():
     c = load(hub=dataclasses.replace(HUB, logs=LogSettings(notebook_retention_days=0)))
-    assert c.JupyterHub.spawner_class.__mro__[1] is DockerSpawner  # not LogKeepingSpawner
+    # The configured spawner (stack guard over server naming) without the log keeper's
+    # subclass.
+    mro = c.JupyterHub.spawner_class.__mro__
+    assert [k.__name__ for k in mro[1:4]] == [
+        "StackGuardedServerNamingSpawner",
+        "ServerNamingSpawner",
+        "DockerSpawner",
+    ]
+    assert all("remove_object" not in vars(k) for k in mro[:3])
     assert all(s["name"] != "notebook-log-reaper" for s in c.JupyterHub.services)
     assert "log_config" in c.DockerSpawner.extra_host_config  # rotation still applies
     assert "auto_remove" not in c.DockerSpawner.extra_host_config  # Docker's removal
@@ -164,11 +172,15 @@ class FakeDocker:
         return None
 
 
-def spawner(log_dir: Path, fake: FakeDocker, user: str = "bob.smith"):
+def spawner(log_dir: Path, fake: FakeDocker, user: str = "bob.smith", server: str = ""):
     c = load_hub_config({**env(), "NOTEBOOK_LOG_DIR": str(log_dir)})
     cls = c.JupyterHub.spawner_class
     assert issubclass(cls, DockerSpawner)
-    made = cls(config=c, user=SimpleNamespace(name=user, id=1, url=f"/user/{user}/"))
+    made = cls(
+        config=c,
+        user=SimpleNamespace(name=user, id=1, url=f"/user/{user}/"),
+        orm_spawner=SimpleNamespace(name=server, server=None) if server else None,
+    )
     made.object_id = "c0ffee"
     made.docker = fake
     return made
@@ -182,6 +194,17 @@ def test_a_stopped_servers_log_is_saved_before_its_container_is_removed(tmp_path
     assert fake.calls[1][1:] == (("c0ffee",), {"v": True})  # DockerSpawner's own removal
     (saved,) = (tmp_path / "bob.smith").glob("default-*.log")
     assert saved.read_bytes() == fake.logs
+
+
+def test_a_named_servers_log_is_saved_under_its_user_by_server_name(tmp_path):
+    fake = FakeDocker(b"2026-12-02T01:00:00Z [I] named\n")
+    named = spawner(tmp_path, fake, server="gpu")
+    assert named.object_name == "jupyter-bob-2esmith--gpu"
+    asyncio.run(named.remove_object())
+    assert [call[0] for call in fake.calls] == ["logs", "remove_container"]
+    (saved,) = (tmp_path / "bob.smith").glob("gpu-*.log")
+    assert saved.read_bytes() == fake.logs
+    assert not list((tmp_path / "bob.smith").glob("default-*.log"))
 
 
 @pytest.mark.parametrize("failure", ["engine", "disk"])
