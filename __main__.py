@@ -11,11 +11,10 @@ import pulumi
 from components.delivery.script import ssh_options
 from components.directory.dev_directory import DevDirectory, DevDirectoryArgs
 from components.docker.images import Images, ImagesArgs
-from components.docker.names import directory_network_name, notebook_container_name
 from components.docker.network import Network, NetworkArgs
 from components.docker.notebook_check import NotebookCheck, NotebookCheckArgs
+from components.docker.stack_check import check_stack_objects
 from components.docker.storage import Storage, StorageArgs
-from components.gateway.dev_gateway import CONTAINER_NAME as DEV_GATEWAY_NAME
 from components.gateway.dev_gateway import DevGateway, DevGatewayArgs
 from components.gateway.pki import GatewayPki, GatewayPkiArgs, server_hosts
 from components.hub.container import Hub, HubArgs, HubClientCa
@@ -33,9 +32,14 @@ settings = load_settings()
 hub_settings = settings.hub
 # docker:sshOpts: the delivery's ssh uses them as docker's does (checked before any resource).
 docker_ssh_opts = ssh_options(pulumi.Config("docker").get("sshOpts"))
+# Several stacks on one Docker host: this stack's names (the seed's on dev) and label.
+# Another stack's objects under them, or its hub on HUB_HTTPS_PORT: refused, before any
+# resource is declared (a read-only listing of the Docker host).
+docker_names, labels = settings.names, settings.object_labels
+check_stack_objects(settings)
 
-network = Network("jupyterhub", NetworkArgs(hub_settings.network_name))
-storage = Storage("jupyterhub", StorageArgs())
+network = Network("jupyterhub", NetworkArgs(hub_settings.network_name, labels=labels))
+storage = Storage("jupyterhub", StorageArgs(docker_names.data_volume, labels=labels))
 images = Images(
     "jupyterhub",
     ImagesArgs(
@@ -71,7 +75,7 @@ dev_directory = None
 if settings.ldap.dev_directory:
     directory_network = Network(
         "jupyterhub-directory",
-        NetworkArgs(directory_network_name(hub_settings.network_name), internal=True),
+        NetworkArgs(docker_names.directory_network, internal=True, labels=labels),
     )
     hub_networks.append(directory_network.name)
     dev_directory = DevDirectory(
@@ -84,6 +88,8 @@ if settings.ldap.dev_directory:
             docker_host=settings.docker_host,
             ssh_opts=docker_ssh_opts,
             log_opts=hub_settings.logs.docker_log_opts,
+            container_name=docker_names.directory_container,
+            labels=labels,
         ),
     )
     ldap_host, ldap_ca_pem = dev_directory.host, dev_directory.ca_cert_pem
@@ -105,7 +111,7 @@ if settings.zos is None:
         "jupyterhub-gateway-pki",
         GatewayPkiArgs(
             server_hosts=server_hosts(
-                DEV_GATEWAY_NAME if gateway.dev_gateway else None, gateway.url
+                docker_names.gateway_container if gateway.dev_gateway else None, gateway.url
             ),
         ),
     )
@@ -170,6 +176,8 @@ if gateway.dev_gateway:
             ssh_opts=docker_ssh_opts,
             kernels=gateway.kernels,
             log_opts=hub_settings.logs.docker_log_opts,
+            container_name=docker_names.gateway_container,
+            labels=labels,
         ),
     )
     kg_url = dev_gateway.url
@@ -192,6 +200,8 @@ hub_env = hub_environment(
         notebook_choices=tuple(images.notebook_choices.items()),
         status_token=secrets.status_token,
         hub_issues_certs=client_ca is not None,
+        stack_names=docker_names,
+        stack_label=settings.label,
     ),
 )
 hub = Hub(
@@ -214,6 +224,9 @@ hub = Hub(
         ssh_opts=docker_ssh_opts,
         depends_on=hub_depends_on,
         log_opts=hub_settings.logs.docker_log_opts,
+        stack_names=docker_names,
+        owner=settings.label,
+        labels=labels,
     ),
 )
 
@@ -225,8 +238,11 @@ pulumi.export("data_volume", storage.data_volume_name)
 pulumi.export(
     "docker_logs",
     {
-        "hub": "docker logs jupyterhub",
-        **{user: f"docker logs {notebook_container_name(user)}" for user in hub_settings.users},
+        "hub": f"docker logs {docker_names.hub_container}",
+        **{
+            user: f"docker logs {docker_names.notebook_container_name(user)}"
+            for user in hub_settings.users
+        },
     },
 )
 if dev_directory is not None:

@@ -16,7 +16,9 @@ from .props import VOLUME, config, docker_name, elements, get, parent_type, text
 from .rule import MANDATORY, Rule
 
 VOLUME_DEFAULTS = {
-    "dataVolumePattern": r"^(.+-)?jupyterhub-data(-.+)?$",
+    # jupyterhub-data (dev), jupyterhub-<stack>-data (any other stack: components/docker/
+    # names.py), with a prefix or suffix; not the dev directory's <...>-ldap-data.
+    "dataVolumePattern": r"^(?!.*-ldap-data$)(.+-)?jupyterhub(-.+)?-data(-.+)?$",
     "retainLabel": "jupyterhub-zos.retain-on-delete",
     "retainingComponents": ["jupyterhub-zos:storage:Storage"],
 }

@@ -37,6 +37,7 @@ from pathlib import Path
 
 import docker
 
+from components.docker.names import STACK_LABEL
 from tools import backup_manifest as bm
 from tools.stack_access import (
     HELPER_MOUNT,
@@ -118,8 +119,20 @@ def _tool_version() -> str:
 
 
 def user_volumes(client, stack: Stack) -> list[str]:
+    """The stack's user volumes: its names, and not another stack's label (a stack's
+    name may make its prefix another's, e.g. dev's jupyterhub-user- and stack user-x's)."""
     prefix = stack.user_volume_prefix
-    return sorted(v.name for v in client.volumes.list() if v.name.startswith(prefix))
+    return sorted(
+        v.name
+        for v in client.volumes.list()
+        if v.name.startswith(prefix) and stack.owns(v.attrs.get("Labels"))
+    )
+
+
+def create_user_volume(client, stack: Stack, name: str):
+    """A restored user volume, labelled as the hub labels the volumes it makes
+    (images/hub/jhz_stack.py refuses, on a stack other than dev, one without the label)."""
+    return client.volumes.create(name=name, driver="local", labels={STACK_LABEL: stack.label})
 
 
 def _archive_volume(client, image, stack, volume, out: Path, drop=()) -> tuple[str, int]:
@@ -365,7 +378,7 @@ def restore(stack: Stack, folder: Path, overwrite: bool = False, log=print) -> b
             log(f"user volume: {item.volume}")
             with contextlib.suppress(docker.errors.NotFound):  # there only with --overwrite
                 client.volumes.get(item.volume).remove()
-            client.volumes.create(name=item.volume, driver="local")
+            create_user_volume(client, stack, item.volume)
             _put(client, image, stack, item.volume, folder / item.file)
     finally:
         log(f"starting {stack.hub_container}")

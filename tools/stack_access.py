@@ -46,17 +46,37 @@ class Stack:
     docker_host: str | None
 
     @property
+    def names(self) -> names.StackNames:
+        """This stack's Docker names (components/docker/names.py): dev keeps the seed's,
+        any other stack's carry its name."""
+        return names.stack_names(self.name)
+
+    @property
+    def label(self) -> str:
+        """The STACK_LABEL value of this stack's objects (the hub's jhz_stack.py requires
+        it of the user volumes it finds on a stack other than dev)."""
+        return names.stack_label(PROJECT, self.name)
+
+    @property
     def data_volume(self) -> str:
-        return self.outputs.get("data_volume") or names.DATA_VOLUME
+        return self.outputs.get("data_volume") or self.names.data_volume
 
     @property
     def hub_container(self) -> str:
-        return names.HUB_CONTAINER
+        return self.names.hub_container
 
     @property
     def user_volume_prefix(self) -> str:
         """DockerSpawner's user volumes are this followed by the escaped user name."""
-        return names.user_volume_name("")
+        return self.names.user_volume_name("")
+
+    def owns(self, labels: dict | None) -> bool:
+        """Whether an object with these labels may be this stack's: labelled with its
+        label, or unlabeled on dev (from a hub before labels)."""
+        owner = (labels or {}).get(names.STACK_LABEL)
+        if owner is None:
+            return self.name == names.DEV_STACK
+        return owner == self.label
 
 
 def _pulumi(args: list[str]) -> subprocess.CompletedProcess:

@@ -259,7 +259,9 @@ def hub_users(hub_url: str, ca_file: str | bool, token: str | None) -> dict[str,
     return result
 
 
-def gateway_probe(client, hub, env: dict[str, str], outputs: dict) -> dict[str, Any]:
+def gateway_probe(
+    client, hub, env: dict[str, str], outputs: dict, network: str = names.NETWORK
+) -> dict[str, Any]:
     """The probe in a helper container on the notebooks' network (no exec in the hub:
     the Docker API's exec streams do not survive docker's ssh:// transport). The CA: the
     hub's copy of the gateway's (read through the Docker API), else the stack output."""
@@ -273,7 +275,7 @@ def gateway_probe(client, hub, env: dict[str, str], outputs: dict) -> dict[str, 
     if env.get("JUPYTERPKI_GATEWAY_CA"):
         ca = _read_file(hub, env["JUPYTERPKI_GATEWAY_CA"])
     ca = ca or outputs.get("gateway_ca_cert") or ""
-    network = env.get("DOCKER_NETWORK_NAME") or names.NETWORK
+    network = env.get("DOCKER_NETWORK_NAME") or network
     helper = client.containers.create(
         hub.image.id,
         entrypoint=["python3", "-c", GATEWAY_PROBE, url, ca],
@@ -406,7 +408,7 @@ def gather(stack: Stack, ca_file: str | None = None, now: dt.datetime | None = N
             env = _env(hub)
             issued = "JUPYTERPKI_CA_KEY" in env
             report["client_certs_issued_by_hub"] = issued
-            probe = gateway_probe(client, hub, env, outputs)
+            probe = gateway_probe(client, hub, env, outputs, stack.names.network)
             if probe.get("cert"):
                 certs.append(
                     {"name": "gateway (served)", "kind": "server", **parse_cert(probe["cert"], now)}
@@ -428,7 +430,7 @@ def gather(stack: Stack, ca_file: str | None = None, now: dt.datetime | None = N
                 else:
                     entry.update(parse_cert(cert, now))
                 certs.append(entry)
-        for name in (names.GATEWAY_CONTAINER, names.DIRECTORY_CONTAINER):
+        for name in (stack.names.gateway_container, stack.names.directory_container):
             state = container_state(client, name)
             if state["exists"]:
                 report["containers"].append(state)

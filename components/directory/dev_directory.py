@@ -31,7 +31,12 @@ from components.directory.render import (
     render_slapd_conf,
 )
 from components.docker import names
-from components.docker.hardening import Hardening, container_security, limit_pids
+from components.docker.hardening import (
+    Hardening,
+    container_labels,
+    container_security,
+    limit_pids,
+)
 from components.pki.resources import self_signed_ca, signed_cert
 from components.pki.specs import ca_spec, server_spec
 from components.settings import DEV_DIRECTORY_BIND_DN, LogSettings
@@ -58,6 +63,7 @@ class DevDirectoryArgs:
     docker_host: str | None = None  # docker:host, for the pids limit (docker update)
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
     log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
+    labels: Mapping[str, str] = field(default_factory=dict)  # STACK_LABEL (not on dev)
 
 
 class DevDirectory(pulumi.ComponentResource):
@@ -97,12 +103,19 @@ class DevDirectory(pulumi.ComponentResource):
 
         paths = SlapdPaths()
         self.data_volume = docker.Volume(
-            f"{name}-data", name=f"{args.container_name}-data", opts=child
+            f"{name}-data",
+            name=f"{args.container_name}-data",
+            labels=[
+                docker.VolumeLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())
+            ]
+            or None,
+            opts=child,
         )
         self.container = docker.Container(
             f"{name}-server",
             name=args.container_name,
             image=args.image,
+            labels=container_labels(args.labels),
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(
                     name=args.network_name, aliases=[args.container_name]

@@ -14,7 +14,7 @@ is replaced); Docker keeps it in the container's config across restarts.
 from __future__ import annotations
 
 import shlex
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -43,6 +43,12 @@ def container_security(hardening: Hardening) -> dict:
         # memory_swap equal to memory: no swap beyond the limit.
         args.update(memory=hardening.memory_mb, memory_swap=hardening.memory_mb)
     return args
+
+
+def container_labels(labels: Mapping[str, str]) -> list[docker.ContainerLabelArgs] | None:
+    """docker.Container labels (STACK_LABEL); None when there are none, so a stack without
+    labels (dev) keeps the inputs it had."""
+    return [docker.ContainerLabelArgs(label=k, value=v) for k, v in sorted(labels.items())] or None
 
 
 def docker_host_command(script: str, docker_host: str | None, ssh_opts: Sequence[str]) -> str:

@@ -1,21 +1,37 @@
-"""Every Docker object name the stack uses, derived in one place.
+"""Every Docker object name the stack uses, derived in one place from the stack's name.
+
+The `dev` stack keeps the seed's names (jupyterhub, jupyterhub-network, jupyterhub-data,
+jupyter-<user>, jupyterhub-user-<user>, ...): the module constants below. Any other
+stack's names carry the stack (`stack_names`): the hub `jupyterhub-<stack>`, its objects
+`jupyterhub-<stack>-<role>` (network, data, gateway, ldap), notebooks
+`jupyter-<stack>-<user>` and users' volumes `jupyterhub-<stack>-user-<user>`, so several
+stacks share one Docker host. A stack's objects also carry STACK_LABEL
+(`<project>/<stack>`): the program refuses to deploy over another stack's objects
+(components/docker/stack_check.py) and the hub touches only its own notebooks.
+DOCKER_NETWORK_NAME, when set, still names the network.
 
 The hub's `jupyterhub_config.py` runs inside the hub image and cannot import this
-module: the names it needs (the notebook prefix, container and volume templates, the
-server separator, the hub's alias) are checked against these by
+module: the names it needs (the notebook prefix, the user volume template with its
+server suffix field, the hub's alias, the label) come in its environment
+(components/hub/environment.py), checked against these by
 tests/unit/components/docker/test_names.py.
 
 Named servers (HUB_NAMED_SERVERS): a user's server `s` runs in `<their container>--<s>`
 with the volume `<their volume>--<s>`, names escaped as DockerSpawner escapes users.
 Why no two (user, server) pairs share a name: an escaped name holds only a-z, 0-9 and
 `-` each followed by two hex digits, so it never holds `--` and never ends with `-`;
-the first `--` after the prefix is therefore the separator, and the escaping is one to
-one, so a name gives back exactly one (user, server). The default server (name "")
-keeps the names it always had.
+a stack's prefix holds no `--` either (stack_name_problem), so the first `--` after the
+prefix is the separator, and the escaping is one to one, so a name gives back exactly
+one (user, server). The default server (name "") keeps the names it always had.
 """
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+
+# The dev stack's names: the seed's, kept so an existing dev deployment is unchanged.
+DEV_STACK = "dev"
 NETWORK = "jupyterhub-network"  # DOCKER_NETWORK_NAME's default (the seed's network)
 DATA_VOLUME = "jupyterhub-data"  # the hub's sqlite database and state
 HUB_CONTAINER = "jupyterhub"
@@ -32,6 +48,121 @@ SERVER_SEPARATOR = "--"
 SERVER_SUFFIX_FIELD = "{server_suffix}"
 NOTEBOOK_NAME_TEMPLATE = "{prefix}-{username}" + SERVER_SUFFIX_FIELD  # name_template
 SERVER_VOLUME_TEMPLATE = USER_VOLUME_TEMPLATE + SERVER_SUFFIX_FIELD  # the volumes key
+
+# On every container, volume and network of a stack (but the dev stack's own Pulumi
+# resources, which keep their inputs): `<project>/<stack>`, the owner of the object.
+STACK_LABEL = "jupyterhub-zos.stack"
+
+# A stack name other than dev goes into DNS names (the dev gateway's certificate names
+# its container; Docker's DNS resolves containers by name): one DNS label, lowercase,
+# short enough that the longest name, `jupyterhub-<stack>-network-directory`, fits in
+# the 63 characters of a DNS label.
+MAX_STACK_LENGTH = 63 - len("jupyterhub--network-directory")
+_STACK_RE = re.compile(r"[a-z0-9]([a-z0-9-]*[a-z0-9])?")
+
+
+def stack_label(project: str, stack: str) -> str:
+    """STACK_LABEL's value for a stack's objects."""
+    return f"{project}/{stack}"
+
+
+def stack_name_problem(stack: str) -> str | None:
+    """Why `stack` cannot name Docker objects, or None."""
+    if stack == DEV_STACK:
+        return None
+    if not _STACK_RE.fullmatch(stack) or "--" in stack:
+        return (
+            f"stack name {stack!r} names this stack's Docker objects "
+            "(jupyterhub-<stack>-...): use lowercase letters, digits and single '-' "
+            "inside, e.g. prod or team-a"
+        )
+    if len(stack) > MAX_STACK_LENGTH:
+        return (
+            f"stack name {stack!r} is {len(stack)} characters: at most {MAX_STACK_LENGTH}, "
+            "so its Docker names stay DNS labels (63 characters)"
+        )
+    return None
+
+
+@dataclass(frozen=True)
+class StackNames:
+    """One stack's Docker names (`stack_names`)."""
+
+    stack: str
+    network: str
+    data_volume: str
+    hub_container: str
+    hub_alias: str
+    gateway_container: str
+    directory_container: str
+    notebook_prefix: str
+    user_volume_template: str
+
+    @property
+    def directory_network(self) -> str:
+        return directory_network_name(self.network)
+
+    @property
+    def directory_volume(self) -> str:
+        return f"{self.directory_container}-data"
+
+    @property
+    def fixed_containers(self) -> tuple[str, ...]:
+        """The containers the program makes (the hub, the dev gateway and directory)."""
+        return (self.hub_container, self.gateway_container, self.directory_container)
+
+    @property
+    def server_volume_template(self) -> str:
+        """NOTEBOOK_VOLUME_TEMPLATE: the user volume template with the server suffix field
+        jupyterhub_config.py's spawner fills ("" for the default server)."""
+        return self.user_volume_template + SERVER_SUFFIX_FIELD
+
+    def notebook_container_name(self, user: str, server: str = "") -> str:
+        """The container DockerSpawner runs a user's notebook in: `<prefix>-<user>`, the
+        name escaped as DockerSpawner does (each other character as -<hex of its bytes>),
+        and `--<server>` for a named server."""
+        return f"{self.notebook_prefix}-{escaped_user(user)}{server_suffix(server)}"
+
+    def user_volume_name(self, user: str, server: str = "") -> str:
+        """The volume the hub makes at a server's first spawn for /home/jovyan/work: one
+        per user for the default server, one per named server."""
+        return self.user_volume_template.format(username=escaped_user(user)) + server_suffix(server)
+
+
+def stack_names(stack: str, network_name: str | None = None) -> StackNames:
+    """The stack's names; `network_name` (DOCKER_NETWORK_NAME, when set) names the network.
+    Raises ValueError for a stack name that cannot name Docker objects."""
+    problem = stack_name_problem(stack)
+    if problem:
+        raise ValueError(problem)
+    if stack == DEV_STACK:
+        return StackNames(
+            stack=stack,
+            network=network_name or NETWORK,
+            data_volume=DATA_VOLUME,
+            hub_container=HUB_CONTAINER,
+            hub_alias=HUB_ALIAS,
+            gateway_container=GATEWAY_CONTAINER,
+            directory_container=DIRECTORY_CONTAINER,
+            notebook_prefix=NOTEBOOK_PREFIX,
+            user_volume_template=USER_VOLUME_TEMPLATE,
+        )
+    base = f"jupyterhub-{stack}"
+    return StackNames(
+        stack=stack,
+        network=network_name or f"{base}-network",
+        data_volume=f"{base}-data",
+        hub_container=base,
+        hub_alias=base,
+        gateway_container=f"{base}-gateway",
+        directory_container=f"{base}-ldap",
+        # `jupyter-`, not `jupyterhub-`: a user named `gateway` is not the gateway.
+        notebook_prefix=f"jupyter-{stack}",
+        user_volume_template=f"{base}-user-{{username}}",
+    )
+
+
+DEV_NAMES = stack_names(DEV_STACK)
 
 _DNS_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 
@@ -55,13 +186,13 @@ def notebook_container_name(user: str, server: str = "") -> str:
     """The container DockerSpawner runs a user's notebook in: `jupyter-<user>`, the
     name escaped as DockerSpawner does (each other character as -<hex of its bytes>),
     and `--<server>` for a named server."""
-    return f"{NOTEBOOK_PREFIX}-{escaped_user(user)}{server_suffix(server)}"
+    return DEV_NAMES.notebook_container_name(user, server)
 
 
 def user_volume_name(user: str, server: str = "") -> str:
     """The volume DockerSpawner makes at a server's first spawn for /home/jovyan/work:
     one per user for the default server, one per named server."""
-    return USER_VOLUME_TEMPLATE.format(username=escaped_user(user)) + server_suffix(server)
+    return DEV_NAMES.user_volume_name(user, server)
 
 
 def directory_network_name(network_name: str) -> str:

@@ -10,7 +10,8 @@ by name and only containers on the same network reach each other.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -20,6 +21,7 @@ import pulumi_docker as docker
 class NetworkArgs:
     network_name: str  # DOCKER_NETWORK_NAME, or names.directory_network_name() of it
     internal: bool = False  # no route off the Docker host (the directory needs none)
+    labels: Mapping[str, str] = field(default_factory=dict)  # STACK_LABEL (not on dev)
 
 
 class Network(pulumi.ComponentResource):
@@ -32,6 +34,10 @@ class Network(pulumi.ComponentResource):
             name=args.network_name,
             driver="bridge",
             internal=args.internal or None,
+            labels=[
+                docker.NetworkLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())
+            ]
+            or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.name = self.network.name

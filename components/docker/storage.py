@@ -9,14 +9,17 @@ To remove it on purpose, after `pulumi destroy`:
 
     docker volume rm jupyterhub-data
 
-Users' notebook volumes (`jupyterhub-user-<name>`) are made by DockerSpawner at the
-first spawn and are not Pulumi resources: they outlive the hub, its containers and the
-stack alike, and are removed the same way (`docker volume rm jupyterhub-user-alice`).
+Users' notebook volumes (`jupyterhub-user-<name>`; names carry the stack but on dev:
+components/docker/names.py) are made by the hub at the first spawn (labelled with the
+stack, images/hub/jhz_stack.py) and are not Pulumi resources: they outlive the hub, its
+containers and the stack alike, and are removed the same way
+(`docker volume rm jupyterhub-user-alice`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import pulumi
 import pulumi_docker as docker
@@ -32,6 +35,7 @@ RETAIN_LABEL = "jupyterhub-zos.retain-on-delete"
 @dataclass(frozen=True)
 class StorageArgs:
     data_volume_name: str = DATA_VOLUME  # the hub data volume's Docker name
+    labels: Mapping[str, str] = field(default_factory=dict)  # STACK_LABEL (not on dev)
 
 
 class Storage(pulumi.ComponentResource):
@@ -43,7 +47,10 @@ class Storage(pulumi.ComponentResource):
             f"{name}-data",
             name=args.data_volume_name,
             driver="local",
-            labels=[docker.VolumeLabelArgs(label=RETAIN_LABEL, value="true")],
+            labels=[
+                docker.VolumeLabelArgs(label=RETAIN_LABEL, value="true"),
+                *(docker.VolumeLabelArgs(label=k, value=v) for k, v in sorted(args.labels.items())),
+            ],
             opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
         )
         self.data_volume_name = self.data_volume.name

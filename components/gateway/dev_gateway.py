@@ -19,7 +19,12 @@ import pulumi
 import pulumi_docker as docker
 
 from components.docker import names
-from components.docker.hardening import Hardening, container_security, limit_pids
+from components.docker.hardening import (
+    Hardening,
+    container_labels,
+    container_security,
+    limit_pids,
+)
 from components.gateway.config import GatewayTls, render_kernel_gateway_config
 from components.settings import KernelLimits, LogSettings
 
@@ -89,6 +94,7 @@ class DevGatewayArgs:
     ssh_opts: Sequence[str] = ()  # docker:sshOpts
     kernels: KernelLimits = DEFAULT_KERNELS  # KG_CULL_*, KG_MAX_KERNELS
     log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
+    labels: Mapping[str, str] = field(default_factory=dict)  # STACK_LABEL (not on dev)
 
 
 class DevGateway(pulumi.ComponentResource):
@@ -117,6 +123,7 @@ class DevGateway(pulumi.ComponentResource):
             f"{name}-container",
             name=args.container_name,
             image=self.image.repo_digest,
+            labels=container_labels(args.labels),
             envs=[token_env],
             uploads=[
                 docker.ContainerUploadArgs(

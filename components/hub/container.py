@@ -1,6 +1,7 @@
-"""The `jupyterhub` container: HTTPS on HUB_HTTPS_PORT, LDAP login, DockerSpawner.
+"""The hub container (`jupyterhub`, `jupyterhub-<stack>` on stacks but dev:
+components/docker/names.py): HTTPS on HUB_HTTPS_PORT, LDAP login, DockerSpawner.
 
-- on the network with the alias `jupyterhub` (notebooks call the hub API by it);
+- on the network with its alias (`jupyterhub` on dev; notebooks call the hub API by it);
 - the Docker socket mounted: DockerSpawner starts users' containers through it (this
   is the only container that gets it);
 - the data volume at /data (sqlite database), restart unless-stopped, a healthcheck on
@@ -24,6 +25,9 @@ local.Command (run on the Docker host, over ssh for ssh:// hosts) looks after th
   the servers of users the config no longer allows;
 - delete, at `pulumi destroy`, after the hub and before the network (Docker will not
   remove a network a container is on): remove them all.
+Both touch only this stack's notebook containers: on its network, named with its prefix
+and carrying its STACK_LABEL (the hub labels them; on the dev stack also unlabeled ones,
+started by a hub from before the label), never another stack's on the same host.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ import pulumi_docker as docker
 from components.docker import names
 from components.docker.hardening import (
     Hardening,
+    container_labels,
     container_security,
     docker_host_command,
     limit_pids,
@@ -79,8 +84,12 @@ _NOTEBOOK_SCRIPT = """\
 # {title} (rendered by jupyterhub-zos).
 set -eu
 NETWORK={network}
-names=$(docker ps -a --filter "network=$NETWORK" --filter 'name=^{prefix}-' \\
-    --format '{{{{.Names}}}}')
+OWNER={owner}
+# This stack's only: its network and prefix, and its label ({unlabeled}).
+listed=$(docker ps -a --filter "network=$NETWORK" --filter 'name=^{prefix}-' \\
+    --format '{{{{.Names}}}} {{{{.Label "{label}"}}}}')
+names=$(printf '%s\\n' "$listed" | awk -v owner="$OWNER" -v unlabeled={keep_unlabeled} \\
+    '$2 == owner || (unlabeled && $2 == "") {{print $1}}')
 {keep}count=0
 for name in $names; do
 {body}done
@@ -92,9 +101,17 @@ _REMOVE = """\
 """
 
 
-def notebook_servers_script(network_name: str, *, prune: bool) -> str:
-    """POSIX sh run on the Docker host against the notebook containers (DockerSpawner's
-    `jupyter-` names) on the stack's network, removing them as DockerSpawner does (with
+def notebook_servers_script(
+    network_name: str,
+    *,
+    prune: bool,
+    prefix: str = names.NOTEBOOK_PREFIX,
+    owner: str = names.stack_label("jupyterhub-zos", names.DEV_STACK),
+    unlabeled: bool = True,
+) -> str:
+    """POSIX sh run on the Docker host against the stack's notebook containers (on its
+    network, DockerSpawner's `<prefix>-` names, STACK_LABEL `owner`; `unlabeled`: also
+    those without the label, on the dev stack), removing them as DockerSpawner does (with
     their anonymous volumes; users' named volumes stay).
 
     prune (create/update): remove those whose user's default-server name is not on stdin
@@ -115,7 +132,11 @@ def notebook_servers_script(network_name: str, *, prune: bool) -> str:
         if prune
         else "Remove the notebook servers the hub left running",
         network=q(network_name),
-        prefix=names.NOTEBOOK_PREFIX,
+        prefix=prefix,
+        owner=q(owner),
+        label=names.STACK_LABEL,
+        keep_unlabeled=int(unlabeled),
+        unlabeled="and unlabeled: from a hub before labels" if unlabeled else "only",
         keep=keep,
         body=body,
         what=" of users without a client certificate" if prune else "",
@@ -128,18 +149,27 @@ def notebook_servers_command(
     ssh_opts: Sequence[str] = (),
     *,
     prune: bool,
+    stack_names: names.StackNames = names.DEV_NAMES,
+    owner: str = names.stack_label("jupyterhub-zos", names.DEV_STACK),
 ) -> str:
     """A command text of the notebook-servers Command: the script here for a local
     Docker host (unix://), over the `ssh` binary for ssh://, as the PKI delivery does."""
-    return docker_host_command(
-        notebook_servers_script(network_name, prune=prune), docker_host, ssh_opts
+    script = notebook_servers_script(
+        network_name,
+        prune=prune,
+        prefix=stack_names.notebook_prefix,
+        owner=owner,
+        unlabeled=stack_names.stack == names.DEV_STACK,
     )
+    return docker_host_command(script, docker_host, ssh_opts)
 
 
-def notebook_keep_list(users: Sequence[str]) -> str:
+def notebook_keep_list(
+    users: Sequence[str], stack_names: names.StackNames = names.DEV_NAMES
+) -> str:
     """The prune script's stdin: the notebook container of each user with a certificate,
     after a header line (never a container name), so stdin is never empty."""
-    kept = "".join(f"{names.notebook_container_name(u)}\n" for u in sorted(set(users)))
+    kept = "".join(f"{stack_names.notebook_container_name(u)}\n" for u in sorted(set(users)))
     return "# notebook containers to keep\n" + kept
 
 
@@ -216,6 +246,11 @@ class HubArgs:
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. PKI delivery
     # json-file rotation of the hub's log (DOCKER_LOG_MAX_SIZE, DOCKER_LOG_MAX_FILE).
     log_opts: Mapping[str, str] = field(default_factory=lambda: LogSettings().docker_log_opts)
+    # The stack's Docker names, its STACK_LABEL value (whose notebooks are its own) and the
+    # labels of the hub container (none on dev: Settings.object_labels).
+    stack_names: names.StackNames = names.DEV_NAMES
+    owner: str = names.stack_label("jupyterhub-zos", names.DEV_STACK)
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 class Hub(pulumi.ComponentResource):
@@ -266,7 +301,12 @@ class Hub(pulumi.ComponentResource):
         def servers_command(prune: bool) -> pulumi.Output[str]:
             return pulumi.Output.from_input(args.network_name).apply(
                 lambda network: notebook_servers_command(
-                    network, args.docker_host, tuple(args.ssh_opts), prune=prune
+                    network,
+                    args.docker_host,
+                    tuple(args.ssh_opts),
+                    prune=prune,
+                    stack_names=args.stack_names,
+                    owner=args.owner,
                 )
             )
 
@@ -282,19 +322,22 @@ class Hub(pulumi.ComponentResource):
         self.notebook_servers = command.local.Command(
             f"{name}-notebook-servers",
             create=KEEP_ALL_SCRIPT if hub_issues else servers_command(prune=True),
-            stdin=None if hub_issues else notebook_keep_list(args.pki_users),
+            stdin=None if hub_issues else notebook_keep_list(args.pki_users, args.stack_names),
             delete=servers_command(prune=False),
             add_previous_output_in_env=False,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.container = docker.Container(
             f"{name}-container",
-            name=CONTAINER_NAME,
+            name=args.stack_names.hub_container,
             image=args.image,
+            labels=container_labels(args.labels),
             envs=container_envs(args.environment),
             uploads=uploads,
             networks_advanced=[
-                docker.ContainerNetworksAdvancedArgs(name=args.network_name, aliases=[HUB_ALIAS]),
+                docker.ContainerNetworksAdvancedArgs(
+                    name=args.network_name, aliases=[args.stack_names.hub_alias]
+                ),
                 *(docker.ContainerNetworksAdvancedArgs(name=n) for n in args.extra_networks),
             ],
             ports=[docker.ContainerPortArgs(internal=HTTPS_PORT, external=args.https_port)],

@@ -19,6 +19,7 @@ from typing import Any
 
 import pulumi
 
+from components.docker import names
 from components.settings import GatewaySettings, HubSettings, LdapSettings
 
 # Where the hub container gets its runtime files (container uploads, never image layers).
@@ -72,6 +73,10 @@ class HubEnvInputs:
     # The hub issues every user's client certificate at spawn (CA files uploaded, HUB_PKI_DIR
     # mounted); else only `pki_users` have one (RACF, delivered by the program).
     hub_issues_certs: bool = False
+    # The stack's Docker names (the hub's alias, its notebooks' and volumes') and its
+    # STACK_LABEL value, which the hub puts on the notebooks and volumes it makes.
+    stack_names: names.StackNames = names.DEV_NAMES
+    stack_label: str = names.stack_label("jupyterhub-zos", names.DEV_STACK)
 
 
 def _csv(items: Sequence[str]) -> str:
@@ -135,6 +140,16 @@ def hub_environment(
         # Notebook containers
         "DOCKER_NOTEBOOK_IMAGE": derived.notebook_image,
         "DOCKER_NETWORK_NAME": hub.network_name,
+        # This stack's names and label (components/docker/names.py): several stacks on
+        # one Docker host each touch only their own notebooks and volumes.
+        "HUB_ALIAS": derived.stack_names.hub_alias,
+        "NOTEBOOK_NAME_PREFIX": derived.stack_names.notebook_prefix,
+        "NOTEBOOK_VOLUME_TEMPLATE": derived.stack_names.server_volume_template,
+        "STACK_LABEL": derived.stack_label,
+        # Unlabeled objects of its names are the dev stack's own (from a hub before labels).
+        "STACK_KEEPS_UNLABELED": "true"
+        if derived.stack_names.stack == names.DEV_STACK
+        else "false",
         "HUB_NAMED_SERVERS": str(hub.named_servers),
         "IDLE_CULL_TIMEOUT": str(hub.idle_cull_timeout),
         "IDLE_CULL_MAX_AGE": str(hub.idle_cull_max_age),

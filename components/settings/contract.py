@@ -9,7 +9,6 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from components.docker import names
 from components.settings.values import (
     AbsPath,
     BindDn,
@@ -98,8 +97,8 @@ class StackConfig(BaseModel):
     model_config = {"extra": "forbid", "frozen": True, "defer_build": True}
 
     DOCKER_NOTEBOOK_IMAGE: ImageRef | None = None
+    DOCKER_NETWORK_NAME: NetworkName | None = None  # None: the stack's (names.stack_names)
     DOCKER_NOTEBOOK_IMAGES: json_list(ImageRef) = []
-    DOCKER_NETWORK_NAME: NetworkName = names.NETWORK
     DOCKER_LOG_MAX_SIZE: LogSize = "10m"
     DOCKER_LOG_MAX_FILE: LogFiles = 5
     ALLOW_DEV_SERVICES: Bool = False

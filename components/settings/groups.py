@@ -10,6 +10,13 @@ from dataclasses import dataclass, field
 import pulumi
 
 from components.delivery.material import SuppliedCert
+from components.docker.names import (
+    DEV_STACK,
+    STACK_LABEL,
+    StackNames,
+    stack_label,
+    stack_names,
+)
 from components.settings.contract import (
     DEFAULT_GROUP_SEARCH_FILTER,
     DEFAULT_USER_ATTRIBUTE,
@@ -168,3 +175,20 @@ class Settings:
     hub: HubSettings
     zos: ZosSettings | None
     warnings: tuple[str, ...] = field(default=())
+    # The stack's Docker names (components/docker/names.py; DOCKER_NETWORK_NAME wins).
+    names: StackNames = field(default_factory=lambda: stack_names(DEV_STACK))
+
+    @property
+    def label(self) -> str:
+        """STACK_LABEL's value on this stack's Docker objects: `<project>/<stack>`."""
+        return stack_label(self.project, self.stack)
+
+    @property
+    def object_labels(self) -> dict[str, str]:
+        """The labels of the Docker objects the program makes: STACK_LABEL, except on the
+        dev stack, whose objects keep the inputs they had before several stacks (a label
+        replaces a network or volume); its names are the seed's, which no other stack
+        uses, and the hub labels its notebooks and users' volumes on every stack."""
+        if self.stack == DEV_STACK:
+            return {}
+        return {STACK_LABEL: self.label}

@@ -15,6 +15,7 @@ from pydantic import TypeAdapter, ValidationError
 from components.delivery.material import SuppliedCert
 from components.delivery.script import delivery_target
 from components.delivery.supplied import check_all, uuencoded
+from components.docker import names
 from components.settings.contract import (
     ARRAY_KEYS,
     CONFIG_KEYS,
@@ -145,6 +146,9 @@ def find_problems(
             )
         )
         bad.add("HUB_ADMIN_USERS")
+    stack_problem = names.stack_name_problem(stack)
+    if stack_problem:  # the stack's Docker names carry it (components/docker/names.py)
+        problems.append(Problem("(stack name)", stack_problem))
     problems += check_together(values, bad, stack)
     return values, problems
 
@@ -250,10 +254,12 @@ def _settings(
                 f"({c.ZOS_CERT_RENEW_DAYS}) days before they end. "
                 "Remove it: pulumi config rm ZOS_CERT_NOTAFTER",
             )
+    docker_names = names.stack_names(stack, c.DOCKER_NETWORK_NAME)
     return Settings(
         project=raw.namespace,
         stack=stack,
         docker_host=docker_host,
+        names=docker_names,
         ldap=LdapSettings(
             host=c.LDAP_SERVER_HOST,
             port=c.LDAP_SERVER_PORT or (636 if c.LDAP_TLS == "ldaps" else 389),
@@ -289,11 +295,11 @@ def _settings(
             admin_users=tuple(dict.fromkeys(c.HUB_ADMIN_USERS)),
             allowed_users=tuple(dict.fromkeys(c.HUB_ALLOWED_USERS)),
             notebook_image=c.DOCKER_NOTEBOOK_IMAGE,
+            network_name=docker_names.network,
             notebook_images=tuple(
                 image for image in c.DOCKER_NOTEBOOK_IMAGES if image != c.DOCKER_NOTEBOOK_IMAGE
             ),
             named_servers=c.HUB_NAMED_SERVERS,
-            network_name=c.DOCKER_NETWORK_NAME,
             pki_dir=c.HUB_PKI_DIR or default_pki_dir(stack, docker_host, project_dir),
             mem_limit=None if c.NOTEBOOK_MEM_LIMIT == NO_LIMIT else c.NOTEBOOK_MEM_LIMIT,
             cpu_limit=None if c.NOTEBOOK_CPU_LIMIT == NO_LIMIT else c.NOTEBOOK_CPU_LIMIT,

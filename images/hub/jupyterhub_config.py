@@ -46,9 +46,10 @@ c.JupyterHub.port = 443
 c.JupyterHub.ssl_cert = os.environ["SSL_CERT"]
 c.JupyterHub.ssl_key = os.environ["SSL_KEY"]
 
-# Notebook containers reach the hub API over the Docker network, by the hub's alias.
+# Notebook containers reach the hub API over the Docker network, by the hub's alias
+# (`jupyterhub` on the dev stack, `jupyterhub-<stack>` on another: components/docker/names.py).
 c.JupyterHub.hub_ip = "0.0.0.0"  # noqa: S104 - the container's own interfaces
-c.JupyterHub.hub_connect_ip = "jupyterhub"
+c.JupyterHub.hub_connect_ip = os.environ.get("HUB_ALIAS", "jupyterhub")
 
 # State lives on the data volume, which survives the container and `pulumi destroy`.
 c.JupyterHub.db_url = "sqlite:////data/jupyterhub.sqlite"
@@ -183,6 +184,12 @@ c.JupyterHub.load_roles = [{"name": "admin", "users": ADMIN_USERS}]
 c.JupyterHub.spawner_class = "dockerspawner.DockerSpawner"
 c.DockerSpawner.image = os.environ["DOCKER_NOTEBOOK_IMAGE"]
 c.DockerSpawner.network_name = os.environ["DOCKER_NETWORK_NAME"]
+# The stack's names: jupyter-<user> and jupyterhub-user-<user> on the dev stack, the
+# stack's name in them on another (several stacks on one Docker host).
+c.DockerSpawner.prefix = os.environ.get("NOTEBOOK_NAME_PREFIX", "jupyter")
+USER_VOLUME_TEMPLATE = os.environ.get(
+    "NOTEBOOK_VOLUME_TEMPLATE", "jupyterhub-user-{username}{server_suffix}"
+)
 c.DockerSpawner.use_internal_ip = True
 # Removed on stop, so a changed image or environment applies at the next start; the
 # user's files are on their own volume, which outlives the container.
@@ -197,7 +204,8 @@ PKI_DIR = "/etc/jupyterpki"
 c.DockerSpawner.name_template = "{prefix}-{username}{server_suffix}"
 c.DockerSpawner.volumes = {
     # One volume per server: a named server's files are not its user's default server's.
-    "jupyterhub-user-{username}{server_suffix}": notebook_dir,
+    # The stack's template (NOTEBOOK_VOLUME_TEMPLATE) carries {server_suffix}.
+    USER_VOLUME_TEMPLATE: notebook_dir,
     # That user's client certificate, key and CA, written on the Docker host into
     # <HUB_PKI_DIR>/<user name> (by the hub at spawn, or by the program for z/OS behind
     # AT-TLS); read-only for the notebook, and only that user's directory. A user's
@@ -450,19 +458,31 @@ if log_keep_days > 0:
         },
     ]
 
-# --- Spawn readiness --------------------------------------------------------------------
+# --- This stack's objects only, and spawn readiness -------------------------------------
 
-# The configured spawner (whichever of the above), ready as soon as the server's port
-# listens instead of at the hub's next backoff poll (jhz_ready.py, beside this file).
+# Several stacks may share the Docker host: the hub labels the notebook containers and
+# users' volumes it makes with STACK_LABEL and refuses a spawn whose container or volume
+# name is another stack's (jhz_stack.py, beside this file). The leftovers the program
+# removes are chosen by the same label (components/hub/container.py).
+# Then the configured spawner, guarded, is ready as soon as the server's port listens
+# instead of at the hub's next backoff poll (jhz_ready.py, beside this file): the final
+# class is ready_when_listening(guarded(<the spawner above>)), every layer applied.
 # Timeouts: a 2-core Docker host starting ten servers at once needs more than the 30 s
 # JupyterHub allows by default for a server to answer.
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import jhz_stack  # noqa: E402 - beside this file in the image
 from jhz_ready import ready_when_listening  # noqa: E402
 from traitlets.utils.importstring import import_item as _import_item  # noqa: E402
 
+STACK_LABEL = os.environ.get("STACK_LABEL", "jupyterhub-zos/dev")
+c.DockerSpawner.extra_create_kwargs = {"labels": {jhz_stack.LABEL: STACK_LABEL}}
 _spawner = c.JupyterHub.spawner_class
 c.JupyterHub.spawner_class = ready_when_listening(
-    _import_item(_spawner) if isinstance(_spawner, str) else _spawner
+    jhz_stack.guarded(
+        _import_item(_spawner) if isinstance(_spawner, str) else _spawner,
+        owner=STACK_LABEL,
+        keeps_unlabeled=os.environ.get("STACK_KEEPS_UNLABELED", "true").lower() == "true",
+    )
 )
 c.Spawner.http_timeout = 120
 c.Spawner.start_timeout = 120

@@ -71,6 +71,7 @@ import docker
 import pulumi
 from docker.errors import APIError, BuildError, ImageNotFound, NotFound
 
+from components.docker.stack_check import StackCollisionError
 from components.settings import SettingsError
 from tests.e2e import docker_inputs as di
 from tests.e2e.docker_inputs import Unsupported
@@ -207,6 +208,9 @@ def context_digest(context: Path, dockerfile: Path) -> str:
 class ApplyingMonitor(RecordingMonitor):
     """The harness's recording monitor, which also lets the provider see the registration's
     options (URN, dependencies, protect, retainOnDelete, ...) that MockResourceArgs lacks."""
+
+    # The local engine is behind it: the program checks its objects as on `pulumi up`.
+    docker_engine = True
 
     def __init__(self, applier: Applier):
         super().__init__(applier)
@@ -988,8 +992,8 @@ def up(
         outputs, secret_outputs = _run(monitor, program, root, stack, values, secret_keys)
     except Exception as exc:
         applier.wait_idle()
-        if isinstance(exc, SettingsError) and not applier.changes:
-            raise  # bad config: nothing was touched
+        if isinstance(exc, SettingsError | StackCollisionError) and not applier.changes:
+            raise  # bad config, or another stack's names: nothing was touched
         reasons = applier.failures or [f"{type(exc).__name__}: {exc}"]
         raise ApplyError("; ".join(reasons), applier.changes) from exc
     if applier.failures:

@@ -13,8 +13,11 @@ file gets the stack outputs as JSON, secrets revealed (mode 0600). State is kept
 
 tls:/random: values are real (the mock harness's provider-faithful mode); --fake-pki uses
 the harness's fake strings.
+Several stacks: each `--stack` has its own state file (and `--state-dir` if given) and
+its own Docker names (components/docker/names.py); a stack whose names or HUB_HTTPS_PORT
+another stack's objects hold is refused before anything is touched.
 Exit status: 0 applied, 1 failed (what was applied before the failure is listed), 2 bad
-usage or config (nothing touched).
+usage or config, or another stack's objects in the way (nothing touched).
 """
 
 from __future__ import annotations
@@ -115,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"deploy: --secret {key}: set the environment variable {key}", file=sys.stderr)
             return 2
         secrets[key] = os.environ[key]
+    from components.docker.stack_check import StackCollisionError
     from components.settings import SettingsError
 
     delegate = applier.fake_delegate() if args.fake_pki else applier.faithful_delegate()
@@ -122,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         result = applier.up(
             args.stack, config=config, secrets=secrets, state_dir=args.state_dir, delegate=delegate
         )
-    except (SettingsError, ValueError) as exc:
+    except (SettingsError, StackCollisionError, ValueError) as exc:
         print(f"deploy up: the program did not run (nothing was touched): {exc}", file=sys.stderr)
         return 2
     except applier.Unsupported as exc:

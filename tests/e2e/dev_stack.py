@@ -24,6 +24,7 @@ class Deployment:
     state_dir: Path
     pki_dir: Path
     config: list[str]  # the --set arguments of the last `up`
+    stack: str = "dev"  # another stack beside dev: tests/e2e/test_two_stacks.py
 
     def user(self, name: str) -> HubUser:
         return HubUser(self.outputs["hub_url"], self.ca_file, name)
@@ -63,7 +64,7 @@ def changes(stdout: str) -> int:
 def up(d: Deployment, *extra: str) -> str:
     d.config = [*d.config, *extra]
     out_file = d.state_dir / "outputs.json"
-    stdout = deploy("up", "--stack", "dev", *d.config, state_dir=d.state_dir, outputs=out_file)
+    stdout = deploy("up", "--stack", d.stack, *d.config, state_dir=d.state_dir, outputs=out_file)
     d.outputs = json.loads(out_file.read_text())
     # After a `down` the next `up` makes a new hub CA (destroy removed the old one).
     d.ca_file.write_text(d.outputs["hub_ca_cert"])
@@ -74,20 +75,28 @@ def container(client, name: str):
     return client.containers.get(name)
 
 
-def remove_leftovers(client) -> None:
+def remove_leftovers(client, stack_names: names.StackNames = names.DEV_NAMES) -> None:
     """What a test run leaves that `down` keeps on purpose (the data volume, users'
     volumes) or that the hub made (notebook containers), and everything of a run that
-    was killed before its `down`: gone before and after. Only the dev stack's own names."""
-    fixed = {names.HUB_CONTAINER, names.GATEWAY_CONTAINER, names.DIRECTORY_CONTAINER}
+    was killed before its `down`: gone before and after. Only the stack's own names and
+    label (on dev also unlabeled): another stack's notebooks under `jupyter-` stay."""
+    n = stack_names
+    owner = names.stack_label("jupyterhub-zos", n.stack)
+
+    def ours(labels) -> bool:
+        found = (labels or {}).get(names.STACK_LABEL)
+        return found == owner or (not found and n.stack == names.DEV_STACK)
+
     for c in client.containers.list(all=True):
-        if c.name in fixed or c.name.startswith(f"{names.NOTEBOOK_PREFIX}-"):
+        named = c.name in n.fixed_containers or c.name.startswith(f"{n.notebook_prefix}-")
+        if named and ours(c.labels):
             c.remove(force=True)
-    stack_networks = {names.NETWORK, names.directory_network_name(names.NETWORK)}
-    for n in client.networks.list(names=sorted(stack_networks)):
-        if n.name in stack_networks:
-            n.remove()
+    stack_networks = {n.network, n.directory_network}
+    for net in client.networks.list(names=sorted(stack_networks)):
+        if net.name in stack_networks and ours(net.attrs.get("Labels")):
+            net.remove()
+    user_volumes = n.user_volume_template.split("{", 1)[0]
     for v in client.volumes.list():
-        if v.name in (names.DATA_VOLUME, f"{names.DIRECTORY_CONTAINER}-data") or (
-            v.name.startswith("jupyterhub-user-")
-        ):
+        named = v.name in (n.data_volume, n.directory_volume) or v.name.startswith(user_volumes)
+        if named and ours(v.attrs.get("Labels")):
             v.remove(force=True)

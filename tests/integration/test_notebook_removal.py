@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from components.docker.names import notebook_container_name
+from components.docker.names import STACK_LABEL, notebook_container_name
 from components.hub.container import notebook_keep_list, notebook_servers_command
 from tests.tooling import missing, require_tool
 
@@ -70,9 +70,9 @@ def engine():
     client.images.remove(image, force=True)
 
 
-def run_container(client, image, name, network):
+def run_container(client, image, name, network, labels=None):
     return client.containers.run(
-        image, ["/bin/sleep", "600"], name=name, network=network, detach=True
+        image, ["/bin/sleep", "600"], name=name, network=network, detach=True, labels=labels
     )
 
 
@@ -102,6 +102,24 @@ def test_destroy_removes_notebook_containers_so_the_network_can_go(engine):
         network.remove()
 
     hub_like = run_container(client, image, f"{PREFIX}-hub", network.name)
+    # Another stack's notebook under the same prefix and network (DOCKER_NETWORK_NAME
+    # shared): its label says whose it is, and it stays; dev's own carry dev's label.
+    theirs = run_container(
+        client,
+        image,
+        notebook_container_name(f"{PREFIX}-frank"),
+        network.name,
+        labels={STACK_LABEL: "jupyterhub-zos/e2e2"},
+    )
+    notebooks.append(
+        run_container(
+            client,
+            image,
+            notebook_container_name(f"{PREFIX}-gina"),
+            network.name,
+            labels={STACK_LABEL: "jupyterhub-zos/dev"},
+        )
+    )
     script = notebook_servers_command(network.name, None, prune=False)
     done = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
@@ -111,9 +129,10 @@ def test_destroy_removes_notebook_containers_so_the_network_can_go(engine):
     assert not {c.name for c in notebooks} & names
     assert stopped.name not in names
     # Only notebook containers on this network: the stack's own containers are Pulumi's.
-    assert {hub_like.name, elsewhere.name} <= names
+    assert {hub_like.name, elsewhere.name, theirs.name} <= names
 
     hub_like.remove(force=True)
+    theirs.remove(force=True)
     network.remove()  # what `pulumi destroy` does next: it succeeds now
     # A second run (nothing left) succeeds too, as a retried destroy would.
     again = subprocess.run(

@@ -30,6 +30,11 @@ def test_kept_data_volume_passes():
     # Per-stack names match too; other volumes are not this rule's business.
     assert violations(KEPT, VOL, {"name": "dev-jupyterhub-data"}, opts=options(protect=True)) == []
     assert violations(KEPT, VOL, {"name": "dev-ldap-data"}) == []
+    # Another stack's hub data volume (jupyterhub-<stack>-data) is held to the rule; the
+    # dev directory's volume (jupyterhub-ldap-data, jupyterhub-<stack>-ldap-data) is not.
+    assert violations(KEPT, VOL, {"name": "jupyterhub-prod-data"}, name="hub-data")
+    for directory in ("jupyterhub-ldap-data", "jupyterhub-prod-ldap-data"):
+        assert violations(KEPT, VOL, {"name": directory}) == []
 
 
 def test_unkept_data_volume_is_flagged():

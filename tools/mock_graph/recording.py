@@ -34,6 +34,10 @@ def _secret_leaves(value: Any, path: tuple = ()) -> set[tuple]:
 
 
 class RecordingMonitor(sdk.MockMonitor):
+    # No Docker host behind these mocks: the program's read-only check of the Docker
+    # host's objects (components/docker/stack_check.py) is skipped.
+    docker_engine = False
+
     def __init__(self, mocks: pulumi.runtime.Mocks):
         super().__init__(mocks)
         self.recorded: list[Recorded] = []

@@ -4,6 +4,7 @@ folder's modes, the command line."""
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sqlite3
 import stat
@@ -121,3 +122,77 @@ def test_outputs_that_are_no_deployment_are_refused(tmp_path, capsys):
     assert backup.main(["backup", "--to", str(tmp_path / "b"), "--outputs", str(outputs)]) == 1
     assert "no hub_url" in capsys.readouterr().err
     assert not (tmp_path / "b").exists()
+
+
+class _Volume:
+    def __init__(self, name, labels=None):
+        self.name = name
+        self.attrs = {"Labels": labels}
+
+
+class _Volumes:
+    def __init__(self, volumes=()):
+        self.volumes = list(volumes)
+        self.created = []
+
+    def list(self):
+        return self.volumes
+
+    def create(self, **kwargs):
+        self.created.append(kwargs)
+        return _Volume(kwargs["name"], kwargs.get("labels"))
+
+
+class _Client:
+    def __init__(self, volumes=()):
+        self.volumes = _Volumes(volumes)
+
+
+@pytest.mark.parametrize(
+    ("stack_name", "volume"),
+    [("prod", "jupyterhub-prod-user-alice--lab"), ("dev", "jupyterhub-user-alice")],
+)
+def test_a_restored_user_volume_carries_the_stack_label_the_hub_requires(stack_name, volume):
+    from components.docker import names
+    from tools.stack_access import Stack
+
+    stack = Stack(name=stack_name, outputs={}, docker_host=None)
+    client = _Client()
+    backup.create_user_volume(client, stack, volume)
+    [created] = client.volumes.created
+    assert created["name"] == volume
+    # What the hub's spawn guard (images/hub/jhz_stack.py) requires of a volume it finds.
+    label = created["labels"][names.STACK_LABEL]
+    assert label == f"jupyterhub-zos/{stack_name}"
+    spec = importlib.util.spec_from_file_location(
+        "jhz_stack", backup.ROOT / "images" / "hub" / "jhz_stack.py"
+    )
+    jhz_stack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(jhz_stack)
+    assert jhz_stack.LABEL == names.STACK_LABEL
+    assert jhz_stack.foreign_owner(created["labels"], label, keeps_unlabeled=False) is None
+
+
+def test_a_backup_takes_the_stack_s_user_volumes_only():
+    from components.docker import names
+    from tools.stack_access import Stack
+
+    dev = Stack(name="dev", outputs={}, docker_host=None)
+    prod = Stack(name="prod", outputs={}, docker_host=None)
+    other = Stack(name="user-x", outputs={}, docker_host=None)
+    volumes = [
+        _Volume("jupyterhub-user-alice"),  # dev's, from a hub before labels
+        _Volume("jupyterhub-user-bob--lab", {names.STACK_LABEL: dev.label}),
+        _Volume("jupyterhub-prod-user-alice", {names.STACK_LABEL: prod.label}),
+        # Stack user-x's volume starts with dev's prefix; its label tells them apart.
+        _Volume("jupyterhub-user-x-user-carol", {names.STACK_LABEL: other.label}),
+        _Volume("jupyterhub-prod-user-mallory"),  # unlabeled: not prod's
+    ]
+    client = _Client(volumes)
+    assert backup.user_volumes(client, dev) == [
+        "jupyterhub-user-alice",
+        "jupyterhub-user-bob--lab",
+    ]
+    assert backup.user_volumes(client, prod) == ["jupyterhub-prod-user-alice"]
+    assert prod.hub_container == "jupyterhub-prod" and prod.data_volume == "jupyterhub-prod-data"
+    assert dev.hub_container == "jupyterhub" and dev.data_volume == "jupyterhub-data"

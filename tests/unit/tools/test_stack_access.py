@@ -14,7 +14,7 @@ from tests.tooling import free_port, missing
 from tools import stack_access
 from tools.stack_access import StackError, load_stack
 
-OUTPUTS = {"hub_url": "https://localhost:8443/", "data_volume": "jupyterhub-data"}
+OUTPUTS = {"hub_url": "https://localhost:8443/", "data_volume": "jupyterhub-prod-data"}
 
 
 def stand_in_pulumi(tmp_path, monkeypatch, outputs: dict, docker_host: str | None):
@@ -47,8 +47,11 @@ def test_outputs_and_docker_host_from_the_pulumi_cli(tmp_path, monkeypatch):
     log = stand_in_pulumi(tmp_path, monkeypatch, OUTPUTS, "ssh://admin@docker.example")
     stack = load_stack("prod")
     assert stack.outputs == OUTPUTS and stack.docker_host == "ssh://admin@docker.example"
-    assert stack.data_volume == "jupyterhub-data" and stack.hub_container == "jupyterhub"
-    assert stack.user_volume_prefix == "jupyterhub-user-"
+    # The stack's names (components/docker/names.py), not the dev stack's.
+    assert stack.data_volume == "jupyterhub-prod-data"
+    assert stack.hub_container == "jupyterhub-prod"
+    assert stack.user_volume_prefix == "jupyterhub-prod-user-"
+    assert stack.label == "jupyterhub-zos/prod"
     assert log.read_text().splitlines() == [
         "stack output --stack prod --json --show-secrets",
         "config get --stack prod docker:host",

@@ -128,6 +128,11 @@ def test_env_holds_the_contract_keys_as_strings():
         "JUPYTERPKI_USERS",
         "DOCKER_NOTEBOOK_IMAGE",
         "DOCKER_NETWORK_NAME",
+        "HUB_ALIAS",
+        "NOTEBOOK_NAME_PREFIX",
+        "NOTEBOOK_VOLUME_TEMPLATE",
+        "STACK_LABEL",
+        "STACK_KEEPS_UNLABELED",
         "HUB_NAMED_SERVERS",
         "IDLE_CULL_TIMEOUT",
         "IDLE_CULL_MAX_AGE",
@@ -178,6 +183,12 @@ def test_every_variable_the_program_sets_changes_the_config():
             continue
         if key == "NODE_OPTIONS":  # read by configurable-http-proxy (Node.js), not a trait
             assert value == "--tls-min-v1.2"
+            continue
+        if key == "STACK_KEEPS_UNLABELED":  # read by the spawner class, not a trait
+            spawner = load_hub_config(env()).JupyterHub.spawner_class
+            assert spawner.keeps_unlabeled is True
+            spawner = load_hub_config(env(STACK_KEEPS_UNLABELED="false")).JupyterHub.spawner_class
+            assert spawner.keeps_unlabeled is False
             continue
         if key == "JUPYTERPKI_USERS":  # read by the pre-spawn hook, not a trait
             assert spawn_allowed(env(), "bob")
@@ -309,18 +320,25 @@ def test_docker_spawner():
 
     c = load()
     # DockerSpawner itself, naming servers (image choice and named servers, below), saving
-    # the container's log before it removes it (logs below), ready as soon as the server
-    # listens (jhz_ready.py).
+    # the container's log before it removes it (logs below), touching only this stack's
+    # containers and volumes (jhz_stack.py), ready as soon as the server listens
+    # (jhz_ready.py).
     mro = c.JupyterHub.spawner_class.__mro__
     assert mro[0].__name__.startswith("ReadyWhenListening")
-    assert [k.__name__ for k in mro[1:4]] == [
+    assert [k.__name__ for k in mro[1:5]] == [
+        "StackGuardedLogKeepingSpawner",
         "LogKeepingSpawner",
         "ServerNamingSpawner",
         "DockerSpawner",
     ]
-    assert mro[3] is DockerSpawner
+    assert mro[4] is DockerSpawner
     no_logs = load(hub=dataclasses.replace(HUB, logs=LogSettings(notebook_retention_days=0)))
-    assert no_logs.JupyterHub.spawner_class.__mro__[2] is DockerSpawner  # no log keeper
+    no_logs_mro = no_logs.JupyterHub.spawner_class.__mro__
+    assert [k.__name__ for k in no_logs_mro[1:3]] == [
+        "StackGuardedServerNamingSpawner",
+        "ServerNamingSpawner",
+    ]
+    assert no_logs_mro[3] is DockerSpawner  # no log keeper
     assert c.DockerSpawner.image == DERIVED.notebook_image
     assert c.DockerSpawner.network_name == "jupyterhub-network"
     assert c.DockerSpawner.use_internal_ip is True

@@ -137,10 +137,15 @@ def test_the_reaper_is_a_hub_service_with_the_retention():
 
 def test_retention_zero_keeps_nothing():
     c = load(hub=dataclasses.replace(HUB, logs=LogSettings(notebook_retention_days=0)))
-    # The configured spawner without the log keeper's subclass.
+    # The configured spawner (stack guard over server naming) without the log keeper's
+    # subclass.
     mro = c.JupyterHub.spawner_class.__mro__
-    assert [k.__name__ for k in mro[1:3]] == ["ServerNamingSpawner", "DockerSpawner"]
-    assert all("remove_object" not in vars(k) for k in mro[:2])
+    assert [k.__name__ for k in mro[1:4]] == [
+        "StackGuardedServerNamingSpawner",
+        "ServerNamingSpawner",
+        "DockerSpawner",
+    ]
+    assert all("remove_object" not in vars(k) for k in mro[:3])
     assert all(s["name"] != "notebook-log-reaper" for s in c.JupyterHub.services)
     assert "log_config" in c.DockerSpawner.extra_host_config  # rotation still applies
     assert "auto_remove" not in c.DockerSpawner.extra_host_config  # Docker's removal
