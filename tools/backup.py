@@ -241,6 +241,13 @@ def version_problems(backup: str | None, target: str) -> list[str]:
     return []
 
 
+def _other_stack(manifest: bm.Manifest, stack: Stack) -> str:
+    return (
+        f"the backup is of stack {manifest.stack!r}, not {stack.name!r}: restore it into "
+        f"a deployment of {manifest.stack!r} (STACK={manifest.stack})"
+    )
+
+
 def refusals(stack: Stack, folder: Path, client, image: str, overwrite: bool) -> bm.Manifest:
     """Everything checked before anything changes: the manifest and its files, the
     stack, the database, the versions, the target's volumes. One StackError with all."""
@@ -252,10 +259,7 @@ def refusals(stack: Stack, folder: Path, client, image: str, overwrite: bool) ->
     if manifest.project != PROJECT:
         problems.append(f"the backup is of project {manifest.project!r}, not {PROJECT!r}")
     if manifest.stack != stack.name:
-        problems.append(
-            f"the backup is of stack {manifest.stack!r}, not {stack.name!r}: restore it into "
-            f"a deployment of {manifest.stack!r} (STACK={manifest.stack})"
-        )
+        problems.append(_other_stack(manifest, stack))
     problems += db_problems(folder / bm.DB_FILE)
     for item in manifest.items:
         if item.kind != "hub-db":
@@ -351,7 +355,18 @@ def restore(stack: Stack, folder: Path, overwrite: bool = False, log=print) -> b
     try:
         image = hub_image(client, stack)
     except StackError as exc:
-        raise Refused(f"{folder} is not restored (nothing was changed): {exc}") from None
+        # No deployment to ask: say what the backup alone shows is wrong as well.
+        problems = [str(exc)]
+        try:
+            manifest = bm.load(folder)
+            if manifest.stack != stack.name:
+                problems.insert(0, _other_stack(manifest, stack))
+        except bm.ManifestError as bad:
+            problems.insert(0, str(bad))
+        raise Refused(
+            f"{folder} is not restored (nothing was changed):\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        ) from None
     manifest = refusals(stack, folder, client, image, overwrite)
     hub = client.containers.get(stack.hub_container)
 
