@@ -67,6 +67,15 @@ c.JupyterHub.upgrade_db = True
 # and reconnect to their kernels with a browser refresh; a server gets a new notebook
 # image or settings at its next start.
 c.JupyterHub.cleanup_servers = False
+# The proxy is this hub's own child and dies with it. A pid file found at start is from a
+# hub that was killed (the restart policy restarts the container in the same writable
+# layer), and its number may now name another process or a thread of the hub itself in
+# the new PID namespace: JupyterHub would signal it, fail to stop it and exit, and the
+# restart policy would loop. So the stale file goes before JupyterHub looks for it.
+PROXY_PID_FILE = "/srv/jupyterhub/jupyterhub-proxy.pid"
+c.ConfigurableHTTPProxy.pid_file = PROXY_PID_FILE
+if os.path.exists(PROXY_PID_FILE):
+    os.remove(PROXY_PID_FILE)
 
 # --- Who may log in ---------------------------------------------------------------------
 

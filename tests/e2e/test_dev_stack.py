@@ -463,6 +463,11 @@ def test_a_crashed_hub_is_brought_back_by_its_restart_policy(stack, client):
     hub = container(client, names.HUB_CONTAINER)
     restarts = hub.attrs["RestartCount"]
     pid = hub.attrs["State"]["Pid"]
+    # The killed hub's proxy pid file stays in the container's layer; its number may name
+    # a process of the restarted container, here the new hub itself (PID 1), which
+    # JupyterHub cannot stop: without the config's clean-up, a restart loop (seen in CI).
+    stale = hub.exec_run(["sh", "-c", "echo 1 > /srv/jupyterhub/jupyterhub-proxy.pid"])
+    assert stale.exit_code == 0, stale.output
     os.kill(pid, 9)  # as the OOM killer would: not a `docker kill`, which counts as a stop
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:

@@ -123,7 +123,8 @@ def test_destroy_removes_notebook_containers_so_the_network_can_go(engine):
     script = notebook_servers_command(network.name, None, prune=False)
     done = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert f"removed 4 notebook container(s) on {network.name}" in done.stdout
+    # bob, carol, bob's named server, the stopped dave and dev-labelled gina; not frank's.
+    assert f"removed 5 notebook container(s) on {network.name}" in done.stdout
 
     names = {c.name for c in client.containers.list(all=True, filters={"name": TAG})}
     assert not {c.name for c in notebooks} & names
