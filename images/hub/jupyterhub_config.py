@@ -72,7 +72,8 @@ c.JupyterHub.cleanup_servers = False
 # layer), and its number may now name another process or a thread of the hub itself in
 # the new PID namespace: JupyterHub would signal it, fail to stop it and exit, and the
 # restart policy would loop. So the stale file goes before JupyterHub looks for it.
-PROXY_PID_FILE = "/srv/jupyterhub/jupyterhub-proxy.pid"
+# JupyterHub's default: in the working directory (/srv/jupyterhub in the image).
+PROXY_PID_FILE = "jupyterhub-proxy.pid"
 c.ConfigurableHTTPProxy.pid_file = PROXY_PID_FILE
 if os.path.exists(PROXY_PID_FILE):
     os.remove(PROXY_PID_FILE)
