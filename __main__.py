@@ -12,7 +12,6 @@ from components.delivery.script import ssh_options
 from components.directory.dev_directory import DevDirectory, DevDirectoryArgs
 from components.docker.images import Images, ImagesArgs
 from components.docker.network import Network, NetworkArgs
-from components.docker.notebook_check import NotebookCheck, NotebookCheckArgs
 from components.docker.stack_check import check_stack_objects
 from components.docker.storage import Storage, StorageArgs
 from components.gateway.dev_gateway import DevGateway, DevGatewayArgs
@@ -59,6 +58,9 @@ hub_tls = HubTls(
 # LDAP: the stack's own server, or the dev directory container.
 hub_depends_on: list[pulumi.Resource] = []
 hub_networks: list[pulumi.Output[str]] = []  # beyond the stack's network
+if hub_settings.notebook_image or images.further_notebooks:
+    # Only for images not built here: a stack with the built one does not load the check.
+    from components.docker.notebook_check import NotebookCheck, NotebookCheckArgs
 if hub_settings.notebook_image:  # not built here: check it has what hub and gateway need
     notebook_check = NotebookCheck(
         "jupyterhub-notebook-check",

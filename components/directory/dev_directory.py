@@ -25,7 +25,7 @@ from components.directory.render import (
     SLAPD_CONF_PATH,
     USERS_GROUP_DN,
     SlapdPaths,
-    derive_password,
+    derive_passwords,
     directory_user,
     render_seed_ldif,
     render_slapd_conf,
@@ -93,9 +93,11 @@ class DevDirectory(pulumi.ComponentResource):
         # One key for every user's password: a typed resource per user cost too much
         # memory at 1000 users. Replacing this resource rotates all the passwords.
         key = random.RandomBytes(f"{name}-password-key", length=32, opts=child)
-        # pulumi-random marks base64 secret; said again here so it cannot be lost.
-        self.passwords = pulumi.Output.secret(
-            key.base64.apply(lambda k: {u: derive_password(k, u) for u in users})
+        # pulumi-random marks base64 secret; said again here so it cannot be lost. On the
+        # key, not on the dict: Output.secret of an Output of a dict makes an Output per
+        # entry again (1000 users: 1000 Outputs for nothing); apply keeps it secret.
+        self.passwords = pulumi.Output.secret(key.base64).apply(
+            lambda k: derive_passwords(k, users)
         )
         seed = self.passwords.apply(
             lambda pws: render_seed_ldif([directory_user(u, pws[u]) for u in users])

@@ -170,6 +170,8 @@ _DNS_SAFE = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 def escaped_user(user: str) -> str:
     """A user name as DockerSpawner escapes it for `{username}` in names (each character
     outside a-z 0-9 as -<hex of its bytes>): bob.smith -> bob-2esmith."""
+    if _DNS_SAFE.issuperset(user):
+        return user  # most names: nothing to escape (names are per user, 1000s of them)
     return "".join(
         ch if ch in _DNS_SAFE else "".join(f"-{b:02x}" for b in ch.encode()) for ch in user
     ).lower()

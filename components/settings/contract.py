@@ -1,8 +1,9 @@
 """The config contract: one field per stack config key, named exactly as the key (the
 seed's `.env` names), with its type and default. Defaults equal Pulumi.yaml's;
-docs/reference/config.md is generated from Pulumi.yaml and checked against this."""
+docs/reference/config.md is generated from Pulumi.yaml and checked against this.
 
-from __future__ import annotations
+No `from __future__ import annotations` here: the field types are built as the class
+body runs, instead of pydantic evaluating 60-odd annotation strings on every run."""
 
 import typing
 from typing import Annotated, Literal

@@ -6,10 +6,12 @@ from __future__ import annotations
 import datetime
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import pulumi
 
-from components.delivery.material import SuppliedCert
+if TYPE_CHECKING:  # only ZOS_USER_CERTS (z/OS, admin mode) has them: loaded there
+    from components.delivery.material import SuppliedCert
 from components.docker.names import (
     DEV_STACK,
     STACK_LABEL,

@@ -4,17 +4,16 @@ key is checked on its own first (value types), then the rules that tie keys toge
 
 from __future__ import annotations
 
-import difflib
+import copy
 import functools
+import json
 import os
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import pulumi
 from pydantic import TypeAdapter, ValidationError
 
-from components.delivery.material import SuppliedCert
 from components.delivery.script import delivery_target
-from components.delivery.supplied import check_all, uuencoded
 from components.docker import names
 from components.settings.contract import (
     ARRAY_KEYS,
@@ -40,6 +39,9 @@ from components.settings.rules import check_together
 from components.settings.source import RawConfig, read_project_config
 from components.settings.values import NO_LIMIT, abs_path, docker_host_url
 
+if TYPE_CHECKING:
+    from components.delivery.material import SuppliedCert
+
 _MESSAGES = {
     "int_parsing": "must be a whole number",
     "int_from_float": "must be a whole number",
@@ -56,6 +58,22 @@ def _adapter(key: str) -> TypeAdapter:
     return TypeAdapter(
         Annotated[info.annotation, *info.metadata] if info.metadata else info.annotation
     )
+
+
+# Keys whose model default only stands for "unset" and is not a valid value (at least
+# one admin is required): their default text is validated like any other value.
+INVALID_DEFAULTS = frozenset({"HUB_ADMIN_USERS"})
+
+
+@functools.cache
+def _default_text(key: str) -> str | None:
+    """The key's default as the CLI delivers it (Pulumi.yaml's defaults arrive with every
+    stack), or None if it has none to compare (None, "" which means unset anyway, or a
+    default that is not a valid value)."""
+    default = StackConfig.model_fields[key].default
+    if default is None or default == "" or key in INVALID_DEFAULTS:
+        return None
+    return default if isinstance(default, str) else json.dumps(default)
 
 
 def _describe(key: str, raw: str, error: dict) -> str:
@@ -89,6 +107,8 @@ def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
         if text.strip() == "":
             continue  # an empty value means unset, as in the seed's .env
         if key not in StackConfig.model_fields:
+            import difflib  # only for a misspelt key
+
             close = difflib.get_close_matches(key, CONFIG_KEYS, n=1)
             hint = f"; did you mean {close[0]}?" if close else ""
             problems.append(Problem(key, f"is not a config key of {PROJECT}{hint}"))
@@ -100,6 +120,12 @@ def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
                     f"is a secret; set it with `{set_hint(key)}` so it is stored encrypted",
                 )
             )
+            continue
+        if text == _default_text(key):
+            # The default, as Pulumi.yaml delivers it for every key the stack leaves
+            # unset: valid and parsed to itself (test_config_contract checks both), so no
+            # validator is built for it (most of a stack's keys are these).
+            values[key] = copy.copy(StackConfig.model_fields[key].default)
             continue
         value, wrong = parse_value(key, text)
         if wrong:
@@ -181,6 +207,11 @@ def _supplied_certs(c: StackConfig) -> dict[str, SuppliedCert]:
     Outputs: a PKCS#12 as the split reads the program's own exports, PEM texts as given."""
     if c.ZOS_RACF_MODE != "admin" or not c.ZOS_USER_CERTS:
         return {}
+    # Imported here: only z/OS stacks in admin mode have them (and checking them loads
+    # cryptography), every other stack does without.
+    from components.delivery.material import SuppliedCert
+    from components.delivery.supplied import check_all, uuencoded
+
     good, _problems = check_all(c.ZOS_USER_CERTS, c.ZOS_USERS)
     out = {}
     for user, checked in good.items():

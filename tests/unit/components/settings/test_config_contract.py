@@ -10,6 +10,8 @@ import typing
 import yaml
 
 from components.settings import SECRET_KEYS, StackConfig, parse_value
+from components.settings.load import INVALID_DEFAULTS, _default_text, _validate_keys
+from components.settings.source import RawConfig
 from tools.config_reference import REFERENCE, UNDECLARED, generated_block, render
 from tools.mock_graph import ROOT
 
@@ -100,6 +102,30 @@ def test_declared_defaults_are_the_model_defaults():
             continue  # empty (or 0 for the LDAP port) means unset
         text = default if isinstance(default, str) else json.dumps(default)
         assert parse_value(key, text) == (field.default, []), key
+
+
+def test_every_default_the_loader_takes_unvalidated_is_valid_and_parses_to_itself():
+    # load.py takes a value equal to its key's default text as the default, without
+    # building that key's validator: right only if validating it would give the same.
+    trusted = {k: _default_text(k) for k in StackConfig.model_fields if _default_text(k)}
+    assert len(trusted) > 40  # most keys: Pulumi.yaml delivers their defaults every run
+    for key, text in trusted.items():
+        assert parse_value(key, text) == (StackConfig.model_fields[key].default, []), key
+    for key in INVALID_DEFAULTS:  # not a valid value: validated (and refused) as given
+        default = StackConfig.model_fields[key].default
+        assert parse_value(key, json.dumps(default))[1], key
+
+
+def test_defaults_loaded_without_validation_equal_validated_ones():
+    texts = {k: t for k in StackConfig.model_fields if (t := _default_text(k))}
+    secret = frozenset(texts) & SECRET_KEYS
+    values, problems = _validate_keys(RawConfig("jupyterhub-zos", texts, secret))
+    assert problems == []
+    assert values == {k: parse_value(k, t)[0] for k, t in texts.items()}
+    # Each its own copy: a list or map default is never shared with the model's.
+    for key, value in values.items():
+        if isinstance(value, list | dict):
+            assert value is not StackConfig.model_fields[key].default, key
 
 
 def test_secrets_are_declared_secret():
