@@ -1,6 +1,9 @@
 # jupyterhub-zos: `make up` deploys the dev stack; `make test` runs every test.
 SHELL := /bin/bash
 STACK ?= dev
+# pytest-xdist workers for make test: most tests wait on servers they start, so more
+# workers than cores pays; the Docker engine's tests run on one worker in any case.
+TEST_WORKERS ?= 3
 VENV := venv
 PY := $(VENV)/bin/python
 IMAGE_REQS := images/hub/requirements.txt images/gateway/requirements.txt images/notebook/requirements.txt
@@ -63,7 +66,7 @@ restore: $(VENV)/.installed
 
 ## Run every test (and the linters).
 test: $(VENV)/.dev-installed lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadgroup
 
 ## ruff check and ruff format --check.
 lint: $(VENV)/.dev-installed

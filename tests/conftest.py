@@ -8,6 +8,19 @@ from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.support import certs
 
+# `make test` runs the suite on several pytest-xdist workers (--dist loadgroup). Tests
+# that drive the one Docker engine share a group, so one worker runs them one after
+# another (their deployments, images and names never race), while the others run the
+# rest. Integration modules that start containers carry this group in their pytestmark.
+DOCKER_ENGINE_GROUP = "docker-engine"
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.get_closest_marker("e2e") and not item.get_closest_marker("xdist_group"):
+            item.add_marker(pytest.mark.xdist_group(DOCKER_ENGINE_GROUP))
+
 
 @pytest.fixture(scope="session")
 def ssh_keypair() -> tuple[str, str]:

@@ -24,7 +24,8 @@ from components.docker.names import STACK_LABEL, notebook_container_name
 from components.hub.container import notebook_keep_list, notebook_servers_command
 from tests.tooling import missing, require_tool
 
-pytestmark = pytest.mark.integration
+# Starts containers on the Docker engine: with the e2e tests, on one xdist worker.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker-engine")]
 
 TAG = uuid.uuid4().hex[:8]  # in the name of every Docker object this test makes
 PREFIX = f"e-restart-{TAG}"

@@ -25,7 +25,8 @@ from tests.support.certs import Issued, issue
 from tests.tooling import free_port, missing, require_tool, wait_for_port
 from tests.zos_double.cli import uuencode_m
 
-pytestmark = pytest.mark.integration
+# Starts containers on the Docker engine: with the e2e tests, on one xdist worker.
+pytestmark = [pytest.mark.integration, pytest.mark.xdist_group("docker-engine")]
 
 NOBODY = 65534
 
