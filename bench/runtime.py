@@ -23,6 +23,8 @@ from tests.tooling import free_port
 ROOT = Path(__file__).resolve().parents[1]
 IMAGES = ("hub", "notebook", "gateway", "ldap")
 CROWD = [f"bench{i:02d}" for i in range(1, 11)]
+# One at a time, each their first spawn: the 1-user figure is the median of these.
+SOLO = ["alice", "bob", "carol"]
 
 
 def build_seconds(logdir: Path) -> dict[str, dict[str, float]]:
@@ -84,13 +86,15 @@ def measure() -> dict:
             "--set",
             f"HUB_PKI_DIR={pki_dir}",
             "--set",
-            f"HUB_ALLOWED_USERS={json.dumps(['alice', *CROWD])}",
+            f"HUB_ALLOWED_USERS={json.dumps([*SOLO, *CROWD])}",
         )
         results["apply_to_healthy_hub_seconds"] = round(time.monotonic() - started, 1)
         results["noop_apply_changes"] = changes(up(d))
-        alice = first_output(d, "alice")
-        results["login_to_output_1_user_seconds"] = alice["total"]
-        results["login_to_output_1_user_breakdown"] = alice
+        solo = sorted((first_output(d, name) for name in SOLO), key=lambda r: r["total"])
+        median = solo[len(solo) // 2]
+        results["login_to_output_1_user_seconds"] = median["total"]
+        results["login_to_output_1_user_breakdown"] = median
+        results["login_to_output_1_user_runs"] = [r["total"] for r in solo]
         with concurrent.futures.ThreadPoolExecutor(len(CROWD)) as pool:
             started = time.monotonic()
             each = [r["total"] for r in pool.map(lambda n: first_output(d, n), CROWD)]
@@ -140,7 +144,9 @@ def markdown(runtime: dict) -> str:
         "",
         f"- apply to a healthy hub (images warm): {runtime['apply_to_healthy_hub_seconds']} s",
         f"- a second apply with nothing changed: {runtime['noop_apply_changes']} changes",
-        "- login to the first kernel output (spawn included), 1 user: "
+        "- login to the first kernel output (spawn included), 1 user, median of "
+        f"{len(runtime['login_to_output_1_user_runs'])} users one after another "
+        f"({', '.join(map(str, runtime['login_to_output_1_user_runs']))} s): "
         f"{runtime['login_to_output_1_user_seconds']} s ("
         + ", ".join(
             f"{k} {v} s"
