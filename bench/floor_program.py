@@ -24,6 +24,7 @@ CLASSES = {
     "docker:index/remoteImage:RemoteImage": "pulumi_docker.RemoteImage",
     "docker:index/volume:Volume": "pulumi_docker.Volume",
     "random:index/randomBytes:RandomBytes": "pulumi_random.RandomBytes",
+    "random:index/randomId:RandomId": "pulumi_random.RandomId",
     "random:index/randomPassword:RandomPassword": "pulumi_random.RandomPassword",
     "tls:index/certRequest:CertRequest": "pulumi_tls.CertRequest",
     "tls:index/locallySignedCert:LocallySignedCert": "pulumi_tls.LocallySignedCert",

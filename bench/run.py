@@ -215,7 +215,19 @@ FINDINGS = """## Findings (profiled, then fixed where the cause was ours)
   Splitting in the program with cryptography instead was measured and dropped: it
   validates each RSA key on load (~35 ms), on every preview and up.
 - The z/OS exports print a real PKCS#12 under the benchmark (bench/stacks.py), so the
-  inputs that carry it have their real size."""
+  inputs that carry it have their real size.
+- Login to the first kernel output was 4.4 to 5.3 s, 3.5 s of it the spawn. The hub's
+  part was 0.1 s (certificate, volume, container); the notebook server spent about 1.2 s
+  of its start importing `rfc3987_syntax` (jsonschema >= 4.25, through jupyter_events),
+  which builds about 35 Lark parsers at import (jupyter-server/jupyter_server#1559). The
+  stand-in had resolved today's jsonschema (4.26); the non-GPL IRI checker came in July
+  2025 (python-jsonschema/jsonschema#1388), after base-notebook:2025-06-02 was built, so
+  the stand-in now keeps `jsonschema<4.25` like the image it stands in for. A newer
+  notebook image pays that second at every server start; the project's image does not
+  change it.
+- The program's modules are compiled to bytecode before measuring (`compile_program`):
+  this machine sets PYTHONDONTWRITEBYTECODE=1, so every run compiled them again, a cost
+  an operator's machine pays once."""
 
 
 def dev_scaling() -> int:

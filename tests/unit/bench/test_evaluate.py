@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import ast
+import importlib
+
+from bench import evaluate
 from bench.evaluate import critical_path, inputs_digest
+from tests.unit.program.test_urn_snapshot import SNAPSHOTS
 from tools.mock_graph import Graph, Recorded
 
 
@@ -64,3 +69,29 @@ def test_z_os_exports_print_one_real_pkcs12_and_other_steps_nothing():
     assert loaded.key is not None and len(loaded.additional_certs) == 1
     step = fake_remote_command(SimpleNamespace(inputs={"create": "tso 'RACDCERT LIST'"}))
     assert step["stdout"] == ""
+
+
+def floor_classes() -> dict[str, str]:
+    """The floor program's CLASSES table, read from its source (importing the floor
+    runs it)."""
+    tree = ast.parse(evaluate.FLOOR_PROGRAM.read_text())
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and [t.id for t in node.targets] == ["CLASSES"]:
+            return ast.literal_eval(node.value)
+    raise AssertionError("no CLASSES in the floor program")
+
+
+def test_the_floor_has_an_sdk_class_for_every_resource_type_the_graphs_use():
+    """`make bench` runs the floor for both stacks: a type it cannot make fails there."""
+    classes = floor_classes()
+    used = {
+        urn.rsplit("::", 1)[0].rsplit("$", 1)[-1].rsplit("::", 1)[-1]
+        for snapshot in SNAPSHOTS.glob("urns_*.txt")
+        for urn in snapshot.read_text().split()
+    }
+    custom = {t for t in used if not t.startswith(("jupyterhub-zos:", "pulumi:pulumi:"))}
+    assert "docker:index/container:Container" in custom  # the snapshots were read
+    assert custom <= set(classes), sorted(custom - set(classes))
+    for token, path in classes.items():
+        module, _, name = path.rpartition(".")
+        assert getattr(importlib.import_module(module), name).__name__ == name, token
