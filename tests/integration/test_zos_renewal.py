@@ -171,6 +171,9 @@ def journey(host, tmp_path_factory):
         before = host.state["counter"]
         ran, delivered = pulumi.up(on(base, day))
         state = host.state
+        # what a TLS handshake on the gateway's ring would have found after each RACF
+        # change of this up (the double checks it after every RACDCERT that changed one)
+        gaps = [g for g in state.get("ring_gaps", []) if g["n"] > before]
         phases[name] = {
             "ran": ran,
             "delivered": delivered,
@@ -183,15 +186,24 @@ def journey(host, tmp_path_factory):
             "refreshes": state["pagent"]["refreshes"],
             "ring": state["rings"]["JKGID"]["JKGRing"],
             "instance": re.search(r"EnvironmentUserInstance +(\d+)", policy.read_text())[1],
+            "gaps": gaps,
+            "keys": {(c["owner"], c["label"]): c.get("key_pem") for c in state["certs"]},
         }
 
     phase("first", day0)
     phase("same period", start + (PERIOD - 1) * DAY)
     phase("next period", start + PERIOD * DAY)
+    phase("next period, again", start + (PERIOD + 2) * DAY)
     ca_start = first_day_after(start + PERIOD * DAY, CA_PERIOD)
     phase("next CA period", ca_start)
+    before = host.state["counter"]
     destroy(host, on(base, ca_start), stack=STACK)
-    phases["destroyed"] = {"state": host.state, "records": records(host)}
+    state = host.state
+    phases["destroyed"] = {
+        "state": state,
+        "records": records(host),
+        "gaps": [g for g in state.get("ring_gaps", []) if g["n"] > before],
+    }
     return {"phases": phases, "day0": day0, "start": start, "ca_start": ca_start}
 
 
@@ -232,10 +244,21 @@ def test_the_next_period_re_issues_and_delivers_the_server_and_users_certificate
     assert nxt["expiry"]["ID(JKGID)/JKG Server Cert"] == until
     assert nxt["expiry"][f"ID(ALICE01)/{LABEL}"] == until
     assert nxt["expiry"] == nxt["ends"]
-    # each RACF command that changed something: delete and re-issue, intent first
-    gencerts = [c for c in nxt["changes"] if "GENCERT" in c]
-    assert len(gencerts) == 3 and not any("CERTAUTH SUBJECTSDN" in c for c in gencerts)
-    # the server certificate is back on the ring, the default; PAGENT read it again
+    # each certificate re-issued by IBM's rollover, in this order: a new key (REKEY, under
+    # an interim label), signed by the CA (GENREQ, GENCERT of the request), ROLLOVER (the
+    # old private key retired, the new certificate in its place on the ring), the old one
+    # deleted, the new one given the label (ALTER NEWLABEL); no DELETE before ROLLOVER
+    renewed_labels = {"ID(JKGID)": "JKG Server Cert", "ID(ALICE01)": LABEL, "ID(BOB01)": LABEL}
+    for owner, label in renewed_labels.items():
+        mine = [c for c in nxt["changes"] if c.startswith(f"RACDCERT {owner} ")]
+        verbs = [re.match(rf"RACDCERT {re.escape(owner)} (\w+)", c)[1] for c in mine]
+        assert verbs == ["REKEY", "GENREQ", "GENCERT", "ROLLOVER", "DELETE", "ALTER"], mine
+        assert f"DELETE(LABEL('{label}'))" in mine[4]
+        assert f"NEWLABEL('{label}')" in mine[5]
+    assert not [c for c in nxt["changes"] if "GENCERT CERTAUTH" in c]
+    # the ring had a usable default certificate after every RACF change of the renewal
+    assert nxt["gaps"] == []
+    # the server certificate is on the ring, the default; PAGENT read it again
     assert {(e["label"], e["default"]) for e in nxt["ring"]} == {
         ("Jupyter Local CA", False),
         ("JKG Server Cert", True),
@@ -250,6 +273,21 @@ def test_the_next_period_re_issues_and_delivers_the_server_and_users_certificate
         old, new = first["files"][user], nxt["files"][user]
         assert old["cert.pem"] != new["cert.pem"] and old["key.pem"] != new["key.pem"]
         assert old["ca.pem"] == new["ca.pem"]
+
+
+def test_a_second_up_in_the_renewed_period_changes_nothing(journey):
+    phases = journey["phases"]
+    again = phases["next period, again"]
+    assert again["ran"] == [] and again["delivered"] == [] and again["changes"] == []
+    assert again["serials"] == phases["next period"]["serials"]
+    assert again["view"] == phases["next period"]["view"]
+
+
+def test_the_ring_watch_sees_a_ring_without_its_certificate(journey):
+    """The check the renewal passes is not blind: destroy takes the server certificate off
+    the ring (REMOVE) before the ring goes, and the double reports that moment."""
+    gaps = journey["phases"]["destroyed"]["gaps"]
+    assert gaps and gaps[0]["problem"] == "JKGID/JKGRing: no default certificate", gaps
 
 
 def test_the_ca_s_next_period_re_issues_the_ca_and_all_it_signed(journey):

@@ -127,10 +127,15 @@ def test_key_size_and_dates_come_from_settings(ssh_keypair):
         for command, size, _ecc in racf_gencert_sizes(text)
         if "ok " in command
     ]
-    # CA, server, two users; every GENCERT with the configured SIZE (checked the way the
-    # policy pack reads scripts).
-    assert sorted(n for n, _c, _s in gencerts) == [
+    # CA, server, two users; every GENCERT (and the REKEY a renewal makes the new key
+    # with) with the configured SIZE (checked the way the policy pack reads scripts).
+    assert sorted(n for n, c, _s in gencerts if "GENCERT" in c) == [
         "ca.create",
+        "server-cert.create",
+        "user-alice.create",
+        "user-bob.create",
+    ]
+    assert sorted(n for n, c, _s in gencerts if "REKEY" in c) == [
         "server-cert.create",
         "user-alice.create",
         "user-bob.create",
@@ -143,9 +148,13 @@ def test_key_size_and_dates_come_from_settings(ssh_keypair):
             assert "NOTAFTER(DATE($CA_UNTIL))" in command
             assert "OU('$CA','until $CA_UNTIL')" in command
             assert f'CA_UNTIL="{ca_until}"' in scripts[name]
-        else:
+        elif "GENCERT" in command:
             assert "NOTAFTER(DATE($UNTIL))" in command
             assert f'UNTIL="{until}"' in scripts[name]
+        else:  # REKEY: the rollover's GENCERT of its request then signs it until UNTIL
+            assert "roll_over \"$1\" \"$2\" \"$6\" \"$5\" \"$7\"" in scripts[name]
+            assert "NOTAFTER(DATE($3))" in scripts[name]
+            assert '"$UNTIL" "$NEW" "$REQ_DSN"; then' in scripts[name]
     assert "2020-06-30" not in "".join(scripts.values())
 
 
