@@ -152,7 +152,7 @@ def test_key_size_and_dates_come_from_settings(ssh_keypair):
             assert "NOTAFTER(DATE($UNTIL))" in command
             assert f'UNTIL="{until}"' in scripts[name]
         else:  # REKEY: the rollover's GENCERT of its request then signs it until UNTIL
-            assert "roll_over \"$1\" \"$2\" \"$6\" \"$5\" \"$7\"" in scripts[name]
+            assert 'roll_over "$1" "$2" "$6" "$5" "$7"' in scripts[name]
             assert "NOTAFTER(DATE($3))" in scripts[name]
             assert '"$UNTIL" "$NEW" "$REQ_DSN"; then' in scripts[name]
     assert "2020-06-30" not in "".join(scripts.values())
