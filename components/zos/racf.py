@@ -297,8 +297,9 @@ def connect_step(zos: ZosSettings, stack: str) -> Step:
         "CA": zos.ca_label,
         "SRV": zos.server_cert_label,
     }
-    # A re-issued certificate is off the ring (RACDCERT DELETE removes it): the schedule's
-    # dates make this step run again then, and connect it again.
+    # A certificate renewed by rollover stays on the ring (ROLLOVER moves the connection);
+    # one deleted and generated again (the CA, a new subject) is off it: the schedule's
+    # dates make this step run again, and connect it again.
     create_variables = {**variables, **until_variables(zos)}
     create = """
 say "certificates of this period: until $UNTIL, the CA until $CA_UNTIL"

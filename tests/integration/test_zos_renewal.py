@@ -32,6 +32,7 @@ from tests.integration.test_zos_ssh import (
     RACF_USERS,
     STACK,
     TOKEN,
+    cert,
     fresh,
     make_settings,
     mutations,
@@ -360,3 +361,99 @@ def test_a_pre_existing_certificate_is_reported_and_never_renewed(host):
     # and its destroy leaves them
     destroy(host, settings, stack=STACK, only={"server-cert", "ca"})
     assert serials(host.state) == before
+
+
+# --- a renewal killed between its steps -------------------------------------------------
+
+KILL_POINTS = {
+    # the double kills the step right after the RACF command holding this text
+    "after REKEY": "REKEY(LABEL('JKG Server Cert'))",
+    "after GENCERT of the request": "ID(JKGID) GENCERT('",
+    "after ROLLOVER": "ROLLOVER(LABEL('JKG Server Cert'))",
+    "after DELETE of the old": "ID(JKGID) DELETE(LABEL('JKG Server Cert'))",
+    "after ALTER NEWLABEL": "ALTER(LABEL('JHZOS renew",
+    "a user's, after ROLLOVER": "ID(ALICE01) ROLLOVER(",
+}
+
+
+@pytest.fixture(scope="module")
+def deployed(host):
+    """One deployment in a period, and the day that renews it, kept as a snapshot."""
+    base = make_settings(host, ZOS_CERT_VALIDITY_DAYS=str(VALIDITY), ZOS_CERT_RENEW_DAYS=str(RENEW))
+    today = datetime.datetime.now(datetime.UTC).date()
+    start = first_day_after(today, PERIOD)
+    while first_day_after(start, CA_PERIOD) <= start + 2 * PERIOD * DAY:
+        start = first_day_after(start, PERIOD)
+    fresh(host, base, racf.initial_state(users=RACF_USERS))
+    first = on(base, start + DAY)
+    for step in ordered_steps(first, STACK)[0]:
+        stdin = step_stdin(step, password=PASSWORD, token=TOKEN) or ""
+        session = host.run(scripts(step, first)[0], stdin)
+        assert session.rc == 0, f"{step.name}:\n{session.stderr}"
+    snapshot = host.snapshot([host.root / "u", host.root / "etc"])
+    return {"first": first, "renew": on(base, start + PERIOD * DAY), "snapshot": snapshot}
+
+
+def _step(settings, name: str):
+    return next(s for s in ordered_steps(settings, STACK)[0] if s.name == name)
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_renewal_killed_between_its_steps_is_finished_by_the_next_run(host, deployed, point):
+    host.restore(deployed["snapshot"])
+    renew = deployed["renew"]
+    name = "user-alice" if "user" in point else "server-cert"
+    owner, label = ("ALICE01", LABEL) if name == "user-alice" else ("JKGID", "JKG Server Cert")
+    step = _step(renew, name)
+    stdin = step_stdin(step, password=PASSWORD, token=TOKEN) or ""
+    old = serials(host.state)[(owner, label)]
+    before = host.state["counter"]
+    host.update(kill_on=KILL_POINTS[point])
+    broken = host.run(scripts(step, renew)[0], stdin)
+    state = host.state
+    assert broken.rc != 0 and [e for e in state["log"] if e.get("killed")], broken.stderr
+    # the interim certificate is recorded before it exists: no orphan is possible
+    interim = [k for k in records(host) if k.startswith(f"CERT ID({owner}) JHZOS renew ")]
+    if point != "after ALTER NEWLABEL":
+        assert interim, records(host)
+
+    again = host.run(scripts(step, renew)[0], stdin)
+    assert again.rc == 0, again.stderr
+    state = host.state
+    assert state["violations"] == [], state["violations"]
+    assert state["pending"] == {}
+    # the ring had a usable default certificate all along, killed run included
+    assert [g for g in state.get("ring_gaps", []) if g["n"] > before] == []
+    # one certificate under the label, new, signed by the CA, with its key; nothing else
+    mine = [c for c in state["certs"] if c["owner"] == owner]
+    assert [c["label"] for c in mine] == [label], [c["label"] for c in mine]
+    assert mine[0]["key_pem"] and serials(state)[(owner, label)] != old
+    assert mine[0]["signer"] == ["CERTAUTH", "Jupyter Local CA"]
+    assert cert(mine[0]["cert_pem"]).not_valid_after_utc.date().isoformat() == (
+        scheduled_end(renew.zos.today, VALIDITY, RENEW).isoformat()
+    )
+    assert state["datasets"] == {}
+    assert not [k for k in records(host) if "JHZOS renew" in k], records(host)
+    assert all("STATE made" in lines for lines in records(host).values())
+    if name == "server-cert":
+        ring = state["rings"]["JKGID"]["JKGRing"]
+        assert ("JKG Server Cert", True) in {(e["label"], e["default"]) for e in ring}
+    # and the run after that changes nothing
+    since = host.state["counter"]
+    assert host.run(scripts(step, renew)[0], stdin).rc == 0
+    assert [c for c in mutations(host.state, since) if "RACDCERT" in c and "EXPORT" not in c] == []
+
+
+def test_a_destroy_after_a_killed_renewal_leaves_no_orphan(host, deployed):
+    host.restore(deployed["snapshot"])
+    renew = deployed["renew"]
+    step = _step(renew, "server-cert")
+    host.update(kill_on="ID(JKGID) GENCERT('")
+    broken = host.run(scripts(step, renew)[0])
+    assert broken.rc != 0
+    assert len([c for c in host.state["certs"] if c["owner"] == "JKGID"]) == 2
+    destroy(host, renew, stack=STACK)
+    state = host.state
+    assert state["certs"] == [] and state["datasets"] == {}
+    assert records(host) == {}
+    assert state["violations"] == []
