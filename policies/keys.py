@@ -1,7 +1,8 @@
 """Keys: every private key the program makes is strong.
 
 pulumi-tls keys (RSA bits, ECDSA curve, with the provider's defaults filled in) and the
-keys RACDCERT GENCERT makes on z/OS (SIZE() in the RACF scripts the program runs or ships).
+keys RACDCERT GENCERT and REKEY make on z/OS (SIZE() in the RACF scripts the program runs or
+ships; GENCERT of a request data set signs a key made before and makes none).
 """
 
 from __future__ import annotations
@@ -35,12 +36,15 @@ def _joined_lines(script: str) -> list[str]:
     return joined.splitlines()
 
 
-GENCERT_RE = re.compile(r"\bRACDCERT\b.*\bGENCERT\b", re.IGNORECASE)
+# The RACDCERT commands that make a key pair: GENCERT (but GENCERT('request data set'),
+# which signs the key of a request) and REKEY (a new key for an existing certificate).
+GENCERT_RE = re.compile(r"\bRACDCERT\b.*\b(?:GENCERT\b(?!\s*\()|REKEY\b)", re.IGNORECASE)
 SIZE_RE = re.compile(r"\bSIZE\(\s*([^)\s]*)\s*\)", re.IGNORECASE)
 
 
 def racf_gencert_sizes(script: str) -> Iterator[tuple[str, str | None, bool]]:
-    """(command, SIZE as written or None, whether the key is ECC) per RACDCERT GENCERT."""
+    """(command, SIZE as written or None, whether the key is ECC) per RACDCERT GENCERT or
+    REKEY that makes a key pair."""
     for line in _joined_lines(script):
         if GENCERT_RE.search(line):
             size = SIZE_RE.search(line)

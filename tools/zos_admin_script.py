@@ -1,13 +1,14 @@
 """Write the security administrator's script for a stack in ZOS_RACF_MODE=admin (the same
 text as the `zos_admin_script` stack output), before anything is deployed: the exports it
-makes are what ZOS_USER_CERTS then holds.
+makes are what ZOS_USER_CERTS (and, without AT-TLS, ZOS_KG_SERVER_TLS) then holds.
 
 python -m tools.zos_admin_script --stack prod [--out jupyterhub-zos-admin-prod.sh]
 
 Reads Pulumi.yaml and Pulumi.<stack>.yaml as the CLI would hand them to the program (no
 backend, no passphrase: the script holds no secret). Encrypted entries are not decrypted:
 the SSH key gets a placeholder (nothing in the script depends on it), others are left out
-and their problems, and ZOS_USER_CERTS' (not exported yet), are not counted.
+and their problems, and ZOS_USER_CERTS' and ZOS_KG_SERVER_TLS' (not exported yet), are not
+counted.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def render(stack: str, root: Path = ROOT) -> str:
         short,
         frozenset(k.removeprefix(prefix) for k in secret_keys),
     )
-    skip = frozenset({"ZOS_USER_CERTS", *left_out})
+    skip = frozenset({"ZOS_USER_CERTS", "ZOS_KG_SERVER_TLS", *left_out})
     with settled_event_loop():
         try:
             settings = validate(raw, stack, skip=skip)

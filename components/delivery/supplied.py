@@ -10,7 +10,11 @@ private key belongs to the certificate; the certificate chains to the CA given w
 (every signature on the way checked, the last CA self-signed); it is valid now; its
 subject's common name is the one expected (the entry's `cn`, else the hub user or the
 z/OS ID); it may be used for TLS client authentication. Across entries: one root CA for
-all (the CA on the gateway's key ring, ZOS_CA_LABEL)."""
+all (the CA on the gateway's key ring, ZOS_CA_LABEL).
+
+The gateway's own certificate (ZOS_KG_SERVER_TLS, admin mode without AT-TLS), `check_server`:
+the same checks, but it must name the gateway's host in its subject alternative names (what
+notebooks verify) and may be used for TLS server authentication."""
 
 from __future__ import annotations
 
@@ -127,11 +131,9 @@ def _chain(cert: x509.Certificate, cas: list[x509.Certificate]) -> list[x509.Cer
     )
 
 
-def check_entry(
-    entry: Mapping[str, str], expected_cns: tuple[str, ...], now: datetime | None = None
-) -> CheckedCert:
-    """One entry, every check; BadEntry naming the first thing wrong."""
-    now = now or datetime.now(UTC)
+def _opened(entry: Mapping[str, str], now: datetime):
+    """(key, certificate, chain, p12 bytes or None): decoded, the key the certificate's,
+    the chain up to a self-signed root checked, every certificate valid `now`."""
     p12 = None
     if "p12" in entry:
         key, cert, cas, p12 = _from_p12(entry)
@@ -158,18 +160,10 @@ def check_entry(
             raise BadEntry(
                 f"the certificate {_cn(c)!r} is not valid before {c.not_valid_before_utc:%Y-%m-%d}"
             )
-    cn = _cn(cert)
-    if cn.upper() not in {e.upper() for e in expected_cns}:
-        raise BadEntry(
-            f"its subject's CN is {cn!r}, expected {' or '.join(repr(e) for e in expected_cns)} "
-            "(another user's certificate? if this CN is right, give it as the entry's cn)"
-        )
-    try:
-        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
-    except x509.ExtensionNotFound:
-        usage = None
-    if usage is not None and ExtendedKeyUsageOID.CLIENT_AUTH not in usage:
-        raise BadEntry("the certificate's extended key usage does not allow TLS client auth")
+    return key, cert, chain, p12
+
+
+def _checked(entry: Mapping[str, str], key, cert, chain, p12) -> CheckedCert:
     key_pem = key.private_bytes(  # type: ignore[attr-defined]
         serialization.Encoding.PEM,
         serialization.PrivateFormat.PKCS8,
@@ -184,6 +178,59 @@ def check_entry(
         p12=p12,
         password=entry.get("password") if p12 is not None else None,
     )
+
+
+def _usage(cert: x509.Certificate, purpose, what: str) -> None:
+    try:
+        usage = cert.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+    except x509.ExtensionNotFound:
+        return
+    if purpose not in usage:
+        raise BadEntry(f"the certificate's extended key usage does not allow {what}")
+
+
+def check_entry(
+    entry: Mapping[str, str], expected_cns: tuple[str, ...], now: datetime | None = None
+) -> CheckedCert:
+    """One entry, every check; BadEntry naming the first thing wrong."""
+    key, cert, chain, p12 = _opened(entry, now or datetime.now(UTC))
+    cn = _cn(cert)
+    if cn.upper() not in {e.upper() for e in expected_cns}:
+        raise BadEntry(
+            f"its subject's CN is {cn!r}, expected {' or '.join(repr(e) for e in expected_cns)} "
+            "(another user's certificate? if this CN is right, give it as the entry's cn)"
+        )
+    _usage(cert, ExtendedKeyUsageOID.CLIENT_AUTH, "TLS client auth")
+    return _checked(entry, key, cert, chain, p12)
+
+
+def _names_host(cert: x509.Certificate, host: str) -> bool:
+    """Does the certificate name `host` as TLS clients check it: in its subject
+    alternative names (DNS name or IP address), or, without that extension, as its CN?"""
+    import ipaddress
+
+    try:
+        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        return _cn(cert).lower() == host.lower()
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host.lower() in {name.lower() for name in sans.get_values_for_type(x509.DNSName)}
+    return address in sans.get_values_for_type(x509.IPAddress)
+
+
+def check_server(entry: Mapping[str, str], host: str, now: datetime | None = None) -> CheckedCert:
+    """The gateway's own certificate (ZOS_KG_SERVER_TLS): the checks of a user's entry, but
+    it must name `host` (the name notebooks connect to) and may serve TLS."""
+    key, cert, chain, p12 = _opened(entry, now or datetime.now(UTC))
+    if not _names_host(cert, host):
+        raise BadEntry(
+            f"it does not name the gateway's host {host!r} in its subject alternative names "
+            "(notebooks check that name): issue it with ALTNAME(DOMAIN(...)) or ALTNAME(IP(...))"
+        )
+    _usage(cert, ExtendedKeyUsageOID.SERVER_AUTH, "TLS server auth")
+    return _checked(entry, key, cert, chain, p12)
 
 
 def check_all(

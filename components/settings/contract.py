@@ -53,6 +53,7 @@ from components.settings.values import (
     UserName,
     UserSearchFilter,
     ZosId,
+    ZosServerTls,
     ZosUserCertMap,
     ZosUserMap,
     json_list,
@@ -70,6 +71,7 @@ SECRET_KEYS = frozenset(
         "ZOS_P12_PASSWORD",
         "LDAP_SEARCH_BIND_PASSWORD",
         "ZOS_USER_CERTS",
+        "ZOS_KG_SERVER_TLS",
     }
 )
 
@@ -170,6 +172,9 @@ class StackConfig(BaseModel):
     # rendered script and hands over each user's exported certificate (ZOS_USER_CERTS).
     ZOS_RACF_MODE: Literal["program", "admin"] = "program"
     ZOS_USER_CERTS: ZosUserCertMap = {}
+    # admin mode without AT-TLS: the gateway's own certificate, key and CA, exported by the
+    # security administrator (the gateway does TLS itself then).
+    ZOS_KG_SERVER_TLS: ZosServerTls = {}
 
 
 CONFIG_KEYS = tuple(StackConfig.model_fields)
@@ -191,6 +196,11 @@ DN_LIST_KEYS = frozenset({"LDAP_ALLOWED_GROUPS"})
 
 def set_hint(key: str) -> str:
     """The `pulumi config set` command that sets `key`, right for its kind."""
+    if key == "ZOS_KG_SERVER_TLS":
+        return (
+            f"pulumi config set --secret --path '{key}.p12' < kg-server.p12.b64 and "
+            f"--path '{key}.password' (or .cert, .key, .ca as PEM), each on stdin"
+        )
     if key in SECRET_KEYS and key in MAP_KEYS:
         return (
             f"pulumi config set --secret --path '{key}.alice.p12' < alice.p12.b64 "

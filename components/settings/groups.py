@@ -160,6 +160,8 @@ class ZosSettings:
     # administrator does (the rendered script), and user_certs are their exports.
     racf_mode: str = "program"
     user_certs: Mapping[str, SuppliedCert] = field(default_factory=dict)
+    # admin mode without AT-TLS: the gateway's own certificate, key and CA (ZOS_KG_SERVER_TLS)
+    server_tls: SuppliedCert | None = None
     # RACF certificates: valid this many days, re-issued this many days before they end
     # (components/zos/renewal.py), on the schedule of the day the program runs (`today`).
     cert_validity_days: int = 365

@@ -209,23 +209,43 @@ def _supplied_certs(c: StackConfig) -> dict[str, SuppliedCert]:
         return {}
     # Imported here: only z/OS stacks in admin mode have them (and checking them loads
     # cryptography), every other stack does without.
-    from components.delivery.material import SuppliedCert
-    from components.delivery.supplied import check_all, uuencoded
+    from components.delivery.supplied import check_all
 
     good, _problems = check_all(c.ZOS_USER_CERTS, c.ZOS_USERS)
-    out = {}
-    for user, checked in good.items():
-        stdin = None
-        if checked.p12 is not None and checked.password is not None:
-            stdin = pulumi.Output.secret(f"{checked.password}\n{uuencoded(checked.p12)}")
-        out[user] = SuppliedCert(
-            cert_pem=pulumi.Output.secret(checked.cert_pem),
-            key_pem=pulumi.Output.secret(checked.key_pem),
-            ca_pem=pulumi.Output.secret(checked.ca_pem),
-            p12_stdin=stdin,
-            not_after=f"{checked.not_after:%Y-%m-%d}",
-        )
-    return out
+    return {user: _as_supplied(checked) for user, checked in good.items()}
+
+
+def _as_supplied(checked) -> SuppliedCert:
+    """A checked entry as secret Outputs: a PKCS#12 as the split reads the program's own
+    exports (the password line, then the uuencoded export), PEM texts as they are."""
+    from components.delivery.material import SuppliedCert
+    from components.delivery.supplied import uuencoded
+
+    stdin = None
+    if checked.p12 is not None and checked.password is not None:
+        stdin = pulumi.Output.secret(f"{checked.password}\n{uuencoded(checked.p12)}")
+    return SuppliedCert(
+        cert_pem=pulumi.Output.secret(checked.cert_pem),
+        key_pem=pulumi.Output.secret(checked.key_pem),
+        ca_pem=pulumi.Output.secret(checked.ca_pem),
+        p12_stdin=stdin,
+        not_after=f"{checked.not_after:%Y-%m-%d}",
+    )
+
+
+def _supplied_server(c: StackConfig, kg_url: str | None) -> SuppliedCert | None:
+    """ZOS_KG_SERVER_TLS (admin mode without AT-TLS), checked again, as secret Outputs."""
+    if c.ZOS_RACF_MODE != "admin" or c.ZOS_ATTLS or not c.ZOS_KG_SERVER_TLS:
+        return None
+    from urllib.parse import urlsplit
+
+    from components.delivery.supplied import BadEntry, check_server
+
+    host = (urlsplit(kg_url).hostname if kg_url else None) or c.ZOS_HOST
+    try:
+        return _as_supplied(check_server(c.ZOS_KG_SERVER_TLS, host))
+    except BadEntry:  # refused by the rules, unless skipped (the admin-script tool)
+        return None
 
 
 def _settings(
@@ -274,6 +294,7 @@ def _settings(
             kg_started_task=c.ZOS_KG_STARTED_TASK,
             racf_mode=c.ZOS_RACF_MODE,
             user_certs=_supplied_certs(c),
+            server_tls=_supplied_server(c, kg_url),
             cert_validity_days=c.ZOS_CERT_VALIDITY_DAYS,
             cert_renew_days=c.ZOS_CERT_RENEW_DAYS,
         )

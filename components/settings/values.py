@@ -395,6 +395,25 @@ ZosUserCertMap = Annotated[
 ]
 
 
+def _server_tls_entry(value: Any) -> dict[str, str]:
+    """ZOS_KG_SERVER_TLS: unset ({}), or one entry as a ZOS_USER_CERTS entry holds (no cn:
+    the gateway's certificate must name the gateway's host)."""
+    if value == {}:
+        return {}
+    if isinstance(value, dict) and "cn" in value:
+        raise ValueError("holds p12 and password, or cert, key and ca; no cn (the host is checked)")
+    return _user_cert_entry(value)
+
+
+# The gateway's own certificate and key (ZOS_RACF_MODE=admin with ZOS_ATTLS=false), as the
+# security administrator exported it: {"p12", "password"} or {"cert", "key", "ca"}.
+ZosServerTls = Annotated[
+    dict[str, str],
+    BeforeValidator(_server_tls_entry),
+    BeforeValidator(_parse_json(dict, '{"p12": "MIIK...", "password": "..."}')),
+]
+
+
 # --- Search-then-bind LDAP -------------------------------------------------------------------
 
 LdapAttribute = Annotated[

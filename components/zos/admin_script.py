@@ -87,6 +87,34 @@ JHZOS_HLQ=${JHZOS_HLQ:-$(id -un | tr '[:lower:]' '[:upper:]')}
 export JHZOS_HLQ
 """
 
+# ZOS_ATTLS=false: no key ring, AT-TLS policy, SURROGAT or FSSEC (the gateway does TLS
+# itself, kernels run as its own ID); the gateway's certificate is exported as the users'.
+HEADER_NO_ATTLS = (
+    HEADER.replace(
+        """# IRR.DIGTCERT.* profiles in docs/howto/zos-production-stack.md; write access to
+# __POLICY_DIR__; READ to OPERCMDS MVS.MCSOPER.ZOAU for F PAGENT,REFRESH):""",
+        """# IRR.DIGTCERT.* profiles in docs/howto/zos-production-stack.md):""",
+    )
+    .replace(
+        """# up (the default) runs, in the seed runbook's order: __ORDER__.""",
+        """# up (the default) runs, in the seed runbook's order: __ORDER__ (ZOS_ATTLS=false:
+# no key ring, AT-TLS policy, SURROGAT or FSSEC; the gateway does TLS itself).""",
+    )
+    .replace(
+        """# ${JHZOS_EXPORT_DIR:-./jupyterhub-zos-__STACK__-exports}/<hub user>.p12.b64 (0600); the
+# operator sets it with the password as ZOS_USER_CERTS (see the how-to).""",
+        """# ${JHZOS_EXPORT_DIR:-./jupyterhub-zos-__STACK__-exports}/<hub user>.p12.b64 (0600), and
+# the gateway's own certificate to kg-server.p12.b64 there; the operator sets them with
+# the password as ZOS_USER_CERTS and ZOS_KG_SERVER_TLS (see the how-to).""",
+    )
+    .replace(
+        """# Not done here (check by hand): BPX.SERVER UPDATE for __KG__, the gateway's native .so
+# program-controlled, PAGENT's TTLSConfig naming __POLICY__.
+""",
+        "",
+    )
+)
+
 ASK_P12 = """
 # The PKCS#12 password: from a file, else prompted (never on a command line).
 if [ "$ACTION" = up ]; then
@@ -110,6 +138,21 @@ fi
 """
 
 
+# Without AT-TLS: where the gateway's own certificate is exported (ZOS_KG_SERVER_TLS).
+SERVER_EXPORT = "kg-server.p12.b64"
+
+
+def _export(step: str, out: str, what: str) -> str:
+    """Run an export step with the password on stdin; keep its uuencoded PKCS#12 (0600)."""
+    return (
+        f'  sh "$WORK/{step}.create" <"$WORK/pw" >"$WORK/{step}.out" ||\n'
+        f'    die "step {step} failed; nothing after it ran"\n'
+        f"  sed -n '/^begin-base64 /,/^====$/p' \"$WORK/{step}.out\" >{out}\n"
+        f'  [ -s {out} ] || die "step {step} exported nothing"\n'
+        f'  say "exported {what}: "{out}\n'
+    )
+
+
 def _embed(name: str, text: str) -> str:
     if DELIMITER in text:
         raise ValueError(f"step {name} contains the admin script's heredoc marker")
@@ -128,14 +171,16 @@ def render_admin_script(zos: ZosSettings, stack: str, kg_url: str | None) -> str
     name = f"jupyterhub-zos-admin-{stack}.sh"
     policy_dir = zos.attls_policy_path.rsplit("/", 1)[0] or "/"
     text = (
-        HEADER.replace("__STACK__", stack)
+        (HEADER if zos.attls else HEADER_NO_ATTLS)
+        .replace("__STACK__", stack)
         .replace("__FILE__", name)
         .replace("__ORDER__", ", ".join(order))
         .replace("__POLICY_DIR__", policy_dir)
         .replace("__POLICY__", zos.attls_policy_path)
         .replace("__KG__", zos.kg_user)
     )
-    if users:
+    exports = bool(users) or any(step.stdin == "password" for step in gateway)
+    if exports:
         text += ASK_P12
     text += "\n# --- the steps' scripts, exactly as the program would run them ---\n"
     for step in [*gateway, *users.values()]:
@@ -144,6 +189,10 @@ def render_admin_script(zos: ZosSettings, stack: str, kg_url: str | None) -> str
     text += '\nif [ "$ACTION" = up ]; then\n'
     for step in gateway:
         text += f'  say "step {step.name}"\n'
+        if step.stdin == "password":
+            # Without AT-TLS: the gateway's certificate and key, exported for its own TLS.
+            text += _export(step.name, f'"$EXPORTS"/{SERVER_EXPORT}', "the gateway's certificate")
+            continue
         text += (
             f'  sh "$WORK/{step.name}.create" ||\n'
             f'    die "step {step.name} failed; nothing after it ran"\n'
@@ -163,10 +212,13 @@ def render_admin_script(zos: ZosSettings, stack: str, kg_url: str | None) -> str
             "    ;;\n"
             "  esac\n"
         )
-    if users:
+    if exports:
+        keys = "ZOS_USER_CERTS.<user>.p12 and .password" + (
+            "; ZOS_KG_SERVER_TLS.p12 and .password" if not zos.attls else ""
+        )
         text += (
             '  say "done. Give the operator the files in $EXPORTS and, separately, the'
-            ' password (ZOS_USER_CERTS.<user>.p12 and .password)"\n'
+            f' password ({keys})"\n'
         )
     else:
         text += '  say "done"\n'

@@ -121,10 +121,18 @@ def pem_split(
     """The seed's openssl split of an export, on the machine running Pulumi: a
     local.Command fed the password and the export's output on stdin. Its stdout (the
     PEM files, the key among them) is a secret output; the files, parsed, a secret."""
+    return local_split(name, split_stdin(export, password), parent=parent)
+
+
+def local_split(
+    name: str, stdin: pulumi.Output[str], *, parent: pulumi.Resource
+) -> tuple[command.local.Command, pulumi.Output[dict[str, str]]]:
+    """The split of a PKCS#12 (stdin: the password line, then the export as an export step
+    prints it): the program's own export, or the one the security administrator made."""
     split = command.local.Command(
         name,
         create=render_split_script(),
-        stdin=split_stdin(export, password),
+        stdin=pulumi.Output.secret(stdin),
         interpreter=["/bin/sh", "-c"],
         logging=command.local.Logging.STDERR,
         add_previous_output_in_env=False,

@@ -28,7 +28,13 @@ from pathlib import PurePosixPath
 from components.delivery.script import FRAME, parse_frames
 from components.pki.specs import ORGANIZATION, client_spec
 from components.settings import ZosSettings
-from components.zos.racf import SCHEDULE_SAY, schedule_variables, until_variables
+from components.zos.racf import (
+    SCHEDULE_SAY,
+    rekey_body,
+    renewal_variables,
+    schedule_variables,
+    until_variables,
+)
 from components.zos.script import Step, make_step
 
 # RACF labels are at most 32 characters.
@@ -66,6 +72,12 @@ def export_dsn(zos: ZosSettings, stack: str, tag: str) -> str:
     """The short-lived data set RACF exports to, under the SSH user's high-level qualifier,
     named per stack (two stacks exporting at once never overwrite each other's)."""
     return f"{zos.ssh_user}.JHZOS.{stack_tag(stack)}.{tag}.P12"
+
+
+def request_dsn(zos: ZosSettings, stack: str, tag: str) -> str:
+    """The short-lived data set of a certificate request (GENREQ) while a certificate is
+    re-issued by rollover: beside the exports, per stack."""
+    return f"{zos.ssh_user}.JHZOS.{stack_tag(stack)}.{tag}.CSR"
 
 
 def p12_stdin(password: str) -> str:
@@ -127,13 +139,15 @@ def user_cert_step(zos: ZosSettings, stack: str, hub_user: str, zos_id: str) -> 
         "ORG": ORGANIZATION,
         "DSN": export_dsn(zos, stack, f"U.{zos_id}"),
         "MVSCMDAUTH": mvscmdauth(zos),
+        **renewal_variables(zos, stack, client_label(stack), f"U.{zos_id}"),
         **schedule_variables(zos),
     }
     create = (
         _READ_PASSWORD
         + SCHEDULE_SAY
+        + rekey_body(zos)
         + f"""
-if to_sign "ID($ID)" "$LABEL" "client certificate of $ID" "$CN" "$UNTIL"; then
+if to_sign "ID($ID)" "$LABEL" "client certificate of $ID" "$CN" "$UNTIL" "$NEW" "$REQ_DSN"; then
   ok "RACDCERT GENCERT ID($ID) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
 WITHLABEL('$LABEL') SUBJECTSDN(CN('$CN') O('$ORG')) SIZE({zos.key_size}) NOTAFTER(DATE($UNTIL))"
   use "CERT ID($ID) $LABEL"
@@ -144,8 +158,10 @@ report_expiry "ID($ID)" "$LABEL"
         + _EXPORT
     )
     delete = """
+drop_cert "ID($ID)" "$NEW" "client certificate of $ID being re-issued"
 drop_cert "ID($ID)" "$LABEL" "client certificate of $ID"
 drop_dsn "$DSN"
+drop_dsn "$REQ_DSN"
 refresh_pending
 """
     purpose = f"Hub user {hub_user}: a client certificate for {zos_id}, exported as PKCS#12."
@@ -156,7 +172,7 @@ refresh_pending
         create=create,
         create_variables=variables,
         delete=delete,
-        delete_variables={k: variables[k] for k in ("ID", "LABEL", "DSN")},
+        delete_variables={k: variables[k] for k in ("ID", "LABEL", "DSN", "NEW", "REQ_DSN")},
         triggers=(zos_id, client_label(stack), zos.ca_label),
         stdin="password",
     )

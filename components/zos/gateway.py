@@ -4,7 +4,9 @@ remote.Command each; each waits for the steps it needs (steps.REQUIRES), the res
 in parallel.
 
 Without AT-TLS the chain is CA, server certificate, its export (split into PEM on this
-machine) and the config, which then carries the gateway's own TLS material.
+machine) and the config, which then carries the gateway's own TLS material. In admin mode
+without AT-TLS that material is the security administrator's export (ZOS_KG_SERVER_TLS),
+split the same way, and the config is the only step.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import pulumi
 import pulumi_command as command
 
 from components.settings import ZosSettings
-from components.zos.commands import connection, pem_split, remote_step, stdin_for
+from components.zos.commands import connection, local_split, pem_split, remote_step, stdin_for
 from components.zos.kg_config import CONFIG_FILE
 from components.zos.steps import gateway_steps, requires
 
@@ -54,9 +56,28 @@ class ZosGateway(pulumi.ComponentResource):
         steps = gateway_steps(zos, args.stack, args.kg_url)
         self.commands = {}
         conn = connection(zos)
-        present = [step.name for step in steps] + ["server-pem"] * (not zos.attls)
         tls_files: pulumi.Output[dict[str, str]] | None = None
         self.server_ca_pem = None
+        if zos.server_tls is not None:
+            # Admin mode without AT-TLS: the administrator's export of the gateway's
+            # certificate, split as the program's own is, or PEM as given. Its CA is the
+            # one the users' certificates chain to: the gateway checks clients against it.
+            supplied = zos.server_tls
+            if supplied.p12_stdin is not None:
+                split, tls_files = local_split(
+                    f"{name}-server-pem", supplied.p12_stdin, parent=self
+                )
+                self.commands["server-pem"] = split
+            else:
+                tls_files = pulumi.Output.secret(
+                    pulumi.Output.all(supplied.cert_pem, supplied.key_pem, supplied.ca_pem).apply(
+                        lambda v: {"cert.pem": v[0], "key.pem": v[1], "ca.pem": v[2]}
+                    )
+                )
+            self.server_ca_pem = tls_files.apply(lambda files: files["ca.pem"])
+        # the split of the server's export (the program's own, or the administrator's)
+        splits = "server-export" in [s.name for s in steps] or "server-pem" in self.commands
+        present = [step.name for step in steps] + ["server-pem"] * splits
         for step in steps:
             stdin = stdin_for(
                 step, password=args.p12_password, token=args.auth_token, tls_files=tls_files

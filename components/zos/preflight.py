@@ -66,16 +66,30 @@ KNOWN_COMMANDS = {
 # one's own objects, UPDATE for another user's, CONTROL for CERTAUTH (RACF Command
 # Language Reference, RACDCERT "Authorization required"; SIGNWITH a CERTAUTH certificate
 # needs CONTROL to GENCERT). Key: step name, or "users" for every user's certificate.
+# The renewal of another user's certificate by rollover (script.to_sign): REKEY, GENREQ,
+# ROLLOVER and ALTER (NEWLABEL) of that user's certificates, UPDATE as for its other
+# RACDCERT functions (GENCERT of the request, SIGNWITH the CA, is GENCERT's CONTROL).
+RENEWAL = (
+    ("IRR.DIGTCERT.REKEY", "UPDATE"),
+    ("IRR.DIGTCERT.GENREQ", "UPDATE"),
+    ("IRR.DIGTCERT.ROLLOVER", "UPDATE"),
+    ("IRR.DIGTCERT.ALTER", "UPDATE"),
+)
 AUTHORITY: dict[str, tuple[tuple[str, str], ...]] = {
     "ca": (("IRR.DIGTCERT.LIST", "CONTROL"), ("IRR.DIGTCERT.GENCERT", "CONTROL")),
     "ring": (("IRR.DIGTCERT.LISTRING", "UPDATE"), ("IRR.DIGTCERT.ADDRING", "UPDATE")),
-    "server-cert": (("IRR.DIGTCERT.LIST", "UPDATE"), ("IRR.DIGTCERT.GENCERT", "CONTROL")),
+    "server-cert": (
+        ("IRR.DIGTCERT.LIST", "UPDATE"),
+        ("IRR.DIGTCERT.GENCERT", "CONTROL"),
+        *RENEWAL,
+    ),
     "connect": (("IRR.DIGTCERT.LISTRING", "UPDATE"), ("IRR.DIGTCERT.CONNECT", "CONTROL")),
     "server-export": (("IRR.DIGTCERT.EXPORT", "UPDATE"),),
     "users": (
         ("IRR.DIGTCERT.LIST", "UPDATE"),
         ("IRR.DIGTCERT.GENCERT", "CONTROL"),
         ("IRR.DIGTCERT.EXPORT", "UPDATE"),
+        *RENEWAL,
     ),
 }
 # Steps that run SETROPTS (class options, RACLIST REFRESH): SPECIAL.

@@ -17,6 +17,8 @@ other step and no newer instance of this step uses it (script.py).
 
 from __future__ import annotations
 
+import hashlib
+
 from components.pki.specs import ORGANIZATION, ca_spec
 from components.settings import ZosSettings
 from components.zos.renewal import CA_VALIDITY_DAYS, ca_until, cert_until
@@ -208,21 +210,49 @@ def schedule_variables(zos: ZosSettings) -> dict[str, str | int]:
     }
 
 
+def renew_label(label: str) -> str:
+    """The label a certificate re-issued by rollover has until it takes `label` (RACF
+    labels: 32 characters at most): one per label, so steps never share one."""
+    return f"JHZOS renew {hashlib.sha256(label.encode()).hexdigest()[:8]}"
+
+
+def renewal_variables(zos: ZosSettings, stack: str, label: str, tag: str) -> dict[str, str]:
+    """What a certificate step's rollover needs (script.to_sign): the interim label, and the
+    data set of the certificate request (under the SSH user's HLQ, per stack)."""
+    from components.zos.export import request_dsn
+
+    return {"NEW": renew_label(label), "REQ_DSN": request_dsn(zos, stack, tag)}
+
+
+def rekey_body(zos: ZosSettings) -> str:
+    """The REKEY a rollover starts with (script.roll_over calls it), with the key size
+    written out, as every RACF command that makes a key has it (policy strong-keys)."""
+    return (
+        "rekey() {\n"
+        f"  ok \"RACDCERT $1 REKEY(LABEL('$2')) WITHLABEL('$3') SIZE({zos.key_size})\"\n"
+        "}\n"
+    )
+
+
 def server_cert_step(zos: ZosSettings, stack: str, server_host: str) -> Step:
-    """Seed step 3: the gateway's certificate, GENCERT ID(kg user) SIGNWITH the CA."""
+    """Seed step 3: the gateway's certificate, GENCERT ID(kg user) SIGNWITH the CA; when
+    due, re-issued by REKEY and ROLLOVER (script.to_sign), so the ring keeps it."""
+    renewing = renewal_variables(zos, stack, zos.server_cert_label, "SERVER")
     variables = {
         "KG": zos.kg_user,
         "SRV": zos.server_cert_label,
         "CA": zos.ca_label,
         "HOST": server_host,
         "ORG": ORGANIZATION,
+        **renewing,
         **schedule_variables(zos),
     }
     altname = _altname(server_host).replace(server_host, "$HOST")
     create = (
         SCHEDULE_SAY
+        + rekey_body(zos)
         + f"""
-if to_sign "ID($KG)" "$SRV" "server certificate" "$HOST" "$UNTIL"; then
+if to_sign "ID($KG)" "$SRV" "server certificate" "$HOST" "$UNTIL" "$NEW" "$REQ_DSN"; then
   ok "RACDCERT GENCERT ID($KG) SIGNWITH(CERTAUTH LABEL('$CA')) KEYUSAGE(HANDSHAKE) \\
 WITHLABEL('$SRV') SUBJECTSDN(CN('$HOST') O('$ORG')) {altname} \\
 SIZE({zos.key_size}) NOTAFTER(DATE($UNTIL))"
@@ -233,7 +263,9 @@ report_expiry "ID($KG)" "$SRV"
 """
     )
     delete = """
+drop_cert "ID($KG)" "$NEW" "server certificate being re-issued"
 drop_cert "ID($KG)" "$SRV" "server certificate"
+drop_dsn "$REQ_DSN"
 refresh_pending
 """
     purpose = "The gateway's server certificate, signed by the CA."
@@ -244,7 +276,12 @@ refresh_pending
         create=create,
         create_variables=variables,
         delete=delete,
-        delete_variables={"KG": zos.kg_user, "SRV": zos.server_cert_label},
+        delete_variables={
+            "KG": zos.kg_user,
+            "SRV": zos.server_cert_label,
+            "NEW": renewing["NEW"],
+            "REQ_DSN": renewing["REQ_DSN"],
+        },
         # The CA and the host it names are part of what the certificate is: a change
         # re-issues it (the create sees another signer) in a new instance.
         triggers=(zos.kg_user, zos.server_cert_label, zos.ca_label, server_host),
@@ -260,8 +297,9 @@ def connect_step(zos: ZosSettings, stack: str) -> Step:
         "CA": zos.ca_label,
         "SRV": zos.server_cert_label,
     }
-    # A re-issued certificate is off the ring (RACDCERT DELETE removes it): the schedule's
-    # dates make this step run again then, and connect it again.
+    # A certificate renewed by rollover stays on the ring (ROLLOVER moves the connection);
+    # one deleted and generated again (the CA, a new subject) is off it: the schedule's
+    # dates make this step run again, and connect it again.
     create_variables = {**variables, **until_variables(zos)}
     create = """
 say "certificates of this period: until $UNTIL, the CA until $CA_UNTIL"

@@ -336,18 +336,28 @@ report_expiry() {
   cert_list=$tso_out
   printf 'jupyterhub-zos-expiry %s %s %s\n' "$1" "$(cert_end)" "$2"
 }
-# to_sign OWNER LABEL WHAT CN UNTIL: is a certificate for CN, signed by the CA $CA, to be
-# made? Yes when it is missing, or when the program made it and another CA signed it, it
-# names another CN (ZOS_CA_LABEL or the host changed) or it ends before UNTIL (renewal:
-# this period's certificates end then, components/zos/renewal.py): that one is deleted
-# here. A certificate the program did not make is never re-issued, only reported.
+# to_sign OWNER LABEL WHAT CN UNTIL NEW REQ: is a certificate for CN, signed by the CA $CA,
+# to be made by the caller's GENCERT? Yes when it is missing, or when the program made it
+# and it names another CN (the host changed: a new subject, which REKEY cannot give), and
+# that one is deleted here. One the program made that another CA signed (ZOS_CA_LABEL
+# changed) or that ends before UNTIL (renewal: this period's certificates end then,
+# components/zos/renewal.py) is re-issued here by IBM's rollover (roll_over: it stays on
+# every ring it is on), and the caller makes nothing. A renewal an earlier run began is
+# finished first (renewing). A certificate the program did not make is never re-issued,
+# only reported. NEW: the label the re-issued one has until it takes LABEL; REQ: the data
+# set of its certificate request.
 to_sign() {
+  renewing "$1" "$2" "$6" "$7" "$5"
   if ! cert_there "$1" "$2" "$3"; then
     to_make "$1" "$2"
     return 0
   fi
-  if ! signed_by_ca || ! names_cn "$4"; then
-    sign_why="is not for CN $4 signed by '$CA'"
+  sign_roll=yes
+  if ! names_cn "$4"; then
+    sign_why="is not for CN $4"
+    sign_roll=no
+  elif ! signed_by_ca; then
+    sign_why="is not signed by '$CA'"
   elif ends_before "$5"; then
     sign_why="ends $end_date, before $5 (renewal)"
   else
@@ -359,10 +369,78 @@ to_sign() {
       "re-issued: renew it in RACF yourself, or clients may refuse it"
     return 1
   fi
+  if [ "$sign_roll" = yes ]; then
+    say "the $3 '$2' $sign_why: re-issued with a new key (REKEY, signed, ROLLOVER)"
+    roll_over "$1" "$2" "$6" "$5" "$7"
+    return 1
+  fi
   say "the $3 '$2' $sign_why: re-issued"
   to_make "$1" "$2"
   ok "RACDCERT $1 DELETE(LABEL('$2'))"
   return 0
+}
+# roll_over OWNER LABEL NEW UNTIL REQ: IBM's renewal with a new private key (RACF Security
+# Administrator's Guide, "Renewing a certificate with a new private key"): REKEY copies
+# LABEL (subject, key usage, alternate names) with a new key pair as NEW, self-signed;
+# GENREQ and GENCERT sign NEW by the CA, ending UNTIL; ROLLOVER retires LABEL's private key
+# and puts NEW in its place on every ring (PERSONAL connections replaced, DEFAULT kept); the
+# old one is deleted and NEW takes the label LABEL (ALTER NEWLABEL), which the steps, the
+# exports and the ring listing name. So a ring always holds a usable certificate. NEW's
+# record is written first: a run killed on the way leaves it, and the next one finishes.
+# The step defines `rekey OWNER LABEL NEW` (REKEY with the SIZE it renders: REKEY_BODY).
+roll_over() {
+  intend "CERT $1 $3"
+  needs_refresh DIGTCERT
+  needs_refresh DIGTRING
+  rekey "$1" "$2" "$3"
+  roll_sign "$1" "$3" "$4" "$5"
+  roll_finish "$1" "$2" "$3"
+}
+# roll_sign OWNER NEW UNTIL REQ: NEW (self-signed by REKEY) signed by the CA: a PKCS#10
+# request from it (GENREQ), which GENCERT signs in place (its key stays with NEW).
+roll_sign() {
+  drop_dsn "$4"
+  ok "RACDCERT $1 GENREQ(LABEL('$2')) DSN('$4')"
+  ok "RACDCERT $1 GENCERT('$4') SIGNWITH(CERTAUTH LABEL('$CA')) NOTAFTER(DATE($3))"
+  drop_dsn "$4"
+}
+# roll_finish OWNER LABEL NEW: ROLLOVER (when LABEL still has its private key), DELETE of
+# LABEL (when it is still there), then NEW renamed LABEL; NEW's record goes.
+roll_finish() {
+  tso "RACDCERT $1 LIST(LABEL('$2'))"
+  if [ "$tso_rc" -eq 0 ]; then
+    if ! printf '%s\n' "$tso_out" | grep -q 'Private Key Type: *None'; then
+      ok "RACDCERT $1 ROLLOVER(LABEL('$2')) NEWLABEL('$3')"
+    fi
+    ok "RACDCERT $1 DELETE(LABEL('$2'))"
+  elif ! absent 4 IRRD107I; then
+    fail "unexpected answer to LIST"
+  fi
+  ok "RACDCERT $1 ALTER(LABEL('$3')) NEWLABEL('$2')"
+  use "CERT $1 $2"
+  forget "CERT $1 $3"
+}
+# renewing OWNER LABEL NEW REQ UNTIL: a renewal an earlier run began (NEW's record is there) is
+# finished from where it stopped, as RACF's LISTs show it.
+renewing() {
+  rec_at "CERT $1 $3"
+  [ -f "$rec" ] || return 0
+  say "an earlier run began re-issuing '$2' as '$3': finishing it"
+  needs_refresh DIGTCERT
+  needs_refresh DIGTRING
+  tso "RACDCERT $1 LIST(LABEL('$3'))"
+  if [ "$tso_rc" -ne 0 ]; then
+    # not made yet (killed before REKEY), or renamed already (killed after ALTER)
+    absent 4 IRRD107I || fail "unexpected answer to LIST"
+    forget "CERT $1 $3"
+    drop_dsn "$4"
+    return 0
+  fi
+  if [ "$(dn_after "$tso_out" "Issuer's Name")" = "$(dn_after "$tso_out" "Subject's Name")" ]; then
+    roll_sign "$1" "$3" "$5" "$4"
+  fi
+  drop_dsn "$4"
+  roll_finish "$1" "$2" "$3"
 }
 # drop_cert OWNER LABEL WHAT: delete a certificate the program generated, once no step
 # uses it (LIST first), and leave any other alone. OWNER is CERTAUTH or ID(user).

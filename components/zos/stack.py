@@ -14,7 +14,10 @@ With ZOS_RACF_MODE=admin no step here runs a RACF command: the RACF and AT-TLS s
 `admin_script` (components/zos/admin_script.py) for the security administrator, and
 `user_pki` comes from ZOS_USER_CERTS, the administrator's exports, delivered as the
 program's own exports are. Over SSH run only the preflight (no RACF), the gateway's config
-and its (re)start."""
+and its (re)start. Without AT-TLS there the gateway's own certificate and key are the
+administrator's too (ZOS_KG_SERVER_TLS, `zos.server_tls`), and its CA, the one the users'
+certificates chain to, is what the gateway checks clients against: no pulumi-tls client CA,
+the hub issues nothing and delivers the users' files as behind AT-TLS."""
 
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ class ZosStack(pulumi.ComponentResource):
     restart_note: str  # what runs the gateway and what must be restarted, for the output
     user_pki: dict[str, UserPkcs12 | UserPki]
     admin_script: str | None  # ZOS_RACF_MODE=admin: the security administrator's script
-    client_ca: IssuedCert | None  # ZOS_ATTLS=false only
+    client_ca: IssuedCert | None  # ZOS_ATTLS=false in program mode only
     server_ca_pem: pulumi.Output[str] | None  # ZOS_ATTLS=false only
     # "<owner>/<label>" -> end date (YYYY-MM-DD) of every RACF certificate, as the steps
     # LISTed it after making or renewing it (renewal.parse_expiry)
@@ -82,7 +85,9 @@ class ZosStack(pulumi.ComponentResource):
             parent=self,
         )
         self.client_ca = None
-        if not args.zos.attls:
+        # Admin mode without AT-TLS: the users' certificates are the administrator's, from
+        # the CA the gateway trusts (ZOS_KG_SERVER_TLS's): the hub issues none.
+        if not args.zos.attls and zos.racf_mode == "program":
             self.client_ca = self_signed_ca(f"{name}-client-ca", ca_spec(CLIENT_CA_PURPOSE), child)
         # The PKCS#12 password: ZOS_P12_PASSWORD, or one generated and kept in state.
         # Letters and digits only: it goes into a TSO PASSWORD('...') operand.
@@ -154,6 +159,8 @@ class ZosStack(pulumi.ComponentResource):
         ]
         reporting += [] if self.users is None else list(self.users.exports.values())
         supplied = {f"supplied/{user}": c.not_after for user, c in zos.user_certs.items()}
+        if zos.server_tls is not None:
+            supplied["supplied/gateway"] = zos.server_tls.not_after
         self.cert_expiry = pulumi.Output.unsecret(
             pulumi.Output.all(*(cmd.stdout for cmd in reporting)).apply(
                 lambda stdouts: dict(sorted({**_expiry(stdouts), **supplied}.items()))

@@ -59,7 +59,9 @@ def host(tmp_path_factory):
         zos.stop()
 
 
-def admin_settings(host: ZosHost, python, user_certs: dict | None, **extra):
+def admin_settings(
+    host: ZosHost, python, user_certs: dict | None, server_tls: dict | None = None, **extra
+):
     """The stack's settings in admin mode: the program logs in as the gateway's own ID.
     Without user_certs: as `make zos-admin-script` validates, the exports not yet made."""
     key = ed25519.Ed25519PrivateKey.generate().private_bytes(
@@ -87,8 +89,15 @@ def admin_settings(host: ZosHost, python, user_certs: dict | None, **extra):
     if user_certs is not None:
         values["ZOS_USER_CERTS"] = json.dumps(user_certs)
         secret.add("ZOS_USER_CERTS")
+    if server_tls is not None:
+        values["ZOS_KG_SERVER_TLS"] = json.dumps(server_tls)
+        secret.add("ZOS_KG_SERVER_TLS")
     raw = RawConfig("jupyterhub-zos", values, frozenset(secret))
-    skip = frozenset() if user_certs is not None else frozenset({"ZOS_USER_CERTS"})
+    skip = (
+        frozenset()
+        if user_certs is not None
+        else frozenset({"ZOS_USER_CERTS", "ZOS_KG_SERVER_TLS"})
+    )
     return validate(raw, STACK, skip=skip)
 
 

@@ -148,6 +148,11 @@ def test_preflight_lists_everything_missing_in_one_message(host):
         "IBMUSER lacks the SPECIAL attribute, which SETROPTS needs",
         "no FACILITY profile IRR.DIGTCERT.GENCERT",
         "no FACILITY profile IRR.DIGTCERT.EXPORT",
+        # and those the renewal by rollover runs
+        "no FACILITY profile IRR.DIGTCERT.REKEY",
+        "no FACILITY profile IRR.DIGTCERT.GENREQ",
+        "no FACILITY profile IRR.DIGTCERT.ROLLOVER",
+        "no FACILITY profile IRR.DIGTCERT.ALTER",
         "FACILITY IRR.DIGTCERT.LISTRING is not defined and IBMUSER has no CLAUTH(FACILITY)",
         # one SURROGAT profile per ZOS_USERS ID, as the surrogat step makes them
         "SURROGAT BPX.SRV.ALICE01 is not defined and IBMUSER has no CLAUTH(SURROGAT)",
@@ -235,6 +240,10 @@ def test_without_special_each_racdcert_profile_is_checked(host):
         ("IRR.DIGTCERT.ADDRING", "UPDATE"),
         ("IRR.DIGTCERT.CONNECT", "CONTROL"),
         ("IRR.DIGTCERT.EXPORT", "UPDATE"),
+        ("IRR.DIGTCERT.REKEY", "UPDATE"),
+        ("IRR.DIGTCERT.GENREQ", "UPDATE"),
+        ("IRR.DIGTCERT.ROLLOVER", "READ"),  # READ is for one's own certificates only
+        ("IRR.DIGTCERT.ALTER", "UPDATE"),
     ):
         facility[profile] = {"uacc": "NONE", "acl": {"IBMUSER": access}, "owner": "SYS1"}
     racf.save(host.state_path, state)
@@ -247,7 +256,17 @@ def test_without_special_each_racdcert_profile_is_checked(host):
     assert "IBMUSER has UPDATE to FACILITY IRR.DIGTCERT.LISTRING; the step listring" in (
         session.stderr
     )
-    for fine in ("IRR.DIGTCERT.ADDRING", "IRR.DIGTCERT.CONNECT", "IRR.DIGTCERT.EXPORT"):
+    assert "IBMUSER has READ to FACILITY IRR.DIGTCERT.ROLLOVER; UPDATE is needed" in (
+        session.stderr
+    )
+    for fine in (
+        "IRR.DIGTCERT.ADDRING",
+        "IRR.DIGTCERT.CONNECT",
+        "IRR.DIGTCERT.EXPORT",
+        "IRR.DIGTCERT.REKEY",
+        "IRR.DIGTCERT.GENREQ",
+        "IRR.DIGTCERT.ALTER",
+    ):
         assert f"FACILITY {fine};" not in session.stderr
 
 

@@ -32,6 +32,7 @@ from tests.integration.test_zos_ssh import (
     RACF_USERS,
     STACK,
     TOKEN,
+    cert,
     fresh,
     make_settings,
     mutations,
@@ -171,6 +172,9 @@ def journey(host, tmp_path_factory):
         before = host.state["counter"]
         ran, delivered = pulumi.up(on(base, day))
         state = host.state
+        # what a TLS handshake on the gateway's ring would have found after each RACF
+        # change of this up (the double checks it after every RACDCERT that changed one)
+        gaps = [g for g in state.get("ring_gaps", []) if g["n"] > before]
         phases[name] = {
             "ran": ran,
             "delivered": delivered,
@@ -183,15 +187,24 @@ def journey(host, tmp_path_factory):
             "refreshes": state["pagent"]["refreshes"],
             "ring": state["rings"]["JKGID"]["JKGRing"],
             "instance": re.search(r"EnvironmentUserInstance +(\d+)", policy.read_text())[1],
+            "gaps": gaps,
+            "keys": {(c["owner"], c["label"]): c.get("key_pem") for c in state["certs"]},
         }
 
     phase("first", day0)
     phase("same period", start + (PERIOD - 1) * DAY)
     phase("next period", start + PERIOD * DAY)
+    phase("next period, again", start + (PERIOD + 2) * DAY)
     ca_start = first_day_after(start + PERIOD * DAY, CA_PERIOD)
     phase("next CA period", ca_start)
+    before = host.state["counter"]
     destroy(host, on(base, ca_start), stack=STACK)
-    phases["destroyed"] = {"state": host.state, "records": records(host)}
+    state = host.state
+    phases["destroyed"] = {
+        "state": state,
+        "records": records(host),
+        "gaps": [g for g in state.get("ring_gaps", []) if g["n"] > before],
+    }
     return {"phases": phases, "day0": day0, "start": start, "ca_start": ca_start}
 
 
@@ -232,10 +245,21 @@ def test_the_next_period_re_issues_and_delivers_the_server_and_users_certificate
     assert nxt["expiry"]["ID(JKGID)/JKG Server Cert"] == until
     assert nxt["expiry"][f"ID(ALICE01)/{LABEL}"] == until
     assert nxt["expiry"] == nxt["ends"]
-    # each RACF command that changed something: delete and re-issue, intent first
-    gencerts = [c for c in nxt["changes"] if "GENCERT" in c]
-    assert len(gencerts) == 3 and not any("CERTAUTH SUBJECTSDN" in c for c in gencerts)
-    # the server certificate is back on the ring, the default; PAGENT read it again
+    # each certificate re-issued by IBM's rollover, in this order: a new key (REKEY, under
+    # an interim label), signed by the CA (GENREQ, GENCERT of the request), ROLLOVER (the
+    # old private key retired, the new certificate in its place on the ring), the old one
+    # deleted, the new one given the label (ALTER NEWLABEL); no DELETE before ROLLOVER
+    renewed_labels = {"ID(JKGID)": "JKG Server Cert", "ID(ALICE01)": LABEL, "ID(BOB01)": LABEL}
+    for owner, label in renewed_labels.items():
+        mine = [c for c in nxt["changes"] if c.startswith(f"RACDCERT {owner} ")]
+        verbs = [re.match(rf"RACDCERT {re.escape(owner)} (\w+)", c)[1] for c in mine]
+        assert verbs == ["REKEY", "GENREQ", "GENCERT", "ROLLOVER", "DELETE", "ALTER"], mine
+        assert f"DELETE(LABEL('{label}'))" in mine[4]
+        assert f"NEWLABEL('{label}')" in mine[5]
+    assert not [c for c in nxt["changes"] if "GENCERT CERTAUTH" in c]
+    # the ring had a usable default certificate after every RACF change of the renewal
+    assert nxt["gaps"] == []
+    # the server certificate is on the ring, the default; PAGENT read it again
     assert {(e["label"], e["default"]) for e in nxt["ring"]} == {
         ("Jupyter Local CA", False),
         ("JKG Server Cert", True),
@@ -250,6 +274,21 @@ def test_the_next_period_re_issues_and_delivers_the_server_and_users_certificate
         old, new = first["files"][user], nxt["files"][user]
         assert old["cert.pem"] != new["cert.pem"] and old["key.pem"] != new["key.pem"]
         assert old["ca.pem"] == new["ca.pem"]
+
+
+def test_a_second_up_in_the_renewed_period_changes_nothing(journey):
+    phases = journey["phases"]
+    again = phases["next period, again"]
+    assert again["ran"] == [] and again["delivered"] == [] and again["changes"] == []
+    assert again["serials"] == phases["next period"]["serials"]
+    assert again["view"] == phases["next period"]["view"]
+
+
+def test_the_ring_watch_sees_a_ring_without_its_certificate(journey):
+    """The check the renewal passes is not blind: destroy takes the server certificate off
+    the ring (REMOVE) before the ring goes, and the double reports that moment."""
+    gaps = journey["phases"]["destroyed"]["gaps"]
+    assert gaps and gaps[0]["problem"] == "JKGID/JKGRing: no default certificate", gaps
 
 
 def test_the_ca_s_next_period_re_issues_the_ca_and_all_it_signed(journey):
@@ -322,3 +361,99 @@ def test_a_pre_existing_certificate_is_reported_and_never_renewed(host):
     # and its destroy leaves them
     destroy(host, settings, stack=STACK, only={"server-cert", "ca"})
     assert serials(host.state) == before
+
+
+# --- a renewal killed between its steps -------------------------------------------------
+
+KILL_POINTS = {
+    # the double kills the step right after the RACF command holding this text
+    "after REKEY": "REKEY(LABEL('JKG Server Cert'))",
+    "after GENCERT of the request": "ID(JKGID) GENCERT('",
+    "after ROLLOVER": "ROLLOVER(LABEL('JKG Server Cert'))",
+    "after DELETE of the old": "ID(JKGID) DELETE(LABEL('JKG Server Cert'))",
+    "after ALTER NEWLABEL": "ALTER(LABEL('JHZOS renew",
+    "a user's, after ROLLOVER": "ID(ALICE01) ROLLOVER(",
+}
+
+
+@pytest.fixture(scope="module")
+def deployed(host):
+    """One deployment in a period, and the day that renews it, kept as a snapshot."""
+    base = make_settings(host, ZOS_CERT_VALIDITY_DAYS=str(VALIDITY), ZOS_CERT_RENEW_DAYS=str(RENEW))
+    today = datetime.datetime.now(datetime.UTC).date()
+    start = first_day_after(today, PERIOD)
+    while first_day_after(start, CA_PERIOD) <= start + 2 * PERIOD * DAY:
+        start = first_day_after(start, PERIOD)
+    fresh(host, base, racf.initial_state(users=RACF_USERS))
+    first = on(base, start + DAY)
+    for step in ordered_steps(first, STACK)[0]:
+        stdin = step_stdin(step, password=PASSWORD, token=TOKEN) or ""
+        session = host.run(scripts(step, first)[0], stdin)
+        assert session.rc == 0, f"{step.name}:\n{session.stderr}"
+    snapshot = host.snapshot([host.root / "u", host.root / "etc"])
+    return {"first": first, "renew": on(base, start + PERIOD * DAY), "snapshot": snapshot}
+
+
+def _step(settings, name: str):
+    return next(s for s in ordered_steps(settings, STACK)[0] if s.name == name)
+
+
+@pytest.mark.parametrize("point", list(KILL_POINTS))
+def test_a_renewal_killed_between_its_steps_is_finished_by_the_next_run(host, deployed, point):
+    host.restore(deployed["snapshot"])
+    renew = deployed["renew"]
+    name = "user-alice" if "user" in point else "server-cert"
+    owner, label = ("ALICE01", LABEL) if name == "user-alice" else ("JKGID", "JKG Server Cert")
+    step = _step(renew, name)
+    stdin = step_stdin(step, password=PASSWORD, token=TOKEN) or ""
+    old = serials(host.state)[(owner, label)]
+    before = host.state["counter"]
+    host.update(kill_on=KILL_POINTS[point])
+    broken = host.run(scripts(step, renew)[0], stdin)
+    state = host.state
+    assert broken.rc != 0 and [e for e in state["log"] if e.get("killed")], broken.stderr
+    # the interim certificate is recorded before it exists: no orphan is possible
+    interim = [k for k in records(host) if k.startswith(f"CERT ID({owner}) JHZOS renew ")]
+    if point != "after ALTER NEWLABEL":
+        assert interim, records(host)
+
+    again = host.run(scripts(step, renew)[0], stdin)
+    assert again.rc == 0, again.stderr
+    state = host.state
+    assert state["violations"] == [], state["violations"]
+    assert state["pending"] == {}
+    # the ring had a usable default certificate all along, killed run included
+    assert [g for g in state.get("ring_gaps", []) if g["n"] > before] == []
+    # one certificate under the label, new, signed by the CA, with its key; nothing else
+    mine = [c for c in state["certs"] if c["owner"] == owner]
+    assert [c["label"] for c in mine] == [label], [c["label"] for c in mine]
+    assert mine[0]["key_pem"] and serials(state)[(owner, label)] != old
+    assert mine[0]["signer"] == ["CERTAUTH", "Jupyter Local CA"]
+    assert cert(mine[0]["cert_pem"]).not_valid_after_utc.date().isoformat() == (
+        scheduled_end(renew.zos.today, VALIDITY, RENEW).isoformat()
+    )
+    assert state["datasets"] == {}
+    assert not [k for k in records(host) if "JHZOS renew" in k], records(host)
+    assert all("STATE made" in lines for lines in records(host).values())
+    if name == "server-cert":
+        ring = state["rings"]["JKGID"]["JKGRing"]
+        assert ("JKG Server Cert", True) in {(e["label"], e["default"]) for e in ring}
+    # and the run after that changes nothing
+    since = host.state["counter"]
+    assert host.run(scripts(step, renew)[0], stdin).rc == 0
+    assert [c for c in mutations(host.state, since) if "RACDCERT" in c and "EXPORT" not in c] == []
+
+
+def test_a_destroy_after_a_killed_renewal_leaves_no_orphan(host, deployed):
+    host.restore(deployed["snapshot"])
+    renew = deployed["renew"]
+    step = _step(renew, "server-cert")
+    host.update(kill_on="ID(JKGID) GENCERT('")
+    broken = host.run(scripts(step, renew)[0])
+    assert broken.rc != 0
+    assert len([c for c in host.state["certs"] if c["owner"] == "JKGID"]) == 2
+    destroy(host, renew, stack=STACK)
+    state = host.state
+    assert state["certs"] == [] and state["datasets"] == {}
+    assert records(host) == {}
+    assert state["violations"] == []

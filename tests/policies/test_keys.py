@@ -68,6 +68,10 @@ RACF_GOOD = (
     "tsocmd \"RACDCERT GENCERT CERTAUTH SUBJECTSDN(OU('Local CA')) "
     "WITHLABEL('Jupyter Local CA') NOTAFTER(DATE(2030/01/01)) SIZE(2048)\"\n"
     "tsocmd \"RACDCERT GENCERT ID(JKGID) NISTECC SIZE(256) WITHLABEL('x')\"\n"
+    # a rollover: REKEY makes the new key (its SIZE checked); GENCERT of the request data
+    # set signs that key and makes none
+    "tsocmd \"RACDCERT ID(JKGID) REKEY(LABEL('s')) WITHLABEL('n') SIZE(2048)\"\n"
+    "tsocmd \"RACDCERT ID(JKGID) GENCERT('IBMUSER.REQ') SIGNWITH(CERTAUTH LABEL('CA'))\"\n"
 )
 
 
@@ -88,6 +92,8 @@ def test_racf_gencert_sizes_pass_when_strong():
         ("tsocmd \"RACDCERT GENCERT ID(JKGID) WITHLABEL('s')\"\n", "no SIZE()"),
         ('tsocmd "RACDCERT GENCERT ID(JKGID) SIZE(${KEY_SIZE})"\n', "cannot be checked"),
         ('tsocmd "RACDCERT GENCERT ID(U) NISTECC SIZE(192)"\n', "192-bit"),
+        ("tsocmd \"RACDCERT ID(U) REKEY(LABEL('s')) WITHLABEL('n')\"\n", "no SIZE()"),
+        ("tsocmd \"RACDCERT ID(U) REKEY(LABEL('s')) WITHLABEL('n') SIZE(1024)\"\n", "1024-bit"),
     ],
 )
 def test_racf_gencert_weak_sizes_are_flagged(script, needle):

@@ -88,16 +88,19 @@ def deploy(
     before_step=None,
     whole: bool = False,
     client_ca_pem: str | None = None,
+    gateway_pems: dict[str, str] | None = None,
 ) -> Run:
     """Run the create scripts in order; from `start` on only, like a Pulumi `up` after
     one that failed at that step (what succeeded before is not run again). Without
     AT-TLS, `client_ca_pem` is what the gateway's kg_client_ca.pem gets, as the
-    component gives it the hub's client CA (else the RACF CA from the server's export)."""
+    component gives it the hub's client CA (else the RACF CA from the server's export).
+    `gateway_pems`: in admin mode without AT-TLS, the split of the administrator's export of
+    the gateway's certificate (ZOS_KG_SERVER_TLS), which the config step gets."""
     run = Run()
     steps, users = ordered_steps(settings, stack, whole=whole)
     if start is not None:
         steps = steps[[s.name for s in steps].index(start) :]
-    tls_pems = None
+    tls_pems = None if gateway_pems is None else pems_for_gateway(gateway_pems)
     for step in steps:
         if before_step is not None:
             before_step(step.name)

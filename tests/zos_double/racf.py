@@ -418,8 +418,11 @@ def _cert_listing(cert: dict) -> str:
             f"  Serial Number:\n       >{c.serial_number:X}<",
             f"  Issuer's Name:\n       >{c.issuer.rfc4514_string()}<",
             f"  Subject's Name:\n       >{c.subject.rfc4514_string()}<",
-            "  Private Key Type: Non-ICSF",
-            f"  Private Key Size: {cert['size']}",
+            *(
+                ["  Private Key Type: Non-ICSF", f"  Private Key Size: {cert['size']}"]
+                if cert.get("key_pem")
+                else ["  Private Key Type: None"]
+            ),
             "  Ring Associations:",
         ]
     )
@@ -450,6 +453,21 @@ def racdcert(state: dict, text: str) -> Result:
         if cert is None:
             return Result(4, "IRRD107I No matching certificate was found for this user.")
         return Result(0, _cert_listing(cert))
+
+    if "GENCERT" in ops and ops["GENCERT"] is not None:
+        return _gencert_request(state, owner or state["ssh_user"], ops)
+
+    if "REKEY" in ops and ops["REKEY"] is not None:
+        return _rekey(state, owner or state["ssh_user"], ops)
+
+    if "GENREQ" in ops and ops["GENREQ"] is not None:
+        return _genreq(state, owner or state["ssh_user"], ops)
+
+    if "ROLLOVER" in ops and ops["ROLLOVER"] is not None:
+        return _rollover(state, owner or state["ssh_user"], ops)
+
+    if "ALTER" in ops and ops["ALTER"] is not None:
+        return _alter(state, owner or state["ssh_user"], ops)
 
     if "GENCERT" in ops:
         owner = owner or state["ssh_user"]
@@ -579,6 +597,8 @@ def racdcert(state: dict, text: str) -> Result:
         cert = find_cert(state, owner, label)
         if cert is None:
             return Result(4, "IRRD107I No matching certificate was found for this user.")
+        if not cert.get("key_pem"):
+            return Result(8, unmodelled("a PKCS#12 export needs the certificate's private key"))
         fmt = (ops.get("FORMAT") or "CERTB64").upper()
         if fmt != "PKCS12DER" or not ops.get("PASSWORD"):
             return Result(8, unmodelled("PKCS12DER with a PASSWORD is what the double exports"))
@@ -591,6 +611,257 @@ def racdcert(state: dict, text: str) -> Result:
         return Result(0, "", False)
 
     return Result(12, unmodelled(f"RACDCERT function not in the double: {text}"))
+
+
+# --- renewal with a new key: REKEY, GENREQ, GENCERT of a request, ROLLOVER, ALTER --------
+# As IBM's RACF Command Language Reference describes them (le-rekey, le-genreq, le-gencert,
+# le-rollover, le-alter): REKEY copies the subject, key usage and alternate names with a
+# new key pair, self-signed, under a new label; GENREQ writes a PKCS#10 request of a
+# certificate that has its private key; GENCERT('dsn') signs a request, and a request
+# whose public key is a certificate's in RACF (the rekeyed one) replaces that certificate
+# in place (label and private key kept); ROLLOVER deletes the source's private key and puts
+# the target in its place on every ring (PERSONAL: replaced; CERTAUTH/SITE: added beside);
+# ALTER NEWLABEL renames. IRRD128I when a private key is needed and missing.
+
+_NO_KEY = (
+    "IRRD128I {f} requires a certificate with an associated private key. "
+    "The request is not processed."
+)
+
+
+def _key_of(cert: dict):
+    serialization = _crypto()[2]
+    return serialization.load_pem_private_key(cert["key_pem"].encode(), None)
+
+
+def _rekey(state: dict, owner: str, ops: dict) -> Result:
+    x509, hashes, serialization, _r, _o = _crypto()
+    label = unquote(opmap(ops["REKEY"])["LABEL"])
+    new_label = unquote(ops["WITHLABEL"])
+    source = find_cert(state, owner, label)
+    if source is None:
+        return Result(4, "IRRD107I No matching certificate was found for this user.")
+    if not source.get("key_pem"):
+        return Result(8, _NO_KEY.format(f="REKEY"))
+    if find_cert(state, owner, new_label):
+        _violation(state, f"REKEY to an existing label {owner}/{new_label}")
+        return Result(8, unmodelled(f"label {new_label} is already in use for {owner}"))
+    size = int(ops.get("SIZE") or source["size"])
+    old = x509.load_pem_x509_certificate(source["cert_pem"].encode())
+    key = rsa_key(size, state)
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(old.subject)
+        .issuer_name(old.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(now + dt.timedelta(days=365))
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), False)
+    )
+    for ext in old.extensions:
+        if isinstance(
+            ext.value, (x509.KeyUsage, x509.SubjectAlternativeName, x509.BasicConstraints)
+        ):
+            builder = builder.add_extension(ext.value, ext.critical)
+    cert = builder.sign(key, hashes.SHA256())
+    state["certs"].append(
+        {
+            **{k: v for k, v in source.items() if k not in ("cert_pem", "key_pem", "label")},
+            "label": new_label,
+            "cert_pem": cert.public_bytes(serialization.Encoding.PEM).decode(),
+            "key_pem": key.private_bytes(
+                serialization.Encoding.PEM,
+                serialization.PrivateFormat.PKCS8,
+                serialization.NoEncryption(),
+            ).decode(),
+            "signer": None,
+            "size": size,
+        }
+    )
+    _changed(state, "DIGTCERT")
+    return Result(0, _raclisted_note(state, "DIGTCERT", "ADDITION"), True)
+
+
+def _genreq(state: dict, owner: str, ops: dict) -> Result:
+    x509, hashes, serialization, _r, _o = _crypto()
+    label = unquote(opmap(ops["GENREQ"])["LABEL"])
+    cert = find_cert(state, owner, label)
+    if cert is None:
+        return Result(4, "IRRD107I No matching certificate was found for this user.")
+    if not cert.get("key_pem"):
+        return Result(8, _NO_KEY.format(f="GENREQ"))
+    dsn = unquote(ops["DSN"]).upper()
+    if dsn in state["datasets"]:
+        _violation(state, f"GENREQ to an existing data set {dsn}")
+        return Result(8, unmodelled(f"data set {dsn} exists"))
+    c = x509.load_pem_x509_certificate(cert["cert_pem"].encode())
+    builder = x509.CertificateSigningRequestBuilder().subject_name(c.subject)
+    for ext in c.extensions:
+        if isinstance(
+            ext.value, (x509.KeyUsage, x509.SubjectAlternativeName, x509.BasicConstraints)
+        ):
+            builder = builder.add_extension(ext.value, ext.critical)
+    csr = builder.sign(_key_of(cert), hashes.SHA256())
+    pem = csr.public_bytes(serialization.Encoding.PEM)
+    state["datasets"][dsn] = base64.b64encode(pem).decode()
+    return Result(0, "", True)
+
+
+def _gencert_request(state: dict, owner: str, ops: dict) -> Result:
+    x509, hashes, serialization, _r, _o = _crypto()
+    dsn = unquote(ops["GENCERT"]).upper()
+    if dsn not in state["datasets"]:
+        return Result(8, unmodelled(f"the request data set {dsn} cannot be read"))
+    csr = x509.load_pem_x509_csr(base64.b64decode(state["datasets"][dsn]))
+    public = csr.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    target = None
+    for cert in state["certs"]:
+        if cert["owner"] != owner or not cert.get("key_pem"):
+            continue
+        key = (
+            _key_of(cert)
+            .public_key()
+            .public_bytes(
+                serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
+            )
+        )
+        if key == public:
+            target = cert
+    if target is None:
+        return Result(8, unmodelled("GENCERT of a request for a key RACF does not hold"))
+    s = opmap(ops.get("SIGNWITH") or "")
+    signer_owner = "CERTAUTH" if "CERTAUTH" in s else (s.get("ID") or "").upper()
+    signer = find_cert(state, signer_owner, unquote(s.get("LABEL") or "''"))
+    if signer is None:
+        return Result(4, "IRRD107I No matching certificate was found for this user.")
+    if not signer.get("key_pem"):
+        return Result(8, _NO_KEY.format(f="GENCERT"))
+    signer_cert = x509.load_pem_x509_certificate(signer["cert_pem"].encode())
+    now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)
+    notafter = now + dt.timedelta(days=365)
+    if ops.get("NOTAFTER"):
+        date = opmap(ops["NOTAFTER"])["DATE"].replace("/", "-")
+        notafter = dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC)
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(csr.subject)
+        .issuer_name(signer_cert.subject)
+        .public_key(csr.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now)
+        .not_valid_after(notafter)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(csr.public_key()), False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_public_key(_key_of(signer).public_key()),
+            False,
+        )
+    )
+    for ext in csr.extensions:
+        builder = builder.add_extension(ext.value, ext.critical)
+    cert = builder.sign(_key_of(signer), hashes.SHA256())
+    target["cert_pem"] = cert.public_bytes(serialization.Encoding.PEM).decode()
+    target["signer"] = [signer["owner"], signer["label"]]
+    _changed(state, "DIGTCERT")
+    return Result(0, _raclisted_note(state, "DIGTCERT", "UPDATE"), True)
+
+
+def _rollover(state: dict, owner: str, ops: dict) -> Result:
+    label = unquote(opmap(ops["ROLLOVER"])["LABEL"])
+    new_label = unquote(ops["NEWLABEL"])
+    source, target = find_cert(state, owner, label), find_cert(state, owner, new_label)
+    if source is None or target is None:
+        return Result(4, "IRRD107I No matching certificate was found for this user.")
+    if not target.get("key_pem"):
+        return Result(8, _NO_KEY.format(f="ROLLOVER"))
+    if not source.get("key_pem"):
+        _violation(state, f"ROLLOVER of {owner}/{label}, whose private key is gone already")
+        return Result(8, unmodelled(f"{label} has no private key to retire"))
+    source["key_pem"] = None
+    for rings in state["rings"].values():
+        for entries in rings.values():
+            for i, e in enumerate(list(entries)):
+                if (e["owner"], e["label"]) != (owner, label):
+                    continue
+                if any((x["owner"], x["label"]) == (owner, new_label) for x in entries):
+                    continue
+                moved = {**e, "label": new_label}
+                if e["usage"] == "PERSONAL":
+                    entries[entries.index(e)] = moved
+                else:
+                    entries.insert(i + 1, {**moved, "default": False})
+    _changed(state, "DIGTCERT")
+    _changed(state, "DIGTRING")
+    return Result(0, _raclisted_note(state, "DIGTCERT", "UPDATE"), True)
+
+
+def _alter(state: dict, owner: str, ops: dict) -> Result:
+    label = unquote(opmap(ops["ALTER"])["LABEL"])
+    cert = find_cert(state, owner, label)
+    if cert is None:
+        return Result(4, "IRRD107I No matching certificate was found for this user.")
+    if not ops.get("NEWLABEL"):
+        return Result(8, unmodelled("ALTER: only NEWLABEL is in the double"))
+    new_label = unquote(ops["NEWLABEL"])
+    if find_cert(state, owner, new_label):
+        _violation(state, f"ALTER NEWLABEL to a label in use {owner}/{new_label}")
+        return Result(8, unmodelled(f"label {new_label} is already in use for {owner}"))
+    cert["label"] = new_label
+    for rings in state["rings"].values():
+        for entries in rings.values():
+            for e in entries:
+                if (e["owner"], e["label"]) == (owner, label):
+                    e["label"] = new_label
+    _changed(state, "DIGTCERT")
+    return Result(0, _raclisted_note(state, "DIGTCERT", "UPDATE"), True)
+
+
+def ring_problems(state: dict) -> list[str]:
+    """Each key ring that has a DEFAULT connection but no usable default certificate (as
+    AT-TLS picks it): the default PERSONAL certificate with its private key, valid now,
+    signed by a CA certificate connected to the same ring."""
+    x509 = _crypto()[0]
+    now = dt.datetime.now(dt.UTC)
+    problems = []
+    for ring_owner, rings in state["rings"].items():
+        for ring, entries in rings.items():
+            watched = state.setdefault("ring_watch", [])
+            name = f"{ring_owner}/{ring}"
+            defaults = [e for e in entries if e["default"] and e["usage"] == "PERSONAL"]
+            if defaults and name not in watched:
+                watched.append(name)
+            if name not in watched:
+                continue
+            why = "no default certificate"
+            for e in defaults:
+                cert = find_cert(state, e["owner"], e["label"])
+                if cert is None or not cert.get("key_pem"):
+                    why = f"the default {e['label']!r} has no private key"
+                    continue
+                c = x509.load_pem_x509_certificate(cert["cert_pem"].encode())
+                if not c.not_valid_before_utc <= now < c.not_valid_after_utc:
+                    why = f"the default {e['label']!r} is not valid now"
+                    continue
+                cas = [
+                    find_cert(state, x["owner"], x["label"])
+                    for x in entries
+                    if x["usage"] == "CERTAUTH"
+                ]
+                if not any(
+                    ca
+                    and x509.load_pem_x509_certificate(ca["cert_pem"].encode()).subject == c.issuer
+                    for ca in cas
+                ):
+                    why = f"no CA of the default {e['label']!r} is on the ring"
+                    continue
+                why = ""
+                break
+            if why:
+                problems.append(f"{name}: {why}")
+    return problems
 
 
 def _profile_listing(klass: str, name: str, profile: dict, your: str = "ALTER") -> str:
@@ -769,7 +1040,14 @@ def tso(state: dict, command: str) -> Result:
     verb = verb.upper()
     try:
         if verb == "RACDCERT":
-            return racdcert(state, rest)
+            result = racdcert(state, rest)
+            if result.mutates:
+                # what a TLS handshake on each watched ring would find, after each change
+                for problem in ring_problems(state):
+                    state.setdefault("ring_gaps", []).append(
+                        {"n": state["counter"], "after": command, "problem": problem}
+                    )
+            return result
         if verb in ("SETROPTS", "SETR"):
             return setropts(state, rest)
         if verb in ("RLIST", "RDEFINE", "RDELETE", "PERMIT"):

@@ -19,6 +19,7 @@ ZOS_ONLY = (
     "ZOS_KG_CONFIG_DIR",
     "ZOS_KG_STARTED_TASK",
     "ZOS_USER_CERTS",
+    "ZOS_KG_SERVER_TLS",
 )
 
 
@@ -132,7 +133,14 @@ def _users_match(v: dict[str, Any], bad: set[str]) -> list[Problem]:
     and RACF makes that certificate per ZOS_USERS entry: a hub user without an entry can
     log in but never start a kernel, and an entry that is no hub user is a RACF
     certificate nobody can use."""
-    if not v.get("ZOS_ATTLS", True) or bad & {"ZOS_USERS", "HUB_ADMIN_USERS", "HUB_ALLOWED_USERS"}:
+    # Without AT-TLS in admin mode the hub issues no certificates either: every hub user
+    # needs the administrator's (ZOS_USER_CERTS, one per ZOS_USERS entry).
+    admin = v.get("ZOS_RACF_MODE", "program") == "admin"
+    if not (v.get("ZOS_ATTLS", True) or admin) or bad & {
+        "ZOS_USERS",
+        "HUB_ADMIN_USERS",
+        "HUB_ALLOWED_USERS",
+    }:
         return []
     mapped = set(v.get("ZOS_USERS", {}))
     hub_users = set(v.get("HUB_ADMIN_USERS", [])) | set(v.get("HUB_ALLOWED_USERS", []))
@@ -174,26 +182,71 @@ def _admin_mode(v: dict[str, Any], bad: set[str]) -> list[Problem]:
     if "ZOS_RACF_MODE" in bad:
         return []
     if not admin:
-        if v.get("ZOS_USER_CERTS"):
+        return [
+            Problem(
+                key,
+                "is only used with ZOS_RACF_MODE=admin (the program makes the certificates "
+                "itself otherwise); set that or unset this key",
+            )
+            for key in ("ZOS_USER_CERTS", "ZOS_KG_SERVER_TLS")
+            if v.get(key)
+        ]
+    problems = []
+    if bad & {"ZOS_USER_CERTS", "ZOS_USERS"}:
+        good = {}
+    else:
+        good, lines = check_all(v.get("ZOS_USER_CERTS", {}), v.get("ZOS_USERS", {}))
+        problems += [Problem("ZOS_USER_CERTS", line) for line in lines]
+    if "ZOS_ATTLS" not in bad and "ZOS_KG_SERVER_TLS" not in bad:
+        problems += _server_tls(v, bad, good)
+    return problems
+
+
+def _server_tls(v: dict[str, Any], bad: set[str], users: dict) -> list[Problem]:
+    """Admin mode: behind AT-TLS the gateway's certificate stays in RACF (on its ring);
+    without it the gateway does TLS itself with the certificate and key the administrator
+    exported (ZOS_KG_SERVER_TLS), checked here: it names the gateway's host, and its CA is
+    the one the users' certificates chain to (the gateway checks them against it, and the
+    notebooks check the gateway against the CA delivered with theirs)."""
+    from components.delivery.supplied import BadEntry, check_server
+
+    entry = v.get("ZOS_KG_SERVER_TLS") or {}
+    key = "ZOS_KG_SERVER_TLS"
+    if v.get("ZOS_ATTLS", True):
+        if entry:
             return [
                 Problem(
-                    "ZOS_USER_CERTS",
-                    "is only used with ZOS_RACF_MODE=admin (the program makes the certificates "
-                    "itself otherwise); set that or unset this key",
+                    key,
+                    "is only used with ZOS_ATTLS=false: behind AT-TLS the gateway's certificate "
+                    "is the one on its key ring (the administrator's script makes it); unset it",
                 )
             ]
         return []
-    problems = []
-    if not v.get("ZOS_ATTLS", True) and "ZOS_ATTLS" not in bad:
-        problems.append(
+    if not entry:
+        return [
             Problem(
-                "ZOS_RACF_MODE",
-                "admin needs ZOS_ATTLS=true: without AT-TLS the gateway's own TLS key would "
-                "come from a RACF export the program makes; use ZOS_RACF_MODE=program there",
+                key,
+                "with ZOS_RACF_MODE=admin and ZOS_ATTLS=false the gateway does TLS itself with "
+                "a certificate and key the security administrator exports (the script writes "
+                "kg-server.p12.b64): pulumi config set --secret --path 'ZOS_KG_SERVER_TLS.p12' "
+                "< kg-server.p12.b64, and --path 'ZOS_KG_SERVER_TLS.password'",
             )
-        )
-    if bad & {"ZOS_USER_CERTS", "ZOS_USERS"}:
-        return problems
-    _good, lines = check_all(v.get("ZOS_USER_CERTS", {}), v.get("ZOS_USERS", {}))
-    problems += [Problem("ZOS_USER_CERTS", line) for line in lines]
-    return problems
+        ]
+    if "KG_URL" in bad or "ZOS_HOST" in bad:
+        return []
+    host = urlsplit(v["KG_URL"]).hostname if v.get("KG_URL") else None
+    try:
+        checked = check_server(entry, host or v["ZOS_HOST"])
+    except BadEntry as exc:
+        return [Problem(key, f"the gateway's certificate: {exc}")]
+    others = sorted(u for u, c in users.items() if c.root_sha256 != checked.root_sha256)
+    if others:
+        return [
+            Problem(
+                key,
+                "the gateway's certificate chains to another CA than the users' certificates of "
+                f"{', '.join(others)}: the gateway checks clients against its own CA and the "
+                "notebooks check the gateway against theirs, so issue all from one CA",
+            )
+        ]
+    return []

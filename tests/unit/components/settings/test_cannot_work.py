@@ -101,11 +101,13 @@ def test_each_hint_fits_its_keys_kind():
         "HUB_ALLOWED_USERS",
         "LDAP_ALLOWED_GROUPS",
     ]
-    assert sorted(MAP_KEYS) == ["ZOS_USERS", "ZOS_USER_CERTS"]
+    assert sorted(MAP_KEYS) == ["ZOS_KG_SERVER_TLS", "ZOS_USERS", "ZOS_USER_CERTS"]
     for key in CONFIG_KEYS:
         hint = set_hint(key)
         assert hint.startswith("pulumi config set ")
-        if key in MAP_KEYS and key in SECRET_KEYS:
+        if key == "ZOS_KG_SERVER_TLS":  # one entry, not one per user
+            assert f"--secret --path '{key}.p12' <" in hint
+        elif key in MAP_KEYS and key in SECRET_KEYS:
             assert f"--secret --path '{key}.alice." in hint
         elif key in ARRAY_KEYS:
             assert f"--path '{key}[0]'" in hint

@@ -437,6 +437,7 @@ def test_secret_keys_are_the_contract():
         "ZOS_P12_PASSWORD",
         "LDAP_SEARCH_BIND_PASSWORD",
         "ZOS_USER_CERTS",
+        "ZOS_KG_SERVER_TLS",
     } == SECRET_KEYS
 
 

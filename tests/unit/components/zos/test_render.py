@@ -127,10 +127,15 @@ def test_key_size_and_dates_come_from_settings(ssh_keypair):
         for command, size, _ecc in racf_gencert_sizes(text)
         if "ok " in command
     ]
-    # CA, server, two users; every GENCERT with the configured SIZE (checked the way the
-    # policy pack reads scripts).
-    assert sorted(n for n, _c, _s in gencerts) == [
+    # CA, server, two users; every GENCERT (and the REKEY a renewal makes the new key
+    # with) with the configured SIZE (checked the way the policy pack reads scripts).
+    assert sorted(n for n, c, _s in gencerts if "GENCERT" in c) == [
         "ca.create",
+        "server-cert.create",
+        "user-alice.create",
+        "user-bob.create",
+    ]
+    assert sorted(n for n, c, _s in gencerts if "REKEY" in c) == [
         "server-cert.create",
         "user-alice.create",
         "user-bob.create",
@@ -143,9 +148,13 @@ def test_key_size_and_dates_come_from_settings(ssh_keypair):
             assert "NOTAFTER(DATE($CA_UNTIL))" in command
             assert "OU('$CA','until $CA_UNTIL')" in command
             assert f'CA_UNTIL="{ca_until}"' in scripts[name]
-        else:
+        elif "GENCERT" in command:
             assert "NOTAFTER(DATE($UNTIL))" in command
             assert f'UNTIL="{until}"' in scripts[name]
+        else:  # REKEY: the rollover's GENCERT of its request then signs it until UNTIL
+            assert 'roll_over "$1" "$2" "$6" "$5" "$7"' in scripts[name]
+            assert "NOTAFTER(DATE($3))" in scripts[name]
+            assert '"$UNTIL" "$NEW" "$REQ_DSN"; then' in scripts[name]
     assert "2020-06-30" not in "".join(scripts.values())
 
 
@@ -415,3 +424,44 @@ def test_the_policy_step_refuses_to_render_a_policy_that_fails_validation(ssh_ke
     )
     with pytest.raises(AttlsPolicyError, match="unbalanced"):
         attls.policy_step(zos, STACK)
+
+
+def test_a_due_certificate_is_re_issued_by_rollover_in_ibms_order(ssh_keypair):
+    """The server's and the users' steps renew by REKEY, GENREQ, GENCERT of the request,
+    ROLLOVER, DELETE, ALTER NEWLABEL (script.roll_over), each with its own interim label
+    and request data set (per stack), and their deletes remove an interim certificate a
+    killed renewal left."""
+    from components.zos.racf import renew_label
+    from components.zos.script import LIBRARY
+
+    settings = zos_settings(ssh_keypair)
+    scripts = all_scripts(settings)
+    order = [
+        'rekey "$1"',
+        "GENREQ(",
+        "GENCERT('",
+        "ROLLOVER(",
+        "DELETE(LABEL('$2'))",
+        "NEWLABEL('$2')",
+    ]
+    body = LIBRARY[LIBRARY.index("roll_over() {") :]
+    body = body[: body.index("\n# renewing")]
+    at = [body.index(word) if word in body else -1 for word in order]
+    assert at == sorted(at) and -1 not in at, at
+    news = set()
+    for name in ("server-cert", "user-alice", "user-bob"):
+        create, delete = scripts[f"{name}.create"], scripts[f"{name}.delete"]
+        assert "roll_over()" in create and "renewing()" in create
+        assert "REKEY(LABEL('$2')) WITHLABEL('$3') SIZE(2048)" in create
+        new = re.search(r'^NEW="(.+)"$', create, re.M)[1]
+        req = re.search(r'^REQ_DSN="(.+)"$', create, re.M)[1]
+        assert len(new) <= 32 and req.endswith(".CSR") and req.startswith("IBMUSER.JHZOS.")
+        assert f'NEW="{new}"' in delete and 'drop_cert "ID(' in delete
+        step_part = delete.split("# --- the step ---")[1]
+        assert step_part.startswith('\ndrop_cert "ID($KG)" "$NEW"') or step_part.startswith(
+            '\ndrop_cert "ID($ID)" "$NEW"'
+        )
+        assert step_part.index('"$NEW"') < step_part.index('drop_dsn "$REQ_DSN"')
+        news.add((name.startswith("user"), new))
+    assert renew_label(settings.zos.server_cert_label) in {n for _u, n in news}
+    assert len(news) == 2  # one interim label per label (the users share theirs, per ID)
