@@ -181,7 +181,9 @@ def graph(zos_config, entries):
 RACF_WORDS = ("RACDCERT", "tsocmd", "SETROPTS", "PERMIT ", "RDEFINE", "mvscmdauth", "LISTUSER")
 
 
-def test_no_racf_command_over_ssh(graph):
+def assert_only_config_steps_run_over_ssh(graph) -> None:
+    """Admin mode: over SSH only the gateway's config and service steps and the preflight
+    (its RACF checks switched off); no step's code (comments aside) calls RACF."""
     names = sorted(r.name for r in graph.of_type(REMOTE))
     assert names == [
         "jupyterhub-zos-gateway-kg-config",
@@ -203,6 +205,10 @@ def test_no_racf_command_over_ssh(graph):
             )
             for word in ("RACDCERT", "SETROPTS", "RDEFINE", "mvscmdauth", "tso ", "tsocmd"):
                 assert word not in code, (cmd.name, field, word)
+
+
+def test_no_racf_command_over_ssh(graph):
+    assert_only_config_steps_run_over_ssh(graph)
     assert not [r for r in graph.resources if r.type == "jupyterhub-zos:zos:ZosUserCerts"]
     # Nothing is exported by the program, so no export password is generated either.
     passwords = graph.of_type("random:index/randomPassword:RandomPassword")

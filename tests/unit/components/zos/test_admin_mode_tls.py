@@ -23,6 +23,7 @@ from tests.unit.components.zos.test_admin_mode import (
     PASSWORD,
     REMOTE,
     admin_config,
+    assert_only_config_steps_run_over_ssh,
     p12_entry,
     pem_entry,
     problems_of,
@@ -164,21 +165,7 @@ def graph(zos_config, entries, server):
 
 
 def test_the_graph_runs_no_racf_and_issues_nothing(graph):
-    names = sorted(r.name for r in graph.of_type(REMOTE))
-    assert names == [
-        "jupyterhub-zos-gateway-kg-config",
-        "jupyterhub-zos-kg-service",
-        "jupyterhub-zos-preflight",
-    ]
-    # the preflight's RACF checks are switched off (run on the double: no tsocmd at all)
-    preflight = graph.one(REMOTE, "jupyterhub-zos-preflight")
-    assert 'RACF="admin"' in preflight.inputs["create"]
-    for cmd in graph.of_type(REMOTE):
-        if cmd is preflight:
-            continue
-        code = cmd.inputs["create"] + (cmd.inputs.get("delete") or "")
-        for word in ("RACDCERT", "SETROPTS", "mvscmdauth", "tsocmd"):
-            assert word not in code, (cmd.name, word)
+    assert_only_config_steps_run_over_ssh(graph)
     # no pulumi-tls client CA: the hub issues no certificates, it delivers the admin's
     assert not [r for r in graph.resources if "client-ca" in r.name]
     assert "gateway_client_ca_cert" not in graph.outputs
