@@ -145,9 +145,22 @@ def config_imports() -> tuple[str, ...]:
     return tuple(dict.fromkeys(n for n in names if n != "__future__"))
 
 
-def commands_used(zos: ZosSettings, steps: Sequence[Step]) -> tuple[str, ...]:
-    """The known z/OS commands the steps' scripts call (their code, not comments)."""
-    code = "\n".join(_code(text) for step in steps for text in (step.create, step.delete))
+def steps_code(steps: Sequence[Step]) -> str:
+    """The code (not comments, not here-document data) of the steps' scripts, each
+    distinct line once: the steps share their frame and helpers, and a search for a
+    command reads line by line, so this is all it needs (a user's step adds only its
+    variables)."""
+    lines = dict.fromkeys(
+        line
+        for step in steps
+        for text in (step.create, step.delete)
+        for line in _code(text).split("\n")
+    )
+    return "\n".join(lines)
+
+
+def commands_used(zos: ZosSettings, code: str) -> tuple[str, ...]:
+    """The known z/OS commands the steps' code (steps_code) calls."""
     wanted = dict(KNOWN_COMMANDS)
     if zos.opercmd != "opercmd":
         wanted[zos.opercmd] = wanted.pop("opercmd")
@@ -241,7 +254,8 @@ def preflight_step(zos: ZosSettings, stack: str, steps: Sequence[Step], users: b
     """The read-only first step, given the steps that follow it (their scripts say which
     commands they call; their names which RACF authority they need)."""
     names = [step.name for step in steps]
-    uses_opercmd = '"$OPERCMD"' in "\n".join(_code(s.create) + _code(s.delete) for s in steps)
+    code = steps_code(steps)
+    uses_opercmd = '"$OPERCMD"' in code
     probe = PROBE.replace("BEFORE", repr(ATTLS_KG_BEFORE))
     variables: dict[str, str | int] = {
         "SSH_ID": zos.ssh_user,
@@ -252,7 +266,7 @@ def preflight_step(zos: ZosSettings, stack: str, steps: Sequence[Step], users: b
         "STC": zos.kg_started_task or "",
         "OPERCMD": zos.opercmd,
         "OPERCMD_USED": "yes" if uses_opercmd else "no",
-        "TOOLS": " ".join(commands_used(zos, steps)),
+        "TOOLS": " ".join(commands_used(zos, code)),
         "NEED": _authority_lines(names, users),
         "SETR_STEPS": " ".join(n for n in SETROPTS_STEPS if n in names or (n == "users" and users)),
         "PROFILES": "\n".join(_profile_lines(zos, names)),

@@ -506,6 +506,7 @@ def _library_chunks(library: str) -> list[tuple[str | None, str]]:
 LIBRARY_CHUNKS = _library_chunks(LIBRARY)
 
 
+_WORD = re.compile(r"\w+")  # what \b delimits: a helper's name is one such word
 _HEREDOC = re.compile(r"<<-?\s*'?([A-Za-z_][A-Za-z0-9_]*)'?")
 
 
@@ -528,18 +529,20 @@ def _code(text: str) -> str:
 def library_for(body: str) -> str:
     """Only the helpers `body` uses (and the ones those use): every script carries the
     frame, but a step's command text stays small (it is sent, stored and diffed)."""
-    used = _code("\n".join([body, *(text for name, text in LIBRARY_CHUNKS if name is None)]))
+    # The words of the code: a helper is used where its name stands as a whole word
+    # (one set, not a search of the text per helper: a step for 1000 users is long).
+    used = set(
+        _WORD.findall(_code("\n".join([body, *(t for n, t in LIBRARY_CHUNKS if n is None)])))
+    )
     wanted: set[str] = set()
     while True:
         more = {
-            name
-            for name, _text in LIBRARY_CHUNKS
-            if name and name not in wanted and re.search(rf"\b{name}\b", used)
+            name for name, _text in LIBRARY_CHUNKS if name and name not in wanted and name in used
         }
         if not more:
             break
         wanted |= more
-        used += "\n" + _code("\n".join(t for n, t in LIBRARY_CHUNKS if n in more))
+        used |= set(_WORD.findall(_code("\n".join(t for n, t in LIBRARY_CHUNKS if n in more))))
     return "\n".join(text for name, text in LIBRARY_CHUNKS if name is None or name in wanted)
 
 

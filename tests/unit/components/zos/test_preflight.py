@@ -14,7 +14,7 @@ import pytest
 from components.settings import SettingsError, validate
 from components.settings.source import RawConfig
 from components.zos.gateway_service import restart_note, service_step
-from components.zos.preflight import commands_used, config_imports, zos_steps
+from components.zos.preflight import commands_used, config_imports, steps_code, zos_steps
 from tests.unit.components.zos.test_graph import (  # noqa: F401 - a fixture
     LOCAL,
     REMOTE,
@@ -151,7 +151,7 @@ def test_preflight_renders_the_commands_and_imports_of_the_steps(process):
     settings = settings_of(process)
     steps = zos_steps(settings.zos, "dev", settings.gateway.url)
     later = [*steps.gateway, *steps.users.values(), steps.service]
-    tools = commands_used(settings.zos, later)
+    tools = commands_used(settings.zos, steps_code(later))
     assert {"tsocmd", "opercmd", "pasearch", "chtag", "uuencode", "su"} <= set(tools)
     # kg_isolation imports nothing only one Kernel Gateway generation has.
     imports = config_imports()
