@@ -19,6 +19,21 @@ PROJECT_IMAGES = ("hub", "notebook", "gateway", "ldap")
 TAG_PREFIX = os.environ.get("JZOS_E2E_TAG_PREFIX", "jupyterhub-zos-e2e")
 
 
+# On a fresh engine the first test that needs the base images builds the stand-ins
+# (minutes, tests/e2e/base_images); later ones find them built.
+BASE_IMAGE_BUILD_TIMEOUT = 3600
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection: the first test that runs
+def pytest_collection_modifyitems(items):
+    """Give the build's timeout to the first test that needs the base images, unless it
+    has its own; the rest keep the suite's (a hang there is still caught in minutes). The
+    engine's tests run on one xdist worker in this order (tests/conftest.py)."""
+    first = next((i for i in items if "base_images" in getattr(i, "fixturenames", ())), None)
+    if first is not None and not first.get_closest_marker("timeout"):
+        first.add_marker(pytest.mark.timeout(BASE_IMAGE_BUILD_TIMEOUT))
+
+
 def require_engine():
     if not core.engine_answers():
         missing(

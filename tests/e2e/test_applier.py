@@ -236,7 +236,10 @@ def test_a_zos_graph_is_refused_naming_the_remote_commands(tmp_path, zos_config)
 
 
 @pytest.fixture(scope="module")
-def engine():
+def applier_engine(base_images):
+    """The engine as the applier reaches it (its low-level API client); base_images
+    first: on a fresh engine the stand-ins are built here (this module runs before the
+    ones that need them too)."""
     import docker
 
     try:
@@ -266,8 +269,9 @@ def _cleanup(client) -> None:
 
 
 @pytest.fixture
-def stack(engine, tmp_path):
+def stack(applier_engine, tmp_path):
     """Apply / destroy the test program in a fresh state dir; leave nothing behind."""
+    engine = applier_engine
     _cleanup(engine)
     state_dir = tmp_path / "state"
     base = {"OUT_DIR": str(tmp_path / "out")}
