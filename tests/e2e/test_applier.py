@@ -271,13 +271,12 @@ def _cleanup(client) -> None:
 @pytest.fixture
 def stack(applier_engine, tmp_path):
     """Apply / destroy the test program in a fresh state dir; leave nothing behind."""
-    engine = applier_engine
-    _cleanup(engine)
+    _cleanup(applier_engine)
     state_dir = tmp_path / "state"
     base = {"OUT_DIR": str(tmp_path / "out")}
 
     class Stack:
-        client = engine
+        client = applier_engine
         out_dir = tmp_path / "out"
 
         def up(self, **config):
@@ -293,13 +292,13 @@ def stack(applier_engine, tmp_path):
             return applier.down(STACK, root=PROGRAM.parent, state_dir=state_dir, log=lambda _: None)
 
         def container(self):
-            return engine.inspect_container(f"{STACK}-box")
+            return applier_engine.inspect_container(f"{STACK}-box")
 
     yield Stack()
     try:
         Stack().down()
     finally:
-        _cleanup(engine)
+        _cleanup(applier_engine)
 
 
 def _names(client) -> list[str]:
