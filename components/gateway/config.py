@@ -23,6 +23,8 @@ from components.settings import KernelLimits
 # imports, so keep the two together.
 ISOLATION_MODULE = "kg_isolation"
 ISOLATION_SOURCE = Path(__file__).resolve().parents[2] / "images" / "gateway" / "kg_isolation.py"
+# The dev gateway's per-kernel manager (Unix sockets), beside kg_isolation.py.
+IPC_MODULE = "kernel_ipc"
 
 
 @dataclass(frozen=True)
@@ -63,10 +65,13 @@ def render_kernel_gateway_config(
     module_dir: str,
     allow_origin: str | None = None,
     kernels: KernelLimits | None = None,
+    ipc_kernels: bool = False,
 ) -> str:
     """The config file text. `tls=None` means plain HTTP (only behind AT-TLS).
     `module_dir` is the directory, as the gateway sees it, holding kg_isolation.py.
-    `kernels`: idle-kernel culling and the kernel cap (None: Kernel Gateway's defaults)."""
+    `kernels`: idle-kernel culling and the kernel cap (None: Kernel Gateway's defaults).
+    `ipc_kernels`: kernels' ZeroMQ sockets are Unix sockets, each kernel's in a directory
+    of its own (kernel_ipc.py in `module_dir`; the dev gateway, Kernel Gateway 3)."""
     lines = [
         "# Configuration file for jupyter-kernelgateway, rendered by jupyterhub-zos.",
         "# The auth token is not here: the gateway reads it from $KG_AUTH_TOKEN.",
@@ -86,6 +91,13 @@ def render_kernel_gateway_config(
         "# UI's kernel list from it (a 403 there would break that list).",
         "c.JupyterWebsocketPersonality.list_kernels = True",
     ]
+    if ipc_kernels:
+        lines += [
+            "# Each kernel's ZeroMQ channels are Unix sockets in a directory only that kernel",
+            "# and the gateway may enter, not loopback TCP ports that every process here could",
+            "# connect to (IOPub, the code run and its output, has no access check of its own).",
+            f"c.OwnedKernelManager.kernel_manager_class = '{IPC_MODULE}.IpcKernelManager'",
+        ]
     if kernels is not None:
         lines += kernel_limit_lines(kernels)
     if allow_origin is not None:

@@ -35,8 +35,8 @@ GATEWAY_CONTEXT = "images/gateway"
 # images/gateway/Dockerfile's CMD reads this file; the directory is root's, 0700.
 CONFIG_DIR = "/etc/jupyter-kg"
 CONFIG_FILE = f"{CONFIG_DIR}/jupyter_kernel_gateway_config.py"
-# images/gateway/Dockerfile copies kg_isolation.py and kernel_as_user.py here,
-# root-owned: kernels cannot change the layer that guards them.
+# images/gateway/Dockerfile copies kg_isolation.py, kernel_ipc.py and kernel_as_user.py
+# here, root-owned: kernels cannot change the layer that guards them.
 MODULE_DIR = "/opt/jupyterhub-zos"
 TLS = GatewayTls(
     certfile=f"{CONFIG_DIR}/tls/server.crt",
@@ -64,13 +64,15 @@ def gateway_url(container_name: str = CONTAINER_NAME, port: int = PORT) -> str:
 def dev_gateway_config(port: int = PORT, kernels: KernelLimits = DEFAULT_KERNELS) -> str:
     """The dev gateway's jupyter_kernel_gateway_config.py: every interface of its own
     container (it is reachable only on the Docker network), mutual TLS, kernels bound to
-    the client certificate that started them, idle ones culled, at most KG_MAX_KERNELS."""
+    the client certificate that started them, their sockets out of the other kernels'
+    reach, idle ones culled, at most KG_MAX_KERNELS."""
     return render_kernel_gateway_config(
         ip="0.0.0.0",  # noqa: S104
         port=port,
         tls=TLS,
         module_dir=MODULE_DIR,
         kernels=kernels,
+        ipc_kernels=True,
     )
 
 

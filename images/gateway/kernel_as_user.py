@@ -11,7 +11,10 @@ in; the kernel then runs as that uid with no capabilities and no new privileges.
 code in alice's kernel cannot read bob's connection file (its HMAC key: readable by his
 group only, in a directory nobody may list), his kernel's /proc, his home, or the
 gateway's own environment (KG_AUTH_TOKEN), and cannot signal or trace his processes.
-The gateway's variables do not reach the kernel.
+Nor can it reach his kernel's ZeroMQ sockets: they are Unix sockets in a directory
+only his uid and the gateway may enter (kernel_ipc.py; handed over here). The kernel
+runs with umask 007, so what it writes (in /tmp too) is its user's alone. The gateway's
+variables do not reach the kernel.
 
 Fails closed: no user, a user name that is not printable, or not started as root: no
 kernel (the start request then fails with this message in the gateway's log).
@@ -22,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import stat
 import sys
 
 FIRST_UID = 20000  # above any uid of the image's own accounts
@@ -59,6 +63,33 @@ def uid_for(user: str, map_path: str = UID_MAP) -> int:
         return uids[user]
 
 
+def hand_over_ipc_dir(connection_file: str, uid: int) -> None:
+    """With the ipc transport (kernel_ipc.py): the kernel's socket directory, which the
+    gateway made 0700, becomes `uid`'s with the group root, setgid and 2770, so the
+    sockets the kernel binds there are root's group's too, and the gateway connects by
+    that group (it has no DAC_OVERRIDE). Nobody else may enter it. A restarted kernel
+    finds it already handed over. TCP (another kernel spec's manager): nothing to do."""
+    with open(connection_file, encoding="utf-8") as f:
+        info = json.load(f)
+    if info.get("transport", "tcp") != "ipc":
+        return
+    directory = os.path.splitext(connection_file)[0] + ".ipc"
+    if os.path.dirname(str(info.get("ip", ""))) != directory:
+        fail(f"the connection file's ipc sockets are not in {directory}: refusing to start")
+    try:
+        found = os.lstat(directory)
+    except FileNotFoundError:
+        fail(f"{directory}: the gateway did not make the kernel's socket directory")
+    if not stat.S_ISDIR(found.st_mode):
+        fail(f"{directory}: not a directory")
+    if found.st_uid == 0:
+        # While root's (without FOWNER not after the chown); group root: the gateway.
+        os.chmod(directory, 0o2770)  # noqa: S103 - owner and the gateway's group only
+        os.chown(directory, uid, 0)
+    elif (found.st_uid, found.st_gid, stat.S_IMODE(found.st_mode)) != (uid, 0, 0o2770):
+        fail(f"{directory}: not this kernel's (owner, group or mode changed)")
+
+
 def kernel_env(env: dict[str, str], user: str, home: str) -> dict[str, str]:
     kept = {k: v for k, v in env.items() if not k.startswith(GATEWAY_ONLY)}
     kept.update(HOME=home, USER=user, LOGNAME=user)
@@ -84,6 +115,7 @@ def main(argv: list[str]) -> None:
     # (root has no DAC_OVERRIDE to read a file it does not own).
     os.chown(connection_file, 0, uid)
     os.chmod(connection_file, 0o640)
+    hand_over_ipc_dir(connection_file, uid)
     env = kernel_env(dict(os.environ), user, home)
     os.setgroups([])
     os.setgid(uid)
@@ -91,6 +123,8 @@ def main(argv: list[str]) -> None:
     if os.getuid() != uid or os.geteuid() != uid:
         fail("could not drop to the user's uid")
     os.chdir(home)  # the user's own 0700 home: root without DAC_OVERRIDE may not enter it
+    # Files for the user's group (theirs alone), sockets for the ipc directory's (root).
+    os.umask(0o007)
     os.execve(  # noqa: S606 - the kernel, argv fixed here, no shell
         sys.executable,
         [sys.executable, "-m", "ipykernel_launcher", "-f", connection_file],

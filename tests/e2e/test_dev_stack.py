@@ -213,6 +213,9 @@ def test_from_her_notebook_alice_reaches_nothing_of_bobs(stack, client):
         bob.server_api("DELETE", f"kernels/{bob_kernel}")
 
 
+BOB_PIPE_PORT = "__import__('sys').stdout.pub_thread._pipe_port"
+
+
 def test_from_her_kernel_on_the_gateway_alice_reaches_nothing_of_bobs(stack):
     alice, bob = stack.logged_in("alice"), stack.logged_in("bob.smith")
     alice.wait_ready()
@@ -232,6 +235,14 @@ def test_from_her_kernel_on_the_gateway_alice_reaches_nothing_of_bobs(stack):
         assert bobs, got["others"]  # his kernel's processes are there to try
         for process in bobs:
             assert process == {"uid": bob_uid, "environ": "denied", "signal": "denied"}
+        # His channels are Unix sockets she sees but cannot connect to; on TCP his uid
+        # listens on nothing but ipykernel's subprocess pipe (it takes in, gives nothing).
+        assert got["bob_sockets_seen"] == 5 and got["bob_sockets"] == ["denied"], got
+        bob_pipe = int(bob.run(bob_kernel, BOB_PIPE_PORT))
+        bob_ports = [port for uid, port in got["tcp_listening"] if uid == bob_uid]
+        his_kernels = bob.server_api("GET", "kernels").json()
+        assert bob_pipe in bob_ports and len(bob_ports) == len(his_kernels), got  # one each
+        assert got["umask"] == 0o007  # what she writes (in /tmp too) is her group's alone
         assert bob.run(bob_kernel, "6 * 7") == "42"
     finally:
         alice.server_api("DELETE", f"kernels/{alice_kernel}")

@@ -12,6 +12,7 @@ knows no caller and only closes listings and sessions, as documented.
 
 from __future__ import annotations
 
+import ast
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,6 +102,7 @@ def mtls(tmp_path_factory):
             port=port,
             tls=GatewayTls(str(cert), str(key), str(root / "tls" / "client-ca.crt")),
             module_dir=str(ISOLATION_SOURCE.parent),
+            ipc_kernels=True,  # as the dev gateway (kernel_ipc.py beside kg_isolation.py)
         )
     )
     users = {
@@ -262,6 +264,65 @@ def test_a_start_without_env_gets_neither_the_gateways_environment_nor_a_claimed
         assert gateway_kernel_env(gateway, alice, kernel, "KERNEL_USERNAME") == "'alice'"
     finally:
         alice.call("DELETE", f"{gateway.url}/api/kernels/{kernel}")
+
+
+# What the kernel runs to find its own sockets: its fds' socket inodes, matched against
+# the listening TCP sockets and the bound Unix sockets of its network namespace.
+OWN_SOCKETS = """
+import json, os, re
+mine = set()
+for fd in os.listdir("/proc/self/fd"):
+    try:
+        found = re.fullmatch(r"socket:\\[(\\d+)\\]", os.readlink(f"/proc/self/fd/{fd}"))
+    except OSError:
+        continue
+    if found:
+        mine.add(found.group(1))
+tcp = [
+    f[1]
+    for name in ("tcp", "tcp6")
+    for f in (line.split() for line in open(f"/proc/net/{name}").read().splitlines()[1:])
+    if f[3] == "0A" and f[9] in mine
+]
+unix = sorted({
+    f[7]
+    for f in (line.split() for line in open("/proc/net/unix").read().splitlines()[1:])
+    if len(f) > 7 and f[6] in mine
+})
+# ipykernel's own PULL socket for forked subprocesses' output, on a random loopback port:
+# it takes messages in (dropped unless they carry its random 16-byte id), gives none out.
+pipe = getattr(getattr(__import__("sys").stdout, "pub_thread", None), "_pipe_port", None)
+json.dumps({"tcp_listening": tcp, "unix": unix, "pipe": pipe})
+"""
+
+
+def test_a_kernels_channels_are_unix_sockets_in_a_directory_of_its_own(mtls):
+    """No TCP port another process could subscribe to (IOPub carries the code and its
+    output): the kernel's five channels are Unix sockets in <runtime>/kernel-<id>.ipc,
+    which survives a restart and goes with the kernel."""
+    gateway, users = mtls
+    alice = users["alice"]
+    r = alice.call("POST", f"{gateway.url}/api/kernels", json={"name": "python3", "env": {}})
+    assert r.status_code == 201, r.text
+    kernel = r.json()["id"]
+    try:
+        ws = channels(gateway_as(gateway), kernel, sslopt=alice.sslopt())
+        try:
+            got = json.loads(ast.literal_eval(run_code(ws, OWN_SOCKETS)[1]))
+        finally:
+            ws.close()
+        # Listening on TCP: at most ipykernel's subprocess pipe, which hands nothing out.
+        assert [int(a.split(":")[1], 16) for a in got["tcp_listening"]] in ([], [got["pipe"]])
+        directory = {str(Path(path).parent) for path in got["unix"]}
+        assert len(got["unix"]) == 5 and len(directory) == 1, got
+        ipc_dir = Path(directory.pop())
+        assert ipc_dir.name == f"kernel-{kernel}.ipc" and ipc_dir.stat().st_mode & 0o077 == 0
+        restarted = alice.call("POST", f"{gateway.url}/api/kernels/{kernel}/restart")
+        assert restarted.status_code == 200, restarted.text
+        assert gateway_kernel_env(gateway, alice, kernel, "KERNEL_USERNAME") == "'alice'"
+    finally:
+        alice.call("DELETE", f"{gateway.url}/api/kernels/{kernel}")
+    assert not ipc_dir.exists()  # removed with the kernel
 
 
 # --- behind AT-TLS: the gateway speaks plain HTTP and sees no certificate ----------------

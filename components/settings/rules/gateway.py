@@ -22,8 +22,8 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
             stack,
             "KG_URL",
             "the dev gateway",
-            "every kernel on it runs as the uid that owns the gateway's server key and "
-            "can read its token",
+            "all users' kernels share its one container and its memory and process caps, "
+            "and its certificates come from the stack's own CAs",
         )
     if v.get("KG_URL") is not None and v.get("ZOS_HOST") is None:
         for key in KERNEL_KEYS:

@@ -3,6 +3,7 @@ put in by the test). Its value is a JSON string of what each attempt got."""
 
 import json
 import os
+import socket
 from pathlib import Path
 
 
@@ -18,6 +19,18 @@ def attempt(action):
 
 def read(path):
     return lambda: Path(path).read_bytes()
+
+
+def connect_unix(path):
+    def connect():
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect(path)
+
+    return connect
+
+
+def proc_net(name):
+    return [line.split() for line in Path(f"/proc/net/{name}").read_text().splitlines()[1:]]
 
 
 def status_field(pid, field):
@@ -49,4 +62,18 @@ for pid in filter(str.isdigit, os.listdir("/proc")):
         )
 out["others"] = others
 out["cap_eff"] = status_field("self", "CapEff")
+# His kernel's ZeroMQ channels: the Unix sockets anyone may see in /proc/net/unix, and
+# every TCP port some other uid listens on (a SUB on IOPub would read his code and output).
+bob_ipc = "/var/lib/jupyterhub-zos/runtime/kernel-BOB.ipc/"
+bob_sockets = sorted({f[7] for f in proc_net("unix") if len(f) > 7 and f[7].startswith(bob_ipc)})
+out["bob_sockets_seen"] = len(bob_sockets)
+out["bob_sockets"] = sorted({attempt(connect_unix(path)) for path in bob_sockets})
+out["tcp_listening"] = sorted(
+    {
+        (int(f[7]), int(f[1].split(":")[1], 16))
+        for f in proc_net("tcp") + proc_net("tcp6")
+        if f[3] == "0A"
+    }
+)
+out["umask"] = os.umask(0o007)  # what the kernel runs with (set back to the same)
 json.dumps(out)

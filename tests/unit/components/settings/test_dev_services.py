@@ -47,7 +47,7 @@ def test_the_dev_gateway_is_refused_on_prod():
     assert error.keys == {"KG_URL"}
     message = str(error)
     assert "the dev gateway" in message and "ALLOW_DEV_SERVICES=true" in message
-    assert "can read its token" in message  # says why
+    assert "share its one container" in message  # says why
 
 
 def test_the_dev_directory_is_refused_on_prod():

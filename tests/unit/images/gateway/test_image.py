@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from components.gateway.config import ISOLATION_MODULE
+from components.gateway.config import IPC_MODULE, ISOLATION_MODULE
 from components.gateway.dev_gateway import (
     CONFIG_DIR,
     CONFIG_FILE,
@@ -55,11 +55,11 @@ def test_gateway_image_runs_the_config_the_component_uploads():
     assert "JUPYTER_RUNTIME_DIR=/var/lib/jupyterhub-zos/runtime" in dockerfile
     assert all(p.startswith(f"{CONFIG_DIR}/tls/") for p in (TLS.certfile, TLS.keyfile))
     # Nothing secret goes into the image: only the requirements file, the isolation
-    # module and kernel launcher (root-owned, where the config and kernel spec look for
-    # them) and the kernel spec are copied in.
+    # module, the ipc kernel manager and kernel launcher (root-owned, where the config
+    # and kernel spec look for them) and the kernel spec are copied in.
     assert re.findall(r"^(?:COPY|ADD)\s.*$", dockerfile, re.MULTILINE) == [
         "COPY requirements.txt /tmp/gateway-requirements.txt",
-        f"COPY {ISOLATION_MODULE}.py kernel_as_user.py {MODULE_DIR}/",
+        f"COPY {ISOLATION_MODULE}.py kernel_as_user.py {IPC_MODULE}.py {MODULE_DIR}/",
         "COPY kernel.json /usr/local/share/jupyter/kernels/python3/kernel.json",
     ]
     spec = json.loads((ROOT / "images" / "gateway" / "kernel.json").read_text())
@@ -70,6 +70,7 @@ def test_gateway_image_runs_the_config_the_component_uploads():
         "{connection_file}",
     ]
     assert f"_sys.path.insert(0, {MODULE_DIR!r})" in dev_gateway_config()
+    assert f"kernel_manager_class = '{IPC_MODULE}.IpcKernelManager'" in dev_gateway_config()
     assert "KG_AUTH_TOKEN" not in re.sub(r"#.*", "", dockerfile)
 
 

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tooling import missing
+
 ROOT = Path(__file__).resolve().parents[4]
 SOURCE = ROOT / "images" / "gateway" / "kernel_as_user.py"
 
@@ -95,3 +97,53 @@ def test_it_fails_closed(tmp_path, monkeypatch, capsys, user, needle):
 def test_usage_is_checked():
     with pytest.raises(SystemExit):
         kau.main(["kernel_as_user.py", "kernel.json"])
+
+
+def ipc_connection(tmp_path, **info) -> Path:
+    connection = tmp_path / "kernel-abc.json"
+    connection.write_text(json.dumps(info))
+    return connection
+
+
+def test_a_tcp_kernel_has_no_socket_directory_to_hand_over(tmp_path):
+    connection = ipc_connection(tmp_path, transport="tcp", ip="127.0.0.1")
+    kau.hand_over_ipc_dir(str(connection), 20000)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kernel-abc.json"]
+
+
+def test_the_socket_directory_becomes_the_kernels_with_the_gateways_group(tmp_path):
+    """As root (the gateway in its container): the 0700 directory the gateway made is
+    the kernel uid's, group root, setgid, 2770; a restart finds it handed over."""
+    if os.geteuid() != 0:
+        missing("chown to another uid needs root (CI runs as root)")
+    directory = tmp_path / "kernel-abc.ipc"
+    directory.mkdir(mode=0o700)
+    connection = ipc_connection(tmp_path, transport="ipc", ip=str(directory / "k"))
+    kau.hand_over_ipc_dir(str(connection), 20000)
+    found = directory.lstat()
+    assert (found.st_uid, found.st_gid, found.st_mode & 0o7777) == (20000, 0, 0o2770)
+    kau.hand_over_ipc_dir(str(connection), 20000)  # a restart of the same kernel
+    with pytest.raises(SystemExit):  # another uid's kernel may not take it
+        kau.hand_over_ipc_dir(str(connection), 20001)
+
+
+@pytest.mark.parametrize(
+    ("layout", "needle"),
+    [
+        ("elsewhere", "are not in"),
+        ("missing", "did not make"),
+        ("symlink", "not a directory"),
+    ],
+)
+def test_a_socket_directory_that_is_not_the_kernels_own_is_refused(
+    tmp_path, capsys, layout, needle
+):
+    directory = tmp_path / "kernel-abc.ipc"
+    ip = str(tmp_path / "other.ipc" / "k") if layout == "elsewhere" else str(directory / "k")
+    if layout == "symlink":
+        (tmp_path / "target").mkdir()
+        directory.symlink_to(tmp_path / "target")
+    connection = ipc_connection(tmp_path, transport="ipc", ip=ip)
+    with pytest.raises(SystemExit):
+        kau.hand_over_ipc_dir(str(connection), 20000)
+    assert needle in capsys.readouterr().err
