@@ -48,6 +48,7 @@ from components.settings import (
 )
 from components.settings.source import RawConfig
 from components.settings.values import HOSTNAME_RE, USERNAME_RE, env_list
+from tools.mock_graph.config import holds_secure
 
 # Keys of the seed's (and upstream jupyterhub-deploy-docker's) .env that have no
 # equivalent, with what replaced them.
@@ -438,8 +439,9 @@ def _differences(values: dict, env: dict[str, str], has_cert: bool) -> list[str]
     if values.get("KG_URL") and not values.get("ZOS_HOST"):
         found.append(
             "KG_URL: the seed's per-user client certificates (docker cp into /etc/jupyterpki) are "
-            "replaced by certificates the program makes and mounts; the gateway at KG_URL must "
-            "trust their CA (the gateway_ca_cert stack output) as its client_ca"
+            "replaced by certificates the hub issues at spawn; the gateway at KG_URL must trust "
+            "their CA (the gateway_client_ca_cert stack output) as its client_ca and serve "
+            "the gateway_server_cert/gateway_server_key outputs"
         )
     for key in ("CLIENT_KEY", "CLIENT_CERT", "CLIENT_CA"):
         if key in env:
@@ -460,7 +462,7 @@ def existing_config(stack: str, root: Path | None = None) -> tuple[dict[str, str
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     prefix = f"{PROJECT}:"
     ours = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
-    encrypted = frozenset(k for k, v in ours.items() if isinstance(v, dict) and "secure" in v)
+    encrypted = frozenset(k for k, v in ours.items() if holds_secure(v))
     plain = {
         k: v if isinstance(v, str) else json.dumps(v) for k, v in ours.items() if k not in encrypted
     }

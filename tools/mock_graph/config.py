@@ -30,16 +30,27 @@ def project_defaults(root: Path = ROOT) -> dict[str, Any]:
     return {full_key(k): v["default"] for k, v in declared.items() if "default" in v}
 
 
+def holds_secure(value: Any) -> bool:
+    """Whether a stack file's value is encrypted or has encrypted parts: `pulumi config
+    set --secret --path 'MAP.user.p12'` encrypts the leaf, not the whole map."""
+    if isinstance(value, dict):
+        return "secure" in value or any(holds_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(holds_secure(v) for v in value)
+    return False
+
+
 def encrypted_entries(stack: str, root: Path = ROOT) -> dict[str, str]:
-    """The `secure:` entries of Pulumi.<stack>.yaml: `<namespace>:<key>` -> ciphertext."""
+    """The encrypted entries of Pulumi.<stack>.yaml: `<namespace>:<key>` -> ciphertext
+    (the `secure:` value; "" for a map or list whose parts are encrypted one by one)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.exists():
         return {}
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     return {
-        full_key(k): str(v["secure"])
+        full_key(k): str(v["secure"]) if "secure" in v else ""
         for k, v in config.items()
-        if isinstance(v, dict) and "secure" in v
+        if holds_secure(v)
     }
 
 

@@ -348,6 +348,13 @@ def test_the_stacks_existing_config_counts(tmp_path, hub_pair):
     )
     plain, encrypted = existing_config("prod", tmp_path)
     assert plain["HUB_ADMIN_USERS"] == '["admin"]' and encrypted == {"HUB_TLS_KEY"}
+    # A map set with `--secret --path` holds its ciphertexts in its leaves: encrypted too.
+    with (tmp_path / "Pulumi.prod.yaml").open("a") as stack_file:
+        stack_file.write(
+            "  jupyterhub-zos:ZOS_USER_CERTS:\n    alice:\n      p12:\n        secure: v1:CC:DD\n"
+        )
+    plain, encrypted = existing_config("prod", tmp_path)
+    assert encrypted == {"HUB_TLS_KEY", "ZOS_USER_CERTS"} and "ZOS_USER_CERTS" not in plain
     env = {
         "LDAP_SERVER_HOST": "ldap.example.org",
         "LDAP_BIND_DN": "uid={username},dc=x",

@@ -143,3 +143,22 @@ def test_the_readme_form_works(deployed):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"policy-check: stack '{stack}'" in done.stdout and "0 mandatory" in done.stdout
+
+
+def test_a_map_with_encrypted_parts_is_an_encrypted_entry(deployed, tmp_path, capsys):
+    """`pulumi config set --secret --path 'ZOS_USER_CERTS.alice.p12'` encrypts the leaf:
+    the key is encrypted (not read as a plain map), and policy-check asks for it by name."""
+    from tools.mock_graph import encrypted_entries
+
+    stack = deployed()
+    path = ROOT / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["jupyterhub-zos:ZOS_USER_CERTS"] = {
+        "alice": {"p12": {"secure": encrypt("MIIK...")}, "label": "ALICE"}
+    }
+    path.write_text(yaml.safe_dump(document))
+    assert encrypted_entries(stack)["jupyterhub-zos:ZOS_USER_CERTS"] == ""
+    assert policy_check.main(["--stack", stack], run_program=Spy()) == 2
+    err = capsys.readouterr().err
+    assert "jupyterhub-zos:ZOS_USER_CERTS: encrypted in the stack file" in err
+    assert "--secret ZOS_USER_CERTS" in err and "each entry is a JSON object" not in err
