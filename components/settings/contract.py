@@ -40,6 +40,7 @@ from components.settings.values import (
     P12Password,
     PemCerts,
     PidsLimit,
+    PkiDir,
     Port,
     PositiveSeconds,
     PrivateKeyPem,
@@ -130,7 +131,7 @@ class StackConfig(BaseModel):
     HUB_TLS_KEY: PrivateKeyPem | None = None
     HUB_ADMIN_USERS: Annotated[json_list(UserName), Field(min_length=1)] = []
     HUB_ALLOWED_USERS: json_list(UserName) = []
-    HUB_PKI_DIR: AbsPath | None = None
+    HUB_PKI_DIR: PkiDir | None = None
     HUB_NAMED_SERVERS: NamedServers = 0
     NOTEBOOK_MEM_LIMIT: MemLimit = "2G"
     NOTEBOOK_CPU_LIMIT: CpuLimit = "2"

@@ -145,8 +145,14 @@ ImageRef = Annotated[str, AfterValidator(_image_ref)]
 
 def _url(value: str) -> str:
     parts = urlsplit(value)
-    if parts.scheme not in ("http", "https"):
-        raise ValueError("must start with https:// or http://")
+    if parts.scheme != "https":
+        # The gateway token and every user's code and output cross this connection, and
+        # without TLS the gateway cannot tell users apart (it binds kernels to the client
+        # certificate). Behind AT-TLS too the URL is https: AT-TLS is the TLS.
+        raise ValueError(
+            "must start with https:// (the gateway token and users' code and output cross "
+            "it; http is refused)"
+        )
     if not parts.hostname:
         raise ValueError("must name a host, e.g. https://gateway.example.com:8099")
     if parts.username or parts.password:
@@ -184,13 +190,22 @@ def _bind_dn(value: str) -> str:
 NO_LIMIT = "none"  # the word that turns a notebook limit off on purpose
 
 
+# Docker refuses a memory limit under 6 MB and a CPU quota under 1000 us per 100000 us
+# period (DockerSpawner's cpu_limit * 100000): the spawn would fail, not `pulumi up`.
+_MEM_UNITS = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+_DOCKER_MIN_MEMORY = 6 << 20
+_DOCKER_MIN_CPUS = 0.01
+
+
 def _mem_limit(value: str) -> str:
     if value.strip().lower() == NO_LIMIT:
         return NO_LIMIT
-    match = re.fullmatch(r"([0-9]+)([KMGT]?)", value.strip().upper())
-    if not match or int(match[1]) == 0:
+    # A unit is required: a bare number is bytes to Docker, never what was meant.
+    match = re.fullmatch(r"([0-9]+)([KMGT])", value.strip().upper())
+    if not match or int(match[1]) * _MEM_UNITS[match[2]] < _DOCKER_MIN_MEMORY:
         raise ValueError(
-            "must be a positive size such as 512M or 2G (units K, M, G, T), or none for no limit"
+            "must be a size of at least 6M (Docker's least) with a unit K, M, G or T, such as "
+            "512M or 2G, or none for no limit"
         )
     return match[1] + match[2]
 
@@ -198,12 +213,15 @@ def _mem_limit(value: str) -> str:
 def _cpu_limit(value: str) -> str:
     if value.strip().lower() == NO_LIMIT:
         return NO_LIMIT
-    message = "must be a positive number of CPUs such as 1.5, or none for no limit"
+    message = (
+        "must be a number of CPUs of at least 0.01 (Docker's least) such as 1.5, or none for "
+        "no limit"
+    )
     try:
         number = float(value)
     except ValueError:
         raise ValueError(message) from None
-    if not number > 0 or number != number or number == float("inf"):
+    if not number >= _DOCKER_MIN_CPUS or number == float("inf"):  # NaN fails >= too
         raise ValueError(message)
     return value.strip()
 
@@ -294,6 +312,26 @@ def abs_path(value: str) -> str:
     return value.rstrip("/") or "/"
 
 
+# The hub makes <dir>/<user> for every user who spawns, owned by uid 1000 and 0700: in a
+# system directory that would take over what is there (/home/<user>, /etc/<user>, ...).
+_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32")
+_SYSTEM_TREES += ("/proc", "/run", "/sbin", "/sys", "/usr", "/var/run")
+_SYSTEM_DIRS = ("/var/lib", "/var/log", "/var/cache", "/var/spool", "/opt/local")
+_SYSTEM_DIRS += ("/var/tmp",)  # noqa: S108 - refused as a place, not used as one
+
+
+def _pki_dir(value: str) -> str:
+    path = abs_path(value)
+    system = path.count("/") < 2 or path in _SYSTEM_DIRS
+    if system or any(path == tree or path.startswith(tree + "/") for tree in _SYSTEM_TREES):
+        raise ValueError(
+            "must be a directory of its own such as /srv/jupyterhub-zos/pki, not / , a "
+            "top-level directory or a system one (the hub makes <dir>/<user> for each user, "
+            "owned by uid 1000 and 0700)"
+        )
+    return path
+
+
 def docker_host_url(value: str) -> str:
     if not re.match(r"(unix|tcp|ssh|npipe)://", value):
         raise ValueError("must be unix://..., tcp://host:port or ssh://user@host")
@@ -319,6 +357,7 @@ PrivateKeyPem = Annotated[str, AfterValidator(_private_key)]
 GatewayToken = Annotated[str, AfterValidator(_secret_text(16, "a guessable token opens kernels"))]
 P12Password = Annotated[str, AfterValidator(_secret_text(12, "it protects exported keys"))]
 AbsPath = Annotated[str, AfterValidator(abs_path)]
+PkiDir = Annotated[str, AfterValidator(_pki_dir)]
 MemLimit = Annotated[str, AfterValidator(_mem_limit)]
 CpuLimit = Annotated[str, AfterValidator(_cpu_limit)]
 PidsLimit = Annotated[int, Field(ge=0, le=4_194_304)]  # 0: no limit; the kernel's pid_max cap

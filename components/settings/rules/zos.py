@@ -48,17 +48,9 @@ def check(v: dict[str, Any], bad: set[str], stack: str) -> list[Problem]:
         "so the host is verified (ssh-keyscan it and check the fingerprint)",
     )
     kg_url = v.get("KG_URL")
-    if kg_url is not None:
+    if kg_url is not None:  # https:// (values.py refuses anything else)
         parts = urlsplit(kg_url)
-        if parts.scheme != "https":
-            problems.append(
-                Problem(
-                    "KG_URL",
-                    "must be https:// with ZOS_HOST: the gateway on "
-                    "z/OS is reached through AT-TLS or its own TLS",
-                )
-            )
-        elif parts.hostname == v["ZOS_HOST"] and (parts.port or 443) != v.get("ZOS_KG_PORT", 8099):
+        if parts.hostname == v["ZOS_HOST"] and (parts.port or 443) != v.get("ZOS_KG_PORT", 8099):
             problems.append(
                 Problem(
                     "KG_URL",

@@ -35,9 +35,20 @@ BAD = [
     ("cull timeout too short", {"IDLE_CULL_TIMEOUT": 60}, {}, "IDLE_CULL_TIMEOUT"),
     ("memory unit", {"NOTEBOOK_MEM_LIMIT": "2X"}, {}, "NOTEBOOK_MEM_LIMIT"),
     ("memory zero", {"NOTEBOOK_MEM_LIMIT": "0G"}, {}, "NOTEBOOK_MEM_LIMIT"),
+    # The hub would make /home/<user> uid 1000's and 0700.
+    ("pki dir /home", {"HUB_PKI_DIR": "/home"}, {}, "HUB_PKI_DIR"),
+    ("pki dir /", {"HUB_PKI_DIR": "/"}, {}, "HUB_PKI_DIR"),
+    ("pki dir in /etc", {"HUB_PKI_DIR": "/etc/pki"}, {}, "HUB_PKI_DIR"),
+    ("pki dir /var/lib", {"HUB_PKI_DIR": "/var/lib/"}, {}, "HUB_PKI_DIR"),
+    # Bytes to Docker, which refuses less than 6 MB: every spawn would fail.
+    ("memory without a unit", {"NOTEBOOK_MEM_LIMIT": "2048"}, {}, "NOTEBOOK_MEM_LIMIT"),
+    ("memory under docker's least", {"NOTEBOOK_MEM_LIMIT": "5M"}, {}, "NOTEBOOK_MEM_LIMIT"),
+    ("cpu under docker's least", {"NOTEBOOK_CPU_LIMIT": "0.005"}, {}, "NOTEBOOK_CPU_LIMIT"),
+    ("cpu nan", {"NOTEBOOK_CPU_LIMIT": "nan"}, {}, "NOTEBOOK_CPU_LIMIT"),
     ("cpu negative", {"NOTEBOOK_CPU_LIMIT": "-1"}, {}, "NOTEBOOK_CPU_LIMIT"),
     ("cpu words", {"NOTEBOOK_CPU_LIMIT": "lots"}, {}, "NOTEBOOK_CPU_LIMIT"),
     ("kg url scheme", {"KG_URL": "ftp://gateway.test:8099"}, {}, "KG_URL"),
+    ("kg url in clear text", {"KG_URL": "http://gateway.test:8099"}, {}, "KG_URL"),
     ("kg url credentials", {"KG_URL": "https://u:p@gateway.test"}, {}, "KG_URL"),
     ("kg url no host", {"KG_URL": "https://"}, {}, "KG_URL"),
     (
@@ -549,3 +560,11 @@ def test_an_image_listed_twice_is_named_in_the_message():
     assert "DOCKER_NOTEBOOK_IMAGES: lists a/b:1 more than once" in message
     unpinned = str(refused({"DOCKER_NOTEBOOK_IMAGES": ["a/b:1", "c/d"]}, {}))
     assert "DOCKER_NOTEBOOK_IMAGES" in unpinned and "pinned" in unpinned
+
+
+@pytest.mark.parametrize(("mem", "cpu"), [("6M", "0.01"), ("6144k", "0.5"), ("none", "none")])
+def test_docker_s_least_notebook_limits_are_accepted(mem, cpu):
+    from components.settings.values import _cpu_limit, _mem_limit
+
+    assert _mem_limit(mem) == mem.upper().replace("NONE", "none")
+    assert _cpu_limit(cpu) == cpu
