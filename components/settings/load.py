@@ -121,6 +121,16 @@ def _validate_keys(raw: RawConfig) -> tuple[dict[str, Any], list[Problem]]:
                 )
             )
             continue
+        if key in raw.plain_parts:
+            problems.append(
+                Problem(
+                    key,
+                    f"has parts set without --secret ({', '.join(raw.plain_parts[key])}), "
+                    f"which the stack file holds in clear; set each again with "
+                    f"`{set_hint(key)}`",
+                )
+            )
+            continue
         if text == _default_text(key):
             # The default, as Pulumi.yaml delivers it for every key the stack leaves
             # unset: valid and parsed to itself (test_config_contract checks both), so no
@@ -373,7 +383,7 @@ def _settings(
 def load_settings() -> Settings:
     """Read and validate the running stack's config; raise SettingsError if it is bad."""
     settings = validate(
-        read_project_config(),
+        read_project_config(SECRET_KEYS & MAP_KEYS),
         pulumi.get_stack(),
         # As the Docker provider does: docker:host, else the DOCKER_HOST environment.
         docker_host=pulumi.Config("docker").get("host") or os.environ.get("DOCKER_HOST") or None,

@@ -9,7 +9,10 @@ one way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
@@ -17,11 +20,46 @@ from pulumi.runtime import config as runtime_config
 
 @dataclass(frozen=True)
 class RawConfig:
-    """One namespace's raw config: key -> string as delivered, plus which are secret."""
+    """One namespace's raw config: key -> string as delivered, plus which are secret.
+    `plain_parts`: for a map key set part by part (`--path`), the parts the stack file
+    holds in clear while others are encrypted (the CLI then calls the whole key secret)."""
 
     namespace: str
     values: dict[str, str]
     secret_keys: frozenset[str]
+    plain_parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def _plain_leaves(value: Any, path: str) -> list[str]:
+    if isinstance(value, dict):
+        if "secure" in value:
+            return []
+        return [leaf for k, v in value.items() for leaf in _plain_leaves(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [leaf for i, v in enumerate(value) for leaf in _plain_leaves(v, f"{path}[{i}]")]
+    return [path]
+
+
+def plain_secret_parts(
+    stack_file: Path, namespace: str, keys: Iterable[str]
+) -> dict[str, tuple[str, ...]]:
+    """Of `keys` (secret map keys), those whose entry in `stack_file` has a part that is
+    not `secure:` -> the paths of those parts. `pulumi config set --path 'K.alice.p12'`
+    without --secret stores that part in clear; once any part is encrypted the CLI marks
+    the whole key secret, so only the stack file shows it."""
+    if not stack_file.is_file():
+        return {}
+    import yaml  # only for a stack that sets a secret map key
+
+    config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+    found: dict[str, tuple[str, ...]] = {}
+    for key in keys:
+        entry = config.get(f"{namespace}:{key}")
+        if isinstance(entry, dict) and "secure" not in entry:
+            leaves = _plain_leaves(entry, key)
+            if leaves:
+                found[key] = tuple(leaves)
+    return found
 
 
 def _all_config() -> dict[str, object]:
@@ -47,5 +85,14 @@ def read_namespace(namespace: str) -> RawConfig:
     return RawConfig(namespace, values, frozenset(secret & values.keys()))
 
 
-def read_project_config() -> RawConfig:
-    return read_namespace(pulumi.get_project())
+def read_project_config(secret_map_keys: Iterable[str] = ()) -> RawConfig:
+    """The project's config; for each of `secret_map_keys` the stack sets, the parts its
+    stack file (Pulumi.<stack>.yaml in the project directory, where the CLI runs the
+    program) holds in clear."""
+    raw = read_namespace(pulumi.get_project())
+    keys = [k for k in secret_map_keys if raw.values.get(k, "").strip()]
+    if not keys:
+        return raw
+    stack_file = Path(f"Pulumi.{pulumi.get_stack()}.yaml")
+    parts = plain_secret_parts(stack_file, raw.namespace, keys)
+    return RawConfig(raw.namespace, raw.values, raw.secret_keys, parts)
