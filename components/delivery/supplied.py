@@ -237,9 +237,11 @@ def check_all(
     entries: Mapping[str, Mapping[str, str]],
     zos_users: Mapping[str, str],
     now: datetime | None = None,
+    distinct_cns: bool = False,
 ) -> tuple[dict[str, CheckedCert], list[str]]:
     """Every entry checked: (the good ones, one line per bad entry naming it). Entries
-    must be ZOS_USERS' hub users, every ZOS_USERS user needs one, all share one root."""
+    must be ZOS_USERS' hub users, every ZOS_USERS user needs one, all share one root.
+    `distinct_cns` (ZOS_ATTLS=false): no two entries' certificates share a subject CN."""
     good: dict[str, CheckedCert] = {}
     problems: list[str] = []
     for user, entry in sorted(entries.items()):
@@ -259,6 +261,19 @@ def check_all(
             f"'ZOS_USER_CERTS.{missing[0]}.p12' < {missing[0]}.p12.b64` and "
             f"`... --path 'ZOS_USER_CERTS.{missing[0]}.password'`"
         )
+    # Without AT-TLS the gateway (kg_isolation) knows a user by the CN alone: two entries
+    # with one CN (case aside, as the CN check above) would use each other's kernels.
+    # Behind AT-TLS RACF maps each certificate itself (a seed's were all "Spark Client").
+    by_cn: dict[str, list[str]] = {}
+    for user, c in sorted(good.items()) if distinct_cns else ():
+        cn = _cn(x509.load_pem_x509_certificate(c.cert_pem.encode()))
+        by_cn.setdefault(cn.upper(), []).append(user)
+    for users in by_cn.values():
+        if len(users) > 1:
+            problems.append(
+                f"{', '.join(users)}: their certificates have one subject CN; the gateway tells "
+                "users apart by it, so each needs a certificate of their own"
+            )
     roots = {c.root_sha256 for c in good.values()}
     if len(roots) > 1:
         by_root: dict[str, list[str]] = {}

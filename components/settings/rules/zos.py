@@ -187,7 +187,11 @@ def _admin_mode(v: dict[str, Any], bad: set[str]) -> list[Problem]:
     if bad & {"ZOS_USER_CERTS", "ZOS_USERS"}:
         good = {}
     else:
-        good, lines = check_all(v.get("ZOS_USER_CERTS", {}), v.get("ZOS_USERS", {}))
+        good, lines = check_all(
+            v.get("ZOS_USER_CERTS", {}),
+            v.get("ZOS_USERS", {}),
+            distinct_cns=not v.get("ZOS_ATTLS", True),  # the gateway knows users by CN
+        )
         problems += [Problem("ZOS_USER_CERTS", line) for line in lines]
     if "ZOS_ATTLS" not in bad and "ZOS_KG_SERVER_TLS" not in bad:
         problems += _server_tls(v, bad, good)

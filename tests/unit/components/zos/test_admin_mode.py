@@ -155,6 +155,32 @@ def test_a_seed_users_certificate_keeps_its_own_subject(racf_ca):
     assert problems and "CN is 'Spark Client'" in problems[0]
 
 
+def test_two_users_with_one_cn_are_refused(racf_ca):
+    """The gateway knows a user by the CN alone (ZOS_ATTLS=false): alice's certificate
+    named for her z/OS ID and a hub user alice01's own would share their kernels."""
+    users = {"alice": "ALICE01", "alice01": "BOB01"}
+    entries = {"alice": p12_entry(racf_ca, "ALICE01"), "alice01": p12_entry(racf_ca, "alice01")}
+    assert check_all(entries, users)[1] == []  # behind AT-TLS RACF maps each certificate
+    good, problems = check_all(entries, users, distinct_cns=True)
+    assert problems == [
+        "alice, alice01: their certificates have one subject CN; the gateway "
+        "tells users apart by it, so each needs a certificate of their own"
+    ]
+    entries["alice01"] = p12_entry(racf_ca, "BOB01")
+    assert check_all(entries, users, distinct_cns=True)[1] == []
+
+
+def test_without_attls_the_stack_refuses_one_cn_for_two_users(zos_config, racf_ca):
+    entries = {"admin": p12_entry(racf_ca, "alice"), "alice": p12_entry(racf_ca, "alice")}
+    entries["admin"]["cn"] = "alice"  # the administrator named it so; the CN check passes
+    one_cn = "admin, alice: their certificates have one subject CN"
+    # Behind AT-TLS (with another key wrong, so there is a report to read): no such line.
+    behind = problems_of(*admin_config(zos_config, entries, HUB_ALLOWED_USERS=["nobody"]))
+    assert not [p for p in behind if one_cn in p]
+    found = problems_of(*admin_config(zos_config, entries, ZOS_ATTLS=False))
+    assert [p for p in found if p.startswith(f"ZOS_USER_CERTS: {one_cn}")], found
+
+
 def test_shape_and_mode_rules(zos_config, entries):
     config, secrets = admin_config(zos_config, {"admin": {"p12": "x"}, "alice": entries["alice"]})
     assert [p for p in problems_of(config, secrets) if "either p12" in p]
