@@ -29,6 +29,7 @@ from kernel_gateway.services.kernels.manager import KernelGatewayIOLoopKernelMan
 from traitlets import default
 
 SOCKET_PREFIX = "k"  # jupyter_client appends -<port>: short, sun_path holds 107 bytes
+SUN_PATH_MAX = 107
 
 
 def ipc_dir(connection_file: str) -> str:
@@ -47,7 +48,14 @@ class IpcKernelManager(KernelGatewayIOLoopKernelManager):
     def _ip_default(self) -> str:
         # The connection file is set before anything reads ip (MultiKernelManager
         # passes it to the constructor), so each kernel gets its own directory.
-        return os.path.join(ipc_dir(self.connection_file), SOCKET_PREFIX)
+        ip = os.path.join(ipc_dir(self.connection_file), SOCKET_PREFIX)
+        if len(os.fsencode(ip)) + len("-99999") > SUN_PATH_MAX:
+            # ZeroMQ would fail the bind inside the kernel with a less clear message.
+            raise RuntimeError(
+                f"{ip}-<n>: longer than a Unix socket path may be ({SUN_PATH_MAX} bytes); "
+                "give the gateway a shorter JUPYTER_RUNTIME_DIR"
+            )
+        return ip
 
     def write_connection_file(self, **kwargs) -> None:
         # 0700 and the gateway's: kernel_as_user.py opens it to the kernel's uid alone.

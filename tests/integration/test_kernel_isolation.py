@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import ast
 import json
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -109,8 +111,14 @@ def mtls(tmp_path_factory):
         name: write_user(root / "pki", name, issue(client_spec(name), ca), ca)
         for name in ("alice", "bob")
     }
-    with kernel_gateway(config, TOKEN, root / "gw", port) as gateway:
-        yield gateway, users
+    # A short runtime directory: the kernels' Unix socket paths live under it, and a Unix
+    # socket path holds 107 bytes (pytest's per-worker temporary paths are long).
+    runtime_root = Path(tempfile.mkdtemp(prefix="kg-", dir="/tmp"))
+    try:
+        with kernel_gateway(config, TOKEN, runtime_root, port) as gateway:
+            yield gateway, users
+    finally:
+        shutil.rmtree(runtime_root, ignore_errors=True)
 
 
 def user_notebook(gateway: Server, holder: Holder, root: Path):
