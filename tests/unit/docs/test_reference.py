@@ -135,6 +135,16 @@ def test_the_layout_lists_every_component_module_and_top_level_directory():
     assert sorted(d for d in top if not any(path.startswith(d) for path in LAYOUT)) == []
 
 
+def test_the_layout_names_the_real_files_of_the_policy_pack_and_makes_targets():
+    names = re.findall(r"`([^`]+)`", LAYOUT["policies/"][0])
+    assert sorted(n for n in names if not (ROOT / "policies" / n).exists()) == []
+    packaged = {p.name for p in (ROOT / "policies").glob("*.py") if p.name != "__init__.py"}
+    assert sorted(packaged - set(names)) == []
+    phony = re.search(r"^\.PHONY: (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    listed = {n.removeprefix("make ") for n in re.findall(r"`([^`]+)`", LAYOUT["Makefile"][0])}
+    assert set(phony.group(1).split()) == listed
+
+
 # --- README.md's config summary --------------------------------------------------------------
 
 
