@@ -81,7 +81,7 @@ policy-check: $(VENV)/.installed
 		$(if $(POLICY_CONFIG),--policy-config "$(POLICY_CONFIG)",) $(if $(DECRYPT),--decrypt,) $(ARGS)
 
 ## Migrate a seed: SEED=folder (.env, userlist, secrets/) or ENV= USERLIST= HUB_CERT= HUB_KEY=
-## [HUB_HOSTNAME=] STACK=name [DRY_RUN=1: print everything, set nothing].
+## [HUB_HOSTNAME=] [P12_PASSWORD_FILE=] STACK=name [DRY_RUN=1: print everything, set nothing].
 import-env: $(VENV)/.installed
 	@test -n "$(SEED)$(ENV)" || { echo "usage: make import-env SEED=seed-folder STACK=name [DRY_RUN=1]"; \
 		echo "   or: make import-env ENV=.env [USERLIST=userlist] [HUB_CERT=crt HUB_KEY=key] [HUB_HOSTNAME=host] STACK=name"; exit 2; }

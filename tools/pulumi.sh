@@ -166,7 +166,7 @@ case "${1:-}" in
     fi
     if ! docker ${docker_host:+-H "$docker_host"} info >/dev/null 2>&1; then
       echo "error: no Docker engine answers at ${docker_host:-the local socket} ('docker info' failed)." >&2
-      echo "Start Docker, or point the stack at one: pulumi config set docker:host ssh://user@host" >&2
+      echo "Start Docker, or point the stack at one: STACK=$STACK tools/pulumi.sh config set docker:host ssh://user@host" >&2
       exit 1
     fi
     ;;

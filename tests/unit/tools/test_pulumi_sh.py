@@ -337,3 +337,14 @@ def test_policy_check_decrypt_uses_the_same_set_up(stand_in):
     state = home / ".local/state/jupyterhub-zos"
     assert show["backend"] == f"file://{state}/state"
     assert show["passphrase_file"] == str(state / "passphrase-dev-ci-stand-in")
+
+
+def test_no_docker_engine_is_said_with_the_set_up_to_point_the_stack_elsewhere(stand_in):
+    env, calls, _, _ = stand_in
+    docker = Path(env["PATH"].split(os.pathsep)[0]) / "docker"
+    docker.write_text("#!/bin/sh\n# stand-in docker (tests only): no engine answers\nexit 1\n")
+    done = run(env, "preview")
+    assert done.returncode == 1
+    hint = "STACK=ci-stand-in tools/pulumi.sh config set docker:host ssh://user@host"
+    assert hint in done.stderr, done.stderr
+    assert not [c for c in calls() if c["argv"][:1] == ["preview"]]
