@@ -43,7 +43,8 @@ where:
 	@STACK=$(STACK) tools/pulumi.sh --where
 
 # The day-2 commands read the stack's outputs and docker:host through the Pulumi CLI with
-# make up's set-up; OUTPUTS=file.json (the outputs as JSON) reads them from a file instead.
+# make up's set-up (a stack that does not exist exits 2, none is made); OUTPUTS=file.json
+# (the outputs as JSON) reads them from a file instead.
 DAY2 = $(if $(OUTPUTS),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m
 DAY2_ARGS = --stack "$(STACK)" $(if $(OUTPUTS),--outputs "$(OUTPUTS)",)
 
@@ -80,12 +81,12 @@ policy-check: $(VENV)/.installed
 		$(if $(POLICY_CONFIG),--policy-config "$(POLICY_CONFIG)",) $(if $(DECRYPT),--decrypt,) $(ARGS)
 
 ## Migrate a seed: SEED=folder (.env, userlist, secrets/) or ENV= USERLIST= HUB_CERT= HUB_KEY=
-## [HUB_HOSTNAME=] STACK=name [DRY_RUN=1: print everything, set nothing].
+## [HUB_HOSTNAME=] [P12_PASSWORD_FILE=] STACK=name [DRY_RUN=1: print everything, set nothing].
 import-env: $(VENV)/.installed
 	@test -n "$(SEED)$(ENV)" || { echo "usage: make import-env SEED=seed-folder STACK=name [DRY_RUN=1]"; \
 		echo "   or: make import-env ENV=.env [USERLIST=userlist] [HUB_CERT=crt HUB_KEY=key] [HUB_HOSTNAME=host] STACK=name"; exit 2; }
 	$(if $(DRY_RUN),@STACK=$(STACK) tools/pulumi.sh --where | sed 's/^/would write to /',)
-	$(if $(DRY_RUN),,STACK=$(STACK) tools/pulumi.sh --run )$(PY) -m tools.import_env --stack "$(STACK)" \
+	$(if $(DRY_RUN),,STACK=$(STACK) tools/pulumi.sh --run-init )$(PY) -m tools.import_env --stack "$(STACK)" \
 		$(if $(SEED),--seed "$(SEED)",) $(if $(ENV),--env "$(ENV)",) $(if $(USERLIST),--userlist "$(USERLIST)",) \
 		$(if $(HUB_CERT),--hub-cert "$(HUB_CERT)",) $(if $(HUB_KEY),--hub-key "$(HUB_KEY)",) \
 		$(if $(HUB_HOSTNAME),--hostname "$(HUB_HOSTNAME)",) $(if $(DRY_RUN),--dry-run,) \

@@ -273,7 +273,7 @@ pulumi.export("metrics_token", secrets.metrics_token)
 # For `make status`: who has a running server (list:users, read:servers), nothing else.
 pulumi.export("status_token", secrets.status_token)
 pulumi.export("kg_url", kg_url)
-if pki_users is not None:  # RACF certificates (behind AT-TLS), delivered by the program
+if pki_users is not None:  # RACF certificates (behind AT-TLS or admin mode), delivered
     pulumi.export("users_with_client_certs", pki_users)
 if gateway_pki is not None:
     pulumi.export("gateway_ca_cert", gateway_pki.ca.cert_pem)

@@ -23,9 +23,11 @@ UNDECLARED = {
     "ZOS_USERS": (
         "map",
         "{}",
-        "Hub user -> z/OS user ID; each gets a RACF client certificate, so that user's "
-        "kernels run under that ID. With ZOS_ATTLS, every user of HUB_ADMIN_USERS and "
-        "HUB_ALLOWED_USERS needs an entry and every entry must be one of them. Set with "
+        "Hub user -> z/OS user ID. Behind AT-TLS (ZOS_ATTLS) each gets a RACF client "
+        "certificate, so that user's kernels run under that ID; with ZOS_RACF_MODE=admin "
+        "the certificate is the administrator's (ZOS_USER_CERTS). With ZOS_ATTLS or "
+        "ZOS_RACF_MODE=admin, every user of HUB_ADMIN_USERS and HUB_ALLOWED_USERS needs an "
+        "entry and every entry must be one of them. Set with "
         "`pulumi config set --path 'ZOS_USERS.alice' ALICE01`.",
     ),
     "ZOS_USER_CERTS": (

@@ -10,9 +10,13 @@
 #  - for a file:// backend, a random passphrase file made once per stack
 #    ($JUPYTERHUB_ZOS_STATE_DIR/passphrase-<stack>, mode 0600) unless you give
 #    PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE;
-#  - the stack STACK (default dev) selected, created if new.
+#  - the stack STACK (default dev) selected, created if new; with --run (the read-only
+#    commands: make status, backup, restore, policy-check DECRYPT=1) it must exist: a
+#    mistyped STACK exits 2 before any stack, state directory or passphrase is made.
 # Usage: STACK=dev tools/pulumi.sh up
 #        STACK=prod tools/pulumi.sh --run CMD ARGS...   (CMD runs with the same set-up)
+#        STACK=prod tools/pulumi.sh --run-init CMD ARGS...   (the same, the stack created
+#                                                         if new: make import-env)
 #        STACK=prod tools/pulumi.sh --where             (prints the set-up, changes nothing)
 #        eval "$(STACK=prod tools/pulumi.sh --env)"     (this shell's pulumi gets the set-up)
 set -euo pipefail
@@ -26,8 +30,10 @@ export PATH="$HOME/.pulumi/bin:$PATH"
 export PULUMI_SKIP_UPDATE_CHECK=true
 
 mode=pulumi
+create=true  # the stack, when it does not exist
 case "${1:-}" in
-  --run) mode=run; shift ;;
+  --run) mode=run; create=false; shift ;;
+  --run-init) mode=run; shift ;;
   --where) mode=where; shift ;;
   --env) mode=env; shift ;;
 esac
@@ -90,6 +96,21 @@ if [ -n "$installed" ] && [ "$installed" != "$PULUMI_VERSION" ]; then
     "(requirements.txt); to use the pinned one: curl -fsSL https://get.pulumi.com | sh -s -- --version $PULUMI_VERSION" >&2
 fi
 
+# --run: only a stack that exists. Checked before anything is made (state directory,
+# passphrase file, stack), so a mistyped STACK leaves no trace.
+if ! $create; then
+  if [ -n "$passphrase_file" ] && [ -s "$passphrase_file" ]; then
+    export PULUMI_CONFIG_PASSPHRASE_FILE="$passphrase_file"
+  fi
+  if ! why=$(pulumi stack select "$STACK" --non-interactive 2>&1 >/dev/null); then
+    why=${why#error: }
+    echo "error: no stack '$STACK' in $PULUMI_BACKEND_URL${why:+ (pulumi: $why)}; nothing was made." >&2
+    echo "  The stacks there: PULUMI_BACKEND_URL='$PULUMI_BACKEND_URL' pulumi stack ls" \
+      "(make up STACK=$STACK makes a new one)." >&2
+    exit 2
+  fi
+fi
+
 if $local_backend; then
   state_path=${PULUMI_BACKEND_URL#file://}
   state_path=${state_path%%\?*}
@@ -145,7 +166,7 @@ case "${1:-}" in
     fi
     if ! docker ${docker_host:+-H "$docker_host"} info >/dev/null 2>&1; then
       echo "error: no Docker engine answers at ${docker_host:-the local socket} ('docker info' failed)." >&2
-      echo "Start Docker, or point the stack at one: pulumi config set docker:host ssh://user@host" >&2
+      echo "Start Docker, or point the stack at one: STACK=$STACK tools/pulumi.sh config set docker:host ssh://user@host" >&2
       exit 1
     fi
     ;;

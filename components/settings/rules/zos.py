@@ -136,6 +136,13 @@ def _users_match(v: dict[str, Any], bad: set[str]) -> list[Problem]:
         return []
     mapped = set(v.get("ZOS_USERS", {}))
     hub_users = set(v.get("HUB_ADMIN_USERS", [])) | set(v.get("HUB_ALLOWED_USERS", []))
+    if v.get("ZOS_ATTLS", True):
+        why = "with ZOS_HOST and ZOS_ATTLS each hub user's kernels run under their own z/OS user ID"
+    else:  # admin mode: kernels run as ZOS_KG_USER, but the hub issues no certificate
+        why = (
+            "with ZOS_RACF_MODE=admin the hub issues no client certificate, so each hub user "
+            "needs the administrator's (ZOS_USER_CERTS, one per ZOS_USERS entry)"
+        )
     problems = []
     for key in ("HUB_ADMIN_USERS", "HUB_ALLOWED_USERS"):
         missing = sorted(set(v.get(key, [])) - mapped)
@@ -144,8 +151,7 @@ def _users_match(v: dict[str, Any], bad: set[str]) -> list[Problem]:
                 Problem(
                     key,
                     f"{', '.join(missing)} {'has' if len(missing) == 1 else 'have'} no ZOS_USERS "
-                    "entry: with ZOS_HOST and ZOS_ATTLS each hub user's kernels run under their "
-                    "own z/OS user ID, so without one they can log in but never start a kernel. "
+                    f"entry: {why}, so without one they can log in but never start a kernel. "
                     f"Add it: pulumi config set --path 'ZOS_USERS.{missing[0]}' <z/OS ID>",
                 )
             )

@@ -135,6 +135,16 @@ def test_the_layout_lists_every_component_module_and_top_level_directory():
     assert sorted(d for d in top if not any(path.startswith(d) for path in LAYOUT)) == []
 
 
+def test_the_layout_names_the_real_files_of_the_policy_pack_and_makes_targets():
+    names = re.findall(r"`([^`]+)`", LAYOUT["policies/"][0])
+    assert sorted(n for n in names if not (ROOT / "policies" / n).exists()) == []
+    packaged = {p.name for p in (ROOT / "policies").glob("*.py") if p.name != "__init__.py"}
+    assert sorted(packaged - set(names)) == []
+    phony = re.search(r"^\.PHONY: (.*)$", (ROOT / "Makefile").read_text(), re.MULTILINE)
+    listed = {n.removeprefix("make ") for n in re.findall(r"`([^`]+)`", LAYOUT["Makefile"][0])}
+    assert set(phony.group(1).split()) == listed
+
+
 # --- README.md's config summary --------------------------------------------------------------
 
 
@@ -154,24 +164,44 @@ def test_the_readme_config_summary_covers_every_key():
 # --- README.md's hub environment -------------------------------------------------------------
 
 
-def test_the_readme_hub_environment_lists_exactly_what_the_hub_gets(cert_pairs):
-    """Every variable the program sets on the hub container (with every optional one
-    present: own LDAP with a CA and groups, limits), and no other, in the table."""
+def test_the_readme_hub_environment_lists_exactly_what_the_hub_gets(cert_pairs, zos_config):
+    """Every variable the program sets on the hub container, and no other, in the table:
+    with every optional one present (own LDAP with a CA and groups, limits), with
+    search-then-bind and its search account instead of a DN template, and on z/OS behind
+    AT-TLS (the hub issues nothing, only the delivered users may spawn)."""
     ca_pem, _ = cert_pairs[0]
-    graph = run_program(
-        "dev",
-        config={
-            "LDAP_SERVER_HOST": "ldap.test",
-            "LDAP_BIND_DN": "uid={username},ou=people,dc=example,dc=org",
-            "LDAP_CA_CERT": ca_pem,
-            "LDAP_ALLOWED_GROUPS": ["cn=jupyter,ou=groups,dc=example,dc=org"],
-            "NOTEBOOK_MEM_LIMIT": "2G",
-            "NOTEBOOK_CPU_LIMIT": "1.5",
-            "DOCKER_NOTEBOOK_IMAGES": ["quay.io/jupyter/scipy-notebook:2025-10-20"],
-        },
-    )
-    hub = graph.one("docker:index/container:Container", "jupyterhub-container")
-    variables = {item.split("=", 1)[0] for item in hub.inputs["envs"]}
+    own_ldap = {
+        "LDAP_SERVER_HOST": "ldap.test",
+        "LDAP_BIND_DN": "uid={username},ou=people,dc=example,dc=org",
+        "LDAP_CA_CERT": ca_pem,
+        "LDAP_ALLOWED_GROUPS": ["cn=jupyter,ou=groups,dc=example,dc=org"],
+        "NOTEBOOK_MEM_LIMIT": "2G",
+        "NOTEBOOK_CPU_LIMIT": "1.5",
+        "DOCKER_NOTEBOOK_IMAGES": ["quay.io/jupyter/scipy-notebook:2025-10-20"],
+    }
+    search = {
+        "LDAP_SERVER_HOST": "ad.example.org",
+        "LDAP_USER_SEARCH_BASE": "dc=example,dc=org",
+        "LDAP_USER_ATTRIBUTE": "sAMAccountName",
+        "LDAP_SEARCH_BIND_DN": "cn=hub-search,ou=services,dc=example,dc=org",
+    }
+    config, secrets = zos_config
+    graphs = {
+        "optional ones": run_program("dev", config=own_ldap),
+        "search-then-bind": run_program(
+            "dev", config=search, secrets={"LDAP_SEARCH_BIND_PASSWORD": "search-pw-42"}
+        ),
+        "z/OS": run_program("dev", config=config, secrets=secrets),
+    }
+    per_graph = {}
+    for name, graph in graphs.items():
+        hub = graph.one("docker:index/container:Container", "jupyterhub-container")
+        per_graph[name] = {item.split("=", 1)[0] for item in hub.inputs["envs"]}
+    # Each graph adds what the others lack, so none of them is left untested.
+    assert "LDAP_SEARCH_BIND_PASSWORD_FILE" in per_graph["search-then-bind"]
+    assert "LDAP_BIND_DN" not in per_graph["search-then-bind"]
+    assert "JUPYTERPKI_USERS" in per_graph["z/OS"]
+    variables = set().union(*per_graph.values())
     readme = (ROOT / "README.md").read_text()
     section = readme.split("\n## Hub environment\n", 1)[1].split("\n## ", 1)[0]
     first_cells = re.findall(r"^\| (.*?) \|", section, re.MULTILINE)

@@ -159,6 +159,7 @@ def test_a_shared_backend_gets_no_passphrase_file(stand_in):
 
 def test_run_gives_another_command_the_same_set_up(stand_in, tmp_path):
     env, calls, _, home = stand_in
+    assert run(env, "stack").returncode == 0  # the stack exists: --run makes none
     out = tmp_path / "seen.json"
     done = run(
         env,
@@ -175,7 +176,37 @@ def test_run_gives_another_command_the_same_set_up(stand_in, tmp_path):
         "PULUMI_BACKEND_URL": f"file://{state}/state",
         "PULUMI_CONFIG_PASSPHRASE_FILE": str(state / "passphrase-ci-stand-in"),
     }
-    assert any(c["argv"][:2] == ["stack", "init"] for c in calls())  # created when missing
+    assert sum(c["argv"][:2] == ["stack", "init"] for c in calls()) == 1  # by `stack` alone
+
+
+def test_run_on_a_stack_that_does_not_exist_makes_nothing(stand_in, tmp_path):
+    """--run is what the read-only commands use (make status, backup, restore,
+    policy-check DECRYPT=1): a mistyped STACK stops with exit 2 and its name, with no
+    stack, state directory, passphrase file or Pulumi.<stack>.yaml made."""
+    env, calls, _, home = stand_in
+    out = tmp_path / "ran"
+    done = run(env, "--run", "touch", str(out), stack="ci-stand-in-typo")
+    assert done.returncode == 2, done.stderr
+    assert "no stack 'ci-stand-in-typo'" in done.stderr and "pulumi stack ls" in done.stderr
+    assert not out.exists(), "the command must not run"
+    argvs = [c["argv"] for c in calls()]
+    assert not [a for a in argvs if a[:2] in (["stack", "init"], ["config", "set"])]
+    assert not (tmp_path / "stacks").exists()
+    assert not (home / ".local").exists()
+    assert not (ROOT / "Pulumi.ci-stand-in-typo.yaml").exists()
+
+
+def test_run_init_makes_the_stack_when_missing(stand_in, tmp_path):
+    """--run-init (make import-env) creates the stack, as make up does."""
+    env, calls, _, home = stand_in
+    out = tmp_path / "ran"
+    done = run(env, "--run-init", "touch", str(out))
+    assert done.returncode == 0, done.stderr
+    assert out.exists()
+    assert [c["argv"][:3] for c in calls() if c["argv"][:2] == ["stack", "init"]] == [
+        ["stack", "init", "ci-stand-in"]
+    ]
+    assert (home / ".local/state/jupyterhub-zos/passphrase-ci-stand-in").exists()
 
 
 def test_where_changes_nothing(stand_in):
@@ -279,6 +310,7 @@ def test_make_help_lists_every_target():
 
 def test_policy_check_decrypt_uses_the_same_set_up(stand_in):
     env, calls, _, home = stand_in
+    assert run(env, "stack", stack="dev-ci-stand-in").returncode == 0  # --run makes none
     venv = Path(sys.prefix)
     done = subprocess.run(
         [
@@ -305,3 +337,14 @@ def test_policy_check_decrypt_uses_the_same_set_up(stand_in):
     state = home / ".local/state/jupyterhub-zos"
     assert show["backend"] == f"file://{state}/state"
     assert show["passphrase_file"] == str(state / "passphrase-dev-ci-stand-in")
+
+
+def test_no_docker_engine_is_said_with_the_set_up_to_point_the_stack_elsewhere(stand_in):
+    env, calls, _, _ = stand_in
+    docker = Path(env["PATH"].split(os.pathsep)[0]) / "docker"
+    docker.write_text("#!/bin/sh\n# stand-in docker (tests only): no engine answers\nexit 1\n")
+    done = run(env, "preview")
+    assert done.returncode == 1
+    hint = "STACK=ci-stand-in tools/pulumi.sh config set docker:host ssh://user@host"
+    assert hint in done.stderr, done.stderr
+    assert not [c for c in calls() if c["argv"][:1] == ["preview"]]

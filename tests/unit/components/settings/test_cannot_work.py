@@ -25,6 +25,7 @@ def test_a_hub_user_without_a_zos_id_is_refused(zos_config):
     assert error.keys == {"HUB_ALLOWED_USERS"}
     (problem,) = error.problems
     assert problem.message.startswith("carol has no ZOS_USERS entry")
+    assert "kernels run under their own z/OS user ID" in problem.message
     assert "pulumi config set --path 'ZOS_USERS.carol'" in problem.message
 
 

@@ -146,7 +146,11 @@ def test_every_hub_user_needs_a_certificate_from_the_administrator(zos_config, e
     config, secrets = tls_config(
         zos_config, entries, server_p12(racf_ca), HUB_ALLOWED_USERS=["alice", "carol"]
     )
-    assert [p for p in problems_of(config, secrets) if p.startswith("HUB_ALLOWED_USERS: carol")]
+    (problem,) = [p for p in problems_of(config, secrets) if p.startswith("HUB_ALLOWED_USERS: ")]
+    assert problem.startswith("HUB_ALLOWED_USERS: carol has no ZOS_USERS entry")
+    # Kernels run as ZOS_KG_USER here: the message names the certificate, not a z/OS ID.
+    assert "the hub issues no client certificate" in problem
+    assert "own z/OS user ID" not in problem
 
 
 # --- the graph -------------------------------------------------------------------------------
@@ -162,6 +166,16 @@ def server(racf_ca):
 def graph(zos_config, entries, server):
     config, secrets = tls_config(zos_config, entries, server[1], ZOS_KG_LIFECYCLE="process")
     return run_program("dev", config=config, secrets=secrets)
+
+
+def test_the_outputs_page_lists_what_this_stack_exports(graph):
+    """The users' certificates are delivered (users_with_client_certs), and there is no
+    client CA of the program's (gateway_client_ca_cert)."""
+    from tests.unit.docs.test_reference import OUTPUTS, documented_when
+
+    expected = {out for out, (when, *_) in OUTPUTS.items() if documented_when(when, graph.config)}
+    assert set(graph.outputs) == expected
+    assert "users_with_client_certs" in expected and "gateway_client_ca_cert" not in expected
 
 
 def test_the_graph_runs_no_racf_and_issues_nothing(graph):
