@@ -264,7 +264,8 @@ c.DockerSpawner.environment = {
     "KERNEL_USERNAME": lambda spawner: spawner.user.name,
 }
 
-# Client certificates. With JUPYTERPKI_CA_KEY (every stack but z/OS behind AT-TLS) the hub
+# Client certificates. With JUPYTERPKI_CA_KEY (every stack but z/OS behind AT-TLS or with
+# ZOS_RACF_MODE=admin) the hub
 # issues them: before each spawn, a fresh key and a certificate with CN = the user name,
 # valid JUPYTERPKI_CERT_HOURS and renewed by the spawner's poll, written into that user's
 # <HUB_PKI_DIR>/<user> (jhz_client_certs.py). So every user the hub lets in (by name, by
@@ -285,8 +286,10 @@ def refuse_users_without_certificate(spawner):
     if name not in USERS_WITH_CERTS:
         message = (
             f"No Kernel Gateway client certificate is provisioned for user '{name}'. "
-            "On this stack (z/OS behind AT-TLS) RACF certificates map to z/OS IDs: ask an "
-            "administrator to add the user to ZOS_USERS and run `pulumi up`."
+            "On this stack the certificates are RACF's, delivered by the program (z/OS "
+            "behind AT-TLS, or exported by the security administrator with "
+            "ZOS_RACF_MODE=admin): ask an administrator to add the user to ZOS_USERS (in "
+            "admin mode with their export in ZOS_USER_CERTS) and run `pulumi up`."
         )
         error = web.HTTPError(403, "%s", message)
         error.jupyterhub_message = message

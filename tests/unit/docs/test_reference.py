@@ -17,7 +17,7 @@ from tools.mock_graph import full_key, run_program
 ROOT = Path(__file__).resolve().parents[3]
 DOCS = ROOT / "docs"
 _ROW = re.compile(r"^\| `([^`]+)` \|(.*)$", re.MULTILINE)
-_CLAUSE = re.compile(r"^((?:`[A-Z_]+`/?)+) (set|unset|true|false)(?: \(.*\))?$")
+_CLAUSE = re.compile(r"^((?:`[A-Z_]+`/?)+) (set|unset|true|false|is \w+)(?: \(.*\))?$")
 
 
 def table_rows(page: Path) -> dict[str, list[str]]:
@@ -35,7 +35,8 @@ OUTPUTS = table_rows(DOCS / "reference" / "outputs.md")
 
 def documented_when(condition: str, config: dict[str, str]) -> bool:
     """Evaluate the page's "when" cell (`always`, or clauses like "`KEY` set",
-    "`A`/`B` unset", "`BOOL` false" joined by ", ", alternatives joined by " or ")
+    "`A`/`B` unset", "`BOOL` false", "`KEY` is value" joined by ", ", alternatives
+    joined by " or ")
     against a stack's config (empty means unset; a boolean is true unless "false")."""
     if condition == "always":
         return True
@@ -50,6 +51,9 @@ def _all_hold(condition: str, config: dict[str, str]) -> bool:
         keys = re.findall(r"`([A-Z_]+)`", match.group(1))
         values = [str(config.get(full_key(k), "")).lower() for k in keys]
         kind = match.group(2)
+        if kind.startswith("is "):
+            holds.append(all(v == kind[3:] for v in values))
+            continue
         if kind in ("true", "false"):
             holds.append(all((v == "false") == (kind == "false") for v in values))
             continue
