@@ -12,7 +12,8 @@
 #    PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE;
 #  - the stack STACK (default dev) selected, created if new; with --run (the read-only
 #    commands: make status, backup, restore, policy-check DECRYPT=1) it must exist: a
-#    mistyped STACK exits 2 before any stack, state directory or passphrase is made.
+#    mistyped STACK exits 2 before any stack, state directory or passphrase is made,
+#    and nothing is written (no passphrase file, no empty secrets in the stack file).
 # Usage: STACK=dev tools/pulumi.sh up
 #        STACK=prod tools/pulumi.sh --run CMD ARGS...   (CMD runs with the same set-up)
 #        STACK=prod tools/pulumi.sh --run-init CMD ARGS...   (the same, the stack created
@@ -117,7 +118,8 @@ if $local_backend; then
   (umask 077 && mkdir -p "$state_path")
 fi
 if [ -n "$passphrase_file" ]; then
-  if [ ! -s "$passphrase_file" ]; then
+  # --run: the stack exists; a new random passphrase could not decrypt it anyway.
+  if [ ! -s "$passphrase_file" ] && $create; then
     (umask 077 && mkdir -p "$(dirname "$passphrase_file")" && openssl rand -base64 32 > "$passphrase_file")
     echo "Made a random passphrase for stack $STACK in $passphrase_file (back it up: it decrypts the stack's secrets)." >&2
   fi
@@ -135,8 +137,9 @@ fi
 # pulumi/pulumi#21865 (CLI 3.202+): a secret key left at its Pulumi.yaml default is
 # refused as "must be encrypted". Store an empty secret instead, which the program
 # reads as unset (generated token, self-signed certificate, ...), like the default.
+# Not for --run (read-only commands: the stack file stays as it is).
 for key in KG_AUTH_TOKEN HUB_TLS_KEY ZOS_SSH_PRIVATE_KEY ZOS_P12_PASSWORD LDAP_SEARCH_BIND_PASSWORD; do
-  if ! grep -q "^  jupyterhub-zos:$key:" "Pulumi.$STACK.yaml" 2>/dev/null; then
+  if $create && ! grep -q "^  jupyterhub-zos:$key:" "Pulumi.$STACK.yaml" 2>/dev/null; then
     pulumi config set --stack "$STACK" --secret -- "$key" "" >&2
   fi
 done

@@ -196,6 +196,20 @@ def test_run_on_a_stack_that_does_not_exist_makes_nothing(stand_in, tmp_path):
     assert not (ROOT / "Pulumi.ci-stand-in-typo.yaml").exists()
 
 
+def test_run_on_an_existing_stack_writes_nothing(stand_in, tmp_path):
+    """The read-only commands' --run neither stores the empty secrets make up stores
+    (`config set`) nor makes a passphrase file for a stack that has none."""
+    env, calls, _, home = stand_in
+    assert run(env, "stack").returncode == 0
+    passphrase = home / ".local/state/jupyterhub-zos/passphrase-ci-stand-in"
+    passphrase.unlink()
+    before = len(calls())
+    done = run(env, "--run", "true")
+    assert done.returncode == 0, done.stderr
+    assert not [c for c in calls()[before:] if c["argv"][:2] == ["config", "set"]]
+    assert not passphrase.exists()
+
+
 def test_run_init_makes_the_stack_when_missing(stand_in, tmp_path):
     """--run-init (make import-env) creates the stack, as make up does."""
     env, calls, _, home = stand_in
