@@ -8,7 +8,10 @@ create is idempotent) - another stack's hub database or a user's files. The prog
 therefore lists the Docker host's containers, volumes and networks (read-only, with the
 docker SDK on docker:host / DOCKER_HOST) before it declares any resource, and stops with
 one error naming every object that carries one of this stack's names but another
-stack's label, and every container of another stack publishing HUB_HTTPS_PORT.
+stack's label, every container of another stack publishing HUB_HTTPS_PORT, and every
+container of another stack with a bind mount in this stack's HUB_PKI_DIR (each hub
+writes <dir>/<user> from its own CA: two stacks there would overwrite each other's
+users' certificates, and a user name on both would read the other's key).
 
 What is this stack's: an object with its label; on the dev stack also an unlabeled one
 (the dev stack's objects have no label: they keep the inputs they had before several
@@ -41,6 +44,7 @@ class DockerObject:
     name: str
     labels: Mapping[str, str] = field(default_factory=dict)
     published: tuple[int, ...] = ()  # host ports a container publishes
+    binds: tuple[str, ...] = ()  # host paths a container bind-mounts
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,7 @@ class Wanted:
     names: Mapping[str, frozenset[str]]
     port: int
     hub_container: str
+    pki_dir: str | None = None  # HUB_PKI_DIR on the Docker host
 
 
 class StackCollisionError(pulumi.RunError):
@@ -62,8 +67,9 @@ class StackCollisionError(pulumi.RunError):
             "another stack; nothing was deployed.",
             *(f"  - {p}" for p in problems),
             "Each stack on one Docker host needs its own names (they derive from the stack's "
-            "name; DOCKER_NETWORK_NAME, when set, names the network) and its own "
-            "HUB_HTTPS_PORT. See docs/howto/day-2.md, several stacks on one host.",
+            "name; DOCKER_NETWORK_NAME, when set, names the network), its own "
+            "HUB_HTTPS_PORT and its own HUB_PKI_DIR. See docs/howto/day-2.md, several stacks "
+            "on one host.",
         ]
         super().__init__("\n".join(lines))
 
@@ -75,6 +81,7 @@ def wanted(
     *,
     dev_gateway: bool,
     dev_directory: bool,
+    pki_dir: str | None = None,
 ) -> Wanted:
     """The names the stack's resources and its users' notebooks take."""
     users = sorted(set(users))
@@ -97,7 +104,14 @@ def wanted(
         },
         port=port,
         hub_container=stack_names.hub_container,
+        pki_dir=pki_dir,
     )
+
+
+def _within(path: str, directory: str) -> bool:
+    """`path` is `directory`, inside it, or holds it (HUB_PKI_DIR is never /)."""
+    a, b = path.rstrip("/"), directory.rstrip("/")
+    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
 
 
 def _owner_of(obj: DockerObject, owner: str, keeps_unlabeled: bool) -> str | None:
@@ -125,6 +139,13 @@ def collisions(
                     f"container '{obj.name}' of {whose} publishes port {want.port}, "
                     "this stack's HUB_HTTPS_PORT"
                 )
+        if obj.kind == "container" and other and want.pki_dir:
+            shared = sorted(b for b in obj.binds if _within(b, want.pki_dir))
+            if shared:
+                problems.append(
+                    f"container '{obj.name}' of {other} mounts {shared[0]}, in this stack's "
+                    f"HUB_PKI_DIR {want.pki_dir}: give each stack its own HUB_PKI_DIR"
+                )
     return problems
 
 
@@ -136,8 +157,12 @@ def list_objects(client) -> list[DockerObject]:
         ports = tuple(
             sorted({p["PublicPort"] for p in c.get("Ports") or [] if p.get("PublicPort")})
         )
+        binds = tuple(
+            sorted({m["Source"] for m in c.get("Mounts") or [] if m.get("Type") == "bind"})
+        )
         for name in c.get("Names") or []:
-            found.append(DockerObject("container", name.lstrip("/"), c.get("Labels") or {}, ports))
+            labels = c.get("Labels") or {}
+            found.append(DockerObject("container", name.lstrip("/"), labels, ports, binds))
     for v in client.volumes().get("Volumes") or []:
         found.append(DockerObject("volume", v["Name"], v.get("Labels") or {}))
     for n in client.networks():
@@ -179,6 +204,7 @@ def check_stack_objects(settings, client=None) -> None:
         settings.hub.https_port,
         dev_gateway=settings.gateway.dev_gateway,
         dev_directory=settings.ldap.dev_directory,
+        pki_dir=settings.hub.pki_dir,
     )
     try:
         found = list_objects(client or docker_client(settings.docker_host))

@@ -147,6 +147,10 @@ class FakeApi:
                 "Names": ["/jupyter-prod-alice"],
                 "Labels": label(PROD),
                 "Ports": [{"PrivatePort": 8888}],
+                "Mounts": [
+                    {"Type": "bind", "Source": "/srv/pki/alice", "Destination": "/etc/jupyterpki"},
+                    {"Type": "volume", "Source": "/var/lib/docker/volumes/v/_data"},
+                ],
             },
         ]
 
@@ -157,10 +161,50 @@ class FakeApi:
         return [{"Name": "jupyterhub-network", "Labels": {}}]
 
 
+def test_another_stacks_containers_in_this_stacks_pki_dir_are_refused():
+    """Each hub writes <HUB_PKI_DIR>/<user> from its own CA: another stack's hub (the
+    directory) or notebook (<dir>/<user>) mounting it, or a directory holding it, is
+    named; this stack's own mounts and other directories are not."""
+    want = wanted(
+        names.stack_names("prod"),
+        ["alice"],
+        9443,
+        dev_gateway=False,
+        dev_directory=False,
+        pki_dir="/srv/jhz/pki",
+    )
+    host = [
+        DockerObject(
+            "container",
+            "jupyterhub-staging",
+            label("jupyterhub-zos/staging"),
+            binds=("/srv/jhz/pki",),
+        ),
+        DockerObject(
+            "container",
+            "jupyter-staging-bob",
+            label("jupyterhub-zos/staging"),
+            binds=("/srv/jhz/pki/bob", "/var/lib/other"),
+        ),
+        DockerObject("container", "backup", {}, binds=("/srv/jhz",)),
+        DockerObject("container", "jupyterhub-prod", label(PROD), binds=("/srv/jhz/pki",)),
+        DockerObject("container", "elsewhere", label(DEV), binds=("/srv/jhz/pki-dev",)),
+    ]
+    assert collisions(host, want, PROD, keeps_unlabeled=False) == [
+        f"container 'backup' of {UNLABELED} mounts /srv/jhz, in this stack's HUB_PKI_DIR "
+        "/srv/jhz/pki: give each stack its own HUB_PKI_DIR",
+        "container 'jupyter-staging-bob' of stack jupyterhub-zos/staging mounts "
+        "/srv/jhz/pki/bob, in this stack's HUB_PKI_DIR /srv/jhz/pki: give each stack its "
+        "own HUB_PKI_DIR",
+        "container 'jupyterhub-staging' of stack jupyterhub-zos/staging mounts /srv/jhz/pki, "
+        "in this stack's HUB_PKI_DIR /srv/jhz/pki: give each stack its own HUB_PKI_DIR",
+    ]
+
+
 def test_list_objects_reads_the_engines_answers():
     assert list_objects(FakeApi()) == [
         DockerObject("container", "jupyterhub", {}, (8443,)),
-        DockerObject("container", "jupyter-prod-alice", label(PROD), ()),
+        DockerObject("container", "jupyter-prod-alice", label(PROD), (), ("/srv/pki/alice",)),
         DockerObject("volume", "jupyterhub-prod-data", {}),
         DockerObject("network", "jupyterhub-network", {}),
     ]
