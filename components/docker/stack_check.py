@@ -109,9 +109,9 @@ def wanted(
 
 
 def _within(path: str, directory: str) -> bool:
-    """`path` is `directory`, inside it, or holds it (HUB_PKI_DIR is never /)."""
+    """`path` is `directory` or inside it."""
     a, b = path.rstrip("/"), directory.rstrip("/")
-    return a == b or a.startswith(b + "/") or b.startswith(a + "/")
+    return a == b or a.startswith(b + "/")
 
 
 def _owner_of(obj: DockerObject, owner: str, keeps_unlabeled: bool) -> str | None:
@@ -139,7 +139,10 @@ def collisions(
                     f"container '{obj.name}' of {whose} publishes port {want.port}, "
                     "this stack's HUB_HTTPS_PORT"
                 )
-        if obj.kind == "container" and other and want.pki_dir:
+        # Only another stack's (labelled) containers: a host's own tools may mount / or
+        # the directory (node-exporter, backups), and are not a second hub writing there.
+        labelled = bool(obj.labels.get(names.STACK_LABEL))
+        if obj.kind == "container" and other and labelled and want.pki_dir:
             shared = sorted(b for b in obj.binds if _within(b, want.pki_dir))
             if shared:
                 problems.append(

@@ -30,10 +30,18 @@ class RawConfig:
     plain_parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
+def _is_ciphertext(value: Any) -> bool:
+    """What the CLI writes for an encrypted value: exactly {secure: <ciphertext>} (a map
+    with a user named `secure` in it is not one)."""
+    return (
+        isinstance(value, dict) and value.keys() == {"secure"} and isinstance(value["secure"], str)
+    )
+
+
 def _plain_leaves(value: Any, path: str) -> list[str]:
+    if _is_ciphertext(value):
+        return []
     if isinstance(value, dict):
-        if "secure" in value:
-            return []
         return [leaf for k, v in value.items() for leaf in _plain_leaves(v, f"{path}.{k}")]
     if isinstance(value, list):
         return [leaf for i, v in enumerate(value) for leaf in _plain_leaves(v, f"{path}[{i}]")]
@@ -55,7 +63,7 @@ def plain_secret_parts(
     found: dict[str, tuple[str, ...]] = {}
     for key in keys:
         entry = config.get(f"{namespace}:{key}")
-        if isinstance(entry, dict) and "secure" not in entry:
+        if isinstance(entry, dict) and not _is_ciphertext(entry):
             leaves = _plain_leaves(entry, key)
             if leaves:
                 found[key] = tuple(leaves)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import os
 import re
 import string
 from datetime import date
@@ -200,12 +201,12 @@ _DOCKER_MIN_CPUS = 0.01
 def _mem_limit(value: str) -> str:
     if value.strip().lower() == NO_LIMIT:
         return NO_LIMIT
-    # A unit is required: a bare number is bytes to Docker, never what was meant.
-    match = re.fullmatch(r"([0-9]+)([KMGT])", value.strip().upper())
-    if not match or int(match[1]) * _MEM_UNITS[match[2]] < _DOCKER_MIN_MEMORY:
+    # A bare number is bytes (DockerSpawner's reading): 2048 would be 2 KB.
+    match = re.fullmatch(r"([0-9]+)([KMGT]?)", value.strip().upper())
+    if not match or int(match[1]) * _MEM_UNITS.get(match[2], 1) < _DOCKER_MIN_MEMORY:
         raise ValueError(
-            "must be a size of at least 6M (Docker's least) with a unit K, M, G or T, such as "
-            "512M or 2G, or none for no limit"
+            "must be a size of at least 6M (Docker's least), such as 512M or 2G (units K, M, "
+            "G, T; a bare number is bytes), or none for no limit"
         )
     return match[1] + match[2]
 
@@ -313,21 +314,26 @@ def abs_path(value: str) -> str:
 
 
 # The hub makes <dir>/<user> for every user who spawns, owned by uid 1000 and 0700: in a
-# system directory that would take over what is there (/home/<user>, /etc/<user>, ...).
-_SYSTEM_TREES = ("/bin", "/boot", "/dev", "/etc", "/lib", "/lib32", "/lib64", "/libx32")
-_SYSTEM_TREES += ("/proc", "/run", "/sbin", "/sys", "/usr", "/var/run")
-_SYSTEM_DIRS = ("/var/lib", "/var/log", "/var/cache", "/var/spool", "/opt/local")
-_SYSTEM_DIRS += ("/var/tmp",)  # noqa: S108 - refused as a place, not used as one
+# system directory itself that would take over what is there (/home/<user>, /etc/<user>,
+# /var/lib/docker/volumes, ...). A directory of one's own below most of them is fine.
+_SYSTEM_DIRS = frozenset(
+    {"/var/lib", "/var/log", "/var/cache", "/var/spool", "/var/lib/docker", "/usr/local"}
+    | {"/usr/lib", "/usr/share", "/usr/bin", "/opt/local", "/etc/ssl", "/etc/docker"}
+)
+_SYSTEM_DIRS |= {"/var/tmp"}  # noqa: S108 - refused as a place, not used as one
+_KERNEL_TREES = ("/proc", "/sys", "/dev", "/run")  # not the host's disk at all
 
 
 def _pki_dir(value: str) -> str:
     path = abs_path(value)
-    system = path.count("/") < 2 or path in _SYSTEM_DIRS
-    if system or any(path == tree or path.startswith(tree + "/") for tree in _SYSTEM_TREES):
+    path = "/" + os.path.normpath(path).lstrip("/")  # //etc/x, /./etc and /var//lib too
+    top_level = path.count("/") < 2
+    in_kernel = any(path == t or path.startswith(t + "/") for t in _KERNEL_TREES)
+    if top_level or in_kernel or path in _SYSTEM_DIRS:
         raise ValueError(
             "must be a directory of its own such as /srv/jupyterhub-zos/pki, not / , a "
-            "top-level directory or a system one (the hub makes <dir>/<user> for each user, "
-            "owned by uid 1000 and 0700)"
+            "top-level or a system directory, nor under /proc, /sys, /dev or /run (the hub "
+            "makes <dir>/<user> for each user, owned by uid 1000 and 0700)"
         )
     return path
 

@@ -163,8 +163,9 @@ class FakeApi:
 
 def test_another_stacks_containers_in_this_stacks_pki_dir_are_refused():
     """Each hub writes <HUB_PKI_DIR>/<user> from its own CA: another stack's hub (the
-    directory) or notebook (<dir>/<user>) mounting it, or a directory holding it, is
-    named; this stack's own mounts and other directories are not."""
+    directory) or notebook (<dir>/<user>) mounting it is named; this stack's own mounts,
+    other directories and the host's own tools (no stack label, mounting / or the
+    directory) are not."""
     want = wanted(
         names.stack_names("prod"),
         ["alice"],
@@ -186,13 +187,12 @@ def test_another_stacks_containers_in_this_stacks_pki_dir_are_refused():
             label("jupyterhub-zos/staging"),
             binds=("/srv/jhz/pki/bob", "/var/lib/other"),
         ),
-        DockerObject("container", "backup", {}, binds=("/srv/jhz",)),
+        DockerObject("container", "node-exporter", {}, binds=("/",)),
+        DockerObject("container", "backup", {}, binds=("/srv/jhz/pki",)),
         DockerObject("container", "jupyterhub-prod", label(PROD), binds=("/srv/jhz/pki",)),
         DockerObject("container", "elsewhere", label(DEV), binds=("/srv/jhz/pki-dev",)),
     ]
     assert collisions(host, want, PROD, keeps_unlabeled=False) == [
-        f"container 'backup' of {UNLABELED} mounts /srv/jhz, in this stack's HUB_PKI_DIR "
-        "/srv/jhz/pki: give each stack its own HUB_PKI_DIR",
         "container 'jupyter-staging-bob' of stack jupyterhub-zos/staging mounts "
         "/srv/jhz/pki/bob, in this stack's HUB_PKI_DIR /srv/jhz/pki: give each stack its "
         "own HUB_PKI_DIR",

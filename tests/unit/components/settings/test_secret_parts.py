@@ -35,6 +35,13 @@ def test_the_parts_in_clear_of_a_secret_map_are_found(tmp_path):
     )
     found = plain_secret_parts(path, NS, ["ZOS_USER_CERTS", "ZOS_KG_SERVER_TLS"])
     assert found == {"ZOS_USER_CERTS": ("ZOS_USER_CERTS.alice.password",)}
+    # A user named `secure` is a user, not a ciphertext.
+    path = stack_file(
+        tmp_path,
+        {"ZOS_USER_CERTS": {"secure": {"p12": "MIIK-in-clear"}, "bob": {"secure": "v1:A:B"}}},
+    )
+    found = plain_secret_parts(path, NS, ["ZOS_USER_CERTS"])
+    assert found == {"ZOS_USER_CERTS": ("ZOS_USER_CERTS.secure.p12",)}
     assert plain_secret_parts(tmp_path / "Pulumi.none.yaml", NS, ["ZOS_USER_CERTS"]) == {}
 
 

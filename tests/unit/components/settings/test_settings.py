@@ -38,10 +38,12 @@ BAD = [
     # The hub would make /home/<user> uid 1000's and 0700.
     ("pki dir /home", {"HUB_PKI_DIR": "/home"}, {}, "HUB_PKI_DIR"),
     ("pki dir /", {"HUB_PKI_DIR": "/"}, {}, "HUB_PKI_DIR"),
-    ("pki dir in /etc", {"HUB_PKI_DIR": "/etc/pki"}, {}, "HUB_PKI_DIR"),
     ("pki dir /var/lib", {"HUB_PKI_DIR": "/var/lib/"}, {}, "HUB_PKI_DIR"),
     # Bytes to Docker, which refuses less than 6 MB: every spawn would fail.
-    ("memory without a unit", {"NOTEBOOK_MEM_LIMIT": "2048"}, {}, "NOTEBOOK_MEM_LIMIT"),
+    ("memory in bytes, too few", {"NOTEBOOK_MEM_LIMIT": "2048"}, {}, "NOTEBOOK_MEM_LIMIT"),
+    ("pki dir /var/lib/docker", {"HUB_PKI_DIR": "/var//lib/docker"}, {}, "HUB_PKI_DIR"),
+    ("pki dir double slash", {"HUB_PKI_DIR": "//etc"}, {}, "HUB_PKI_DIR"),
+    ("pki dir in /proc", {"HUB_PKI_DIR": "/proc/self/pki"}, {}, "HUB_PKI_DIR"),
     ("memory under docker's least", {"NOTEBOOK_MEM_LIMIT": "5M"}, {}, "NOTEBOOK_MEM_LIMIT"),
     ("cpu under docker's least", {"NOTEBOOK_CPU_LIMIT": "0.005"}, {}, "NOTEBOOK_CPU_LIMIT"),
     ("cpu nan", {"NOTEBOOK_CPU_LIMIT": "nan"}, {}, "NOTEBOOK_CPU_LIMIT"),
@@ -562,9 +564,27 @@ def test_an_image_listed_twice_is_named_in_the_message():
     assert "DOCKER_NOTEBOOK_IMAGES" in unpinned and "pinned" in unpinned
 
 
-@pytest.mark.parametrize(("mem", "cpu"), [("6M", "0.01"), ("6144k", "0.5"), ("none", "none")])
+@pytest.mark.parametrize(
+    ("mem", "cpu"), [("6M", "0.01"), ("6144k", "0.5"), ("1073741824", "2"), ("none", "none")]
+)
 def test_docker_s_least_notebook_limits_are_accepted(mem, cpu):
     from components.settings.values import _cpu_limit, _mem_limit
 
     assert _mem_limit(mem) == mem.upper().replace("NONE", "none")
     assert _cpu_limit(cpu) == cpu
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/jupyterhub-zos/pki",
+        "/usr/local/jhz/pki",
+        "/var/lib/jupyterhub-zos/pki",
+        "/home/op/pki",
+        "/opt/jhz/pki",
+    ],
+)
+def test_a_pki_dir_of_its_own_below_a_system_directory_is_accepted(path):
+    from components.settings.values import _pki_dir
+
+    assert _pki_dir(path) == path
