@@ -97,6 +97,11 @@ def render_kernel_gateway_config(
             "# and the gateway may enter, not loopback TCP ports that every process here could",
             "# connect to (IOPub, the code run and its output, has no access check of its own).",
             f"c.OwnedKernelManager.kernel_manager_class = '{IPC_MODULE}.IpcKernelManager'",
+            "# A kernel owns its socket directory, so it can swap a socket for a symlink to",
+            "# another kernel's, which the gateway (group root) then follows. The legacy",
+            "# websocket protocol checks every message's HMAC with the kernel's own key, so",
+            "# what such a socket gives is dropped; v1 would pass raw frames on unchecked.",
+            "c.ZMQChannelsWebsocketConnection.kernel_ws_protocol = ''",
         ]
     if kernels is not None:
         lines += kernel_limit_lines(kernels)

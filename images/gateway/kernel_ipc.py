@@ -13,7 +13,10 @@ without DAC_OVERRIDE) makes the directory, 0700; kernel_as_user.py, before it dr
 the kernel's uid, makes it setgid root and mode 2770 and hands it to that uid. The
 sockets the kernel binds there get the group root (the setgid directory) and mode 0770
 (the kernel's umask 007): the gateway reaches them by that group, the kernel as their
-owner, and nobody else may even enter the directory.
+owner, and nobody else may even enter the directory. The kernel can swap its own socket
+for a symlink to another kernel's, which the gateway would follow: the gateway's config
+therefore keeps the legacy websocket protocol, which drops every message not signed
+with this kernel's key (components/gateway/config.py).
 
 Loaded by the dev gateway's config only
 (`c.OwnedKernelManager.kernel_manager_class = "kernel_ipc.IpcKernelManager"`); the

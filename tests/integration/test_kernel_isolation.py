@@ -13,6 +13,7 @@ knows no caller and only closes listings and sessions, as documented.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import shutil
 import tempfile
@@ -331,6 +332,71 @@ def test_a_kernels_channels_are_unix_sockets_in_a_directory_of_its_own(mtls):
     finally:
         alice.call("DELETE", f"{gateway.url}/api/kernels/{kernel}")
     assert not ipc_dir.exists()  # removed with the kernel
+
+
+# What alice's kernel runs to swap its own IOPub socket for a symlink to bob's kernel's
+# (it owns its socket directory; on the dev gateway the gateway, group root, follows it).
+SWAP_IOPUB = """
+import json, os
+from ipykernel import get_connection_file
+info = json.load(open(get_connection_file()))
+mine = f"{info['ip']}-{info['iopub_port']}"
+runtime = os.path.dirname(os.path.dirname(info["ip"]))
+os.unlink(mine)
+os.symlink(os.path.join(runtime, "kernel-BOB.ipc", f"k-{info['iopub_port']}"), mine)
+"swapped"
+"""
+V1 = "v1.kernel.websocket.jupyter.org"
+
+
+def test_a_socket_swapped_for_a_symlink_to_another_kernels_gives_nothing_of_it(mtls):
+    """Alice's kernel points its IOPub socket at bob's and she opens a new channels
+    websocket asking for the v1 protocol (raw frames): the gateway answers with the
+    legacy protocol, whose HMAC check with her kernel's key drops his messages."""
+    gateway, users = mtls
+    alice, bob = users["alice"], users["bob"]
+    kernels = {}
+    for name, holder in (("alice", alice), ("bob", bob)):
+        r = holder.call("POST", f"{gateway.url}/api/kernels", json={"name": "python3", "env": {}})
+        assert r.status_code == 201, r.text
+        kernels[name] = r.json()["id"]
+    secret = "bobs-output-7f3a9c"
+    try:
+        ws = channels(gateway_as(gateway), kernels["alice"], sslopt=alice.sslopt())
+        try:
+            assert run_code(ws, SWAP_IOPUB.replace("BOB", kernels["bob"]))[1] == "'swapped'"
+        finally:
+            ws.close()
+        base = gateway.url.replace("https://", "wss://")
+        spy = websocket.create_connection(
+            f"{base}/api/kernels/{kernels['alice']}/channels",
+            # Asked for in a header (not `subprotocols=`, which makes websocket-client
+            # itself give up when the server picks legacy): an attacker reads on anyway.
+            header=[f"Authorization: token {TOKEN}", f"Sec-WebSocket-Protocol: {V1}"],
+            sslopt=alice.sslopt(),
+            timeout=30,
+        )
+        try:
+            picked = (spy.getheaders() or {}).get("sec-websocket-protocol")
+            ws = channels(gateway_as(gateway), kernels["bob"], sslopt=bob.sslopt())
+            try:
+                for _ in range(3):
+                    run_code(ws, f"print({secret!r})")
+            finally:
+                ws.close()
+            seen = []
+            spy.settimeout(3)
+            with contextlib.suppress(websocket.WebSocketTimeoutException):
+                while True:
+                    seen.append(spy.recv())
+        finally:
+            spy.close()
+        leaked = [m for m in seen if secret.encode() in (m if isinstance(m, bytes) else m.encode())]
+        assert not leaked, f"bob's output reached alice's websocket ({picked or 'legacy'})"
+        assert picked is None  # legacy, whatever the client asks for
+    finally:
+        for name, holder in (("alice", alice), ("bob", bob)):
+            holder.call("DELETE", f"{gateway.url}/api/kernels/{kernels[name]}")
 
 
 # --- behind AT-TLS: the gateway speaks plain HTTP and sees no certificate ----------------
