@@ -48,7 +48,7 @@ from components.settings import (
 )
 from components.settings.source import RawConfig
 from components.settings.values import HOSTNAME_RE, USERNAME_RE, env_list
-from tools.mock_graph.config import holds_secure
+from components.stack_file import holds_ciphertext
 
 # Keys of the seed's (and upstream jupyterhub-deploy-docker's) .env that have no
 # equivalent, with what replaced them.
@@ -462,7 +462,7 @@ def existing_config(stack: str, root: Path | None = None) -> tuple[dict[str, str
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     prefix = f"{PROJECT}:"
     ours = {k[len(prefix) :]: v for k, v in config.items() if k.startswith(prefix)}
-    encrypted = frozenset(k for k, v in ours.items() if holds_secure(v))
+    encrypted = frozenset(k for k, v in ours.items() if holds_ciphertext(v))
     plain = {
         k: v if isinstance(v, str) else json.dumps(v) for k, v in ours.items() if k not in encrypted
     }

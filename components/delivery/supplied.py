@@ -233,6 +233,18 @@ def check_server(entry: Mapping[str, str], host: str, now: datetime | None = Non
     return _checked(entry, key, cert, chain, p12)
 
 
+def _sharing_a_cn(good: Mapping[str, CheckedCert]) -> list[list[str]]:
+    """Users whose certificates share a subject CN (case aside, as check_entry compares).
+    Without AT-TLS the gateway (kg_isolation) knows a user by the CN alone, so they would
+    use each other's kernels; behind AT-TLS RACF maps each certificate itself (a seed's
+    were all "Spark Client")."""
+    by_cn: dict[str, list[str]] = {}
+    for user, c in sorted(good.items()):
+        cn = _cn(x509.load_pem_x509_certificate(c.cert_pem.encode()))
+        by_cn.setdefault(cn.upper(), []).append(user)
+    return [users for users in by_cn.values() if len(users) > 1]
+
+
 def check_all(
     entries: Mapping[str, Mapping[str, str]],
     zos_users: Mapping[str, str],
@@ -261,19 +273,12 @@ def check_all(
             f"'ZOS_USER_CERTS.{missing[0]}.p12' < {missing[0]}.p12.b64` and "
             f"`... --path 'ZOS_USER_CERTS.{missing[0]}.password'`"
         )
-    # Without AT-TLS the gateway (kg_isolation) knows a user by the CN alone: two entries
-    # with one CN (case aside, as the CN check above) would use each other's kernels.
-    # Behind AT-TLS RACF maps each certificate itself (a seed's were all "Spark Client").
-    by_cn: dict[str, list[str]] = {}
-    for user, c in sorted(good.items()) if distinct_cns else ():
-        cn = _cn(x509.load_pem_x509_certificate(c.cert_pem.encode()))
-        by_cn.setdefault(cn.upper(), []).append(user)
-    for users in by_cn.values():
-        if len(users) > 1:
-            problems.append(
-                f"{', '.join(users)}: their certificates have one subject CN; the gateway tells "
-                "users apart by it, so each needs a certificate of their own"
-            )
+    if distinct_cns:
+        problems += [
+            f"{', '.join(users)}: their certificates have one subject CN; the gateway tells "
+            "users apart by it, so each needs a certificate of their own"
+            for users in _sharing_a_cn(good)
+        ]
     roots = {c.root_sha256 for c in good.values()}
     if len(roots) > 1:
         by_root: dict[str, list[str]] = {}

@@ -12,10 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pulumi
 from pulumi.runtime import config as runtime_config
+
+from components.stack_file import is_ciphertext, plain_leaves
 
 
 @dataclass(frozen=True)
@@ -28,24 +29,6 @@ class RawConfig:
     values: dict[str, str]
     secret_keys: frozenset[str]
     plain_parts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-
-
-def _is_ciphertext(value: Any) -> bool:
-    """What the CLI writes for an encrypted value: exactly {secure: <ciphertext>} (a map
-    with a user named `secure` in it is not one)."""
-    return (
-        isinstance(value, dict) and value.keys() == {"secure"} and isinstance(value["secure"], str)
-    )
-
-
-def _plain_leaves(value: Any, path: str) -> list[str]:
-    if _is_ciphertext(value):
-        return []
-    if isinstance(value, dict):
-        return [leaf for k, v in value.items() for leaf in _plain_leaves(v, f"{path}.{k}")]
-    if isinstance(value, list):
-        return [leaf for i, v in enumerate(value) for leaf in _plain_leaves(v, f"{path}[{i}]")]
-    return [path]
 
 
 def plain_secret_parts(
@@ -63,8 +46,8 @@ def plain_secret_parts(
     found: dict[str, tuple[str, ...]] = {}
     for key in keys:
         entry = config.get(f"{namespace}:{key}")
-        if isinstance(entry, dict) and not _is_ciphertext(entry):
-            leaves = _plain_leaves(entry, key)
+        if isinstance(entry, dict) and not is_ciphertext(entry):
+            leaves = plain_leaves(entry, key)
             if leaves:
                 found[key] = tuple(leaves)
     return found

@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from components.stack_file import holds_ciphertext, is_ciphertext
+
 ROOT = Path(__file__).resolve().parents[2]
 PROGRAM = ROOT / "__main__.py"
 PROJECT = "jupyterhub-zos"
@@ -30,16 +32,6 @@ def project_defaults(root: Path = ROOT) -> dict[str, Any]:
     return {full_key(k): v["default"] for k, v in declared.items() if "default" in v}
 
 
-def holds_secure(value: Any) -> bool:
-    """Whether a stack file's value is encrypted or has encrypted parts: `pulumi config
-    set --secret --path 'MAP.user.p12'` encrypts the leaf, not the whole map."""
-    if isinstance(value, dict):
-        return "secure" in value or any(holds_secure(v) for v in value.values())
-    if isinstance(value, list):
-        return any(holds_secure(v) for v in value)
-    return False
-
-
 def encrypted_entries(stack: str, root: Path = ROOT) -> dict[str, str]:
     """The encrypted entries of Pulumi.<stack>.yaml: `<namespace>:<key>` -> ciphertext
     (the `secure:` value; "" for a map or list whose parts are encrypted one by one)."""
@@ -48,9 +40,9 @@ def encrypted_entries(stack: str, root: Path = ROOT) -> dict[str, str]:
         return {}
     config = (yaml.safe_load(path.read_text()) or {}).get("config") or {}
     return {
-        full_key(k): str(v["secure"]) if "secure" in v else ""
+        full_key(k): v["secure"] if is_ciphertext(v) else ""
         for k, v in config.items()
-        if holds_secure(v)
+        if holds_ciphertext(v)
     }
 
 
