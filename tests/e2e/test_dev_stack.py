@@ -27,6 +27,7 @@ import sys
 import tarfile
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -170,6 +171,8 @@ FROM_HER_NOTEBOOK = (HOSTILE / "from_her_notebook.py").read_text()
 
 
 FROM_HER_KERNEL = (HOSTILE / "from_her_kernel.py").read_text()
+SWAP_HER_IOPUB = (HOSTILE / "swap_her_iopub.py").read_text()
+SPY_ON_HER_CHANNELS = (HOSTILE / "spy_on_her_channels.py").read_text()
 
 
 def test_from_her_notebook_alice_reaches_nothing_of_bobs(stack, client):
@@ -244,6 +247,50 @@ def test_from_her_kernel_on_the_gateway_alice_reaches_nothing_of_bobs(stack):
         assert bob_pipe in bob_ports and len(bob_ports) == len(his_kernels), got  # one each
         assert got["umask"] == 0o007  # what she writes (in /tmp too) is her group's alone
         assert bob.run(bob_kernel, "6 * 7") == "42"
+    finally:
+        alice.server_api("DELETE", f"kernels/{alice_kernel}")
+        bob.server_api("DELETE", f"kernels/{bob_kernel}")
+
+
+def test_alice_swapping_her_iopub_socket_for_a_link_to_bobs_gets_nothing_of_his_output(
+    stack, client
+):
+    """Her kernel owns its socket directory: she replaces her IOPub socket with a symlink
+    to bob's, then from her notebook container opens her kernel's channels straight at the
+    gateway, asking for the v1 protocol (raw frames), so the gateway subscribes to his
+    IOPub for her. It speaks only the legacy protocol, which checks each message's HMAC
+    with her kernel's key: his output is dropped, not handed to her."""
+    alice, bob = stack.logged_in("alice"), stack.logged_in("bob.smith")
+    bob_kernel = bob.start_kernel()
+    alice_kernel = alice.start_kernel()
+    secret, hers = "bobs-output-5d1e", "her-own-output-9c2b"
+    nb = container(client, names.notebook_container_name("alice"))
+    spy_args = {"kernel": alice_kernel, "code": f"print({hers!r})", "seconds": 12}
+    try:
+        assert alice.run(alice_kernel, SWAP_HER_IOPUB.replace("BOB", bob_kernel)) == "'swapped'"
+        with ThreadPoolExecutor(1) as pool:
+            spy = pool.submit(
+                nb.exec_run,
+                ["python3", "-c", SPY_ON_HER_CHANNELS, json.dumps(spy_args)],
+                user="1000",
+            )
+            printed = []  # (started, ended) of each of bob's prints, while she listens
+            while not spy.done():
+                started = time.time()
+                assert bob.run(bob_kernel, f"print({secret!r}) or 1") == "1"
+                printed.append((started, time.time()))
+            ran = spy.result()
+        assert ran.exit_code == 0, ran.output.decode()[-3000:]
+        got = json.loads(ran.output.decode().strip().splitlines()[-1])
+        listened = [p for p in printed if got["connected_at"] < p[0] and p[1] < got["closed_at"]]
+        assert len(listened) >= 3, (printed, got["connected_at"], got["closed_at"])
+        seen = "".join(got["frames"])
+        assert secret not in seen, f"bob's output reached alice ({got['protocol'] or 'legacy'})"
+        assert got["protocol"] is None  # legacy, whatever she asks for
+        # The attack took: her shell answers, but her IOPub is his now (her own output no
+        # longer reaches her), and nothing of his passed the gateway.
+        assert got["request_id"] in seen and hers not in seen, got["frames"]
+        assert bob.run(bob_kernel, "6 * 7") == "42"  # his kernel is untouched
     finally:
         alice.server_api("DELETE", f"kernels/{alice_kernel}")
         bob.server_api("DELETE", f"kernels/{bob_kernel}")

@@ -335,17 +335,8 @@ def test_a_kernels_channels_are_unix_sockets_in_a_directory_of_its_own(mtls):
 
 
 # What alice's kernel runs to swap its own IOPub socket for a symlink to bob's kernel's
-# (it owns its socket directory; on the dev gateway the gateway, group root, follows it).
-SWAP_IOPUB = """
-import json, os
-from ipykernel import get_connection_file
-info = json.load(open(get_connection_file()))
-mine = f"{info['ip']}-{info['iopub_port']}"
-runtime = os.path.dirname(os.path.dirname(info["ip"]))
-os.unlink(mine)
-os.symlink(os.path.join(runtime, "kernel-BOB.ipc", f"k-{info['iopub_port']}"), mine)
-"swapped"
-"""
+# (the same attack the e2e test makes on the engine).
+SWAP_IOPUB = (Path(__file__).parents[1] / "e2e" / "hostile" / "swap_her_iopub.py").read_text()
 V1 = "v1.kernel.websocket.jupyter.org"
 
 
