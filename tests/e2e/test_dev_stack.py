@@ -173,6 +173,8 @@ FROM_HER_NOTEBOOK = (HOSTILE / "from_her_notebook.py").read_text()
 FROM_HER_KERNEL = (HOSTILE / "from_her_kernel.py").read_text()
 SWAP_HER_IOPUB = (HOSTILE / "swap_her_iopub.py").read_text()
 SPY_ON_HER_CHANNELS = (HOSTILE / "spy_on_her_channels.py").read_text()
+PLANT_FOR_THE_LAUNCHER = (HOSTILE / "plant_for_the_launcher.py").read_text()
+START_WITH_HER_ENV = (HOSTILE / "start_with_her_env.py").read_text()
 
 
 def test_from_her_notebook_alice_reaches_nothing_of_bobs(stack, client):
@@ -294,6 +296,51 @@ def test_alice_swapping_her_iopub_socket_for_a_link_to_bobs_gets_nothing_of_his_
     finally:
         alice.server_api("DELETE", f"kernels/{alice_kernel}")
         bob.server_api("DELETE", f"kernels/{bob_kernel}")
+
+
+def test_a_kernel_start_with_an_environment_of_hers_runs_nothing_she_planted(stack, client):
+    """The gateway starts each kernel through a launcher that runs as root
+    (kernel_as_user.py) before it drops to the user's uid. Alice plants a `python3` and a
+    sitecustomize.py in the gateway's /tmp from her kernel (shown to run when honoured),
+    then asks for a kernel with PATH, PYTHONPATH, PYTHONSTARTUP, LD_PRELOAD pointing there
+    and bob's name: it runs as her, with none of them, and nothing she planted ran."""
+    alice = stack.logged_in("alice")
+    evil = f"/tmp/evil-{os.urandom(4).hex()}"
+    kernel = alice.start_kernel()
+    try:
+        uid = int(alice.run(kernel, "__import__('os').getuid()"))
+        shown = alice.run(kernel, PLANT_FOR_THE_LAUNCHER.replace("EVIL", evil))
+        assert shown == f"'python3-as-{uid},sitecustomize-as-{uid}'"
+        asked = {
+            "PATH": f"{evil}:/usr/bin:/bin",
+            "PYTHONPATH": evil,
+            "PYTHONSTARTUP": f"{evil}/sitecustomize.py",
+            "LD_PRELOAD": f"{evil}/none.so",
+            "KERNEL_USERNAME": "bob.smith",
+        }
+        dropped = sorted(set(asked) - {"KERNEL_USERNAME", "PATH"})
+        check = (
+            "import json, os; json.dumps({'uid': os.getuid(), "
+            "'user': os.environ.get('KERNEL_USERNAME'), "
+            f"'asked': sorted(set(os.environ) & set({dropped})), "
+            "'path': os.environ['PATH'], "
+            f"'markers': sorted(m for m in os.listdir({evil!r}) if '-as-' in m)}})"
+        )
+        nb = container(client, names.notebook_container_name("alice"))
+        ran = nb.exec_run(
+            ["python3", "-c", START_WITH_HER_ENV, json.dumps({"env": asked, "code": check})],
+            user="1000",
+        )
+        assert ran.exit_code == 0, ran.output.decode()[-3000:]
+        got = json.loads(ran.output.decode().strip().splitlines()[-1])
+        assert got["start"] == 201, got
+        seen = json.loads(ast.literal_eval(got["result"]))
+        assert seen["uid"] == uid, seen
+        assert seen["user"] == "alice" and seen["asked"] == [], seen
+        assert evil not in seen["path"] and seen["markers"] == [], seen
+    finally:
+        alice.run(kernel, f"__import__('shutil').rmtree({evil!r}, ignore_errors=True)")
+        alice.server_api("DELETE", f"kernels/{kernel}")
 
 
 HARDENED = {
