@@ -172,9 +172,16 @@ FROM_HER_NOTEBOOK = (HOSTILE / "from_her_notebook.py").read_text()
 
 FROM_HER_KERNEL = (HOSTILE / "from_her_kernel.py").read_text()
 SWAP_HER_IOPUB = (HOSTILE / "swap_her_iopub.py").read_text()
-SPY_ON_HER_CHANNELS = (HOSTILE / "spy_on_her_channels.py").read_text()
 PLANT_FOR_THE_LAUNCHER = (HOSTILE / "plant_for_the_launcher.py").read_text()
-START_WITH_HER_ENV = (HOSTILE / "start_with_her_env.py").read_text()
+
+
+def at_her_gateway(script: str) -> str:
+    """A script of hers that uses her_gateway.py's helpers, joined after them."""
+    return (HOSTILE / "her_gateway.py").read_text() + (HOSTILE / script).read_text()
+
+
+SPY_ON_HER_CHANNELS = at_her_gateway("spy_on_her_channels.py")
+START_WITH_HER_ENV = at_her_gateway("start_with_her_env.py")
 
 
 def test_from_her_notebook_alice_reaches_nothing_of_bobs(stack, client):
