@@ -5,6 +5,9 @@ A notebook image needs jupyter_server's gateway client (else kernels run inside 
 notebook container, bypassing the gateway) and a jupyterhub-singleuser from the hub's
 JupyterHub major version (else the spawn fails). A seed-era image
 (jupyter/scipy-notebook:2d878db5cbff: the classic notebook, JupyterHub 0.9) has neither.
+It also needs the server out of its user's reach (docs/reference/security.md, "A user's
+own server"): an environment the user cannot change, tini execute-only, a server that
+makes itself non-dumpable; a stock docker-stacks image has none of them.
 A local Command runs notebook_probe.py inside the pulled image (`docker run --rm`, no
 network) and fails `pulumi up`, naming the key and the image, the versions found and
 what is needed; the hub container depends on it. The image built from images/notebook is not

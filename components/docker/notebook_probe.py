@@ -1,5 +1,6 @@
 # ruff: noqa: UP032 (str.format: this runs under the old Pythons of old images)
-# What a notebook image has, and whether that is what the hub and the gateway need.
+# What a notebook image has, and whether that is what the hub and the gateway need,
+# and whether its user could change their server (what it serves, on the hub's origin).
 #
 # Run INSIDE the image (`docker run --rm -i --entrypoint python IMAGE - SHOWN_AS
 # HUB_JUPYTERHUB MIN_JUPYTER_SERVER [KEY] < this file`) by the notebook-image check
@@ -7,8 +8,10 @@
 # is written for any Python 3 an old image may have (3.5 on: no f-strings, no annotations,
 # the standard library only). Prints one JSON line {"facts": ..., "problems": [...]};
 # exits 1 when there are problems, naming the image's versions and what is needed.
+import contextlib
 import json
 import os
+import stat
 import sys
 
 REPORT_PREFIX = "notebook-image-check: "
@@ -48,8 +51,81 @@ def _gateway_client():
         return False
 
 
+def _notebook_user():
+    """(uid, gids) of the user the server runs as: the image's user, as the probe runs;
+    for an image that starts as root, the docker-stacks NB_UID / NB_GID it drops to."""
+    if os.getuid() != 0:
+        return os.getuid(), set(os.getgroups()) | {os.getgid()}
+    return int(os.environ.get("NB_UID", "1000")), {int(os.environ.get("NB_GID", "100"))}
+
+
+def _can_change(path, uid, gids, bits):
+    """Whether `uid` can change (bits: write) or read (bits: read) `path`; its owner
+    can always chmod it. A path not there yet: whether its nearest parent lets it be made."""
+    while not os.path.lexists(path):
+        path, bits = os.path.dirname(path), (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH)
+    info = os.stat(path)
+    owner, group, other = bits
+    if info.st_uid == uid:
+        return True
+    if info.st_gid in gids and info.st_mode & group:
+        return True
+    return bool(info.st_mode & other)
+
+
+def _home_of(path, home):
+    return path == home or path.startswith(home.rstrip("/") + "/")
+
+
+def _outside_home(paths):
+    home = os.path.realpath(os.path.expanduser("~"))
+    seen = []
+    for path in paths:
+        real = os.path.realpath(path)
+        if not _home_of(real, home) and real not in seen:
+            seen.append(real)
+    return seen
+
+
+def _server_environment():
+    """(where the server imports from, serves files from and reads its config from;
+    its config directories), outside the user's home (JupyterHub drops the home's:
+    disable_user_config), with jupyter_server's own first file."""
+    paths, config = [p for p in sys.path if p], []
+    with contextlib.suppress(ImportError):  # without them, problems() says what is missing
+        import jupyter_server
+
+        package = os.path.dirname(jupyter_server.__file__)
+        paths += [package, os.path.join(package, "static"), jupyter_server.__file__]
+    with contextlib.suppress(ImportError):
+        from jupyter_core.paths import jupyter_config_path, jupyter_path
+
+        paths += jupyter_path()
+        config = jupyter_config_path()
+    return _outside_home(paths + config), _outside_home(config)
+
+
+def _dumpable_guard(config_dirs):
+    """The jupyter_server config file (outside the home) that makes the server
+    non-dumpable, as images/notebook/jupyter_server_config.py does; None if none does."""
+    for folder in config_dirs:
+        path = os.path.join(folder, "jupyter_server_config.py")
+        try:
+            with open(path) as file:
+                if "PR_SET_DUMPABLE" in file.read():
+                    return path
+        except OSError:
+            continue
+    return None
+
+
 def facts():
     """What the image has (run in the image)."""
+    uid, gids = _notebook_user()
+    environment, config_dirs = _server_environment()
+    write = (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH)
+    read = (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
+    tini = _which("tini")
     return {
         "python": "{}.{}.{}".format(*sys.version_info[:3]),
         "jupyter_server": _version("jupyter_server"),
@@ -57,6 +133,10 @@ def facts():
         "notebook": _version("notebook"),
         "jupyterhub_singleuser": _which("jupyterhub-singleuser"),
         "gateway_client": _gateway_client(),
+        "notebook_uid": uid,
+        "user_writable": [p for p in environment if _can_change(p, uid, gids, write)],
+        "readable_init": tini if tini and _can_change(tini, uid, gids, read) else None,
+        "dumpable_guard": _dumpable_guard(config_dirs),
     }
 
 
@@ -118,6 +198,32 @@ def problems(found, hub_jupyterhub, min_server):
                 "jupyterhub {} does not match the hub's {}: jupyterhub-singleuser must be from "
                 "JupyterHub {}.x".format(hub, hub_jupyterhub, hub_major[0] if hub_major else "?")
             )
+    # The server is on the hub's origin and serves some files to anyone: what the user can
+    # change of it would run in other users' browsers as the hub's own pages.
+    writable = found.get("user_writable") or []
+    if writable:
+        result.append(
+            "the notebook user (uid {}) can change the server's environment ({}{}): a module "
+            "or page put there would be served by their server, on the hub's origin, to other "
+            "users; make it root's (chown -R root:root, chmod -R go-w)".format(
+                found.get("notebook_uid"),
+                ", ".join(writable[:4]),
+                " and {} more".format(len(writable) - 4) if len(writable) > 4 else "",
+            )
+        )
+    if found.get("readable_init"):
+        result.append(
+            "{} is readable by the notebook user, so their processes can trace the "
+            "container's init and keep the container, and the server's port, after the "
+            "server; make it execute-only (chmod 0711)".format(found["readable_init"])
+        )
+    if not found.get("dumpable_guard"):
+        result.append(
+            "no jupyter_server config outside the home makes the server non-dumpable, so "
+            "the user's processes can trace it and change what it serves; add "
+            "images/notebook/jupyter_server_config.py as "
+            "/usr/local/etc/jupyter/jupyter_server_config.py"
+        )
     return result
 
 
@@ -142,8 +248,8 @@ def message(image, found, found_problems, key=DEFAULT_KEY):
         "{} cannot work with this hub (found: {}):\n".format(what, versions)
         + "".join("  - {}\n".format(p) for p in found_problems)
         + fix
-        + ", or choose an image that has them (e.g. a current quay.io/jupyter/base-notebook "
-        "with the same jupyterhub)."
+        + ", or build one that has them: FROM a current quay.io/jupyter image with the same "
+        "jupyterhub, the way images/notebook/Dockerfile does (docs/howto/day-2.md)."
     )
 
 

@@ -239,6 +239,13 @@ c.DockerSpawner.extra_host_config = {
     "security_opt": ["no-new-privileges:true"],
     "pids_limit": env_int("NOTEBOOK_PIDS_LIMIT", 0) or -1,  # -1: Docker's "no limit"
 }
+# Every server is on the hub's origin (/user/<name>/) and serves some files to anyone
+# (JupyterLab's extension files, static files): a page a user put there would run in
+# another user's browser as the hub's own page. So nothing in a user's home decides what
+# their server loads or serves (JupyterHub drops the home's config, data and import
+# paths); the notebook image keeps the rest of the server's environment out of the
+# user's reach (images/notebook/Dockerfile).
+c.Spawner.disable_user_config = True
 
 # --- Kernels on the Kernel Gateway --------------------------------------------------------
 

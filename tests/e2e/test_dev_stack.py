@@ -173,6 +173,7 @@ FROM_HER_NOTEBOOK = (HOSTILE / "from_her_notebook.py").read_text()
 FROM_HER_KERNEL = (HOSTILE / "from_her_kernel.py").read_text()
 SWAP_HER_IOPUB = (HOSTILE / "swap_her_iopub.py").read_text()
 PLANT_FOR_THE_LAUNCHER = (HOSTILE / "plant_for_the_launcher.py").read_text()
+CHANGE_HER_SERVER = (HOSTILE / "change_her_server.py").read_text()
 
 
 def at_her_gateway(script: str) -> str:
@@ -348,6 +349,37 @@ def test_a_kernel_start_with_an_environment_of_hers_runs_nothing_she_planted(sta
     finally:
         alice.run(kernel, f"__import__('shutil').rmtree({evil!r}, ignore_errors=True)")
         alice.server_api("DELETE", f"kernels/{kernel}")
+
+
+def test_from_her_terminal_alice_cannot_change_what_her_server_serves_to_bob(stack, client):
+    """Her server is on the hub's origin at /user/alice/ and serves some files to anyone
+    (JupyterLab's extension files, static files): a page of hers there would run in bob's
+    browser as the hub's own page (his tokens, his server). From her terminal she plants
+    one in every data directory and among the server's static files, writes into the
+    server's Python, and tries to trace the server and the container's init: bob gets no
+    page of hers, and nothing of the running server or its init is hers to change."""
+    alice, bob = stack.logged_in("alice"), stack.logged_in("bob.smith")
+    alice.start_server()
+    name = f"alice-page-{os.urandom(4).hex()}"
+    nb = container(client, names.notebook_container_name("alice"))
+    ran = nb.exec_run(["python3", "-c", CHANGE_HER_SERVER, name], user="1000")
+    assert ran.exit_code == 0, ran.output.decode()[-3000:]
+    got = json.loads(ran.output.decode().strip().splitlines()[-1])
+    for path in (f"lab/extensions/{name}/static/page.html", f"static/{name}.html"):
+        served = bob.session.get(bob.url(f"user/alice/{path}"), allow_redirects=False, timeout=60)
+        assert name not in served.text, (path, served.status_code, got)
+    # The server's own environment is not hers: no module, no static file, no edit.
+    assert [m for m, done in got["modules"].items() if done == "done"] == [], got
+    assert not [p for p, done in got["pages"].items() if done == "done" and "/home/" not in p]
+    # Neither the server nor the init (whose exit ends the container) can be traced or
+    # have its memory written: what serves /user/alice/ stays the image's server.
+    assert got["trace"] == {
+        "server_ptrace": "Operation not permitted",
+        "server_mem": "PermissionError",
+        "init_ptrace": "Operation not permitted",
+        "init_mem": "PermissionError",
+    }, got
+    assert alice.server_api("GET", "status").status_code == 200  # hers still works
 
 
 HARDENED = {

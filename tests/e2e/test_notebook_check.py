@@ -42,3 +42,19 @@ def test_an_image_without_jupyter_is_refused_with_what_is_needed(base_images):
     assert f"DOCKER_NOTEBOOK_IMAGE {python} cannot work" in done.stderr
     assert "jupyter_server none" in done.stderr and ">= 2.0" in done.stderr
     assert "jupyterhub-singleuser is not installed" in done.stderr
+
+
+def test_a_stock_docker_stacks_image_is_refused_its_user_could_change_their_server(base_images):
+    """base-notebook as docker-stacks ships it (the pinned one, real or stand-in): the
+    user owns the conda environment and can read tini, and nothing makes the server
+    non-dumpable. Each is named: from a terminal the user could plant a page their server
+    serves to others on the hub's origin (tests/e2e/hostile/change_her_server.py)."""
+    stock = next(s.image for s in core.STANDINS if "base-notebook" in s.image)
+    done = check(stock)
+    assert done.returncode == 1
+    facts, problems = parse_report(done.stdout)
+    assert any(p.startswith("/opt/conda/") for p in facts["user_writable"]), facts
+    assert facts["readable_init"] and facts["dumpable_guard"] is None, facts
+    assert "can change the server's environment (/opt/conda/" in done.stderr
+    assert "is readable by the notebook user" in done.stderr
+    assert "makes the server non-dumpable" in done.stderr

@@ -22,6 +22,7 @@ from components.docker.notebook_check import (
 from tools.mock_graph import run_program
 
 HUB = "5.3.0"
+NOTEBOOK_IMAGE = Path(__file__).resolve().parents[4] / "images/notebook"
 GOOD = {
     "python": "3.12.10",
     "jupyter_server": "2.17.0",
@@ -29,6 +30,10 @@ GOOD = {
     "notebook": "7.4.3",
     "jupyterhub_singleuser": "/opt/conda/bin/jupyterhub-singleuser",
     "gateway_client": True,
+    "notebook_uid": 1000,
+    "user_writable": [],
+    "readable_init": None,
+    "dumpable_guard": "/usr/local/etc/jupyter/jupyter_server_config.py",
 }
 # jupyter/scipy-notebook:2d878db5cbff, the seed's image (2018): classic notebook, hub 0.9.
 SEED_ERA = {
@@ -38,6 +43,8 @@ SEED_ERA = {
     "notebook": "5.6.0",
     "jupyterhub_singleuser": "/opt/conda/bin/jupyterhub-singleuser",
     "gateway_client": False,
+    # (its environment as a hardened image's: what this test names is the versions)
+    **{k: GOOD[k] for k in ("notebook_uid", "user_writable", "readable_init", "dumpable_guard")},
 }
 
 
@@ -65,6 +72,13 @@ def test_the_seed_era_image_is_refused_naming_what_is_needed():
         ({"jupyterhub": "4.1.6"}, "jupyterhub 4.1.6 does not match the hub's 5.3.0"),
         ({"jupyterhub_singleuser": None}, "jupyterhub-singleuser is not installed"),
         ({"jupyterhub": None}, "jupyterhub-singleuser is not installed"),
+        (
+            {"user_writable": [f"/opt/conda/{n}" for n in "abcdef"]},
+            "the notebook user (uid 1000) can change the server's environment "
+            "(/opt/conda/a, /opt/conda/b, /opt/conda/c, /opt/conda/d and 2 more)",
+        ),
+        ({"readable_init": "/usr/bin/tini"}, "/usr/bin/tini is readable by the notebook user"),
+        ({"dumpable_guard": None}, "no jupyter_server config outside the home makes the server"),
         ({"jupyter_server": "2.0.0rc1"}, None),
         ({"jupyterhub": "5.4.0"}, None),
     ],
@@ -91,8 +105,13 @@ def test_the_probe_runs_as_the_check_runs_it():
     notebook image's pins (requirements-dev installs them), so it passes; a hub of
     another major version fails it, exit 1, message on stderr."""
     script = PROBE.read_text()
-    # The venv's bin/ first, as an image's PATH has its jupyterhub-singleuser.
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    # The venv's bin/, as an image's PATH has its jupyterhub-singleuser; the
+    # notebook image's server config on the config path, as the image has it.
+    env = {
+        **os.environ,
+        "PATH": str(Path(sys.executable).parent),  # not the host's /usr/bin/tini
+        "JUPYTER_CONFIG_PATH": str(NOTEBOOK_IMAGE),
+    }
     ok = subprocess.run(
         [sys.executable, "-", "img:1", HUB, MIN_JUPYTER_SERVER],
         input=script,

@@ -369,6 +369,11 @@ def test_notebooks_are_hardened_whatever_the_limits():
     assert load().DockerSpawner.extra_host_config["pids_limit"] == -1
 
 
+def test_nothing_in_a_users_home_decides_what_their_server_loads_or_serves():
+    # (the notebook image keeps the rest of the server's environment root's: e2e)
+    assert load().Spawner.disable_user_config is True
+
+
 # --- idle culler ---------------------------------------------------------------------------
 
 
