@@ -6,8 +6,9 @@ notebook container, bypassing the gateway) and a jupyterhub-singleuser from the 
 JupyterHub major version (else the spawn fails). A seed-era image
 (jupyter/scipy-notebook:2d878db5cbff: the classic notebook, JupyterHub 0.9) has neither.
 It also needs the server out of its user's reach (docs/reference/security.md, "A user's
-own server"): an environment the user cannot change, tini execute-only, a server that
-makes itself non-dumpable; a stock docker-stacks image has none of them.
+own server"): to run as uid 1000, an environment the user cannot change, an init they
+cannot read (so not trace), a server that makes itself non-dumpable; a stock
+docker-stacks image has none of the last three.
 A local Command runs notebook_probe.py inside the pulled image (`docker run --rm`, no
 network) and fails `pulumi up`, naming the key and the image, the versions found and
 what is needed; the hub container depends on it. The image built from images/notebook is not
@@ -30,6 +31,10 @@ PROBE = Path(__file__).with_name("notebook_probe.py")
 ROOT = Path(__file__).resolve().parents[2]
 # jupyter_server 2 is the gateway client the hub's JUPYTER_GATEWAY_* settings are for.
 MIN_JUPYTER_SERVER = "2.0"
+INIT_FORMAT = (
+    "{{if .Config.Entrypoint}}{{index .Config.Entrypoint 0}}"
+    "{{else}}{{if .Config.Cmd}}{{index .Config.Cmd 0}}{{end}}{{end}}"
+)
 
 
 def pinned(requirements: Path, dist: str) -> str:
@@ -51,8 +56,12 @@ def probe_command(
     `key`: the config key that names the image, for the message."""
     q = shlex.quote
     host = f"DOCKER_HOST={q(docker_host)} " if docker_host else ""
+    # The image's init (its entrypoint's program, else its command's): the probe runs
+    # with another entrypoint, so it is told which one to check.
+    init = f"{host}docker image inspect --format {q(INIT_FORMAT)} {q(image_ref)}"
     command = (
-        f"{host}docker run --rm -i --network none --entrypoint python {q(image_ref)} - "
+        f'{host}docker run --rm -i -e JHZ_IMAGE_INIT="$({init})" --network none '
+        f"--entrypoint python {q(image_ref)} - "
         f"{q(shown_as)} {q(hub_jupyterhub())} {q(MIN_JUPYTER_SERVER)}"
     )
     return command if key == DEFAULT_KEY else f"{command} {q(key)}"

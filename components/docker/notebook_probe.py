@@ -51,26 +51,54 @@ def _gateway_client():
         return False
 
 
-def _notebook_user():
-    """(uid, gids) of the user the server runs as: the image's user, as the probe runs;
-    for an image that starts as root, the docker-stacks NB_UID / NB_GID it drops to."""
-    if os.getuid() != 0:
-        return os.getuid(), set(os.getgroups()) | {os.getgid()}
-    return int(os.environ.get("NB_UID", "1000")), {int(os.environ.get("NB_GID", "100"))}
+NOTEBOOK_UID = 1000  # the hub writes each user's key for it (components/delivery/script.py)
+WALK_LIMIT = 200000  # files looked at, at most (a stock conda environment has ~50000)
 
 
-def _can_change(path, uid, gids, bits):
-    """Whether `uid` can change (bits: write) or read (bits: read) `path`; its owner
-    can always chmod it. A path not there yet: whether its nearest parent lets it be made."""
-    while not os.path.lexists(path):
-        path, bits = os.path.dirname(path), (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH)
-    info = os.stat(path)
+def _can(info, uid, gids, bits):
+    """POSIX: the owner's bits for the owner (who can chmod anyway), the group's for a
+    member, the others' for anyone else."""
     owner, group, other = bits
     if info.st_uid == uid:
         return True
-    if info.st_gid in gids and info.st_mode & group:
-        return True
+    if info.st_gid in gids:
+        return bool(info.st_mode & group)
     return bool(info.st_mode & other)
+
+
+WRITE = (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH)
+READ = (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
+
+
+def _changeable(path, uid, gids):
+    """What of `path` the user can change: itself or anything under it (every file, not
+    only the top), or a parent of it (renaming it away needs a parent's write). A path
+    not there yet: whether its nearest parent lets it be made."""
+    found = []
+    while not os.path.lexists(path):
+        path = os.path.dirname(path)
+    child, parent = path, os.path.dirname(path)
+    while parent and parent != child:
+        info = os.lstat(parent)
+        # In a sticky directory (/tmp) only an entry's owner may rename it.
+        sticky = info.st_mode & stat.S_ISVTX and os.lstat(child).st_uid != uid
+        if _can(info, uid, gids, WRITE) and not sticky:
+            found.append(parent)
+        child, parent = parent, os.path.dirname(parent)
+    if _can(os.lstat(path), uid, gids, WRITE):
+        found.append(path)
+    if os.path.isdir(path) and not os.path.islink(path):
+        looked = 0
+        for folder, dirs, files in os.walk(path):
+            for entry in dirs + files:
+                looked += 1
+                full = os.path.join(folder, entry)
+                with contextlib.suppress(OSError):
+                    if not os.path.islink(full) and _can(os.lstat(full), uid, gids, WRITE):
+                        found.append(full)
+            if looked > WALK_LIMIT or len(found) > 20:
+                break
+    return found
 
 
 def _home_of(path, home):
@@ -89,43 +117,63 @@ def _outside_home(paths):
 
 def _server_environment():
     """(where the server imports from, serves files from and reads its config from;
-    its config directories), outside the user's home (JupyterHub drops the home's:
-    disable_user_config), with jupyter_server's own first file."""
-    paths, config = [p for p in sys.path if p], []
-    with contextlib.suppress(ImportError):  # without them, problems() says what is missing
+    its config directories). The import path whole (the home's too: the server imports
+    from it); of Jupyter's data and config paths those outside the home (JupyterHub
+    drops the home's: disable_user_config). With the server's own script."""
+    imports = [p for p in sys.path if p]
+    data, config = [], []
+    with contextlib.suppress(Exception):  # without them, problems() says what is missing
         import jupyter_server
 
         package = os.path.dirname(jupyter_server.__file__)
-        paths += [package, os.path.join(package, "static"), jupyter_server.__file__]
-    with contextlib.suppress(ImportError):
+        imports += [package]
+    with contextlib.suppress(Exception):
         from jupyter_core.paths import jupyter_config_path, jupyter_path
 
-        paths += jupyter_path()
-        config = jupyter_config_path()
-    return _outside_home(paths + config), _outside_home(config)
+        data, config = jupyter_path(), jupyter_config_path()
+    script = _which("jupyterhub-singleuser")
+    if script:
+        imports += [os.path.dirname(script)]
+    seen = []
+    for path in [os.path.realpath(p) for p in imports] + _outside_home(data + config):
+        if path not in seen:
+            seen.append(path)
+    return seen, _outside_home(config)
 
 
 def _dumpable_guard(config_dirs):
     """The jupyter_server config file (outside the home) that makes the server
-    non-dumpable, as images/notebook/jupyter_server_config.py does; None if none does."""
+    non-dumpable, as images/notebook/jupyter_server_config.py does (found by its
+    prctl(PR_SET_DUMPABLE, 0) call; not run); None if none has it."""
     for folder in config_dirs:
         path = os.path.join(folder, "jupyter_server_config.py")
         try:
-            with open(path) as file:
-                if "PR_SET_DUMPABLE" in file.read():
+            with open(path, encoding="utf-8", errors="replace") as file:
+                if "prctl(PR_SET_DUMPABLE, 0" in file.read():
                     return path
         except OSError:
             continue
     return None
 
 
+def _init(uid, gids):
+    """The image's init (its entrypoint's program, else its command's, which the check
+    passes in as JHZ_IMAGE_INIT) if the user can read it: then their processes can
+    trace it. None if they cannot, or it is not in the image."""
+    name = os.environ.get("JHZ_IMAGE_INIT") or ""
+    path = name if os.path.isabs(name) else (_which(name) if name else None)
+    if path and os.path.exists(path) and _can(os.stat(path), uid, gids, READ):
+        return path
+    return None
+
+
 def facts():
-    """What the image has (run in the image)."""
-    uid, gids = _notebook_user()
+    """What the image has (run in the image, as its user: the server's)."""
+    uid, gids = os.getuid(), set(os.getgroups()) | {os.getgid()}
     environment, config_dirs = _server_environment()
-    write = (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH)
-    read = (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
-    tini = _which("tini")
+    writable = []
+    for path in environment:
+        writable += [p for p in _changeable(path, uid, gids) if p not in writable]
     return {
         "python": "{}.{}.{}".format(*sys.version_info[:3]),
         "jupyter_server": _version("jupyter_server"),
@@ -134,8 +182,9 @@ def facts():
         "jupyterhub_singleuser": _which("jupyterhub-singleuser"),
         "gateway_client": _gateway_client(),
         "notebook_uid": uid,
-        "user_writable": [p for p in environment if _can_change(p, uid, gids, write)],
-        "readable_init": tini if tini and _can_change(tini, uid, gids, read) else None,
+        "user_writable": writable[:20],
+        "user_writable_more": max(0, len(writable) - 20),
+        "readable_init": _init(uid, gids),
         "dumpable_guard": _dumpable_guard(config_dirs),
     }
 
@@ -200,22 +249,28 @@ def problems(found, hub_jupyterhub, min_server):
             )
     # The server is on the hub's origin and serves some files to anyone: what the user can
     # change of it would run in other users' browsers as the hub's own pages.
+    uid = found.get("notebook_uid")
+    if uid is not None and uid != NOTEBOOK_UID:
+        result.append(
+            "the image runs as uid {}: DockerSpawner starts the server as the image's user, "
+            "and the hub writes each user's client key for uid {} (docker-stacks' "
+            "NB_UID); end the Dockerfile with USER {}".format(uid, NOTEBOOK_UID, NOTEBOOK_UID)
+        )
     writable = found.get("user_writable") or []
     if writable:
+        more = len(writable) > 4 or found.get("user_writable_more")
         result.append(
             "the notebook user (uid {}) can change the server's environment ({}{}): a module "
             "or page put there would be served by their server, on the hub's origin, to other "
             "users; make it root's (chown -R root:root, chmod -R go-w)".format(
-                found.get("notebook_uid"),
-                ", ".join(writable[:4]),
-                " and {} more".format(len(writable) - 4) if len(writable) > 4 else "",
+                uid, ", ".join(writable[:4]), " and more" if more else ""
             )
         )
     if found.get("readable_init"):
         result.append(
-            "{} is readable by the notebook user, so their processes can trace the "
-            "container's init and keep the container, and the server's port, after the "
-            "server; make it execute-only (chmod 0711)".format(found["readable_init"])
+            "{}, the image's init, is readable by the notebook user, so their processes can "
+            "trace it and keep the container, and the server's port, after the server; make "
+            "it execute-only (chmod 0711)".format(found["readable_init"])
         )
     if not found.get("dumpable_guard"):
         result.append(

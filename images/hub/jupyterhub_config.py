@@ -240,12 +240,15 @@ c.DockerSpawner.extra_host_config = {
     "pids_limit": env_int("NOTEBOOK_PIDS_LIMIT", 0) or -1,  # -1: Docker's "no limit"
 }
 # Every server is on the hub's origin (/user/<name>/) and serves some files to anyone
-# (JupyterLab's extension files, static files): a page a user put there would run in
-# another user's browser as the hub's own page. So nothing in a user's home decides what
-# their server loads or serves (JupyterHub drops the home's config, data and import
-# paths); the notebook image keeps the rest of the server's environment out of the
-# user's reach (images/notebook/Dockerfile).
+# (JupyterLab's extension files, static files): a page a user put there, or code of
+# theirs run by the server, would run in another user's browser as the hub's own page.
+# So what the server loads and serves is not the user's: JupyterHub drops the home's
+# config files and data directories (extensions, templates); the server starts in /,
+# root's, not in the home (nbconvert looks for templates, and runs what their conf.json
+# names, in the working directory); no user site-packages; the notebook image keeps the
+# rest of the server's environment out of the user's reach (images/notebook/Dockerfile).
 c.Spawner.disable_user_config = True
+SERVER_WORKING_DIR = "/"
 
 # --- Kernels on the Kernel Gateway --------------------------------------------------------
 
@@ -265,6 +268,8 @@ c.DockerSpawner.environment = {
     "JUPYTER_GATEWAY_CONNECT_TIMEOUT": "30",
     "JUPYTER_GATEWAY_REQUEST_TIMEOUT": "120",
     "KERNEL_LAUNCH_TIMEOUT": "118",
+    # The server imports nothing from the user's ~/.local (disable_user_config, above).
+    "PYTHONNOUSERSITE": "1",
     # Sent with each kernel start for the kernel's environment only. The gateway does not
     # take identity from it: where it verifies client certificates it overwrites it with
     # the certificate's CN and binds the kernel to that (images/gateway/kg_isolation.py).
@@ -495,7 +500,10 @@ from jhz_ready import ready_when_listening  # noqa: E402
 from traitlets.utils.importstring import import_item as _import_item  # noqa: E402
 
 STACK_LABEL = os.environ.get("STACK_LABEL", "jupyterhub-zos/dev")
-c.DockerSpawner.extra_create_kwargs = {"labels": {jhz_stack.LABEL: STACK_LABEL}}
+c.DockerSpawner.extra_create_kwargs = {
+    "labels": {jhz_stack.LABEL: STACK_LABEL},
+    "working_dir": SERVER_WORKING_DIR,  # not the image's (the user's home): above
+}
 _spawner = c.JupyterHub.spawner_class
 c.JupyterHub.spawner_class = ready_when_listening(
     jhz_stack.guarded(

@@ -355,7 +355,8 @@ def test_from_her_terminal_alice_cannot_change_what_her_server_serves_to_bob(sta
     """Her server is on the hub's origin at /user/alice/ and serves some files to anyone
     (JupyterLab's extension files, static files): a page of hers there would run in bob's
     browser as the hub's own page (his tokens, his server). From her terminal she plants
-    one in every data directory and among the server's static files, writes into the
+    one in every data directory and among the server's static files, plants nbconvert
+    templates whose conf.json runs her code and exports a notebook, writes into the
     server's Python, and tries to trace the server and the container's init: bob gets no
     page of hers, and nothing of the running server or its init is hers to change."""
     alice, bob = stack.logged_in("alice"), stack.logged_in("bob.smith")
@@ -365,9 +366,20 @@ def test_from_her_terminal_alice_cannot_change_what_her_server_serves_to_bob(sta
     ran = nb.exec_run(["python3", "-c", CHANGE_HER_SERVER, name], user="1000")
     assert ran.exit_code == 0, ran.output.decode()[-3000:]
     got = json.loads(ran.output.decode().strip().splitlines()[-1])
-    for path in (f"lab/extensions/{name}/static/page.html", f"static/{name}.html"):
-        served = bob.session.get(bob.url(f"user/alice/{path}"), allow_redirects=False, timeout=60)
-        assert name not in served.text, (path, served.status_code, got)
+    try:
+        for path in (f"lab/extensions/{name}/static/page.html", f"static/{name}.html"):
+            served = bob.session.get(bob.url(f"user/alice/{path}"), timeout=60)
+            assert served.status_code == 404 and name not in served.text, (path, got)
+        # Her own export of her notebook runs none of her templates' code in the server.
+        token = {"Authorization": f"token {alice.token or alice.make_token()}"}
+        export = alice.session.get(
+            f"{alice.server_url()}/nbconvert/html/{name}.ipynb", headers=token, timeout=120
+        )
+        tmp = nb.exec_run(["ls", "/tmp"], user="1000").output.decode().split()
+        assert f"{name}-ran-in-the-server" not in tmp, got["templates"]
+        assert export.status_code == 200, export.text[-2000:]  # the export itself worked
+    finally:
+        nb.exec_run(["rm", "-rf", "/home/jovyan/work/lab", f"/home/jovyan/work/{name}.ipynb"])
     # The server's own environment is not hers: no module, no static file, no edit.
     assert [m for m, done in got["modules"].items() if done == "done"] == [], got
     assert not [p for p, done in got["pages"].items() if done == "done" and "/home/" not in p]

@@ -2,8 +2,9 @@
 server would: try to change what her server serves. Anyone on the hub's origin reaches
 her server at /user/alice/, and some of what it serves it serves without asking who asks
 (JupyterLab's extension files, static files): a page of hers there, or code of hers in
-the server (or in the container's init, which outlives it), would run in bob's browser
-as the hub's own page. Prints, as JSON, what each attempt got.
+the server (run by an export of hers, or put into it or into the container's init, which
+outlives it), would run in bob's browser as the hub's own page. Prints, as JSON, what
+each attempt got.
 argv[1]: the name her page and files go by."""
 
 import ctypes
@@ -26,10 +27,10 @@ def attempt(action):
         return type(e).__name__
 
 
-def plant(path: Path):
+def plant(path: Path, text: str = page):
     def write():
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(page)
+        path.write_text(text)
 
     return write
 
@@ -58,6 +59,25 @@ out["modules"][server_module] = attempt(lambda: open(server_module, "r+b").close
 static = Path(server_module).parent / "static" / f"{name}.html"
 out["pages"][str(static)] = attempt(plant(static))
 
+# Code the server runs when she exports a notebook of hers (her own right): nbconvert
+# looks for templates in the server's working directory first, and makes the
+# preprocessors their conf.json names. She cannot see the server's working directory
+# (it is not dumpable), so she plants in each place it could be. The test then exports
+# work/<name>.ipynb through her server and looks for the marker.
+notebook = Path.home() / "work" / f"{name}.ipynb"
+notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
+payload = Path("/tmp") / f"{name}-payload.py"
+payload.write_text(f"open('/tmp/{name}-ran-in-the-server', 'w').write('x')\n")
+conf = {
+    "base_template": "base",
+    "mimetypes": {"text/html": True},
+    "preprocessors": {"x": {"type": "runpy.run_path", "path_name": str(payload)}},
+}
+out["templates"] = {}
+for folder in sorted({str(Path.home()), str(Path.home() / "work"), os.getcwd(), "/"}):
+    target = Path(folder) / "lab" / "conf.json"
+    out["templates"][str(target)] = attempt(plant(target, json.dumps(conf)))
+
 # The running server and the container's init (tini: the server's exit ends the container
 # only while it is the init's child): traced, or their memory opened for writing.
 libc = ctypes.CDLL(None, use_errno=True)
@@ -65,7 +85,11 @@ PTRACE_ATTACH, PTRACE_DETACH = 16, 17
 server_pid = next(
     int(p.name)
     for p in Path("/proc").iterdir()
-    if p.name.isdigit() and b"jupyterhub-singleuser" in (p / "cmdline").read_bytes()
+    if p.name.isdigit()
+    and int(p.name) != os.getpid()
+    and any(
+        a.endswith(b"/jupyterhub-singleuser") for a in (p / "cmdline").read_bytes().split(b"\0")
+    )
 )
 for who, pid in (("server", server_pid), ("init", 1)):
     if libc.ptrace(PTRACE_ATTACH, pid, 0, 0) == 0:

@@ -75,9 +75,12 @@ def test_the_seed_era_image_is_refused_naming_what_is_needed():
         (
             {"user_writable": [f"/opt/conda/{n}" for n in "abcdef"]},
             "the notebook user (uid 1000) can change the server's environment "
-            "(/opt/conda/a, /opt/conda/b, /opt/conda/c, /opt/conda/d and 2 more)",
+            "(/opt/conda/a, /opt/conda/b, /opt/conda/c, /opt/conda/d and more)",
         ),
-        ({"readable_init": "/usr/bin/tini"}, "/usr/bin/tini is readable by the notebook user"),
+        (
+            {"readable_init": "/usr/bin/tini"},
+            "/usr/bin/tini, the image's init, is readable by the notebook user",
+        ),
         ({"dumpable_guard": None}, "no jupyter_server config outside the home makes the server"),
         ({"jupyter_server": "2.0.0rc1"}, None),
         ({"jupyterhub": "5.4.0"}, None),
@@ -120,9 +123,16 @@ def test_the_probe_runs_as_the_check_runs_it():
         text=True,
         check=False,
     )
-    assert ok.returncode == 0, ok.stderr
     facts, problems = probe.parse_report(ok.stdout)
-    assert problems == [] and facts["jupyterhub"] == HUB and facts["gateway_client"] is True
+    assert facts["jupyterhub"] == HUB and facts["gateway_client"] is True
+    assert facts["dumpable_guard"] == str(NOTEBOOK_IMAGE / "jupyter_server_config.py")
+    # This Python is no image's: run as root, or as whoever owns the venv, its user can
+    # change its environment, and only uid 1000 is the notebook's. The probe says so;
+    # nothing else is wrong with it.
+    mine = ("the image runs as uid", "can change the server's environment")
+    assert all(p.startswith(mine) or mine[1] in p for p in problems), problems
+    assert (os.getuid() != probe.NOTEBOOK_UID) == any(p.startswith(mine[0]) for p in problems)
+    assert ok.returncode == (1 if problems else 0), ok.stderr
     bad = subprocess.run(
         [sys.executable, "-", "img:1", "6.0.0", MIN_JUPYTER_SERVER],
         input=script,
@@ -133,6 +143,62 @@ def test_the_probe_runs_as_the_check_runs_it():
     )
     assert bad.returncode == 1
     assert "DOCKER_NOTEBOOK_IMAGE img:1 cannot work" in bad.stderr and "6.x" in bad.stderr
+
+
+OTHER_UID, OTHER_GIDS = 4242, {4242}  # not this test's: owns none of tmp_path
+
+
+def test_what_a_user_can_change_is_every_file_under_a_path_and_its_parents(tmp_path):
+    env = tmp_path / "env"
+    module = env / "pkg" / "mod.py"
+    module.parent.mkdir(parents=True)
+    module.write_text("x = 1\n")
+    for path in (tmp_path, env, module.parent):
+        path.chmod(0o755)
+    module.chmod(0o644)
+    assert probe._changeable(str(env), OTHER_UID, OTHER_GIDS) == []
+    # A file deep inside, writable by others: found (not only the top is looked at).
+    module.chmod(0o646)
+    assert probe._changeable(str(env), OTHER_UID, OTHER_GIDS) == [str(module)]
+    module.chmod(0o644)
+    # A parent the user can write: they could rename the whole tree away.
+    tmp_path.chmod(0o757)
+    assert probe._changeable(str(env), OTHER_UID, OTHER_GIDS) == [str(tmp_path)]
+    tmp_path.chmod(0o755)
+    # The owner can change everything (chmod): the tree's own user is refused.
+    owner = set(probe._changeable(str(env), os.getuid(), {os.getgid()}))
+    assert {str(env), str(module.parent), str(module), str(tmp_path)} <= owner
+    # A path not there yet: made in its nearest parent, if that is writable.
+    assert probe._changeable(str(env / "new" / "x"), OTHER_UID, OTHER_GIDS) == []
+
+
+def test_group_bits_apply_to_members_only_as_posix_says(tmp_path):
+    info = tmp_path.stat()
+    tmp_path.chmod(0o707)  # others may write, the group may not
+    assert probe._can(tmp_path.stat(), OTHER_UID, {info.st_gid}, probe.WRITE) is False
+    assert probe._can(tmp_path.stat(), OTHER_UID, OTHER_GIDS, probe.WRITE) is True
+
+
+@pytest.mark.parametrize(
+    ("init", "mode", "readable"),
+    [("tini", 0o755, True), ("tini", 0o711, False), ("", 0o755, False)],
+)
+def test_the_images_init_is_checked_by_its_name_on_path(
+    tmp_path, monkeypatch, init, mode, readable
+):
+    program = tmp_path / "tini"
+    program.write_text("#!/bin/sh\n")
+    program.chmod(mode)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("JHZ_IMAGE_INIT", init)
+    found = probe._init(OTHER_UID, OTHER_GIDS)
+    assert found == (str(program) if readable else None)
+
+
+def test_an_image_that_does_not_run_as_the_notebook_uid_is_refused():
+    found = probe.problems({**GOOD, "notebook_uid": 0}, HUB, "2.0")
+    assert len(found) == 1 and found[0].startswith("the image runs as uid 0"), found
+    assert "USER 1000" in found[0]
 
 
 def test_the_command_runs_the_image_without_network_on_the_docker_host():

@@ -130,7 +130,7 @@ def test_the_hub_config_names_notebooks_and_volumes_as_names_py_does(user):
         binds = spawner.volume_binds.items()
         work = [h for h, b in binds if b["bind"] == "/home/jovyan/work"]
         assert work == [prod.user_volume_name(user, server)]
-    assert c.DockerSpawner.extra_create_kwargs == {"labels": {names.STACK_LABEL: "p/prod"}}
+    assert c.DockerSpawner.extra_create_kwargs["labels"] == {names.STACK_LABEL: "p/prod"}
     assert c.JupyterHub.spawner_class.stack_owner == "p/prod"
     assert c.JupyterHub.spawner_class.keeps_unlabeled is False
 

@@ -371,7 +371,11 @@ def test_notebooks_are_hardened_whatever_the_limits():
 
 def test_nothing_in_a_users_home_decides_what_their_server_loads_or_serves():
     # (the notebook image keeps the rest of the server's environment root's: e2e)
-    assert load().Spawner.disable_user_config is True
+    c = load()
+    assert c.Spawner.disable_user_config is True
+    # nbconvert's templates (and the code their conf.json names) from the working dir
+    assert c.DockerSpawner.extra_create_kwargs["working_dir"] == "/"
+    assert c.DockerSpawner.environment["PYTHONNOUSERSITE"] == "1"
 
 
 # --- idle culler ---------------------------------------------------------------------------
