@@ -7,8 +7,9 @@ JupyterHub major version (else the spawn fails). A seed-era image
 (jupyter/scipy-notebook:2d878db5cbff: the classic notebook, JupyterHub 0.9) has neither.
 It also needs the server out of its user's reach (docs/reference/security.md, "A user's
 own server"): to run as uid 1000, an environment the user cannot change, an init they
-cannot read (so not trace), a server that makes itself non-dumpable; a stock
-docker-stacks image has none of the last three.
+cannot read (so not trace), a server config that makes the server non-dumpable and keeps
+nbconvert's templates out of the working directory; a stock docker-stacks image has none
+of the last three.
 A local Command runs notebook_probe.py inside the pulled image (`docker run --rm`, no
 network) and fails `pulumi up`, naming the key and the image, the versions found and
 what is needed; the hub container depends on it. The image built from images/notebook is not
@@ -57,11 +58,12 @@ def probe_command(
     q = shlex.quote
     host = f"DOCKER_HOST={q(docker_host)} " if docker_host else ""
     # The image's init (its entrypoint's program, else its command's): the probe runs
-    # with another entrypoint, so it is told which one to check.
+    # with another entrypoint, so it is told which one to check. No user site-packages,
+    # as the hub starts the server.
     init = f"{host}docker image inspect --format {q(INIT_FORMAT)} {q(image_ref)}"
     command = (
-        f'{host}docker run --rm -i -e JHZ_IMAGE_INIT="$({init})" --network none '
-        f"--entrypoint python {q(image_ref)} - "
+        f'{host}docker run --rm -i -e JHZ_IMAGE_INIT="$({init})" -e PYTHONNOUSERSITE=1 '
+        f"--network none --entrypoint python {q(image_ref)} - "
         f"{q(shown_as)} {q(hub_jupyterhub())} {q(MIN_JUPYTER_SERVER)}"
     )
     return command if key == DEFAULT_KEY else f"{command} {q(key)}"

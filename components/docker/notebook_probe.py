@@ -52,7 +52,10 @@ def _gateway_client():
 
 
 NOTEBOOK_UID = 1000  # the hub writes each user's key for it (components/delivery/script.py)
-WALK_LIMIT = 200000  # files looked at, at most (a stock conda environment has ~50000)
+# Files looked at, at most, in all (a stock conda environment has ~50000): past it the
+# image is refused, not passed unlooked-at.
+WALK_LIMIT = 500000
+PR_GET_DUMPABLE = 3
 
 
 def _can(info, uid, gids, bits):
@@ -66,15 +69,32 @@ def _can(info, uid, gids, bits):
     return bool(info.st_mode & other)
 
 
+def _may(path, info, uid, gids, bits):
+    """_can, and where `path` has an access ACL, whose mask the group bits then show: a
+    named entry may grant the user what the mask allows (ACL entries are not read)."""
+    if _can(info, uid, gids, bits):
+        return True
+    if not info.st_mode & bits[1]:
+        return False
+    try:
+        return "system.posix_acl_access" in os.listxattr(path, follow_symlinks=False)
+    except (OSError, AttributeError):
+        return False
+
+
 WRITE = (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH)
 READ = (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
 
 
-def _changeable(path, uid, gids):
+def _changeable(path, uid, gids, links=None, budget=None):
     """What of `path` the user can change: itself or anything under it (every file, not
     only the top), or a parent of it (renaming it away needs a parent's write). A path
-    not there yet: whether its nearest parent lets it be made."""
+    not there yet: whether its nearest parent lets it be made. Where a symlink under it
+    points is added to `links` (the server's file handlers follow links); `budget`, a
+    one-item list, counts down the entries looked at."""
     found = []
+    links = [] if links is None else links
+    budget = [WALK_LIMIT] if budget is None else budget
     while not os.path.lexists(path):
         path = os.path.dirname(path)
     child, parent = path, os.path.dirname(path)
@@ -82,27 +102,45 @@ def _changeable(path, uid, gids):
         info = os.lstat(parent)
         # In a sticky directory (/tmp) only an entry's owner may rename it.
         sticky = info.st_mode & stat.S_ISVTX and os.lstat(child).st_uid != uid
-        if _can(info, uid, gids, WRITE) and not sticky:
+        if _may(parent, info, uid, gids, WRITE) and not sticky:
             found.append(parent)
         child, parent = parent, os.path.dirname(parent)
-    if _can(os.lstat(path), uid, gids, WRITE):
+    if _may(path, os.lstat(path), uid, gids, WRITE):
         found.append(path)
-    if os.path.isdir(path) and not os.path.islink(path):
-        looked = 0
+    if os.path.islink(path):
+        links.append(os.path.realpath(path))
+    elif os.path.isdir(path):
         for folder, dirs, files in os.walk(path):
             for entry in dirs + files:
-                looked += 1
+                budget[0] -= 1
                 full = os.path.join(folder, entry)
                 with contextlib.suppress(OSError):
-                    if not os.path.islink(full) and _can(os.lstat(full), uid, gids, WRITE):
+                    if os.path.islink(full):
+                        links.append(os.path.realpath(full))
+                    elif _may(full, os.lstat(full), uid, gids, WRITE):
                         found.append(full)
-            if looked > WALK_LIMIT or len(found) > 20:
+            if budget[0] < 0 or len(found) > 20:
                 break
     return found
 
 
-def _home_of(path, home):
-    return path == home or path.startswith(home.rstrip("/") + "/")
+def _under(path, folder):
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def _changeable_environment(roots, uid, gids):
+    """(what the user can change of the server's environment: of each root, and of
+    wherever a symlink in one points; whether all of it was looked at)."""
+    found, queue, walked, budget = [], list(roots), [], [WALK_LIMIT]
+    while queue and len(found) <= 20:
+        root = os.path.realpath(queue.pop(0))
+        if any(_under(root, done) for done in walked):
+            continue
+        walked.append(root)
+        found += [p for p in _changeable(root, uid, gids, queue, budget) if p not in found]
+        if budget[0] < 0:
+            return found, False
+    return found, True
 
 
 def _outside_home(paths):
@@ -110,23 +148,23 @@ def _outside_home(paths):
     seen = []
     for path in paths:
         real = os.path.realpath(path)
-        if not _home_of(real, home) and real not in seen:
+        if not _under(real, home) and real not in seen:
             seen.append(real)
     return seen
 
 
 def _server_environment():
-    """(where the server imports from, serves files from and reads its config from;
-    its config directories). The import path whole (the home's too: the server imports
-    from it); of Jupyter's data and config paths those outside the home (JupyterHub
-    drops the home's: disable_user_config). With the server's own script."""
+    """Where the server imports from, serves files from and reads its config from: the
+    import path whole (the home's too: the server imports from it); of Jupyter's data and
+    config paths those outside the home (JupyterHub drops the home's:
+    disable_user_config), but JUPYTER_CONFIG_DIR wherever it is (JupyterHub keeps it, and
+    the server serves files from it). With the server's own script."""
     imports = [p for p in sys.path if p]
     data, config = [], []
     with contextlib.suppress(Exception):  # without them, problems() says what is missing
         import jupyter_server
 
-        package = os.path.dirname(jupyter_server.__file__)
-        imports += [package]
+        imports += [os.path.dirname(jupyter_server.__file__)]
     with contextlib.suppress(Exception):
         from jupyter_core.paths import jupyter_config_path, jupyter_path
 
@@ -134,26 +172,47 @@ def _server_environment():
     script = _which("jupyterhub-singleuser")
     if script:
         imports += [os.path.dirname(script)]
+    kept = [os.environ["JUPYTER_CONFIG_DIR"]] if os.environ.get("JUPYTER_CONFIG_DIR") else []
     seen = []
-    for path in [os.path.realpath(p) for p in imports] + _outside_home(data + config):
+    for path in [os.path.realpath(p) for p in imports + kept] + _outside_home(data + config):
         if path not in seen:
             seen.append(path)
-    return seen, _outside_home(config)
+    return seen
 
 
-def _dumpable_guard(config_dirs):
-    """The jupyter_server config file (outside the home) that makes the server
-    non-dumpable, as images/notebook/jupyter_server_config.py does (found by its
-    prctl(PR_SET_DUMPABLE, 0) call; not run); None if none has it."""
-    for folder in config_dirs:
-        path = os.path.join(folder, "jupyter_server_config.py")
-        try:
-            with open(path, encoding="utf-8", errors="replace") as file:
-                if "prctl(PR_SET_DUMPABLE, 0" in file.read():
-                    return path
-        except OSError:
-            continue
-    return None
+def _server_config():
+    """(the server's config, loaded as the server loads it at start: jupyter_server's
+    ServerApp, the home's config dropped by JupyterHub's own code; why it did not load).
+    Loading runs the image's config files, as the server's start does: the probe sees
+    what they do (the process non-dumpable after them), not what they say."""
+    try:
+        from jupyter_server.serverapp import ServerApp
+    except Exception:
+        return None, None  # problems() says jupyter_server is missing
+    try:
+        app = ServerApp()
+        with contextlib.suppress(ImportError):  # problems() says jupyterhub is missing
+            from jupyterhub.singleuser._disable_user_config import _disable_user_config
+
+            _disable_user_config(app)
+        app.load_config_file(suppress_errors=False)
+        return app.config, None
+    except (Exception, SystemExit) as e:  # a config's SystemExit stops the server's start
+        return None, "{}: {}".format(type(e).__name__, e)
+
+
+def _template_basedirs(config):
+    """TemplateExporter.extra_template_basedirs as the config sets it; None where it does
+    not set a list (nbconvert's default: the working directory)."""
+    value = (config or {}).get("TemplateExporter", {}).get("extra_template_basedirs")
+    return [str(p) for p in value] if isinstance(value, (list, tuple)) else None
+
+
+def _dumpable():
+    """Whether this process (the probe, after loading the server's config) is dumpable."""
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True).prctl(PR_GET_DUMPABLE, 0, 0, 0, 0) != 0
 
 
 def _init(uid, gids):
@@ -162,7 +221,7 @@ def _init(uid, gids):
     trace it. None if they cannot, or it is not in the image."""
     name = os.environ.get("JHZ_IMAGE_INIT") or ""
     path = name if os.path.isabs(name) else (_which(name) if name else None)
-    if path and os.path.exists(path) and _can(os.stat(path), uid, gids, READ):
+    if path and os.path.exists(path) and _may(path, os.stat(path), uid, gids, READ):
         return path
     return None
 
@@ -170,10 +229,11 @@ def _init(uid, gids):
 def facts():
     """What the image has (run in the image, as its user: the server's)."""
     uid, gids = os.getuid(), set(os.getgroups()) | {os.getgid()}
-    environment, config_dirs = _server_environment()
-    writable = []
-    for path in environment:
-        writable += [p for p in _changeable(path, uid, gids) if p not in writable]
+    environment = _server_environment()
+    config, config_error = _server_config()
+    basedirs = _template_basedirs(config)
+    absolute = [p for p in basedirs or [] if os.path.isabs(p)]
+    writable, complete = _changeable_environment(environment + absolute, uid, gids)
     return {
         "python": "{}.{}.{}".format(*sys.version_info[:3]),
         "jupyter_server": _version("jupyter_server"),
@@ -184,8 +244,11 @@ def facts():
         "notebook_uid": uid,
         "user_writable": writable[:20],
         "user_writable_more": max(0, len(writable) - 20),
+        "environment_looked_at_whole": complete,
         "readable_init": _init(uid, gids),
-        "dumpable_guard": _dumpable_guard(config_dirs),
+        "config_error": config_error,
+        "dumpable_after_config": _dumpable() if config is not None else None,
+        "template_basedirs": basedirs,
     }
 
 
@@ -272,12 +335,40 @@ def problems(found, hub_jupyterhub, min_server):
             "trace it and keep the container, and the server's port, after the server; make "
             "it execute-only (chmod 0711)".format(found["readable_init"])
         )
-    if not found.get("dumpable_guard"):
+    if found.get("environment_looked_at_whole") is False:
         result.append(
-            "no jupyter_server config outside the home makes the server non-dumpable, so "
-            "the user's processes can trace it and change what it serves; add "
-            "images/notebook/jupyter_server_config.py as "
+            "the server's environment has more than {} files and directories, more than the "
+            "check looks at, so it cannot say the notebook user cannot change one; make it "
+            "smaller (kernels run on the gateway: their packages belong there)".format(WALK_LIMIT)
+        )
+    # The server's config is jupyter_server's: without it, the first problem says so.
+    if server is None:
+        pass
+    elif found.get("config_error"):
+        result.append(
+            "the server's config does not load ({}), so the server would start without it".format(
+                found["config_error"]
+            )
+        )
+    elif found.get("dumpable_after_config") is not False:
+        result.append(
+            "no jupyter_server config outside the home makes the server non-dumpable "
+            "(prctl(PR_SET_DUMPABLE, 0) when it loads), so the user's processes can trace it "
+            "and change what it serves; add images/notebook/jupyter_server_config.py as "
             "/usr/local/etc/jupyter/jupyter_server_config.py"
+        )
+    basedirs = found.get("template_basedirs")
+    if (server is not None and not found.get("config_error")) and (
+        basedirs is None or not all(os.path.isabs(p) for p in basedirs)
+    ):
+        result.append(
+            "the server's config leaves nbconvert looking for templates in the working "
+            "directory (TemplateExporter.extra_template_basedirs{}): a PDF export moves the "
+            "server into a directory its user owns, and an export meanwhile would run code "
+            "of theirs from there (a template's conf.json); set it to [] as "
+            "images/notebook/jupyter_server_config.py does".format(
+                " = {}".format(basedirs) if basedirs is not None else ", not set"
+            )
         )
     return result
 

@@ -5,7 +5,13 @@ The user's own processes (a terminal's) run with the server's uid. Made non-dump
 server can no longer be traced or have its memory written by them: ptrace and
 /proc/<pid>/mem then need CAP_SYS_PTRACE, which no notebook process has. So no user can
 change what their server, on the hub's origin, serves to another user's browser. A child
-it starts (a terminal's shell) is dumpable again from its exec: only the server is."""
+it starts (a terminal's shell) is dumpable again from its exec: only the server is.
+
+Nor does the server run code of the user's: nbconvert's exporters look for templates in
+the working directory (and make the preprocessors a template's conf.json names), and a
+PDF export moves the whole process, for as long as it runs, into a temporary directory
+the user owns (nbconvert's `chdir(td)`): an HTML export started meanwhile would run
+what the user put there. So no exporter looks in the working directory."""
 
 import ctypes
 
@@ -15,3 +21,6 @@ if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
     # A SystemExit, not an exception the config loader would log and go past: no server
     # starts unprotected.
     raise SystemExit(f"jupyterhub-zos: prctl(PR_SET_DUMPABLE, 0) failed: {ctypes.get_errno()}")
+
+c = get_config()  # noqa: F821 (the config loader's)
+c.TemplateExporter.extra_template_basedirs = []  # not [os.getcwd()], nbconvert's default

@@ -6,11 +6,12 @@ needed, before any hub would use it."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 
 import pytest
 
-from components.docker.notebook_check import PROBE, probe_command
+from components.docker.notebook_check import PROBE, ROOT, probe_command
 from components.docker.notebook_probe import parse_report
 from tests.e2e.base_images import core
 
@@ -46,15 +47,47 @@ def test_an_image_without_jupyter_is_refused_with_what_is_needed(base_images):
 
 def test_a_stock_docker_stacks_image_is_refused_its_user_could_change_their_server(base_images):
     """base-notebook as docker-stacks ships it (the pinned one, real or stand-in): the
-    user owns the conda environment and can read tini, and nothing makes the server
-    non-dumpable. Each is named: from a terminal the user could plant a page their server
-    serves to others on the hub's origin (tests/e2e/hostile/change_her_server.py)."""
+    user owns the conda environment and can read tini, nothing makes the server
+    non-dumpable and nbconvert looks for templates in the working directory. Each is
+    named: from a terminal the user could plant a page their server serves to others on
+    the hub's origin (tests/e2e/hostile/change_her_server.py)."""
     stock = next(s.image for s in core.STANDINS if "base-notebook" in s.image)
     done = check(stock)
     assert done.returncode == 1
     facts, problems = parse_report(done.stdout)
     assert any(p.startswith("/opt/conda/") for p in facts["user_writable"]), facts
-    assert facts["readable_init"] and facts["dumpable_guard"] is None, facts
+    assert facts["readable_init"] and facts["dumpable_after_config"] is True, facts
+    assert facts["template_basedirs"] is None, facts
     assert "can change the server's environment (/opt/conda/" in done.stderr
     assert "is readable by the notebook user" in done.stderr
     assert "makes the server non-dumpable" in done.stderr
+    assert "TemplateExporter.extra_template_basedirs" in done.stderr
+
+
+EXPORT_IN_HER_DIRECTORY = (ROOT / "tests/e2e/hostile/export_in_her_directory.py").read_text()
+
+
+def export_in_her_directory(image: str, config: str) -> dict:
+    done = subprocess.run(
+        ["docker", "run", "--rm", "-i", "--network", "none", "--entrypoint", "python"]
+        + [image, "-", config],
+        input=EXPORT_IN_HER_DIRECTORY,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_an_export_made_from_a_directory_of_hers_runs_none_of_her_code(project_images):
+    """A PDF export moves her server into a temporary directory of hers while it runs;
+    an HTML export then, by the image's server on loopback, runs nothing of hers from
+    there (the image's config: TemplateExporter.extra_template_basedirs = []). With an
+    empty config in its place the same plant runs in the server: the test can fail."""
+    image = project_images["notebook"]
+    assert export_in_her_directory(image, "image")["ran"] is False
+    assert export_in_her_directory(image, "image")["status"] == 200  # the export worked
+    control = export_in_her_directory(image, "none")
+    assert control["ran"] is True, control

@@ -33,7 +33,10 @@ GOOD = {
     "notebook_uid": 1000,
     "user_writable": [],
     "readable_init": None,
-    "dumpable_guard": "/usr/local/etc/jupyter/jupyter_server_config.py",
+    "environment_looked_at_whole": True,
+    "config_error": None,
+    "dumpable_after_config": False,
+    "template_basedirs": [],
 }
 # jupyter/scipy-notebook:2d878db5cbff, the seed's image (2018): classic notebook, hub 0.9.
 SEED_ERA = {
@@ -44,7 +47,11 @@ SEED_ERA = {
     "jupyterhub_singleuser": "/opt/conda/bin/jupyterhub-singleuser",
     "gateway_client": False,
     # (its environment as a hardened image's: what this test names is the versions)
-    **{k: GOOD[k] for k in ("notebook_uid", "user_writable", "readable_init", "dumpable_guard")},
+    **{k: GOOD[k] for k in ("notebook_uid", "user_writable", "readable_init")},
+    # (without jupyter_server, no server config was loaded)
+    "config_error": None,
+    "dumpable_after_config": None,
+    "template_basedirs": None,
 }
 
 
@@ -81,7 +88,22 @@ def test_the_seed_era_image_is_refused_naming_what_is_needed():
             {"readable_init": "/usr/bin/tini"},
             "/usr/bin/tini, the image's init, is readable by the notebook user",
         ),
-        ({"dumpable_guard": None}, "no jupyter_server config outside the home makes the server"),
+        (
+            {"dumpable_after_config": True},
+            "no jupyter_server config outside the home makes the server non-dumpable",
+        ),
+        (
+            {"config_error": "SystemExit: prctl failed", "dumpable_after_config": None},
+            "the server's config does not load (SystemExit: prctl failed)",
+        ),
+        (
+            {"template_basedirs": None},
+            "nbconvert looking for templates in the working directory "
+            "(TemplateExporter.extra_template_basedirs, not set)",
+        ),
+        ({"template_basedirs": ["."]}, "extra_template_basedirs = ['.']"),
+        ({"template_basedirs": ["/opt/templates"]}, None),
+        ({"environment_looked_at_whole": False}, "more than 500000 files and directories"),
         ({"jupyter_server": "2.0.0rc1"}, None),
         ({"jupyterhub": "5.4.0"}, None),
     ],
@@ -125,7 +147,9 @@ def test_the_probe_runs_as_the_check_runs_it():
     )
     facts, problems = probe.parse_report(ok.stdout)
     assert facts["jupyterhub"] == HUB and facts["gateway_client"] is True
-    assert facts["dumpable_guard"] == str(NOTEBOOK_IMAGE / "jupyter_server_config.py")
+    # The image's server config was loaded as the server loads it: it ran.
+    assert facts["config_error"] is None and facts["dumpable_after_config"] is False
+    assert facts["template_basedirs"] == []
     # This Python is no image's: run as root, or as whoever owns the venv, its user can
     # change its environment, and only uid 1000 is the notebook's. The probe says so;
     # nothing else is wrong with it.
@@ -133,6 +157,20 @@ def test_the_probe_runs_as_the_check_runs_it():
     assert all(p.startswith(mine) or mine[1] in p for p in problems), problems
     assert (os.getuid() != probe.NOTEBOOK_UID) == any(p.startswith(mine[0]) for p in problems)
     assert ok.returncode == (1 if problems else 0), ok.stderr
+    # Without the image's config: the server would be dumpable and nbconvert would look in
+    # its working directory; both are named.
+    bare = subprocess.run(
+        [sys.executable, "-", "img:1", HUB, MIN_JUPYTER_SERVER],
+        input=script,
+        env={**env, "JUPYTER_CONFIG_PATH": str(NOTEBOOK_IMAGE / "missing")},
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    facts, problems = probe.parse_report(bare.stdout)
+    assert facts["dumpable_after_config"] is True and facts["template_basedirs"] is None
+    assert any("non-dumpable" in p for p in problems), problems
+    assert any("extra_template_basedirs, not set" in p for p in problems), problems
     bad = subprocess.run(
         [sys.executable, "-", "img:1", "6.0.0", MIN_JUPYTER_SERVER],
         input=script,
@@ -170,6 +208,47 @@ def test_what_a_user_can_change_is_every_file_under_a_path_and_its_parents(tmp_p
     assert {str(env), str(module.parent), str(module), str(tmp_path)} <= owner
     # A path not there yet: made in its nearest parent, if that is writable.
     assert probe._changeable(str(env / "new" / "x"), OTHER_UID, OTHER_GIDS) == []
+
+
+def test_a_symlink_counts_where_it_points_and_the_walk_has_a_limit(tmp_path):
+    env, outside = tmp_path / "env", tmp_path / "outside"
+    env.mkdir()
+    outside.mkdir()
+    for path in (tmp_path, env, outside):
+        path.chmod(0o755)
+    (env / "static").symlink_to(outside)  # tornado's static handler follows it
+    (env / "python").symlink_to(env / "python3.12")  # a link inside: nothing new
+    assert probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS) == ([], True)
+    outside.chmod(0o757)
+    found, whole = probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS)
+    assert found == [str(outside)] and whole
+    outside.chmod(0o755)
+    for n in range(5):
+        (env / f"f{n}").write_text("")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(probe, "WALK_LIMIT", 3)
+        assert probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS) == ([], False)
+
+
+def test_a_file_with_an_acl_counts_as_changeable_where_its_mask_allows(tmp_path, monkeypatch):
+    target = tmp_path / "mod.py"
+    target.write_text("")
+    target.chmod(0o664)  # with an ACL, the group bits are its mask
+    assert not probe._may(str(target), target.stat(), OTHER_UID, OTHER_GIDS, probe.WRITE)
+    monkeypatch.setattr(probe.os, "listxattr", lambda p, **kw: ["system.posix_acl_access"])
+    assert probe._may(str(target), target.stat(), OTHER_UID, OTHER_GIDS, probe.WRITE)
+    target.chmod(0o644)  # a mask without write: no entry grants it
+    assert not probe._may(str(target), target.stat(), OTHER_UID, OTHER_GIDS, probe.WRITE)
+
+
+def test_jupyter_config_dir_counts_wherever_it_is(tmp_path, monkeypatch):
+    home = tmp_path / "home"
+    (home / ".jupyter").mkdir(parents=True)
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.delenv("JUPYTER_CONFIG_DIR", raising=False)
+    assert str(home / ".jupyter") not in probe._server_environment()  # JupyterHub drops it
+    monkeypatch.setenv("JUPYTER_CONFIG_DIR", str(home / ".jupyter"))
+    assert str(home / ".jupyter") in probe._server_environment()  # JupyterHub keeps it
 
 
 def test_group_bits_apply_to_members_only_as_posix_says(tmp_path):
