@@ -58,12 +58,12 @@ def probe_command(
     q = shlex.quote
     host = f"DOCKER_HOST={q(docker_host)} " if docker_host else ""
     # The image's init (its entrypoint's program, else its command's): the probe runs
-    # with another entrypoint, so it is told which one to check. No user site-packages,
-    # as the hub starts the server.
+    # with another entrypoint, so it is told which one to check. In /, with no user
+    # site-packages, as the hub starts the server.
     init = f"{host}docker image inspect --format {q(INIT_FORMAT)} {q(image_ref)}"
     command = (
         f'{host}docker run --rm -i -e JHZ_IMAGE_INIT="$({init})" -e PYTHONNOUSERSITE=1 '
-        f"--network none --entrypoint python {q(image_ref)} - "
+        f"--network none --workdir / --entrypoint python {q(image_ref)} - "
         f"{q(shown_as)} {q(hub_jupyterhub())} {q(MIN_JUPYTER_SERVER)}"
     )
     return command if key == DEFAULT_KEY else f"{command} {q(key)}"

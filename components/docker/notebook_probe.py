@@ -86,15 +86,18 @@ WRITE = (stat.S_IWUSR, stat.S_IWGRP, stat.S_IWOTH)
 READ = (stat.S_IRUSR, stat.S_IRGRP, stat.S_IROTH)
 
 
-def _changeable(path, uid, gids, links=None, budget=None):
+def _changeable(path, uid, gids, links=None, budget=None, unlisted=None):
     """What of `path` the user can change: itself or anything under it (every file, not
     only the top), or a parent of it (renaming it away needs a parent's write). A path
-    not there yet: whether its nearest parent lets it be made. Where a symlink under it
-    points is added to `links` (the server's file handlers follow links); `budget`, a
-    one-item list, counts down the entries looked at."""
+    not there yet: whether they can make it (its nearest parent, or one above, is theirs
+    to write). Where a symlink under it points is added to `links` (the server's file
+    handlers follow links), a directory under it the user cannot list to `unlisted`;
+    `budget`, a one-item list, counts down the entries looked at."""
     found = []
     links = [] if links is None else links
     budget = [WALK_LIMIT] if budget is None else budget
+    unlisted = [] if unlisted is None else unlisted
+    missing = not os.path.lexists(path)
     while not os.path.lexists(path):
         path = os.path.dirname(path)
     child, parent = path, os.path.dirname(path)
@@ -107,10 +110,12 @@ def _changeable(path, uid, gids, links=None, budget=None):
         child, parent = parent, os.path.dirname(parent)
     if _may(path, os.lstat(path), uid, gids, WRITE):
         found.append(path)
+    if missing:
+        return found  # what is beside it in its parent is not the server's
     if os.path.islink(path):
         links.append(os.path.realpath(path))
     elif os.path.isdir(path):
-        for folder, dirs, files in os.walk(path):
+        for folder, dirs, files in os.walk(path, onerror=lambda e: unlisted.append(e.filename)):
             for entry in dirs + files:
                 budget[0] -= 1
                 full = os.path.join(folder, entry)
@@ -130,17 +135,22 @@ def _under(path, folder):
 
 def _changeable_environment(roots, uid, gids):
     """(what the user can change of the server's environment: of each root, and of
-    wherever a symlink in one points; whether all of it was looked at)."""
-    found, queue, walked, budget = [], list(roots), [], [WALK_LIMIT]
+    wherever a symlink in one points; what of it could not be looked at: "" when all
+    of it was, else why)."""
+    found, queue, walked, budget, unlisted = [], list(roots), [], [WALK_LIMIT], []
     while queue and len(found) <= 20:
         root = os.path.realpath(queue.pop(0))
         if any(_under(root, done) for done in walked):
             continue
         walked.append(root)
-        found += [p for p in _changeable(root, uid, gids, queue, budget) if p not in found]
+        found += [
+            p for p in _changeable(root, uid, gids, queue, budget, unlisted) if p not in found
+        ]
         if budget[0] < 0:
-            return found, False
-    return found, True
+            return found, "more than {} files and directories".format(WALK_LIMIT)
+    if unlisted:
+        return found, "{}, which its user cannot list".format(unlisted[0])
+    return found, ""
 
 
 def _outside_home(paths):
@@ -158,7 +168,8 @@ def _server_environment():
     import path whole (the home's too: the server imports from it); of Jupyter's data and
     config paths those outside the home (JupyterHub drops the home's:
     disable_user_config), but JUPYTER_CONFIG_DIR wherever it is (JupyterHub keeps it, and
-    the server serves files from it). With the server's own script."""
+    the server serves files from it). With the server's own script, its Python's prefix
+    and /usr/local/bin."""
     imports = [p for p in sys.path if p]
     data, config = [], []
     with contextlib.suppress(Exception):  # without them, problems() says what is missing
@@ -172,6 +183,9 @@ def _server_environment():
     script = _which("jupyterhub-singleuser")
     if script:
         imports += [os.path.dirname(script)]
+    # The environment the server runs from whole (its Python, conda's activate.d
+    # hooks) and docker-stacks' start scripts and their hook directories.
+    imports += [sys.prefix, "/usr/local/bin"]
     kept = [os.environ["JUPYTER_CONFIG_DIR"]] if os.environ.get("JUPYTER_CONFIG_DIR") else []
     seen = []
     for path in [os.path.realpath(p) for p in imports + kept] + _outside_home(data + config):
@@ -191,6 +205,7 @@ def _server_config():
         return None, None  # problems() says jupyter_server is missing
     try:
         app = ServerApp()
+        app.raise_config_file_errors = True  # else traitlets logs a broken file and goes on
         with contextlib.suppress(ImportError):  # problems() says jupyterhub is missing
             from jupyterhub.singleuser._disable_user_config import _disable_user_config
 
@@ -206,6 +221,13 @@ def _template_basedirs(config):
     not set a list (nbconvert's default: the working directory)."""
     value = (config or {}).get("TemplateExporter", {}).get("extra_template_basedirs")
     return [str(p) for p in value] if isinstance(value, (list, tuple)) else None
+
+
+def _pdf_export(config):
+    """Whether the config leaves nbconvert's PDF export on (None: no config loaded)."""
+    if config is None:
+        return None
+    return (config.get("PDFExporter") or {}).get("enabled", True) is not False
 
 
 def _dumpable():
@@ -233,7 +255,7 @@ def facts():
     config, config_error = _server_config()
     basedirs = _template_basedirs(config)
     absolute = [p for p in basedirs or [] if os.path.isabs(p)]
-    writable, complete = _changeable_environment(environment + absolute, uid, gids)
+    writable, unseen = _changeable_environment(environment + absolute, uid, gids)
     return {
         "python": "{}.{}.{}".format(*sys.version_info[:3]),
         "jupyter_server": _version("jupyter_server"),
@@ -244,11 +266,12 @@ def facts():
         "notebook_uid": uid,
         "user_writable": writable[:20],
         "user_writable_more": max(0, len(writable) - 20),
-        "environment_looked_at_whole": complete,
+        "environment_not_looked_at": unseen,
         "readable_init": _init(uid, gids),
         "config_error": config_error,
         "dumpable_after_config": _dumpable() if config is not None else None,
         "template_basedirs": basedirs,
+        "pdf_export": _pdf_export(config),
     }
 
 
@@ -335,11 +358,13 @@ def problems(found, hub_jupyterhub, min_server):
             "trace it and keep the container, and the server's port, after the server; make "
             "it execute-only (chmod 0711)".format(found["readable_init"])
         )
-    if found.get("environment_looked_at_whole") is False:
+    if found.get("environment_not_looked_at"):
         result.append(
-            "the server's environment has more than {} files and directories, more than the "
-            "check looks at, so it cannot say the notebook user cannot change one; make it "
-            "smaller (kernels run on the gateway: their packages belong there)".format(WALK_LIMIT)
+            "the check could not look at all of the server's environment ({}), so it cannot "
+            "say the notebook user cannot change any of it; make it smaller or listable "
+            "(kernels run on the gateway: their packages belong there)".format(
+                found["environment_not_looked_at"]
+            )
         )
     # The server's config is jupyter_server's: without it, the first problem says so.
     if server is None:
@@ -356,6 +381,14 @@ def problems(found, hub_jupyterhub, min_server):
             "(prctl(PR_SET_DUMPABLE, 0) when it loads), so the user's processes can trace it "
             "and change what it serves; add images/notebook/jupyter_server_config.py as "
             "/usr/local/etc/jupyter/jupyter_server_config.py"
+        )
+    if server is not None and not found.get("config_error") and found.get("pdf_export"):
+        result.append(
+            "the server's config leaves nbconvert's PDF export on (PDFExporter.enabled): it "
+            "moves the whole server into a temporary directory its user owns while it runs "
+            "(chdir), and what the server then reads from its working directory is "
+            "theirs (templates whose conf.json names code to run, nbclassic's exporters); "
+            "set it to False as images/notebook/jupyter_server_config.py does"
         )
     basedirs = found.get("template_basedirs")
     if (server is not None and not found.get("config_error")) and (

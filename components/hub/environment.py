@@ -128,6 +128,7 @@ def hub_environment(
         # Who may log in
         "HUB_ADMIN_USERS": _csv(hub.admin_users),
         "HUB_ALLOWED_USERS": _csv(hub.allowed_users),
+        "HUB_ADMIN_SERVER_ACCESS": "true" if hub.admin_server_access else "false",
         # Kernel Gateway, for each notebook
         "KG_URL": derived.kg_url,
         "KG_AUTH_TOKEN": derived.kg_auth_token,

@@ -130,6 +130,7 @@ class StackConfig(BaseModel):
     HUB_TLS_CERT: PemCerts | None = None
     HUB_TLS_KEY: PrivateKeyPem | None = None
     HUB_ADMIN_USERS: Annotated[json_list(UserName), Field(min_length=1)] = []
+    HUB_ADMIN_SERVER_ACCESS: Bool = False
     HUB_ALLOWED_USERS: json_list(UserName) = []
     HUB_PKI_DIR: PkiDir | None = None
     HUB_NAMED_SERVERS: NamedServers = 0

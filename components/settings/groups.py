@@ -121,6 +121,8 @@ class HubSettings:
     # images users may choose on the spawn page, pulled and checked like the default.
     notebook_images: tuple[str, ...] = ()
     named_servers: int = 0  # HUB_NAMED_SERVERS: named servers per user; 0: none
+    # HUB_ADMIN_SERVER_ACCESS: admins may open others' servers (JupyterHub's admin role).
+    admin_server_access: bool = False
 
     @property
     def users(self) -> tuple[str, ...]:

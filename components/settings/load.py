@@ -362,6 +362,7 @@ def _settings(
                 image for image in c.DOCKER_NOTEBOOK_IMAGES if image != c.DOCKER_NOTEBOOK_IMAGE
             ),
             named_servers=c.HUB_NAMED_SERVERS,
+            admin_server_access=c.HUB_ADMIN_SERVER_ACCESS,
             pki_dir=c.HUB_PKI_DIR or default_pki_dir(stack, docker_host, project_dir),
             mem_limit=None if c.NOTEBOOK_MEM_LIMIT == NO_LIMIT else c.NOTEBOOK_MEM_LIMIT,
             cpu_limit=None if c.NOTEBOOK_CPU_LIMIT == NO_LIMIT else c.NOTEBOOK_CPU_LIMIT,

@@ -10,6 +10,7 @@ import os
 import sys
 
 from jupyterhub import orm
+from jupyterhub.roles import get_default_roles
 from jupyterhub.utils import new_token
 from ldapauthenticator import LDAPAuthenticator
 from tornado import web
@@ -184,9 +185,32 @@ if os.environ.get("LDAP_GROUP_SEARCH_FILTER"):
 ADMIN_USERS = env_list("HUB_ADMIN_USERS")
 c.Authenticator.allowed_users = set(ADMIN_USERS + env_list("HUB_ALLOWED_USERS"))
 c.Authenticator.allow_existing_users = False
-# Admins are exactly these: the admin role with its member list is synced at every start,
-# so a user removed here stops being admin (Authenticator.admin_users only ever adds).
-c.JupyterHub.load_roles = [{"name": "admin", "users": ADMIN_USERS}]
+# Admins are exactly these: each role's member list is synced at every start, so a user
+# removed here stops being admin (Authenticator.admin_users only ever adds, and would
+# give the full admin role back at login: never set it).
+# Every server is on the hub's one origin: what a user put in theirs (JupyterLab's
+# front-end config from their home, an exported notebook's scripts) runs in the browser
+# of whoever opens it, with their rights. JupyterHub's answer is that no user has
+# access:servers to servers but their own, unless servers have subdomains. So by default
+# admins hold a role of their own: JupyterHub's admin scopes (it follows upgrades) but
+# access:servers and shares (which grants it); they may still read and revoke shares.
+# HUB_ADMIN_SERVER_ACCESS=true makes them JupyterHub admins. The admin role cannot be
+# given other scopes, so it is kept, with members or empty.
+ADMIN_ROLE = "jupyterhub-zos-admin"
+ADMIN_SERVER_ACCESS = os.environ.get("HUB_ADMIN_SERVER_ACCESS", "false").lower() == "true"
+_admin_scopes = next(r["scopes"] for r in get_default_roles() if r["name"] == "admin")
+c.JupyterHub.load_roles = [
+    {"name": "admin", "users": ADMIN_USERS if ADMIN_SERVER_ACCESS else []},
+    {
+        "name": ADMIN_ROLE,
+        "description": "Hub administrators without access to other users' servers",
+        "scopes": sorted(
+            (set(_admin_scopes) - {"access:servers", "shares"})
+            | {"read:shares", "users:shares", "groups:shares"}
+        ),
+        "users": [] if ADMIN_SERVER_ACCESS else ADMIN_USERS,
+    },
+]
 
 # --- Notebook servers -----------------------------------------------------------------
 

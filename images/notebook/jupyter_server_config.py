@@ -8,10 +8,13 @@ change what their server, on the hub's origin, serves to another user's browser.
 it starts (a terminal's shell) is dumpable again from its exec: only the server is.
 
 Nor does the server run code of the user's: nbconvert's exporters look for templates in
-the working directory (and make the preprocessors a template's conf.json names), and a
-PDF export moves the whole process, for as long as it runs, into a temporary directory
-the user owns (nbconvert's `chdir(td)`): an HTML export started meanwhile would run
-what the user put there. So no exporter looks in the working directory."""
+the working directory (and make the preprocessors a template's conf.json names; the hub
+starts the server in /, root's), and a PDF export moves the whole process, for as long
+as it runs, into a temporary directory the user owns (nbconvert's `chdir(td)`; two at
+once can leave it there): what the server read from its working directory then would be
+the user's (an HTML export's templates, nbclassic's exporters, which it makes without
+this config). So no PDF export (docker-stacks' base image has no TeX for it anyway), and
+no exporter looks in the working directory."""
 
 import ctypes
 
@@ -23,4 +26,5 @@ if ctypes.CDLL(None, use_errno=True).prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0:
     raise SystemExit(f"jupyterhub-zos: prctl(PR_SET_DUMPABLE, 0) failed: {ctypes.get_errno()}")
 
 c = get_config()  # noqa: F821 (the config loader's)
+c.PDFExporter.enabled = False
 c.TemplateExporter.extra_template_basedirs = []  # not [os.getcwd()], nbconvert's default

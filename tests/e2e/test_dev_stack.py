@@ -417,6 +417,21 @@ HARDENED = {
 }
 
 
+def test_an_admin_cannot_open_alices_server_where_her_pages_would_run_as_the_admin(stack):
+    """Her server is on the hub's origin: what she put in it (JupyterLab's front-end
+    config from her home, an exported notebook's scripts) runs in the browser of whoever
+    opens it, with their rights. The admin (HUB_ADMIN_SERVER_ACCESS unset) is refused by
+    the hub when her server sends them to log in, and keeps the admin page and API."""
+    alice, admin = stack.logged_in("alice"), stack.logged_in(ADMIN)
+    if not alice.model()["servers"]:
+        alice.start_server()
+    opened = admin.session.get(admin.url("user/alice/lab"), timeout=60)
+    assert opened.status_code == 403, (opened.status_code, opened.url)
+    assert "/hub/api/oauth2/authorize" in opened.url, opened.url  # refused by the hub
+    assert admin.session.get(admin.url("hub/admin"), timeout=30).status_code == 200
+    assert admin.api("GET", "users/alice").json()["servers"], "the admin API sees her server"
+
+
 def test_every_container_runs_hardened_on_the_engine(stack, client):
     for name, (cap_add, pids, memory_mb) in HARDENED.items():
         host = container(client, name).attrs["HostConfig"]

@@ -82,12 +82,16 @@ def export_in_her_directory(image: str, config: str) -> dict:
 
 
 def test_an_export_made_from_a_directory_of_hers_runs_none_of_her_code(project_images):
-    """A PDF export moves her server into a temporary directory of hers while it runs;
-    an HTML export then, by the image's server on loopback, runs nothing of hers from
-    there (the image's config: TemplateExporter.extra_template_basedirs = []). With an
-    empty config in its place the same plant runs in the server: the test can fail."""
+    """A PDF export would move her server into a temporary directory of hers while it
+    runs; the image's server refuses PDF exports, and an HTML export made from a
+    directory of hers holding her template, by the image's server on loopback, runs
+    nothing of hers (TemplateExporter.extra_template_basedirs = []). With an empty
+    config in place of the image's, the PDF export runs and so does her plant: the test
+    can fail."""
     image = project_images["notebook"]
-    assert export_in_her_directory(image, "image")["ran"] is False
-    assert export_in_her_directory(image, "image")["status"] == 200  # the export worked
+    hardened = export_in_her_directory(image, "image")
+    assert hardened["ran"] is False and hardened["status"] == 200, hardened
+    assert hardened["pdf_disabled"] and not hardened["pdf_ran"], hardened
+    assert hardened["pdf_status"] >= 400, hardened
     control = export_in_her_directory(image, "none")
-    assert control["ran"] is True, control
+    assert control["ran"] is True and not control["pdf_disabled"], control

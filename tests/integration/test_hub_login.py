@@ -300,6 +300,13 @@ def test_admin_logs_in_and_reaches_the_admin_page(hub):
     admin_page = session.get(hub.url + "hub/admin", allow_redirects=False, timeout=10)
     assert admin_page.status_code == 200
     assert "admin" in admin_page.text.lower()
+    # JupyterHub took the stack's admin role (HUB_ADMIN_SERVER_ACCESS unset): the admin
+    # scopes, but no access to any server other than the admin's own.
+    me = session.get(hub.url + "hub/api/user", timeout=10).json()
+    assert me["admin"] is False and "jupyterhub-zos-admin" in me["roles"], me
+    assert {"admin-ui", "admin:users", "admin:servers", "servers", "tokens"} <= set(me["scopes"])
+    access = [s for s in me["scopes"] if s.startswith("access:servers")]
+    assert access == ["access:servers!user=admin"], me["scopes"]
 
 
 def test_allowed_user_logs_in_but_is_not_admin(hub):

@@ -8,7 +8,9 @@ jupyter_server, started in a directory of hers that holds such a template, expor
 notebook through its nbconvert handler on loopback.
 argv[1]: "image" (the image's server config) or "none" (an empty config in its place,
 to show the plant runs when nothing stops it).
-Prints, as JSON, whether her code ran and the export's HTTP status."""
+Also asks for a PDF export, which the image's config turns off.
+Prints, as JSON, whether her code ran, the exports' HTTP statuses and what the server
+logged of the PDF export."""
 
 import json
 import os
@@ -81,7 +83,19 @@ try:
     else:
         raise SystemExit("the server did not start")
     status = get("/nbconvert/html/n.ipynb")
+    pdf = get("/nbconvert/pdf/n.ipynb")  # what moves the server into a directory of hers
 finally:
     server.terminate()
     _, err = server.communicate(timeout=60)
-print(json.dumps({"ran": marker.exists(), "status": status, "server_pid": server.pid}))
+log = err.decode(errors="replace")
+print(
+    json.dumps(
+        {
+            "ran": marker.exists(),
+            "status": status,
+            "pdf_status": pdf,
+            "pdf_disabled": 'Exporter "pdf" disabled' in log,
+            "pdf_ran": "xelatex" in log,  # it got as far as running LaTeX (none here)
+        }
+    )
+)

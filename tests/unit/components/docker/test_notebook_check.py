@@ -6,8 +6,10 @@ this Python (which has the notebook image's pins); tests/e2e runs it inside imag
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -33,10 +35,11 @@ GOOD = {
     "notebook_uid": 1000,
     "user_writable": [],
     "readable_init": None,
-    "environment_looked_at_whole": True,
+    "environment_not_looked_at": "",
     "config_error": None,
     "dumpable_after_config": False,
     "template_basedirs": [],
+    "pdf_export": False,
 }
 # jupyter/scipy-notebook:2d878db5cbff, the seed's image (2018): classic notebook, hub 0.9.
 SEED_ERA = {
@@ -52,6 +55,7 @@ SEED_ERA = {
     "config_error": None,
     "dumpable_after_config": None,
     "template_basedirs": None,
+    "pdf_export": None,
 }
 
 
@@ -103,7 +107,11 @@ def test_the_seed_era_image_is_refused_naming_what_is_needed():
         ),
         ({"template_basedirs": ["."]}, "extra_template_basedirs = ['.']"),
         ({"template_basedirs": ["/opt/templates"]}, None),
-        ({"environment_looked_at_whole": False}, "more than 500000 files and directories"),
+        (
+            {"environment_not_looked_at": "more than 500000 files and directories"},
+            "could not look at all of the server's environment (more than 500000 files",
+        ),
+        ({"pdf_export": True}, "leaves nbconvert's PDF export on (PDFExporter.enabled)"),
         ({"jupyter_server": "2.0.0rc1"}, None),
         ({"jupyterhub": "5.4.0"}, None),
     ],
@@ -218,16 +226,52 @@ def test_a_symlink_counts_where_it_points_and_the_walk_has_a_limit(tmp_path):
         path.chmod(0o755)
     (env / "static").symlink_to(outside)  # tornado's static handler follows it
     (env / "python").symlink_to(env / "python3.12")  # a link inside: nothing new
-    assert probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS) == ([], True)
+    assert probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS) == ([], "")
     outside.chmod(0o757)
-    found, whole = probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS)
-    assert found == [str(outside)] and whole
+    found, unseen = probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS)
+    assert found == [str(outside)] and unseen == ""
     outside.chmod(0o755)
     for n in range(5):
         (env / f"f{n}").write_text("")
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(probe, "WALK_LIMIT", 3)
-        assert probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS) == ([], False)
+        found, unseen = probe._changeable_environment([str(env)], OTHER_UID, OTHER_GIDS)
+        assert found == [] and unseen == "more than 3 files and directories"
+
+
+def test_a_missing_path_counts_only_if_it_can_be_made_and_an_unlistable_one_is_named(tmp_path):
+    tmp_path.chmod(0o755)
+    (tmp_path / "beside").write_text("")
+    (tmp_path / "beside").chmod(0o666)  # beside a missing path: not the server's
+    missing = str(tmp_path / "python312.zip")
+    assert probe._changeable_environment([missing], OTHER_UID, OTHER_GIDS) == ([], "")
+
+
+def test_a_directory_the_user_cannot_list_is_named_not_passed():
+    """The probe runs as the notebook user and can look only where they can list: a
+    file in a directory they can enter but not list is unseen, so it is named."""
+    base = Path(tempfile.mkdtemp(dir="/tmp"))  # reachable by uid 65534 (not tmp_path)
+    try:
+        base.chmod(0o755)
+        closed = base / "closed"
+        closed.mkdir()
+        closed.chmod(0o311)  # neither its owner nor others may list it
+        code = (
+            f"import sys; sys.path.insert(0, {str(PROBE.parent)!r}); import notebook_probe as p; "
+            f"print(p._changeable_environment([{str(base)!r}], 65534, {{65534}})[1])"
+        )
+        # Root lists anything: as root, the walk runs as nobody, with the system's Python
+        # (the venv's may be under root's home; the probe needs only the standard library).
+        root = os.getuid() == 0
+        user = {"user": 65534, "group": 65534} if root else {}
+        python = shutil.which("python3", path="/usr/bin:/bin") if root else sys.executable
+        assert python, "python3 in /usr/bin (.ci/install-system-deps installs it)"
+        done = subprocess.run(
+            [python, "-c", code], capture_output=True, text=True, check=True, **user
+        )
+        assert done.stdout.strip() == f"{closed}, which its user cannot list"
+    finally:
+        shutil.rmtree(base)
 
 
 def test_a_file_with_an_acl_counts_as_changeable_where_its_mask_allows(tmp_path, monkeypatch):
@@ -283,7 +327,8 @@ def test_an_image_that_does_not_run_as_the_notebook_uid_is_refused():
 def test_the_command_runs_the_image_without_network_on_the_docker_host():
     command = probe_command("repo@sha256:abc", "repo:tag", "ssh://ops@docker.example.org")
     assert command.startswith("DOCKER_HOST=ssh://ops@docker.example.org docker run --rm -i ")
-    assert "--network none --entrypoint python repo@sha256:abc - repo:tag" in command
+    assert "--network none --workdir / --entrypoint python repo@sha256:abc - repo:tag" in command
+    assert "-e PYTHONNOUSERSITE=1 " in command  # as the hub starts the server
     assert command.endswith(f"{hub_jupyterhub()} {MIN_JUPYTER_SERVER}")
     assert probe_command("i", "it's", None).startswith("docker run")
     assert "'it'\"'\"'s'" in probe_command("i", "it's", None)  # quoted for sh

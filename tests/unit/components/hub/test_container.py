@@ -417,6 +417,12 @@ def test_named_servers_reach_the_hub(dev):
     assert envs(hub_container(graph))["HUB_NAMED_SERVERS"] == "2"
 
 
+def test_admin_server_access_reaches_the_hub_off_unless_set(dev):
+    assert envs(hub_container(dev))["HUB_ADMIN_SERVER_ACCESS"] == "false"
+    graph = run_program("dev", config={"HUB_ADMIN_SERVER_ACCESS": True})
+    assert envs(hub_container(graph))["HUB_ADMIN_SERVER_ACCESS"] == "true"
+
+
 def test_a_changed_hub_setting_changes_the_hub_container(dev):
     changed = run_program("dev", config={"IDLE_CULL_TIMEOUT": 7200})
     assert envs(hub_container(changed))["IDLE_CULL_TIMEOUT"] == "7200"

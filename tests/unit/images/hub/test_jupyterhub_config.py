@@ -118,6 +118,7 @@ def test_env_holds_the_contract_keys_as_strings():
         "LDAP_CA_CERT_FILE",
         "HUB_ADMIN_USERS",
         "HUB_ALLOWED_USERS",
+        "HUB_ADMIN_SERVER_ACCESS",
         "KG_URL",
         "KG_AUTH_TOKEN",
         "VALIDATE_KG_CERT",
@@ -202,6 +203,7 @@ def test_every_variable_the_program_sets_changes_the_config():
             "DOCKER_LOG_MAX_FILE": "9",
             "NOTEBOOK_LOG_RETENTION_DAYS": "30",
             "HUB_NAMED_SERVERS": "3",
+            "HUB_ADMIN_SERVER_ACCESS": "true",
         }.get(key)
         if key == "LDAP_TLS":
             changed = "ldaps"
@@ -303,13 +305,35 @@ def test_only_admins_and_allowed_users_are_allowed():
 
 
 def test_admins_are_exactly_the_admin_roles_members():
-    # An explicit member list makes JupyterHub sync the role at start (removals too);
+    # An explicit member list makes JupyterHub sync each role at start (removals too);
     # admin_users alongside it would only ever add.
     c = load()
     assert "admin_users" not in c.Authenticator
-    assert c.JupyterHub.load_roles[0] == {"name": "admin", "users": ["admin"]}
+    roles = {r["name"]: r for r in c.JupyterHub.load_roles}
+    assert roles["admin"] == {"name": "admin", "users": []}
+    assert roles["jupyterhub-zos-admin"]["users"] == ["admin"]
     off = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
-    assert off.JupyterHub.load_roles == [{"name": "admin", "users": ["admin"]}]
+    assert [r["name"] for r in off.JupyterHub.load_roles] == ["admin", "jupyterhub-zos-admin"]
+
+
+def test_admins_get_no_access_to_other_users_servers_unless_the_config_says_so():
+    """Every server is on the hub's origin: what a user put in theirs runs in the
+    browser of whoever opens it. By default admins hold JupyterHub's admin scopes but
+    access:servers and shares (which grants it), however the scopes expand."""
+    from jupyterhub.roles import get_default_roles
+    from jupyterhub.scopes import expand_scopes
+
+    admin = next(r for r in get_default_roles() if r["name"] == "admin")
+    roles = {r["name"]: r for r in load().JupyterHub.load_roles}
+    scopes = expand_scopes(set(roles["jupyterhub-zos-admin"]["scopes"]))
+    assert not [s for s in scopes if s.startswith("access:servers")], scopes
+    assert "shares" not in scopes and "read:shares" in scopes and "users:shares" in scopes
+    # The rest of the admin's scopes: the admin page, users, servers, groups, tokens.
+    assert expand_scopes(set(admin["scopes"])) - scopes == {"access:servers", "shares"}
+    on = load(hub=dataclasses.replace(HUB, admin_server_access=True)).JupyterHub.load_roles
+    on = {r["name"]: r for r in on}
+    assert on["admin"] == {"name": "admin", "users": ["admin"]}
+    assert on["jupyterhub-zos-admin"]["users"] == []
 
 
 # --- notebook servers ----------------------------------------------------------------------
@@ -393,8 +417,8 @@ def test_idle_culler_is_a_managed_service_with_its_role(timeout, every):
         f"--timeout={timeout}",
         f"--cull-every={every}",
     ]
-    admin, role = c.JupyterHub.load_roles
-    assert admin["name"] == "admin"
+    admin, admins, role = c.JupyterHub.load_roles
+    assert admin["name"] == "admin" and admins["name"] == "jupyterhub-zos-admin"
     assert role["services"] == ["jupyterhub-idle-culler"]
     assert set(role["scopes"]) == {
         "list:users",
@@ -418,7 +442,7 @@ def test_idle_culler_max_age_and_concurrency():
 def test_idle_culler_off_with_zero():
     c = load(hub=dataclasses.replace(HUB, idle_cull_timeout=0))
     assert [s["name"] for s in c.JupyterHub.services] == ["notebook-log-reaper"]
-    assert [role["name"] for role in c.JupyterHub.load_roles] == ["admin"]
+    assert [role["name"] for role in c.JupyterHub.load_roles] == ["admin", "jupyterhub-zos-admin"]
 
 
 # --- search-then-bind LDAP -------------------------------------------------------------------
