@@ -243,8 +243,10 @@ def _init(uid, gids):
     trace it. None if they cannot, or it is not in the image."""
     name = os.environ.get("JHZ_IMAGE_INIT") or ""
     path = name if os.path.isabs(name) else (_which(name) if name else None)
-    if path and os.path.exists(path) and _may(path, os.stat(path), uid, gids, READ):
-        return path
+    if path and os.path.exists(path):
+        real = os.path.realpath(path)  # a link's own bits and ACL say nothing
+        if _may(real, os.stat(real), uid, gids, READ):
+            return path
     return None
 
 
