@@ -11,6 +11,7 @@ import sys
 
 from jupyterhub import orm
 from jupyterhub.roles import get_default_roles
+from jupyterhub.scopes import expand_scopes
 from jupyterhub.utils import new_token
 from ldapauthenticator import LDAPAuthenticator
 from tornado import web
@@ -83,6 +84,8 @@ if os.path.exists(PROXY_PID_FILE):
 
 
 SEARCH_PASSWORD_FILE = os.environ.get("LDAP_SEARCH_BIND_PASSWORD_FILE")
+# Whether admins may open other users' servers (their role: below).
+ADMIN_SERVER_ACCESS = os.environ.get("HUB_ADMIN_SERVER_ACCESS", "false").lower() == "true"
 
 
 class ConfiguredAccessAuthenticator(LDAPAuthenticator):
@@ -95,7 +98,9 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
         at their last login) loses their API and OAuth tokens and their sessions (the
         cookie's id changes), and is blocked for this start, so JupyterHub strips their
         roles and stops their server itself (their volume stays). Services' tokens from
-        the config are re-made from the config: a rotated one stops working."""
+        the config are re-made from the config: a rotated one stops working. Without
+        HUB_ADMIN_SERVER_ACCESS nobody may share a server, so shares and share codes
+        made while admins could (access to another's server) are deleted."""
         super().check_allow_config()
         db = self.parent.db
         allowed = {self.normalize_username(name) for name in self.allowed_users}
@@ -118,6 +123,16 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
         dropped = stale.delete(synchronize_session=False)
         if dropped:
             self.log.info("Dropped %d service token(s) from an earlier config", dropped)
+        if not ADMIN_SERVER_ACCESS:
+            shares = db.query(orm.Share).delete(synchronize_session=False)
+            codes = db.query(orm.ShareCode).delete(synchronize_session=False)
+            if shares or codes:
+                self.log.warning(
+                    "Deleted %d share(s) and %d share code(s): without "
+                    "HUB_ADMIN_SERVER_ACCESS nobody opens another user's server",
+                    shares,
+                    codes,
+                )
         db.commit()
 
     def check_blocked_users(self, username, authentication=None):
@@ -197,17 +212,21 @@ c.Authenticator.allow_existing_users = False
 # HUB_ADMIN_SERVER_ACCESS=true makes them JupyterHub admins. The admin role cannot be
 # given other scopes, so it is kept, with members or empty.
 ADMIN_ROLE = "jupyterhub-zos-admin"
-ADMIN_SERVER_ACCESS = os.environ.get("HUB_ADMIN_SERVER_ACCESS", "false").lower() == "true"
 _admin_scopes = next(r["scopes"] for r in get_default_roles() if r["name"] == "admin")
+ADMIN_SCOPES = sorted(
+    (set(_admin_scopes) - {"access:servers", "shares"})
+    | {"read:shares", "users:shares", "groups:shares"}
+)
+# Scopes are removed by name: one a later JupyterHub adds that grants access:servers (as
+# shares does) stops the hub rather than giving admins others' servers again.
+if any(scope.startswith("access:servers") for scope in expand_scopes(set(ADMIN_SCOPES))):
+    raise SystemExit(f"jupyterhub-zos: the {ADMIN_ROLE} role's scopes grant access:servers")
 c.JupyterHub.load_roles = [
     {"name": "admin", "users": ADMIN_USERS if ADMIN_SERVER_ACCESS else []},
     {
         "name": ADMIN_ROLE,
         "description": "Hub administrators without access to other users' servers",
-        "scopes": sorted(
-            (set(_admin_scopes) - {"access:servers", "shares"})
-            | {"read:shares", "users:shares", "groups:shares"}
-        ),
+        "scopes": ADMIN_SCOPES,
         "users": [] if ADMIN_SERVER_ACCESS else ADMIN_USERS,
     },
 ]

@@ -336,6 +336,24 @@ def test_admins_get_no_access_to_other_users_servers_unless_the_config_says_so()
     assert on["jupyterhub-zos-admin"]["users"] == []
 
 
+def test_an_admin_scope_that_grants_access_to_servers_stops_the_hub(monkeypatch):
+    """The stack's role drops scopes by name: one a later JupyterHub adds that grants
+    access:servers stops the hub at its start instead of reaching admins."""
+    import jupyterhub.roles
+
+    real = jupyterhub.roles.get_default_roles
+
+    def with_another_scope():
+        roles = real()
+        admin = next(r for r in roles if r["name"] == "admin")
+        admin["scopes"] = [*admin["scopes"], "access:servers!group=everyone"]
+        return roles
+
+    monkeypatch.setattr(jupyterhub.roles, "get_default_roles", with_another_scope)
+    with pytest.raises(SystemExit, match="role's scopes grant access:servers"):
+        load()
+
+
 # --- notebook servers ----------------------------------------------------------------------
 
 
