@@ -369,22 +369,22 @@ def problems(found, hub_jupyterhub, min_server):
             )
         )
     # The server's config is jupyter_server's: without it, the first problem says so.
-    if server is None:
-        pass
-    elif found.get("config_error"):
+    if server is not None and found.get("config_error"):
         result.append(
             "the server's config does not load ({}), so the server would start without it".format(
                 found["config_error"]
             )
         )
-    elif found.get("dumpable_after_config") is not False:
+    if server is None or found.get("config_error"):
+        return result
+    if found.get("dumpable_after_config") is not False:
         result.append(
             "no jupyter_server config outside the home makes the server non-dumpable "
             "(prctl(PR_SET_DUMPABLE, 0) when it loads), so the user's processes can trace it "
             "and change what it serves; add images/notebook/jupyter_server_config.py as "
             "/usr/local/etc/jupyter/jupyter_server_config.py"
         )
-    if server is not None and not found.get("config_error") and found.get("pdf_export"):
+    if found.get("pdf_export"):
         result.append(
             "the server's config leaves nbconvert's PDF export on (PDFExporter.enabled): it "
             "moves the whole server into a temporary directory its user owns while it runs "
@@ -393,9 +393,7 @@ def problems(found, hub_jupyterhub, min_server):
             "set it to False as images/notebook/jupyter_server_config.py does"
         )
     basedirs = found.get("template_basedirs")
-    if (server is not None and not found.get("config_error")) and (
-        basedirs is None or not all(os.path.isabs(p) for p in basedirs)
-    ):
+    if basedirs is None or not all(os.path.isabs(p) for p in basedirs):
         result.append(
             "the server's config leaves nbconvert looking for templates in the working "
             "directory (TemplateExporter.extra_template_basedirs{}): a PDF export moves the "

@@ -84,8 +84,6 @@ if os.path.exists(PROXY_PID_FILE):
 
 
 SEARCH_PASSWORD_FILE = os.environ.get("LDAP_SEARCH_BIND_PASSWORD_FILE")
-# Whether admins may open other users' servers (their role: below).
-ADMIN_SERVER_ACCESS = os.environ.get("HUB_ADMIN_SERVER_ACCESS", "false").lower() == "true"
 
 
 class ConfiguredAccessAuthenticator(LDAPAuthenticator):
@@ -99,8 +97,9 @@ class ConfiguredAccessAuthenticator(LDAPAuthenticator):
         cookie's id changes), and is blocked for this start, so JupyterHub strips their
         roles and stops their server itself (their volume stays). Services' tokens from
         the config are re-made from the config: a rotated one stops working. Without
-        HUB_ADMIN_SERVER_ACCESS nobody may share a server, so shares and share codes
-        made while admins could (access to another's server) are deleted."""
+        HUB_ADMIN_SERVER_ACCESS (ADMIN_SERVER_ACCESS, below) nobody may share a server,
+        so shares and share codes made while admins could (access to another's server)
+        are deleted."""
         super().check_allow_config()
         db = self.parent.db
         allowed = {self.normalize_username(name) for name in self.allowed_users}
@@ -212,6 +211,7 @@ c.Authenticator.allow_existing_users = False
 # HUB_ADMIN_SERVER_ACCESS=true makes them JupyterHub admins. The admin role cannot be
 # given other scopes, so it is kept, with members or empty.
 ADMIN_ROLE = "jupyterhub-zos-admin"
+ADMIN_SERVER_ACCESS = os.environ.get("HUB_ADMIN_SERVER_ACCESS", "false").lower() == "true"
 _admin_scopes = next(r["scopes"] for r in get_default_roles() if r["name"] == "admin")
 ADMIN_SCOPES = sorted(
     (set(_admin_scopes) - {"access:servers", "shares"})

@@ -173,7 +173,9 @@ FROM_HER_NOTEBOOK = (HOSTILE / "from_her_notebook.py").read_text()
 FROM_HER_KERNEL = (HOSTILE / "from_her_kernel.py").read_text()
 SWAP_HER_IOPUB = (HOSTILE / "swap_her_iopub.py").read_text()
 PLANT_FOR_THE_LAUNCHER = (HOSTILE / "plant_for_the_launcher.py").read_text()
-CHANGE_HER_SERVER = (HOSTILE / "change_her_server.py").read_text()
+CHANGE_HER_SERVER = (HOSTILE / "her_template.py").read_text() + (
+    HOSTILE / "change_her_server.py"
+).read_text()
 
 
 def at_her_gateway(script: str) -> str:

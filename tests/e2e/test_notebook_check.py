@@ -64,7 +64,10 @@ def test_a_stock_docker_stacks_image_is_refused_its_user_could_change_their_serv
     assert "TemplateExporter.extra_template_basedirs" in done.stderr
 
 
-EXPORT_IN_HER_DIRECTORY = (ROOT / "tests/e2e/hostile/export_in_her_directory.py").read_text()
+HOSTILE = ROOT / "tests/e2e/hostile"
+EXPORT_IN_HER_DIRECTORY = (HOSTILE / "her_template.py").read_text() + (
+    HOSTILE / "export_in_her_directory.py"
+).read_text()
 
 
 def export_in_her_directory(image: str, config: str) -> dict:

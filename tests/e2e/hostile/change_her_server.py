@@ -5,7 +5,7 @@ her server at /user/alice/, and some of what it serves it serves without asking 
 the server (run by an export of hers, or put into it or into the container's init, which
 outlives it), would run in bob's browser as the hub's own page. Prints, as JSON, what
 each attempt got.
-argv[1]: the name her page and files go by."""
+argv[1]: the name her page and files go by. Joined after her_template.py."""
 
 import ctypes
 import json
@@ -66,17 +66,13 @@ out["pages"][str(static)] = attempt(plant(static))
 # work/<name>.ipynb through her server and looks for the marker.
 notebook = Path.home() / "work" / f"{name}.ipynb"
 notebook.write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
-payload = Path("/tmp") / f"{name}-payload.py"
-payload.write_text(f"open('/tmp/{name}-ran-in-the-server', 'w').write('x')\n")
-conf = {
-    "base_template": "base",
-    "mimetypes": {"text/html": True},
-    "preprocessors": {"x": {"type": "runpy.run_path", "path_name": str(payload)}},
-}
+conf = her_template(  # noqa: F821 - her_template.py, joined before this script
+    Path("/tmp") / f"{name}-payload.py", Path("/tmp") / f"{name}-ran-in-the-server"
+)
 out["templates"] = {}
 for folder in sorted({str(Path.home()), str(Path.home() / "work"), os.getcwd(), "/"}):
     target = Path(folder) / "lab" / "conf.json"
-    out["templates"][str(target)] = attempt(plant(target, json.dumps(conf)))
+    out["templates"][str(target)] = attempt(plant(target, conf))
 
 # The running server and the container's init (tini: the server's exit ends the container
 # only while it is the init's child): traced, or their memory opened for writing.

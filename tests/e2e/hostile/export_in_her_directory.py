@@ -10,7 +10,7 @@ argv[1]: "image" (the image's server config) or "none" (an empty config in its p
 to show the plant runs when nothing stops it).
 Also asks for a PDF export, which the image's config turns off.
 Prints, as JSON, whether her code ran, the exports' HTTP statuses and what the server
-logged of the PDF export."""
+logged of the PDF export. Joined after her_template.py."""
 
 import json
 import os
@@ -25,17 +25,9 @@ from pathlib import Path
 
 hers, root = Path(tempfile.mkdtemp()), Path(tempfile.mkdtemp())
 marker = hers / "ran-in-the-server"
-payload = hers / "payload.py"
-payload.write_text(f"open({str(marker)!r}, 'w').write(str(__import__('os').getpid()))\n")
 (hers / "lab").mkdir()
 (hers / "lab" / "conf.json").write_text(
-    json.dumps(
-        {
-            "base_template": "base",
-            "mimetypes": {"text/html": True},
-            "preprocessors": {"x": {"type": "runpy.run_path", "path_name": str(payload)}},
-        }
-    )
+    her_template(hers / "payload.py", marker)  # noqa: F821 - her_template.py, joined before
 )
 (root / "n.ipynb").write_text('{"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}')
 token, port = secrets.token_hex(16), 18888

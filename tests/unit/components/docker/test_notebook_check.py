@@ -145,14 +145,18 @@ def test_the_probe_runs_as_the_check_runs_it():
         "PATH": str(Path(sys.executable).parent),  # not the host's /usr/bin/tini
         "JUPYTER_CONFIG_PATH": str(NOTEBOOK_IMAGE),
     }
-    ok = subprocess.run(
-        [sys.executable, "-", "img:1", HUB, MIN_JUPYTER_SERVER],
-        input=script,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+
+    def run(hub: str, **changes: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "-", "img:1", hub, MIN_JUPYTER_SERVER],
+            input=script,
+            env={**env, **changes},
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+
+    ok = run(HUB)
     facts, problems = probe.parse_report(ok.stdout)
     assert facts["jupyterhub"] == HUB and facts["gateway_client"] is True
     # The image's server config was loaded as the server loads it: it ran.
@@ -167,26 +171,12 @@ def test_the_probe_runs_as_the_check_runs_it():
     assert ok.returncode == (1 if problems else 0), ok.stderr
     # Without the image's config: the server would be dumpable and nbconvert would look in
     # its working directory; both are named.
-    bare = subprocess.run(
-        [sys.executable, "-", "img:1", HUB, MIN_JUPYTER_SERVER],
-        input=script,
-        env={**env, "JUPYTER_CONFIG_PATH": str(NOTEBOOK_IMAGE / "missing")},
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bare = run(HUB, JUPYTER_CONFIG_PATH=str(NOTEBOOK_IMAGE / "missing"))
     facts, problems = probe.parse_report(bare.stdout)
     assert facts["dumpable_after_config"] is True and facts["template_basedirs"] is None
     assert any("non-dumpable" in p for p in problems), problems
     assert any("extra_template_basedirs, not set" in p for p in problems), problems
-    bad = subprocess.run(
-        [sys.executable, "-", "img:1", "6.0.0", MIN_JUPYTER_SERVER],
-        input=script,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    bad = run("6.0.0")
     assert bad.returncode == 1
     assert "DOCKER_NOTEBOOK_IMAGE img:1 cannot work" in bad.stderr and "6.x" in bad.stderr
 
